@@ -1,0 +1,188 @@
+import { v7 as uuidv7, validate as isUuid } from 'uuid';
+import { OutboxValidationError } from './errors.js';
+import { shardOf } from './shards.js';
+
+/** A JSON value as it is stored and sent: what `JSON.parse` can return. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Fields every event has, whatever its type. */
+interface EventBase {
+  /** The business entity kind, e.g. `"order"`. Ordering is guaranteed per (aggregateType, aggregateId). */
+  aggregateType: string;
+  /** The entity's id, e.g. `"o-42"` or `42`. Numbers are stored as their decimal string. */
+  aggregateId: string | number;
+  /** String headers carried to the broker (trace context, correlation ids). `x-outbox-*` is reserved. */
+  headers?: Record<string, string>;
+  /** Explicit route; otherwise the publisher's routing rule decides (RabbitMQ: `exchange/routingKey` or a routing key). */
+  destination?: string;
+  /** The idempotency key. Defaults to a new UUIDv7; pass one only to make a retried write idempotent. */
+  id?: string;
+  /** When the business fact happened. Defaults to now. */
+  occurredAt?: Date;
+}
+
+/**
+ * What a writer passes to create an event. Declare an event map to get compile-time checking of
+ * `type` and `payload`:
+ *
+ * @example
+ * type Events = { OrderPlaced: { orderId: string; total: number } };
+ * const input: EventInput<Events> = {
+ *   aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { orderId: 'o-1', total: 5 },
+ * };
+ */
+export type EventInput<Events extends EventMap = EventMap> = {
+  [Type in keyof Events & string]: EventBase & { type: Type; payload: Events[Type] };
+}[keyof Events & string];
+
+/** Event type name -> payload type. The default accepts any type name and any JSON payload. */
+export type EventMap = Record<string, unknown>;
+
+/** A validated, immutable event, ready to be written. The sequence is assigned by the database at write time. */
+export interface Envelope {
+  readonly id: string;
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly type: string;
+  readonly payload: JsonValue;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly occurredAt: Date;
+  readonly destination: string | null;
+  /** Virtual shard (0..63) derived from the aggregate; the unit of relay ownership. */
+  readonly shard: number;
+}
+
+/** An envelope as the relay reads it back from the outbox table. */
+export interface StoredEvent extends Envelope {
+  /** 1, 2, 3... per aggregate, in commit order. */
+  readonly sequence: number;
+  /** Insertion order across the whole table. */
+  readonly position: number;
+  /** Failed permanent publish attempts so far. */
+  readonly attempts: number;
+}
+
+/** Header names the wire format uses; user headers may not start with this prefix. */
+export const RESERVED_HEADER_PREFIX = 'x-outbox-';
+const MAX_NAME_LENGTH = 255;
+
+/**
+ * Validates an event and returns its immutable envelope. Throws {@link OutboxValidationError}
+ * naming the field; nothing is written when this throws.
+ */
+export function createEnvelope(input: EventInput): Envelope {
+  if (input === null || typeof input !== 'object') {
+    throw new OutboxValidationError('(event)', `expected an object, got ${describe(input)}`);
+  }
+  const aggregateType = requireName(input.aggregateType, 'aggregateType');
+  const aggregateId = requireName(
+    typeof input.aggregateId === 'number' && Number.isFinite(input.aggregateId) ? String(input.aggregateId) : input.aggregateId,
+    'aggregateId',
+  );
+  const type = requireName(input.type, 'type');
+  const payload = toJson(input.payload);
+  const headers = validateHeaders(input.headers);
+  const destination = input.destination === undefined || input.destination === null ? null : requireName(input.destination, 'destination');
+  const id = input.id === undefined ? uuidv7() : validateId(input.id);
+  const occurredAt = input.occurredAt === undefined ? new Date() : validateDate(input.occurredAt);
+  return Object.freeze({
+    id,
+    aggregateType,
+    aggregateId,
+    type,
+    payload,
+    headers: Object.freeze(headers),
+    occurredAt,
+    destination,
+    shard: shardOf(aggregateType, aggregateId),
+  });
+}
+
+function requireName(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new OutboxValidationError(field, `must be a non-empty string, got ${describe(value)}`);
+  if (value.trim() === '') throw new OutboxValidationError(field, 'must not be empty');
+  if (value.length > MAX_NAME_LENGTH) throw new OutboxValidationError(field, `must be at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  return value;
+}
+
+function validateId(id: unknown): string {
+  if (typeof id !== 'string' || !isUuid(id)) {
+    throw new OutboxValidationError('id', `must be a UUID string (leave it out to get a UUIDv7), got ${describe(id)}`);
+  }
+  return id.toLowerCase();
+}
+
+function validateDate(value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new OutboxValidationError('occurredAt', `must be a valid Date, got ${describe(value)}`);
+  }
+  return new Date(value.getTime());
+}
+
+function validateHeaders(headers: unknown): Record<string, string> {
+  if (headers === undefined || headers === null) return {};
+  if (typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new OutboxValidationError('headers', `must be an object of string values, got ${describe(headers)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key === '') throw new OutboxValidationError('headers', 'header names must not be empty');
+    if (key.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)) {
+      throw new OutboxValidationError(`headers.${key}`, `the "${RESERVED_HEADER_PREFIX}" prefix is reserved for outboxkit's own headers`);
+    }
+    if (typeof value !== 'string') throw new OutboxValidationError(`headers.${key}`, `must be a string, got ${describe(value)}`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Checks that the payload survives JSON unchanged and returns a detached copy, so a caller that
+ * mutates its object after writing cannot change the stored event. Silent JSON losses
+ * (functions, undefined, NaN, Map) are errors here rather than surprises on the consumer side.
+ */
+function toJson(payload: unknown): JsonValue {
+  if (payload === undefined) throw new OutboxValidationError('payload', 'is required (use null for an empty payload)');
+  assertJson(payload, 'payload', new Set());
+  return JSON.parse(JSON.stringify(payload)) as JsonValue;
+}
+
+function assertJson(value: unknown, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new OutboxValidationError(path, `is ${value}, which JSON cannot represent`);
+      return;
+    case 'object': {
+      if (value === null) return;
+      if (seen.has(value)) throw new OutboxValidationError(path, 'is a circular reference; payloads must be JSON-serialisable');
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw new OutboxValidationError(path, 'is an invalid Date');
+        return;
+      }
+      seen.add(value);
+      if (Array.isArray(value)) {
+        value.forEach((item, i) => assertJson(item, `${path}[${i}]`, seen));
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          throw new OutboxValidationError(path, `is a ${proto?.constructor?.name ?? 'non-plain object'}; payloads must be plain JSON objects`);
+        }
+        for (const [key, item] of Object.entries(value)) assertJson(item, `${path}.${key}`, seen);
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      throw new OutboxValidationError(path, `is a ${typeof value}, which is not JSON-serialisable`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  return typeof value;
+}

@@ -1,0 +1,21 @@
+/**
+ * The structural seam between outboxkit and a database driver or ORM: run one statement with
+ * positional parameters. Placeholders are the dialect's own (`$1` on PostgreSQL, `?` elsewhere).
+ * A plugin adapts its ORM's transaction handle to this and nothing else.
+ */
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+}
+
+export interface QueryResult<Row> {
+  rows: Row[];
+  /** Rows changed by INSERT/UPDATE/DELETE, or rows returned by SELECT. */
+  rowCount: number;
+}
+
+/** A pool the relay owns: statements outside a transaction, transactions, and shutdown. */
+export interface SqlDatabase extends SqlExecutor {
+  /** Runs `fn` in one transaction: commit when it resolves, roll back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,28 @@
+/**
+ * Something that tells a relay "new events were committed": a LISTEN connection, an in-process
+ * signal. Returns an unsubscribe function.
+ */
+export interface WakeSource {
+  subscribe(wake: () => void): () => void | Promise<void>;
+}
+
+type Listener = () => void;
+// Kept on globalThis so two copies of @outboxkit/core in one process still share the signal.
+const KEY = Symbol.for('outboxkit.local-commit-listeners');
+const listeners: Set<Listener> = ((globalThis as Record<symbol, unknown>)[KEY] as Set<Listener> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[KEY] = new Set<Listener>());
+
+/** Plugins call this after a transaction that wrote events has committed. */
+export function signalLocalCommit(): void {
+  for (const listener of listeners) listener();
+}
+
+/** Wakes relays in this process when a plugin signals a commit; no database round trip. */
+export const localCommits: WakeSource = {
+  subscribe(wake) {
+    listeners.add(wake);
+    return () => {
+      listeners.delete(wake);
+    };
+  },
+};
