@@ -1,0 +1,176 @@
+import pg from 'pg';
+import type { PoolConfig } from 'pg';
+import { OutboxConfigError, OutboxError, redactUrl, scrub, type QueryResult, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+
+/** The subset of a `pg` Client, PoolClient or Pool that outboxkit calls. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+}
+
+export interface PgQueryResultLike {
+  rows: any[];
+  rowCount: number | null;
+  /** The command tag; `ROLLBACK` for a COMMIT of a transaction that had already failed. */
+  command?: string;
+}
+
+/** The subset of a `pg` PoolClient used for transactions. */
+export interface PgPoolClientLike extends PgQueryable {
+  /** `release(err)` with an error destroys the connection instead of returning it to the pool. */
+  release(err?: Error | boolean): void;
+}
+
+/** The subset of a `pg` Pool that {@link pgDatabase} needs. */
+export interface PgPoolLike extends PgQueryable {
+  connect(): Promise<PgPoolClientLike>;
+  end(): Promise<void>;
+}
+
+/**
+ * Adapts a `pg` Client, PoolClient or Pool to core's `SqlExecutor`. On a Pool, every statement
+ * may run on a different connection: use a client for anything that needs a transaction.
+ *
+ * @example
+ * const exec = pgExecutor(client);
+ * await dialect.claim(exec, [0, 1, 2], 100);
+ */
+export function pgExecutor(queryable: PgQueryable): SqlExecutor {
+  return {
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      const result = await queryable.query(sql, params as unknown[]);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+    },
+  };
+}
+
+/**
+ * Adapts a `pg` Pool to core's `SqlDatabase`: statements on the pool, transactions on one
+ * checked-out client (BEGIN / COMMIT / ROLLBACK). `close()` ends the pool.
+ *
+ * @example
+ * const db = pgDatabase(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
+ * await createPostgresDialect().migrate(db);
+ */
+export function pgDatabase(pool: PgPoolLike): SqlDatabase {
+  const executor = pgExecutor(pool);
+  return {
+    query: executor.query,
+    transaction: (fn) => inTransaction(pool, fn),
+    close: () => pool.end(),
+  };
+}
+
+async function inTransaction<T>(pool: PgPoolLike, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let result: T;
+  try {
+    await client.query('BEGIN');
+    result = await fn(pgExecutor(client));
+    const commit = await client.query('COMMIT');
+    // PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK, not an error. A caller
+    // that swallowed a statement error would otherwise believe its writes were committed.
+    if (commit.command === 'ROLLBACK') {
+      throw new OutboxError(
+        'OUTBOX_TRANSACTION_ABORTED',
+        'the transaction was rolled back at COMMIT because a statement inside it failed; nothing was written. ' +
+          'Let statement errors propagate out of the transaction callback, or retry the whole transaction',
+      );
+    }
+  } catch (error) {
+    await rollbackAndRelease(client);
+    throw error;
+  }
+  client.release();
+  return result;
+}
+
+async function rollbackAndRelease(client: PgPoolClientLike): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+    client.release();
+  } catch (rollbackError) {
+    // A connection that cannot roll back is in an unknown state: destroy it rather than let
+    // the pool hand an open transaction to the next caller.
+    client.release(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+  }
+}
+
+/** Options of {@link createPgPool}: any `pg.PoolConfig` except the connection fields, plus `onError`. */
+export interface PgPoolOptions extends Omit<PoolConfig, 'connectionString' | 'password' | 'user' | 'host' | 'port' | 'database'> {
+  /**
+   * Called when an idle pooled connection fails (server restart, network loss). The pool drops
+   * that connection and opens a new one on next use; without a handler such an error would
+   * crash the process. The error message never contains the password.
+   * @default ignore
+   */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Builds a `pg.Pool` from a `postgres://` URL. Errors about the URL, and errors the pool reports
+ * through `onError`, never contain the password (driver errors can echo their input).
+ *
+ * @example
+ * const pool = createPgPool(process.env.DATABASE_URL!, { max: 5, onError: (e) => log.warn(e.message) });
+ * const db = pgDatabase(pool);
+ */
+export function createPgPool(url: string, options: PgPoolOptions = {}): pg.Pool {
+  validatePgUrl(url, 'url');
+  const { onError, ...config } = options;
+  const secrets = secretsOf(url);
+  const pool = new pg.Pool({ ...config, connectionString: url });
+  pool.on('error', (error) => onError?.(scrubbedError(error, secrets)));
+  return pool;
+}
+
+/**
+ * Throws an `OutboxConfigError` (showing the URL with its password redacted) unless `url` is a
+ * `postgres://` or `postgresql://` URL. The cause is not attached: Node's URL errors carry the
+ * full input, password included.
+ */
+export function validatePgUrl(url: unknown, option: string): string {
+  if (typeof url !== 'string' || url === '') {
+    throw new OutboxConfigError(option, `expected a postgres:// connection URL, got ${typeof url === 'string' ? 'an empty string' : typeof url}`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new OutboxConfigError(option, `${redactUrl(url)} is not a valid URL; expected postgres://user:password@host:5432/database`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new OutboxConfigError(option, `${redactUrl(url)} is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
+  }
+  return url;
+}
+
+/** The strings that must never appear in a message: the password, raw and decoded, and the URL itself. */
+export function secretsOf(url: string): string[] {
+  const secrets = [url];
+  try {
+    const { password } = new URL(url);
+    if (password) secrets.push(password, safeDecode(password));
+  } catch {
+    // Not a URL: the whole string is the secret, already listed.
+  }
+  return secrets;
+}
+
+/** A copy of `error` whose message and stack have the secrets removed (the original may be logged by a cause chain). */
+export function scrubbedError(error: unknown, secrets: readonly string[]): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(scrub(original.message, secrets));
+  copy.name = original.name;
+  if (original.stack) copy.stack = scrub(original.stack, secrets);
+  const code = (original as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
+  return copy;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

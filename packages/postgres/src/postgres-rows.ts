@@ -1,0 +1,54 @@
+import type { JsonValue, StoredEvent } from '@outboxkit/core';
+
+/**
+ * Row conversions that do not depend on the driver's type parsers: `pg` returns bigint and
+ * numeric as strings and parses jsonb and timestamptz, but an ORM's raw executor (or a client
+ * with custom parsers) may return bigint, JSON text or date strings instead.
+ */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  throw new TypeError(`expected a number from PostgreSQL, got ${value === null ? 'null' : typeof value}`);
+}
+
+export function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'string' || typeof value === 'number') return new Date(value);
+  throw new TypeError(`expected a timestamp from PostgreSQL, got ${value === null ? 'null' : typeof value}`);
+}
+
+export function toJson(value: unknown): JsonValue {
+  return typeof value === 'string' ? (JSON.parse(value) as JsonValue) : (value as JsonValue);
+}
+
+export interface EventRow {
+  position: unknown;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: unknown;
+  shard: unknown;
+  type: string;
+  destination: string | null;
+  payload: unknown;
+  headers: unknown;
+  occurred_at: unknown;
+  attempts: unknown;
+}
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return Object.freeze({
+    id: row.id,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    type: row.type,
+    payload: toJson(row.payload),
+    headers: Object.freeze({ ...(toJson(row.headers) as Record<string, string>) }),
+    occurredAt: toDate(row.occurred_at),
+    destination: row.destination,
+    shard: toNumber(row.shard),
+    sequence: toNumber(row.sequence),
+    position: toNumber(row.position),
+    attempts: toNumber(row.attempts),
+  });
+}
