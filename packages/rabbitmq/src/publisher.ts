@@ -1,0 +1,225 @@
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import { OutboxConfigError, PublishError, redactUrl, scrub, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { Connection, type Publisher as AmqpPublisher } from 'rabbitmq-client';
+import { classifySendError, codeOf } from './classify.js';
+import { ConnectionMonitor } from './connection-state.js';
+import { ExchangeDirectory } from './exchanges.js';
+import { normalizeRabbitPublisherOptions, type NormalizedRabbitPublisherOptions, type RabbitPublisherOptions } from './options.js';
+import { ReturnTracker } from './returns.js';
+import { resolveRoute, type Route } from './routing.js';
+import { toAmqpMessage, type AmqpMessage } from './wire-format.js';
+
+/** A {@link Publisher} for RabbitMQ. `close()` waits for publishes in flight, then closes. */
+export interface RabbitPublisher extends Publisher {
+  /** Resolves once RabbitMQ confirmed the event and routed it to at least one queue. */
+  publish(event: StoredEvent): Promise<void>;
+  /** True while the connection is open and not blocked by a broker resource alarm. */
+  isConnected(): boolean;
+  /** Waits for publishes in flight, closes the channel, and closes the connection if it was given as a URL. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the RabbitMQ publisher: publisher confirms, mandatory routing (unroutable events
+ * fail instead of vanishing), and every failure classified as permanent or transient.
+ *
+ * @example
+ * const publisher = createRabbitPublisher({ connection: 'amqp://guest:guest@localhost:5672' });
+ * await publisher.publish(event); // confirmed and routed, or a PublishError
+ * await publisher.close();
+ */
+export function createRabbitPublisher(options: RabbitPublisherOptions): RabbitPublisher {
+  return new ConfirmingRabbitPublisher(normalizeRabbitPublisherOptions(options));
+}
+
+class ConfirmingRabbitPublisher implements RabbitPublisher {
+  readonly #config: NormalizedRabbitPublisherOptions;
+  readonly #connection: Connection;
+  readonly #ownsConnection: boolean;
+  readonly #secrets: readonly string[];
+  readonly #monitor: ConnectionMonitor;
+  readonly #channel: AmqpPublisher;
+  readonly #returns = new ReturnTracker();
+  readonly #exchanges: ExchangeDirectory;
+  readonly #inFlight = new Set<Promise<void>>();
+  #closing: Promise<void> | null = null;
+
+  constructor(config: NormalizedRabbitPublisherOptions) {
+    this.#config = config;
+    if (config.connection.kind === 'owned') {
+      const { url } = config.connection;
+      this.#connection = openConnection(url);
+      this.#ownsConnection = true;
+      this.#secrets = secretsOf(url);
+      this.#monitor = new ConnectionMonitor(this.#connection, ` at ${redactUrl(url)}`, this.#secrets);
+    } else {
+      this.#connection = config.connection.instance;
+      this.#ownsConnection = false;
+      this.#secrets = [];
+      this.#monitor = new ConnectionMonitor(this.#connection, '', []);
+    }
+    const declared = config.declareExchange ? [config.exchange] : [];
+    // Declared through the publisher (not once here) so rabbitmq-client redeclares the exchange
+    // on the new channel after every reconnect.
+    this.#channel = this.#connection.createPublisher({
+      confirm: true,
+      exchanges: declared.map((exchange) => ({ exchange, type: config.exchangeType, durable: true })),
+    });
+    this.#channel.on('basic.return', (message) => this.#returns.onReturn(message));
+    this.#exchanges = new ExchangeDirectory(this.#connection, declared);
+  }
+
+  isConnected(): boolean {
+    return this.#closing === null && this.#monitor.ready;
+  }
+
+  publish(event: StoredEvent): Promise<void> {
+    if (this.#closing !== null) {
+      return Promise.reject(new PublishError('connection', `the RabbitMQ publisher is closed; event ${event.id} was not sent`));
+    }
+    const publishing = this.#publish(event);
+    const tracked = publishing.catch(() => undefined);
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+    return publishing;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #publish(event: StoredEvent): Promise<void> {
+    const message = toAmqpMessage(event);
+    if (message.body.length > this.#config.maxMessageBytes) {
+      throw new PublishError(
+        'too-large',
+        `event ${event.id} (${event.type}) has a ${message.body.length}-byte body; maxMessageBytes is ${this.#config.maxMessageBytes}. ` +
+          'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the broker\'s max_message_size)',
+      );
+    }
+    const route = resolveRoute(event, this.#config);
+    await this.#withDeadline(event, (signal) => this.#send(event, route, message, signal));
+  }
+
+  async #send(event: StoredEvent, route: Route, message: AmqpMessage, signal: AbortSignal): Promise<void> {
+    await this.#monitor.waitUntilReady(signal);
+    if (!(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
+    // Sending after the deadline would publish an event already reported as failed.
+    signal.throwIfAborted();
+    const ticket = this.#returns.begin(event.id);
+    try {
+      try {
+        await this.#channel.send({ ...message.properties, exchange: route.exchange, routingKey: route.routingKey }, message.body);
+      } catch (err) {
+        throw await this.#classify(err, event, route);
+      }
+      // The confirm resolves send() before rabbitmq-client emits basic.return (on a setImmediate
+      // queued earlier), so after one macrotask every return for this message has been seen.
+      await nextMacrotask();
+      if (ticket.returnedWith !== null) {
+        throw new PublishError(
+          'unroutable',
+          `RabbitMQ returned event ${event.id} (${ticket.returnedWith}): no queue is bound to ${describeRoute(route)}. ` +
+            'Bind a queue for this routing key or fix the event\'s destination',
+        );
+      }
+    } finally {
+      ticket.end();
+    }
+  }
+
+  async #classify(err: unknown, event: StoredEvent, route: Route): Promise<PublishError> {
+    if (codeOf(err) !== 'NOT_FOUND' || route.exchange === '') {
+      return classifySendError(err, { eventId: event.id, target: describeRoute(route), secrets: this.#secrets });
+    }
+    // The broker closed the channel over a missing exchange, and rabbitmq-client blames the
+    // oldest unconfirmed message, which may be another event's. Ask the broker whose it was.
+    this.#exchanges.forget(route.exchange);
+    const exists = this.#exchanges.isRedeclared(route.exchange) || (await this.#exchanges.exists(route.exchange).catch(() => true));
+    if (!exists) return missingExchange(event, route, err);
+    return new PublishError(
+      'connection',
+      `the publishing channel was closed by the broker (${err instanceof Error ? err.message : String(err)}) before event ${event.id} ` +
+        'was confirmed; the channel is reopened (and its exchange redeclared) on the next publish',
+      { cause: err },
+    );
+  }
+
+  /** Bounds a publish, including the wait for the connection, by confirmTimeoutMs. */
+  async #withDeadline(event: StoredEvent, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new PublishError(
+          'timeout',
+          `event ${event.id} was not confirmed within confirmTimeoutMs (${this.#config.confirmTimeoutMs} ms): ${this.#monitor.describe()}. ` +
+            'The event stays pending and will be retried',
+        );
+        controller.abort(err);
+        reject(err);
+      }, this.#config.confirmTimeoutMs);
+    });
+    try {
+      await Promise.race([work(controller.signal), expired]);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  }
+
+  async #shutDown(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    // A publisher whose channel never opened (broker unreachable) rejects close(); nothing is
+    // left to release then.
+    await this.#channel.close().catch(() => undefined);
+    this.#monitor.detach();
+    if (this.#ownsConnection) {
+      // Keep a listener while closing: a late socket error must not become an uncaught 'error'.
+      const ignore = (): void => undefined;
+      this.#connection.on('error', ignore);
+      await this.#connection.close();
+      this.#connection.off('error', ignore);
+    }
+  }
+}
+
+/**
+ * Opens the owned connection. rabbitmq-client's own URL errors are replaced, not wrapped:
+ * Node's URL errors carry the raw input, password included.
+ */
+function openConnection(url: string): Connection {
+  try {
+    return new Connection({ url, connectionName: 'outboxkit-publisher' });
+  } catch (err) {
+    throw new OutboxConfigError(
+      'connection',
+      `rabbitmq-client cannot use ${redactUrl(url)}: ${scrub(err instanceof Error ? err.message : String(err), secretsOf(url))}; expected amqp://user:password@host:5672/vhost`,
+    );
+  }
+}
+
+function secretsOf(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    return [url, parsed.password, decodeURIComponent(parsed.password)].filter((secret) => secret !== '');
+  } catch {
+    return [url];
+  }
+}
+
+function missingExchange(event: StoredEvent, route: Route, cause?: unknown): PublishError {
+  return new PublishError(
+    'invalid-destination',
+    `event ${event.id} is routed to exchange "${route.exchange}", which does not exist. ` +
+      'Declare the exchange, or fix the event\'s destination or the route option',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function describeRoute(route: Route): string {
+  return route.exchange === ''
+    ? `queue "${route.routingKey}" (default exchange)`
+    : `exchange "${route.exchange}" with routing key "${route.routingKey}"`;
+}

@@ -1,0 +1,116 @@
+import { OutboxError, type StoredEvent } from '@outboxkit/core';
+
+/** Header names outboxkit adds to every message (the `x-outbox-` prefix is reserved in envelopes). */
+export const OUTBOX_HEADERS = Object.freeze({
+  aggregateType: 'x-outbox-aggregate-type',
+  aggregateId: 'x-outbox-aggregate-id',
+  sequence: 'x-outbox-sequence',
+  occurredAt: 'x-outbox-occurred-at',
+});
+
+/** The AMQP basic properties of an outbox message (everything but exchange and routing key). */
+export interface AmqpMessageProperties {
+  readonly messageId: string;
+  readonly type: string;
+  /** Seconds since the epoch (AMQP timestamps have no milliseconds; the header keeps them). */
+  readonly timestamp: number;
+  readonly contentType: 'application/json';
+  readonly contentEncoding: 'utf-8';
+  /** Persistent delivery: survives a broker restart once in a durable queue. */
+  readonly deliveryMode: 2;
+  readonly durable: true;
+  /** Unroutable messages come back as `basic.return` instead of being dropped silently. */
+  readonly mandatory: true;
+  readonly appId: 'outboxkit';
+  readonly headers: Readonly<Record<string, string | number>>;
+}
+
+export interface AmqpMessage {
+  readonly properties: AmqpMessageProperties;
+  /** The payload as UTF-8 JSON. */
+  readonly body: Buffer;
+}
+
+/**
+ * Maps a stored event to the AMQP message the publisher sends. Replay and tests use this same
+ * function, so there is one wire format.
+ *
+ * @example
+ * const { properties, body } = toAmqpMessage(event);
+ * await rabbitPublisher.send({ exchange: 'outbox.events', routingKey: event.type, ...properties }, body);
+ */
+export function toAmqpMessage(event: StoredEvent): AmqpMessage {
+  return {
+    properties: {
+      messageId: event.id,
+      type: event.type,
+      timestamp: Math.floor(event.occurredAt.getTime() / 1000),
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      deliveryMode: 2,
+      durable: true,
+      mandatory: true,
+      appId: 'outboxkit',
+      headers: {
+        ...event.headers,
+        [OUTBOX_HEADERS.aggregateType]: event.aggregateType,
+        [OUTBOX_HEADERS.aggregateId]: event.aggregateId,
+        [OUTBOX_HEADERS.sequence]: event.sequence,
+        [OUTBOX_HEADERS.occurredAt]: event.occurredAt.toISOString(),
+      },
+    },
+    body: Buffer.from(JSON.stringify(event.payload), 'utf8'),
+  };
+}
+
+/** What a consumer needs from an outbox message to dedupe and order it. */
+export interface OutboxMessageInfo {
+  /** The event id (the message's `messageId`), when it was passed in. */
+  readonly eventId?: string;
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** 1, 2, 3... per aggregate, in commit order. */
+  readonly sequence: number;
+  /** Millisecond precision, unlike the AMQP `timestamp` property. */
+  readonly occurredAt: Date;
+}
+
+/**
+ * Reads outboxkit's headers from a received message. Throws an {@link OutboxError} with code
+ * `OUTBOX_NOT_AN_OUTBOX_MESSAGE` naming the missing header when the message was not published
+ * by outboxkit.
+ *
+ * @example
+ * const consumer = connection.createConsumer({ queue: 'billing' }, async (msg) => {
+ *   const { eventId, aggregateId, sequence } = readOutboxHeaders(msg.headers, msg.messageId);
+ * });
+ */
+export function readOutboxHeaders(headers: Readonly<Record<string, unknown>> | undefined, messageId?: string): OutboxMessageInfo {
+  const source = headers ?? {};
+  const aggregateType = requireString(source, OUTBOX_HEADERS.aggregateType);
+  const aggregateId = requireString(source, OUTBOX_HEADERS.aggregateId);
+  const sequence = toSequence(source[OUTBOX_HEADERS.sequence]);
+  const occurredAt = new Date(requireString(source, OUTBOX_HEADERS.occurredAt));
+  if (Number.isNaN(occurredAt.getTime())) throw notOutbox(`${OUTBOX_HEADERS.occurredAt} is not an ISO date`);
+  const info = { aggregateType, aggregateId, sequence, occurredAt };
+  return messageId === undefined ? info : { eventId: messageId, ...info };
+}
+
+function requireString(headers: Readonly<Record<string, unknown>>, name: string): string {
+  const value = headers[name];
+  if (typeof value !== 'string' || value === '') throw notOutbox(`header ${name} is missing or not a string`);
+  return value;
+}
+
+/** Other AMQP clients may decode a 64-bit table integer as a bigint or send it as a string. */
+function toSequence(value: unknown): number {
+  const sequence = typeof value === 'bigint' ? Number(value) : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) {
+    throw notOutbox(`header ${OUTBOX_HEADERS.sequence} must be a positive integer`);
+  }
+  return sequence;
+}
+
+function notOutbox(problem: string): OutboxError {
+  return new OutboxError('OUTBOX_NOT_AN_OUTBOX_MESSAGE', `not an outboxkit message: ${problem}`);
+}
