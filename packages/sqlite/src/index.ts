@@ -1,1 +1,14 @@
-export {};
+export { createSqliteDialect, executorInTransaction, type SqliteDialectOptions } from './sqlite-dialect.js';
+export {
+  openSqliteDatabase,
+  sqliteExecutor,
+  SqliteExecutor,
+  type SqliteConnection,
+  type SqliteDatabase,
+  type SqliteDatabaseOptions,
+  type SqliteStatement,
+} from './sqlite-driver.js';
+export { DATABASE_BUSY_CODE, DEFAULT_MAX_BUSY_WAIT_MS } from './busy-retry.js';
+export { sqliteMigrations, migrateSqlite } from './sqlite-migrations.js';
+export { sqlitePathFromUrl } from './sqlite-url.js';
+export { enqueue, enqueueSync, type EnqueueOptions } from './enqueue.js';

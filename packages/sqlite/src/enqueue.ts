@@ -1,0 +1,93 @@
+import {
+  OutboxTransactionRequiredError,
+  createEnvelope,
+  writeEvents,
+  type Dialect,
+  type EventInput,
+  type EventMap,
+  type SqlExecutor,
+  type TableOptions,
+  type WrittenEvent,
+} from '@outboxkit/core';
+import { createSqliteDialect } from './sqlite-dialect.js';
+import { runStatement, sqliteExecutor, type SqliteConnection } from './sqlite-driver.js';
+import { insertEventParams, sqliteStatements } from './sqlite-sql.js';
+
+export interface EnqueueOptions {
+  /** The same table options the relay uses. @example { prefix: 'shop_outbox_' } */
+  tables?: TableOptions;
+}
+
+let defaultDialect: Dialect | undefined;
+
+function dialectFor(options: EnqueueOptions): Dialect {
+  if (options.tables !== undefined) return createSqliteDialect({ tables: options.tables });
+  defaultDialect ??= createSqliteDialect();
+  return defaultDialect;
+}
+
+function isConnection(db: SqliteConnection | SqlExecutor): db is SqliteConnection {
+  return typeof (db as Partial<SqliteConnection>).prepare === 'function';
+}
+
+/**
+ * Writes events inside the transaction open on `db`, for code with no ORM. `db` is a
+ * better-sqlite3 `Database` on which you ran `BEGIN` (or the `tx` of `openSqliteDatabase`'s
+ * `transaction()`). All events are validated before anything is written; with no open
+ * transaction it throws `OutboxTransactionRequiredError` and writes nothing.
+ *
+ * better-sqlite3's own `db.transaction(fn)` needs a synchronous `fn`: use {@link enqueueSync} there.
+ *
+ * @example
+ * db.exec('BEGIN IMMEDIATE');
+ * try {
+ *   db.prepare('INSERT INTO orders (id, total) VALUES (?, ?)').run('o-1', 5);
+ *   await enqueue(db, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 5 } });
+ *   db.exec('COMMIT');
+ * } catch (error) {
+ *   if (db.inTransaction) db.exec('ROLLBACK');
+ *   throw error;
+ * }
+ */
+export function enqueue<Events extends EventMap = EventMap>(
+  db: SqliteConnection | SqlExecutor,
+  events: EventInput<Events> | readonly EventInput<Events>[],
+  options: EnqueueOptions = {},
+): Promise<WrittenEvent[]> {
+  const exec = isConnection(db) ? sqliteExecutor(db) : db;
+  return writeEvents(dialectFor(options), exec, events);
+}
+
+/**
+ * The synchronous {@link enqueue}, for better-sqlite3's `db.transaction(fn)` whose `fn` must not
+ * be async. Same validation, same statements, same refusal outside a transaction.
+ *
+ * @example
+ * const placeOrder = db.transaction((order: { id: string; total: number }) => {
+ *   db.prepare('INSERT INTO orders (id, total) VALUES (?, ?)').run(order.id, order.total);
+ *   enqueueSync(db, { aggregateType: 'order', aggregateId: order.id, type: 'OrderPlaced', payload: order });
+ * });
+ * placeOrder({ id: 'o-1', total: 5 });
+ */
+export function enqueueSync<Events extends EventMap = EventMap>(
+  db: SqliteConnection,
+  events: EventInput<Events> | readonly EventInput<Events>[],
+  options: EnqueueOptions = {},
+): WrittenEvent[] {
+  const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
+  const envelopes = list.map((event) => createEnvelope(event));
+  if (envelopes.length === 0) return [];
+  if (!db.inTransaction) {
+    throw new OutboxTransactionRequiredError(
+      'enqueueSync must run inside the business transaction: call it inside db.transaction(() => ...) or after ' +
+        "db.exec('BEGIN'), so the event commits or rolls back with the change",
+    );
+  }
+  const sql = sqliteStatements(dialectFor(options).tables);
+  return envelopes.map((envelope) => {
+    const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
+      .rows[0]!.last_sequence;
+    runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
+    return { ...envelope, sequence };
+  });
+}
