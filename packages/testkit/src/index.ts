@@ -1,2 +1,3 @@
 export * from './services.js';
 export * from './delivery-checker.js';
+export * from './rabbit-collector.js';
