@@ -1,1 +1,5 @@
-export {};
+export { openDatabase, databaseModule, type DatabaseTarget, type DatabaseModule, type OpenOptions } from './connect.js';
+export { migrateCommand } from './commands/migrate.js';
+export { statusCommand } from './commands/status.js';
+export { runCommand, type RunFlags } from './commands/run.js';
+export { createLogger } from './logger.js';
