@@ -1,1 +1,13 @@
-export {};
+export { createMysqlDialect, normalizeMysqlDialectOptions, type MysqlDialectOptions, type ResolvedMysqlDialectOptions } from './mysql-dialect.js';
+export {
+  createMysqlPool,
+  mysqlDatabase,
+  mysqlExecutor,
+  type MysqlPool,
+  type MysqlPoolConnection,
+  type MysqlPoolOptions,
+  type MysqlQueryable,
+  type MysqlQueryResult,
+} from './mysql-driver.js';
+export { mysqlMigrations } from './mysql-migrations.js';
+export { enqueue, type EnqueueOptions } from './enqueue.js';

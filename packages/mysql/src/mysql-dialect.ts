@@ -1,0 +1,260 @@
+import {
+  OutboxConfigError,
+  resolveTables,
+  type Dialect,
+  type DialectCapabilities,
+  type Envelope,
+  type OutboxStatus,
+  type ResolvedTables,
+  type SqlDatabase,
+  type SqlExecutor,
+  type TableOptions,
+} from '@outboxkit/core';
+import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
+import { toLease, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type LeaseRow } from './mysql-rows.js';
+import {
+  hasErrno,
+  mysqlStatements,
+  probeTransactionWithSavepoint,
+  toMicroseconds,
+  toUtcDateTime,
+  truncate,
+  type MysqlStatements,
+} from './mysql-sql.js';
+import type { MysqlQueryResult } from './mysql-driver.js';
+
+export interface MysqlDialectOptions {
+  /**
+   * Where the tables live and what they are called. `schema` is the MySQL database.
+   * @example { schema: 'app', prefix: 'outbox_' }
+   */
+  tables?: TableOptions;
+}
+
+/** The options after validation: frozen, identifiers checked. */
+export interface ResolvedMysqlDialectOptions {
+  readonly tables: ResolvedTables;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['tables']);
+
+/** Validates every option once; throws {@link OutboxConfigError} naming the option. */
+export function normalizeMysqlDialectOptions(options: MysqlDialectOptions = {}): ResolvedMysqlDialectOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new OutboxConfigError('options', `expected an object like { tables: { schema: 'app' } }, got ${options === null ? 'null' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new OutboxConfigError(key, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
+  }
+  return Object.freeze({ tables: resolveTables(options.tables) });
+}
+
+const CAPABILITIES: DialectCapabilities = Object.freeze({
+  supportsSkipLocked: true,
+  supportsNotify: false,
+  singleWriter: false,
+});
+
+/** `last_error` and `reason` are kept readable and bounded, whatever a broker returned. */
+const MAX_ERROR_CHARS = 2000;
+const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
+
+/**
+ * The outboxkit dialect for MySQL 8.0.13+ and MariaDB 10.6+ (tested on MariaDB 10.11).
+ * No LISTEN/NOTIFY: relays poll, and wake at once for commits signalled in-process.
+ *
+ * @example
+ * const dialect = createMysqlDialect({ tables: { schema: 'app' } });
+ * const db = mysqlDatabase(createMysqlPool(process.env.DATABASE_URL!));
+ * await dialect.migrate(db);
+ */
+export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
+  const { tables } = normalizeMysqlDialectOptions(options);
+  const sql = mysqlStatements(tables);
+  const migrations = mysqlMigrations(tables);
+  // Learned on first use: the server is MySQL (no @@in_transaction) and needs the savepoint probe.
+  let lacksInTransactionVariable = false;
+
+  const dialect: Dialect = {
+    name: 'mysql',
+    capabilities: CAPABILITIES,
+    tables,
+
+    migrations: () => migrations,
+    migrate: (db) => migrateMysql(db, tables, migrations),
+
+    /**
+     * MariaDB reports `@@in_transaction` (1 right after BEGIN). MySQL has no such variable, so
+     * there the savepoint probe decides (see probeTransactionWithSavepoint).
+     */
+    async inTransaction(exec) {
+      if (!lacksInTransactionVariable) {
+        try {
+          const { rows } = await exec.query<{ in_transaction: unknown }>(sql.inTransaction);
+          return toNumber(rows[0]?.in_transaction ?? 0) === 1;
+        } catch (error) {
+          if (!hasErrno(error, ER_UNKNOWN_SYSTEM_VARIABLE, 'ER_UNKNOWN_SYSTEM_VARIABLE')) throw error;
+          lacksInTransactionVariable = true;
+        }
+      }
+      return probeTransactionWithSavepoint(exec, sql);
+    },
+
+    async insertEvents(tx, events) {
+      const sequences: number[] = [];
+      for (const event of events) {
+        const sequence = await nextSequence(tx, sql, event);
+        await tx.query(sql.insertEvent, eventValues(event, sequence));
+        sequences.push(sequence);
+      }
+      return sequences;
+    },
+
+    async countPending(exec) {
+      const { rows } = await exec.query<{ count: unknown }>(sql.countPending);
+      return toNumber(rows[0]?.count ?? 0);
+    },
+
+    async claim(exec, shards, limit) {
+      if (shards.length === 0 || limit <= 0) return [];
+      const { rows } = await exec.query<EventRow>(sql.claim(shards.length), [...shards, Math.floor(limit)]);
+      return rows.map(toStoredEvent);
+    },
+
+    async fence(tx, relayId, leases) {
+      if (leases.length === 0) return [];
+      const shards = [...leases].map((lease) => lease.shard).sort((a, b) => a - b);
+      const { rows } = await tx.query<LeaseRow & { owner: string | null }>(sql.fence(shards.length), shards);
+      const current = new Map(rows.map((row) => [toNumber(row.shard), row]));
+      return leases
+        .filter((lease) => {
+          const row = current.get(lease.shard);
+          return !row || row.owner !== relayId || toNumber(row.epoch) !== lease.epoch;
+        })
+        .map((lease) => lease.shard)
+        .sort((a, b) => a - b);
+    },
+
+    async markPublished(tx, ids, keepHistory) {
+      if (ids.length === 0) return 0;
+      if (keepHistory) await tx.query(sql.copyToPublished(ids.length), ids);
+      const { rowCount } = await tx.query(sql.deleteEvents(ids.length), ids);
+      return rowCount;
+    },
+
+    async markFailed(tx, id, error, retryInMs) {
+      await tx.query(sql.markFailed, [truncate(error, MAX_ERROR_CHARS), toMicroseconds(retryInMs, 'retryInMs'), id]);
+    },
+
+    async quarantine(tx, id, reason, status) {
+      const text = truncate(reason, MAX_ERROR_CHARS);
+      await tx.query(sql.deleteResolvedQuarantine, [id]);
+      await tx.query(sql.copyToQuarantine, [text, text, status, id]);
+      await tx.query(sql.deleteEvent, [id]);
+    },
+
+    async heartbeat(exec, relayId, ttlMs) {
+      const ttl = toMicroseconds(ttlMs, 'ttlMs');
+      await exec.query(sql.upsertRelay, [relayId, ttl, ttl]);
+      await exec.query(sql.deleteExpiredRelays, [relayId]);
+      const { rows } = await exec.query<{ relay_id: string }>(sql.liveRelays);
+      // Sorted here, not by the collation, so every dialect agrees on the order relays split shards by.
+      return rows.map((row) => row.relay_id).sort();
+    },
+
+    async acquire(exec, relayId, shards, ttlMs) {
+      if (shards.length === 0) return [];
+      const ttl = toMicroseconds(ttlMs, 'ttlMs');
+      const sorted = [...shards].sort((a, b) => a - b);
+      return inOneTransaction(exec, async (tx) => {
+        // Lock in shard order, the order fence uses too, so the two can never deadlock.
+        await tx.query(sql.lockLeases(sorted.length), sorted);
+        await tx.query(sql.takeLeases(sorted.length), [relayId, relayId, ttl, ...sorted, relayId]);
+        const { rows } = await tx.query<LeaseRow>(sql.heldLeases(sorted.length), [relayId, ...sorted]);
+        return rows.map(toLease);
+      });
+    },
+
+    async renew(exec, relayId, leases, ttlMs) {
+      if (leases.length === 0) return [];
+      const ttl = toMicroseconds(ttlMs, 'ttlMs');
+      const pairs = leases.flatMap((lease) => [lease.shard, lease.epoch]);
+      return inOneTransaction(exec, async (tx) => {
+        await tx.query(sql.renewLeases(leases.length), [ttl, relayId, ...pairs]);
+        const { rows } = await tx.query<LeaseRow>(sql.heldOfLeases(leases.length), [relayId, ...pairs]);
+        return rows.map(toLease);
+      });
+    },
+
+    async release(exec, relayId, shards) {
+      if (shards.length === 0) return;
+      await exec.query(sql.releaseLeases(shards.length), [relayId, ...shards]);
+    },
+
+    async leave(exec, relayId) {
+      await inOneTransaction(exec, async (tx) => {
+        await tx.query(sql.releaseAllLeases, [relayId]);
+        await tx.query(sql.deleteRelay, [relayId]);
+      });
+    },
+
+    async status(exec): Promise<OutboxStatus> {
+      const figures = await exec.query<Record<string, unknown>>(sql.statusFigures);
+      const owners = await exec.query<{ owner: string; shards: unknown; expires_in_us: unknown }>(sql.shardOwners);
+      const row = figures.rows[0] ?? {};
+      const oldestAgeUs = toNumberOrNull(row.oldest_age_us);
+      return {
+        backlog: toNumber(row.backlog ?? 0),
+        oldestPendingAgeSeconds: oldestAgeUs === null ? null : oldestAgeUs / 1e6,
+        shardOwners: owners.rows.map((owner) => ({
+          owner: owner.owner,
+          shards: toNumber(owner.shards),
+          expiresInSeconds: toNumber(owner.expires_in_us) / 1e6,
+        })),
+        quarantined: toNumber(row.quarantined ?? 0),
+        parkedAggregates: toNumber(row.parked_aggregates ?? 0),
+      };
+    },
+  };
+  return Object.freeze(dialect);
+}
+
+/**
+ * Upserts the aggregate's sequence row and returns the new value. Executors from this package
+ * carry the OK packet's insert id (set by LAST_INSERT_ID(expr)); others, such as an ORM's, get
+ * one more round trip on the same connection.
+ */
+async function nextSequence(tx: SqlExecutor, sql: MysqlStatements, event: Envelope): Promise<number> {
+  const result: MysqlQueryResult<unknown> = await tx.query(sql.upsertSequence, [event.aggregateType, event.aggregateId]);
+  if (typeof result.insertId === 'number' && result.insertId > 0) return result.insertId;
+  const { rows } = await tx.query<{ value: unknown }>(sql.lastInsertId);
+  return toNumber(rows[0]?.value);
+}
+
+function eventValues(event: Envelope, sequence: number): unknown[] {
+  return [
+    event.id,
+    event.aggregateType,
+    event.aggregateId,
+    sequence,
+    event.shard,
+    event.type,
+    event.destination,
+    JSON.stringify(event.payload),
+    JSON.stringify(event.headers),
+    toUtcDateTime(event.occurredAt),
+  ];
+}
+
+/**
+ * Runs `fn` in a transaction of its own when given a pool (`SqlDatabase`), so lock-then-update
+ * statements hold their locks together; an executor that is already a transaction (or a single
+ * connection the caller manages) is used as it is.
+ */
+function inOneTransaction<T>(exec: SqlExecutor, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  return isDatabase(exec) ? exec.transaction(fn) : fn(exec);
+}
+
+function isDatabase(exec: SqlExecutor): exec is SqlDatabase {
+  return typeof (exec as Partial<SqlDatabase>).transaction === 'function';
+}

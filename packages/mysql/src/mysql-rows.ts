@@ -1,0 +1,58 @@
+import type { JsonValue, Lease, StoredEvent } from '@outboxkit/core';
+
+/** A row of the `claim` statement as any MySQL executor returns it. */
+export interface EventRow {
+  position: number | string | bigint;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: number | string | bigint;
+  shard: number | string;
+  type: string;
+  destination: string | null;
+  payload: string;
+  headers: string;
+  occurred_at_ms: number | string | bigint;
+  attempts: number | string;
+}
+
+export interface LeaseRow {
+  shard: number | string;
+  epoch: number | string | bigint;
+}
+
+/**
+ * BIGINT and COUNT(*) arrive as numbers, strings or bigints depending on the driver and its
+ * options (`supportBigNumbers`, an ORM's own settings); everything outboxkit counts fits a number.
+ */
+export function toNumber(value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n)) throw new TypeError(`expected a number from MySQL, got ${String(value)}`);
+  return n;
+}
+
+/** A nullable number column (`NULL` from an empty scalar subquery stays null). */
+export function toNumberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : toNumber(value);
+}
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    position: toNumber(row.position),
+    id: row.id,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    sequence: toNumber(row.sequence),
+    shard: toNumber(row.shard),
+    type: row.type,
+    destination: row.destination,
+    payload: JSON.parse(row.payload) as JsonValue,
+    headers: Object.freeze(JSON.parse(row.headers) as Record<string, string>),
+    occurredAt: new Date(toNumber(row.occurred_at_ms)),
+    attempts: toNumber(row.attempts),
+  };
+}
+
+export function toLease(row: LeaseRow): Lease {
+  return { shard: toNumber(row.shard), epoch: toNumber(row.epoch) };
+}

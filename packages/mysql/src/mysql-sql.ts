@@ -1,0 +1,204 @@
+import type { ResolvedTables, SqlExecutor, TableNames } from '@outboxkit/core';
+
+/**
+ * Every statement of the write path and the relay hot path, in one place.
+ *
+ * Conventions that hold for every statement here:
+ * - "Now" is `UTC_TIMESTAMP(3)`, never `NOW()`: columns are `DATETIME(3)` holding UTC, so the
+ *   session time zone of whichever connection (the relay's, a user's ORM) never matters.
+ * - Times are read back as milliseconds since the epoch (`TIMESTAMPDIFF` is plain arithmetic on
+ *   the stored value), and written as UTC strings, so the driver's `timezone` option does not
+ *   matter either.
+ * - JSON is read as `CAST(... AS CHAR)`: MySQL's JSON type and MariaDB's LONGTEXT alias reach
+ *   the driver differently (mysql2 parses some, not others); text is parsed by us in one place.
+ * - Values are `?` placeholders with scalar values only (lists are expanded to `?, ?, ?`), so the
+ *   same text works with client-side placeholders (`query`) and server-side prepared statements
+ *   (`execute`, Prisma's adapter). Identifiers come from `resolveTables` and are backtick-quoted.
+ */
+
+/** The database clock in UTC with millisecond precision. */
+export const NOW = 'UTC_TIMESTAMP(3)';
+/** `NOW` plus a bound number of microseconds (MySQL has no millisecond interval unit). */
+const NOW_PLUS = `DATE_ADD(${NOW}, INTERVAL ? MICROSECOND)`;
+/** A DATETIME(3) column as milliseconds since the epoch, independent of the session time zone. */
+const epochMs = (column: string): string => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${column}) DIV 1000`;
+
+/** Backtick-quotes an identifier. Names are already validated; doubling backticks is defence in depth. */
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+/** `?, ?, ?` for a list of `count` values. */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
+/** Each configured table as a quoted, schema-qualified name. */
+export type QualifiedTables = Readonly<Record<keyof TableNames, string>>;
+
+export function qualifyTables(tables: ResolvedTables): QualifiedTables {
+  const prefix = tables.schema === null ? '' : `${quoteIdentifier(tables.schema)}.`;
+  const entries = Object.entries(tables.names).map(([key, name]) => [key, prefix + quoteIdentifier(name)]);
+  return Object.freeze(Object.fromEntries(entries) as Record<keyof TableNames, string>);
+}
+
+/** The columns an event row has in `events`, `published` and `quarantine` alike. */
+export const EVENT_COLUMNS = [
+  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
+  'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
+] as const;
+const EVENT_COLUMN_LIST = EVENT_COLUMNS.join(', ');
+
+/** The stored-event columns `claim` reads, in the shape `toStoredEvent` expects. */
+const STORED_EVENT_SELECT = [
+  'e.position', 'e.id', 'e.aggregate_type', 'e.aggregate_id', 'e.sequence', 'e.shard', 'e.type', 'e.destination',
+  'CAST(e.payload AS CHAR) AS payload', 'CAST(e.headers AS CHAR) AS headers',
+  `${epochMs('e.occurred_at')} AS occurred_at_ms`, 'e.attempts',
+].join(', ');
+
+/** Formats a Date as a UTC `DATETIME(3)` literal value, to be bound as a parameter. */
+export function toUtcDateTime(date: Date): string {
+  return date.toISOString().slice(0, 23).replace('T', ' ');
+}
+
+/** Microseconds for `NOW_PLUS`; rejects what would silently become a wrong interval. */
+export function toMicroseconds(ms: number, name: string): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number of milliseconds >= 0, got ${ms}`);
+  return Math.round(ms * 1000);
+}
+
+/** Truncates by code point (never splitting a surrogate pair) so the text fits its column. */
+export function truncate(text: string, maxChars: number): string {
+  const chars = Array.from(text);
+  return chars.length <= maxChars ? text : chars.slice(0, maxChars).join('');
+}
+
+/** Builds every statement once per dialect, for its tables. */
+export function mysqlStatements(tables: ResolvedTables) {
+  const t = qualifyTables(tables);
+  const sameAggregate = (alias: string) => `${alias}.aggregate_type = e.aggregate_type AND ${alias}.aggregate_id = e.aggregate_id`;
+
+  return Object.freeze({
+    // --- transaction checks (see inTransaction in mysql-dialect.ts) ---
+    /** MariaDB (10.3+) only; MySQL answers ER_UNKNOWN_SYSTEM_VARIABLE. */
+    inTransaction: 'SELECT @@in_transaction AS in_transaction',
+    savepointProbe: 'SAVEPOINT outboxkit_transaction_probe',
+    releaseSavepointProbe: 'RELEASE SAVEPOINT outboxkit_transaction_probe',
+
+    // --- write path ---
+    /**
+     * Inserts 1 or increments, and leaves the new value in LAST_INSERT_ID() (and the OK packet's
+     * insert id). The row lock it takes serialises writers of one aggregate until commit.
+     */
+    upsertSequence:
+      `INSERT INTO ${t.sequences} (aggregate_type, aggregate_id, last_sequence) VALUES (?, ?, LAST_INSERT_ID(1)) ` +
+      'ON DUPLICATE KEY UPDATE last_sequence = LAST_INSERT_ID(last_sequence + 1)',
+    lastInsertId: 'SELECT LAST_INSERT_ID() AS value',
+    insertEvent:
+      `INSERT INTO ${t.events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ` +
+      `occurred_at, created_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW}, ${NOW})`,
+    countPending: `SELECT COUNT(*) AS count FROM ${t.events}`,
+
+    // --- relay hot path ---
+    /**
+     * A plain read (no locks): available events of the shards, skipping every aggregate with an
+     * earlier event still backing off or a parked quarantine row. Status-based, never a cursor,
+     * so a transaction that commits late is still found.
+     */
+    claim: (shardCount: number) =>
+      `SELECT ${STORED_EVENT_SELECT} FROM ${t.events} e ` +
+      `WHERE e.shard IN (${placeholders(shardCount)}) AND e.available_at <= ${NOW} ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${t.events} b WHERE ${sameAggregate('b')} AND b.position < e.position AND b.available_at > ${NOW}) ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} q WHERE ${sameAggregate('q')} AND q.status = 'parked') ` +
+      'ORDER BY e.position LIMIT ?',
+    /** Share locks (held until commit) stop a takeover, whose FOR UPDATE would wait; shard order avoids deadlocks. */
+    fence: (shardCount: number) =>
+      `SELECT shard, owner, epoch FROM ${t.leases} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard LOCK IN SHARE MODE`,
+    copyToPublished: (idCount: number) =>
+      `INSERT INTO ${t.published} (${EVENT_COLUMN_LIST}, published_at) ` +
+      `SELECT ${EVENT_COLUMN_LIST}, ${NOW} FROM ${t.events} WHERE id IN (${placeholders(idCount)})`,
+    deleteEvents: (idCount: number) => `DELETE FROM ${t.events} WHERE id IN (${placeholders(idCount)})`,
+    markFailed:
+      `UPDATE ${t.events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_PLUS} WHERE id = ?`,
+    /** An event an operator retried that fails again replaces its old, resolved quarantine row. */
+    deleteResolvedQuarantine: `DELETE FROM ${t.quarantine} WHERE id = ? AND status IN ('retried', 'skipped')`,
+    copyToQuarantine:
+      `INSERT INTO ${t.quarantine} (${EVENT_COLUMN_LIST}, reason, status, quarantined_at) ` +
+      `SELECT ${EVENT_COLUMNS.map((c) => (c === 'attempts' ? 'attempts + 1' : c === 'last_error' ? '?' : c)).join(', ')}, ` +
+      `?, ?, ${NOW} FROM ${t.events} WHERE id = ?`,
+    deleteEvent: `DELETE FROM ${t.events} WHERE id = ?`,
+
+    // --- leases and membership ---
+    /**
+     * `ON DUPLICATE KEY UPDATE` repeats the expiry instead of using VALUES(), which MySQL 8.0.20+
+     * deprecates and whose replacement (row alias) MariaDB does not support.
+     */
+    upsertRelay:
+      `INSERT INTO ${t.relays} (relay_id, expires_at, started_at) VALUES (?, ${NOW_PLUS}, ${NOW}) ` +
+      `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
+    deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
+    liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
+    lockLeases: (shardCount: number) =>
+      `SELECT shard FROM ${t.leases} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard FOR UPDATE`,
+    /**
+     * MySQL evaluates single-table UPDATE assignments left to right, each seeing the previous
+     * ones: the epoch must be computed BEFORE owner is overwritten. `<=>` is null-safe equality.
+     */
+    takeLeases: (shardCount: number) =>
+      `UPDATE ${t.leases} SET epoch = IF(owner <=> ?, epoch, epoch + 1), owner = ?, expires_at = ${NOW_PLUS} ` +
+      `WHERE shard IN (${placeholders(shardCount)}) AND (owner IS NULL OR owner = ? OR expires_at < ${NOW})`,
+    heldLeases: (shardCount: number) =>
+      `SELECT shard, epoch FROM ${t.leases} WHERE owner = ? AND shard IN (${placeholders(shardCount)}) ORDER BY shard`,
+    renewLeases: (leaseCount: number) =>
+      `UPDATE ${t.leases} SET expires_at = ${NOW_PLUS} WHERE owner = ? AND (shard, epoch) IN (${leasePairs(leaseCount)})`,
+    heldOfLeases: (leaseCount: number) =>
+      `SELECT shard, epoch FROM ${t.leases} WHERE owner = ? AND (shard, epoch) IN (${leasePairs(leaseCount)}) ORDER BY shard`,
+    releaseLeases: (shardCount: number) =>
+      `UPDATE ${t.leases} SET owner = NULL, expires_at = NULL WHERE owner = ? AND shard IN (${placeholders(shardCount)})`,
+    releaseAllLeases: `UPDATE ${t.leases} SET owner = NULL, expires_at = NULL WHERE owner = ?`,
+    deleteRelay: `DELETE FROM ${t.relays} WHERE relay_id = ?`,
+
+    // --- status ---
+    /** The oldest pending row is found through the primary key (ORDER BY position LIMIT 1), never a scan. */
+    statusFigures:
+      `SELECT (SELECT COUNT(*) FROM ${t.events}) AS backlog, ` +
+      `(SELECT TIMESTAMPDIFF(MICROSECOND, created_at, ${NOW}) FROM ${t.events} ORDER BY position LIMIT 1) AS oldest_age_us, ` +
+      `(SELECT COUNT(*) FROM ${t.quarantine} WHERE status IN ('parked', 'dead-lettered')) AS quarantined, ` +
+      `(SELECT COUNT(DISTINCT aggregate_type, aggregate_id) FROM ${t.quarantine} WHERE status = 'parked') AS parked_aggregates`,
+    shardOwners:
+      `SELECT owner, COUNT(*) AS shards, MIN(TIMESTAMPDIFF(MICROSECOND, ${NOW}, expires_at)) AS expires_in_us ` +
+      `FROM ${t.leases} WHERE owner IS NOT NULL AND expires_at >= ${NOW} GROUP BY owner ORDER BY owner`,
+  });
+}
+
+export type MysqlStatements = ReturnType<typeof mysqlStatements>;
+
+function leasePairs(count: number): string {
+  return Array.from({ length: count }, () => '(?, ?)').join(', ');
+}
+
+/**
+ * Whether `exec` is inside an open transaction, without `@@in_transaction` (which MySQL lacks):
+ * outside a transaction a savepoint is not kept, so releasing it fails with
+ * ER_SP_DOES_NOT_EXIST (1305). Inside one, the savepoint is created and released, changing nothing.
+ */
+export async function probeTransactionWithSavepoint(exec: SqlExecutor, statements: MysqlStatements): Promise<boolean> {
+  await exec.query(statements.savepointProbe);
+  try {
+    await exec.query(statements.releaseSavepointProbe);
+    return true;
+  } catch (error) {
+    if (hasErrno(error, 1305, 'ER_SP_DOES_NOT_EXIST')) return false;
+    throw error;
+  }
+}
+
+/** Matches a MySQL error by number or code, also when an ORM wrapped the driver error as `cause`. */
+export function hasErrno(error: unknown, errno: number, code: string): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const { errno: n, code: c } = current as { errno?: unknown; code?: unknown };
+    if (n === errno || c === code) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
