@@ -1,18 +1,9 @@
 import type { AsyncMessage, Connection, Consumer, ConsumerProps } from 'rabbitmq-client';
 import { redactUrl } from '@outboxkit/core';
+// The publisher's own header names, so the collector reads exactly what the relay writes.
+import { OUTBOX_HEADERS } from '@outboxkit/rabbitmq';
 import { DeliveryLog, type Delivery } from './delivery-log.js';
 import { aggregateLabel } from './aggregate-label.js';
-
-/**
- * The headers outboxkit's RabbitMQ publisher puts on every message. They must stay equal to
- * `OUTBOX_HEADERS` in `@outboxkit/rabbitmq`; they are repeated here so the testkit does not
- * depend on the package it tests.
- */
-export const OUTBOX_WIRE_HEADERS = Object.freeze({
-  aggregateType: 'x-outbox-aggregate-type',
-  aggregateId: 'x-outbox-aggregate-id',
-  sequence: 'x-outbox-sequence',
-});
 
 /** Where the collector's queue comes from. */
 export interface QueueDeclaration {
@@ -113,9 +104,9 @@ export function readDelivery(message: AsyncMessage): Delivery {
     // A distinct placeholder per message, so missing ids are not merged into one "duplicate".
     id: message.messageId || `(no messageId: delivery tag ${message.deliveryTag} on ${message.consumerTag})`,
   };
-  const aggregateType = headers[OUTBOX_WIRE_HEADERS.aggregateType];
-  const aggregateId = headers[OUTBOX_WIRE_HEADERS.aggregateId];
-  const sequence = toSequence(headers[OUTBOX_WIRE_HEADERS.sequence]);
+  const aggregateType = headers[OUTBOX_HEADERS.aggregateType];
+  const aggregateId = headers[OUTBOX_HEADERS.aggregateId];
+  const sequence = toSequence(headers[OUTBOX_HEADERS.sequence]);
   if (typeof aggregateType === 'string') delivery.aggregateType = aggregateType;
   if (typeof aggregateId === 'string' || typeof aggregateId === 'number') delivery.aggregateId = aggregateId;
   if (sequence !== undefined) delivery.sequence = sequence;

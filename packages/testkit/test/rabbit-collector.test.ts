@@ -1,6 +1,8 @@
 import { Connection, type Publisher } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryLog, OUTBOX_WIRE_HEADERS, allCommittedDelivered, collectQueue, serviceUrl, uniqueName } from '../src/index.js';
+import { createEnvelope } from '@outboxkit/core';
+import { OUTBOX_HEADERS, toAmqpMessage } from '@outboxkit/rabbitmq';
+import { DeliveryLog, allCommittedDelivered, collectQueue, serviceUrl, uniqueName } from '../src/index.js';
 
 /** Publishes like outboxkit's relay does: messageId = event id, aggregate and sequence in headers. */
 function outboxMessage(exchange: string, id: string, aggregateId: string, sequence: number | string) {
@@ -9,9 +11,9 @@ function outboxMessage(exchange: string, id: string, aggregateId: string, sequen
     routingKey: `order.${aggregateId}`,
     messageId: id,
     headers: {
-      [OUTBOX_WIRE_HEADERS.aggregateType]: 'order',
-      [OUTBOX_WIRE_HEADERS.aggregateId]: aggregateId,
-      [OUTBOX_WIRE_HEADERS.sequence]: sequence,
+      [OUTBOX_HEADERS.aggregateType]: 'order',
+      [OUTBOX_HEADERS.aggregateId]: aggregateId,
+      [OUTBOX_HEADERS.sequence]: sequence,
     },
   };
 }
@@ -63,6 +65,22 @@ describe('collectQueue (real RabbitMQ)', () => {
     } finally {
       await collector.close();
       await connection.exchangeDelete({ exchange });
+    }
+  });
+
+  it("reads the relay's own wire format (toAmqpMessage) back into the event's identity", async () => {
+    const exchange = uniqueName('okt_collect_x');
+    const collector = await collectQueue({ url, queue: uniqueName('okt_collect_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic' } });
+    try {
+      const envelope = createEnvelope({ aggregateType: 'invoice', aggregateId: 42, type: 'InvoiceIssued', payload: { total: 5 } });
+      const { properties, body } = toAmqpMessage({ ...envelope, sequence: 3, position: 17, attempts: 0 });
+      await publisher.send({ exchange, routingKey: envelope.type, ...properties }, body);
+
+      await collector.waitFor(1, 10_000);
+
+      expect(collector.log.deliveries[0]).toEqual({ id: envelope.id, aggregateType: 'invoice', aggregateId: '42', sequence: 3, arrival: 0 });
+    } finally {
+      await collector.close();
     }
   });
 
