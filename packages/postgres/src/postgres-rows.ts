@@ -2,8 +2,8 @@ import type { JsonValue, StoredEvent } from '@outboxkit/core';
 
 /**
  * Row conversions that do not depend on the driver's type parsers: `pg` returns bigint and
- * numeric as strings and parses jsonb and timestamptz, but an ORM's raw executor (or a client
- * with custom parsers) may return bigint, JSON text or date strings instead.
+ * numeric as strings and parses timestamptz, but an ORM's raw executor (or a client with custom
+ * parsers) may return bigint or date strings instead.
  */
 export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -17,8 +17,10 @@ export function toDate(value: unknown): Date {
   throw new TypeError(`expected a timestamp from PostgreSQL, got ${value === null ? 'null' : typeof value}`);
 }
 
-export function toJson(value: unknown): JsonValue {
-  return typeof value === 'string' ? (JSON.parse(value) as JsonValue) : (value as JsonValue);
+/** JSON columns are selected as `::text`, so parsing never depends on the driver's jsonb parser. */
+export function parseJsonText(value: unknown): JsonValue {
+  if (typeof value !== 'string') throw new TypeError(`expected JSON text from PostgreSQL, got ${value === null ? 'null' : typeof value}`);
+  return JSON.parse(value) as JsonValue;
 }
 
 export interface EventRow {
@@ -42,8 +44,8 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     aggregateType: row.aggregate_type,
     aggregateId: row.aggregate_id,
     type: row.type,
-    payload: toJson(row.payload),
-    headers: Object.freeze({ ...(toJson(row.headers) as Record<string, string>) }),
+    payload: parseJsonText(row.payload),
+    headers: Object.freeze(parseJsonText(row.headers) as Record<string, string>),
     occurredAt: toDate(row.occurred_at),
     destination: row.destination,
     shard: toNumber(row.shard),
