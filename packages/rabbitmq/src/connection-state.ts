@@ -115,12 +115,12 @@ export class ConnectionMonitor {
   }
 
   #text(err: unknown): string {
-    const message = err instanceof Error ? `${err.message}${codeOf(err) ? ` [${codeOf(err)}]` : ''}` : String(err);
+    if (!(err instanceof Error)) return scrub(String(err), this.#secrets);
+    const code = (err as { code?: unknown }).code;
+    // rabbitmq-client prefixes handshake errors with the (absent) method name: "undefined: ".
+    let message = err.message.replace(/^undefined: /, '').replace(/\.+$/, '');
+    if (typeof code === 'string' && !message.includes(code)) message += ` [${code}]`;
+    if (code === 'ACCESS_REFUSED') message += '; check the user name, the password and the vhost permissions';
     return scrub(message, this.#secrets);
   }
-}
-
-function codeOf(err: Error): string | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? code : undefined;
 }
