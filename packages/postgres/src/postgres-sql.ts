@@ -143,9 +143,11 @@ ON CONFLICT (id) DO UPDATE SET
 ), expired AS (
   DELETE FROM ${relays} WHERE expires_at < now() AND relay_id <> $1
 )
-SELECT relay_id FROM me
-UNION
-SELECT relay_id FROM ${relays} WHERE expires_at >= now() AND relay_id <> $1
+SELECT relay_id FROM (
+  SELECT relay_id FROM me
+  UNION
+  SELECT relay_id FROM ${relays} WHERE expires_at >= now() AND relay_id <> $1
+) live
 ORDER BY relay_id COLLATE "C"`,
 
     // Lock the candidate rows in shard order first (re-checked after any wait), then update:
