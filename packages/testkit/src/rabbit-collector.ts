@@ -168,7 +168,7 @@ class RabbitQueueCollector implements QueueCollector {
         });
       });
     } catch (error) {
-      await this.close().catch(() => undefined);
+      this.#abandon();
       throw error;
     }
     consumer.removeAllListeners('error');
@@ -244,6 +244,17 @@ class RabbitQueueCollector implements QueueCollector {
     }
     if (this.errors.length > 0) parts.push(`consumer errors: ${this.errors.map(errorText).join('; ')}`);
     return parts.join('; ');
+  }
+
+  /**
+   * Teardown after a failed setup. A graceful close would wait for a broker that may never answer
+   * (the client's acquire timeout, 20 s by default), so the failure would be reported that late.
+   */
+  #abandon(): void {
+    this.#closed = true;
+    // Settles once the channel is gone; nothing is left to wait for or to report.
+    this.#consumer?.close().catch(() => undefined);
+    if (this.#ownsConnection) this.#connection.unsafeDestroy();
   }
 
   async close(): Promise<void> {

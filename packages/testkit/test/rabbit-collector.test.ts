@@ -144,6 +144,16 @@ describe('collectQueue (real RabbitMQ)', () => {
     await expect(publisher.send({ routingKey: queue }, 'ping')).resolves.toBeUndefined();
   });
 
+  it('gives up on an unreachable broker after readyTimeoutMs, without showing the password', async () => {
+    // Port 1 on loopback: nothing listens there, so the client keeps retrying until we give up.
+    const unreachable = 'amqp://guest:s3cret@127.0.0.1:1';
+
+    const attempt = collectQueue({ url: unreachable, queue: uniqueName('okt_nowhere_q'), readyTimeoutMs: 300 });
+
+    await expect(attempt).rejects.toThrow('consumer not ready after 300 ms on amqp://guest:***@127.0.0.1:1');
+    await expect(attempt).rejects.not.toThrow(/s3cret/);
+  });
+
   it('fails clearly when asked to consume a queue that does not exist', async () => {
     const queue = uniqueName('okt_missing_q');
 
