@@ -139,7 +139,9 @@ export function validatePgUrl(url: unknown, option: string): string {
     throw new OutboxConfigError(option, `${redactUrl(url)} is not a valid URL; expected postgres://user:password@host:5432/database`);
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new OutboxConfigError(option, `${redactUrl(url)} is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
+    // Only the scheme is shown: a non-URL secret like "user:password" parses as scheme + path,
+    // which redactUrl would return unchanged.
+    throw new OutboxConfigError(option, `a ${parsed.protocol} URL is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
   }
   return url;
 }
