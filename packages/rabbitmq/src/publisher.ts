@@ -99,7 +99,13 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
       );
     }
     const route = resolveRoute(event, this.#config);
-    await this.#withDeadline(event, (signal) => this.#send(event, route, message, signal));
+    try {
+      await this.#withDeadline(event, (signal) => this.#send(event, route, message, signal));
+    } catch (err) {
+      // Waiting for a channel or checking an exchange can fail with a raw driver error too; the
+      // contract is that publish only ever rejects with a PublishError.
+      throw classifySendError(err, { eventId: event.id, target: describeRoute(route), secrets: this.#secrets });
+    }
   }
 
   async #send(event: StoredEvent, route: Route, message: AmqpMessage, signal: AbortSignal): Promise<void> {
