@@ -42,7 +42,7 @@ function dialectFor(options: EnqueueOptions): Dialect {
  *   conn.release();
  * }
  */
-export function enqueue<Events extends EventMap = EventMap>(
+export async function enqueue<Events extends EventMap = EventMap>(
   connection: MysqlQueryable,
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: EnqueueOptions = {},

@@ -60,6 +60,8 @@ export function orderEvent(aggregateId: string, type = 'OrderPlaced', payload: E
 /**
  * Waits until the server reports a transaction of this schema waiting for a lock, i.e. a
  * statement we started is blocked. A condition observed on the server, not a timing guess.
+ * Only for statements of a transaction that has already written: MariaDB lists a transaction
+ * whose first statement waits inside the optimizer (a locking primary-key read) late.
  */
 export async function waitForLockWait(pool: Pool, schema: string): Promise<void> {
   for (;;) {

@@ -107,6 +107,8 @@ describe('enqueue on a mysql2 connection', () => {
     try {
       await first.beginTransaction();
       await second.beginTransaction();
+      // The second writer has written before, so the server lists its transaction at once when it waits.
+      await enqueue(second, orderEvent('w-race-other'), { dialect: t.dialect });
       const [a] = await enqueue(first, orderEvent('w-race', 'First'), { dialect: t.dialect });
       let secondDone = false;
       const secondWrite = enqueue(second, orderEvent('w-race', 'Second'), { dialect: t.dialect }).then((events) => {
