@@ -159,7 +159,8 @@ export class Relay {
         const cycle = await this.runCycle();
         for (const key of ['claimed', 'published', 'failed', 'quarantined', 'fenced'] as const) total[key] += cycle[key];
         total.transient = cycle.transient;
-        if (cycle.claimed === 0 || cycle.transient || cycle.published + cycle.quarantined === 0) return total;
+        // Failing events come back only after their backoff, and quarantine bounds their retries.
+        if (cycle.claimed === 0 || cycle.transient) return total;
       }
     } finally {
       await this.leases.leave();
@@ -239,10 +240,6 @@ export class Relay {
   private async runCycle(): Promise<CycleResult> {
     const result: CycleResult = { claimed: 0, published: 0, failed: 0, quarantined: 0, fenced: 0, transient: false };
     if (this.breaker.remainingMs() > 0) return { ...result, transient: true };
-    if (!this.publisher.isConnected()) {
-      this.openBreaker(new OutboxError('OUTBOX_BROKER_DOWN', 'the broker connection is down'));
-      return { ...result, transient: true };
-    }
     if (Date.now() - this.lastRebalanceAt >= this.renewIntervalMs) await this.rebalance();
     const shards = this.leases.shards;
     if (shards.length === 0) return result;
