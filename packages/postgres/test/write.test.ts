@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OutboxTransactionRequiredError, OutboxValidationError, shardOf, SHARD_COUNT } from '@outboxkit/core';
 import { createPostgresDialect, enqueue, pgExecutor } from '../src/index.js';
-import { backendPid, begin, commit, createTestSchema, isWaitingOnLock, orderEvent, rollback, waitFor, type TestSchema } from './helpers.js';
+import { backendPid, begin, commit, createTestSchema, isWaitingOnLock, orderEvent, rollback, uniqueName, waitFor, type TestSchema } from './helpers.js';
 
 const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, shard) => shard);
 
@@ -130,32 +130,37 @@ describe('enqueue (raw pg write path)', () => {
     expect(kept!.sequence).toBe(1);
   });
 
-  it('sends one notification per writing transaction when notify is on, none when it is off', async () => {
+  it('sends one notification per writing transaction on the configured channel', async () => {
+    // Own channels: other test files write to the default channel at the same time.
+    const channel = uniqueName('ch');
+    const quietChannel = uniqueName('ch');
+    const notifying = createPostgresDialect({ tables: { schema: t.schema }, notify: { channel } });
     const listener = await t.pool.connect();
     const seen: string[] = [];
     listener.on('notification', (message) => seen.push(message.channel));
     try {
-      await listener.query('LISTEN outbox_events');
-      await listener.query('LISTEN quiet_channel');
+      await listener.query(`LISTEN "${channel}"`);
+      await listener.query(`LISTEN "${quietChannel}"`);
       const client = await begin(t.pool);
-      await enqueue(client, [orderEvent('o-n1'), orderEvent('o-n2')], { dialect: t.dialect });
-      await enqueue(client, orderEvent('o-n3'), { dialect: t.dialect });
+      await enqueue(client, [orderEvent('o-n1'), orderEvent('o-n2')], { dialect: notifying });
+      await enqueue(client, orderEvent('o-n3'), { dialect: notifying });
       const silent = createPostgresDialect({ tables: { schema: t.schema }, notify: false });
       await enqueue(client, orderEvent('o-n4'), { dialect: silent });
       await commit(client);
       // A sentinel on the other channel arrives after anything the transaction above sent.
-      await t.pool.query(`SELECT pg_notify('quiet_channel', 'sentinel')`);
-      await waitFor('the sentinel notification', () => seen.includes('quiet_channel'));
+      await t.pool.query('SELECT pg_notify($1, $2)', [quietChannel, 'sentinel']);
+      await waitFor('the sentinel notification', () => seen.includes(quietChannel));
       // PostgreSQL folds identical notifications of one transaction into one.
-      expect(seen).toEqual(['outbox_events', 'quiet_channel']);
+      expect(seen).toEqual([channel, quietChannel]);
 
+      // The options form of enqueue notifies the channel it was given.
       seen.length = 0;
-      const quiet = await begin(t.pool);
-      await enqueue(quiet, orderEvent('o-n5'), { tables: { schema: t.schema }, notify: false });
-      await commit(quiet);
-      await t.pool.query(`SELECT pg_notify('quiet_channel', 'sentinel')`);
-      await waitFor('the second sentinel', () => seen.includes('quiet_channel'));
-      expect(seen).toEqual(['quiet_channel']);
+      const viaOptions = await begin(t.pool);
+      await enqueue(viaOptions, orderEvent('o-n5'), { tables: { schema: t.schema }, notify: { channel } });
+      await commit(viaOptions);
+      await t.pool.query('SELECT pg_notify($1, $2)', [quietChannel, 'sentinel']);
+      await waitFor('the second sentinel', () => seen.includes(quietChannel));
+      expect(seen).toEqual([channel, quietChannel]);
     } finally {
       await listener.query('UNLISTEN *');
       listener.release();
