@@ -1,3 +1,5 @@
+const FILE_SCHEMES = new Set(['sqlite:', 'file:']);
+
 /**
  * Returns a connection URL safe for logs and error messages: the password is replaced and the
  * query string (which may carry `password=` or tokens) is dropped. Anything that does not parse
@@ -11,6 +13,9 @@ export function redactUrl(url: string): string {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url);
     return scheme ? `${scheme[1]}:<redacted>` : '<redacted>';
   }
+  // Without a host there is no user:password part to find: `app:s3cret` parses as scheme `app:`
+  // with path `s3cret`. Only file-based schemes are safe to show whole.
+  if (parsed.host === '' && !FILE_SCHEMES.has(parsed.protocol)) return `${parsed.protocol}<redacted>`;
   if (parsed.password) parsed.password = '***';
   parsed.search = '';
   parsed.hash = '';

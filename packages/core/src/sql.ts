@@ -5,6 +5,11 @@
  */
 export interface SqlExecutor {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /**
+   * Whether a transaction is open, for executors that know it without asking the database
+   * (SQLite has no SQL for it). Dialects use it when present and ask the database otherwise.
+   */
+  inTransaction?(): boolean;
 }
 
 export interface QueryResult<Row> {

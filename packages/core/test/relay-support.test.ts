@@ -95,6 +95,8 @@ describe('errors and redaction', () => {
   it('never shows passwords', () => {
     expect(redactUrl('postgres://app:s3cret@db:5432/x?password=s3cret')).not.toContain('s3cret');
     expect(redactUrl('not a url s3cret')).not.toContain('s3cret');
+    expect(redactUrl('app:s3cret')).toBe('app:<redacted>');
+    expect(redactUrl('sqlite:./data/app.db')).toBe('sqlite:./data/app.db');
     expect(scrub('login failed for s3cret', ['s3cret'])).toBe('login failed for ***');
   });
 });
