@@ -9,7 +9,7 @@ export interface SqlExecutor {
    * Whether a transaction is open, for executors that know it without asking the database
    * (SQLite has no SQL for it). Dialects use it when present and ask the database otherwise.
    */
-  inTransaction?(): boolean;
+  readonly inTransaction?: boolean;
 }
 
 export interface QueryResult<Row> {
