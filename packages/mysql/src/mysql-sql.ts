@@ -73,6 +73,20 @@ export function truncate(text: string, maxChars: number): string {
   return chars.length <= maxChars ? text : chars.slice(0, maxChars).join('');
 }
 
+/** The unique index on `events.id`, named by the migration so statements can hint it. */
+export const EVENTS_ID_INDEX = 'uq_events_id';
+
+/**
+ * Index hints for the statements that lock rows. On a small table the optimizer prefers a full
+ * scan to an `IN (...)` lookup, and a locking scan waits for EVERY row locked by someone else:
+ * a DELETE of published events would wait for a writer's still-open event (the late-commit case),
+ * and a fence would wait for another relay's leases. Through the index, only the named rows are
+ * touched. (UPDATEs do not need this under READ COMMITTED: their semi-consistent read skips rows
+ * that cannot match.)
+ */
+const BY_ID = `FORCE INDEX (${EVENTS_ID_INDEX})`;
+const BY_SHARD = 'FORCE INDEX (PRIMARY)';
+
 /** Builds every statement once per dialect, for its tables. */
 export function mysqlStatements(tables: ResolvedTables) {
   const t = qualifyTables(tables);
@@ -113,11 +127,12 @@ export function mysqlStatements(tables: ResolvedTables) {
       'ORDER BY e.position LIMIT ?',
     /** Share locks (held until commit) stop a takeover, whose FOR UPDATE would wait; shard order avoids deadlocks. */
     fence: (shardCount: number) =>
-      `SELECT shard, owner, epoch FROM ${t.leases} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard LOCK IN SHARE MODE`,
+      `SELECT shard, owner, epoch FROM ${t.leases} ${BY_SHARD} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard LOCK IN SHARE MODE`,
     copyToPublished: (idCount: number) =>
       `INSERT INTO ${t.published} (${EVENT_COLUMN_LIST}, published_at) ` +
-      `SELECT ${EVENT_COLUMN_LIST}, ${NOW} FROM ${t.events} WHERE id IN (${placeholders(idCount)})`,
-    deleteEvents: (idCount: number) => `DELETE FROM ${t.events} WHERE id IN (${placeholders(idCount)})`,
+      `SELECT ${EVENT_COLUMN_LIST}, ${NOW} FROM ${t.events} ${BY_ID} WHERE id IN (${placeholders(idCount)})`,
+    /** Multi-table DELETE syntax, because only it accepts the index hint (see BY_ID). */
+    deleteEvents: (idCount: number) => `DELETE e FROM ${t.events} AS e ${BY_ID} WHERE e.id IN (${placeholders(idCount)})`,
     markFailed:
       `UPDATE ${t.events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_PLUS} WHERE id = ?`,
     /** An event an operator retried that fails again replaces its old, resolved quarantine row. */
@@ -125,8 +140,8 @@ export function mysqlStatements(tables: ResolvedTables) {
     copyToQuarantine:
       `INSERT INTO ${t.quarantine} (${EVENT_COLUMN_LIST}, reason, status, quarantined_at) ` +
       `SELECT ${EVENT_COLUMNS.map((c) => (c === 'attempts' ? 'attempts + 1' : c === 'last_error' ? '?' : c)).join(', ')}, ` +
-      `?, ?, ${NOW} FROM ${t.events} WHERE id = ?`,
-    deleteEvent: `DELETE FROM ${t.events} WHERE id = ?`,
+      `?, ?, ${NOW} FROM ${t.events} ${BY_ID} WHERE id = ?`,
+    deleteEvent: `DELETE e FROM ${t.events} AS e ${BY_ID} WHERE e.id = ?`,
 
     // --- leases and membership ---
     /**
@@ -139,7 +154,7 @@ export function mysqlStatements(tables: ResolvedTables) {
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
     lockLeases: (shardCount: number) =>
-      `SELECT shard FROM ${t.leases} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard FOR UPDATE`,
+      `SELECT shard FROM ${t.leases} ${BY_SHARD} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard FOR UPDATE`,
     /**
      * MySQL evaluates single-table UPDATE assignments left to right, each seeing the previous
      * ones: the epoch must be computed BEFORE owner is overwritten. `<=>` is null-safe equality.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARD_COUNT, shardOf, type StoredEvent } from '@outboxkit/core';
-import { enqueue } from '../src/index.js';
+import { serviceUrl } from '../../testkit/dist/index.js';
+import { createMysqlPool, enqueue, mysqlDatabase } from '../src/index.js';
 import { createTestDatabase, inTransaction, orderEvent, rows, type TestDatabase } from './helpers.js';
 
 const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, shard) => shard);
@@ -147,5 +148,37 @@ describe('markPublished', () => {
     ).rejects.toThrow('lease lost');
     expect((await pendingIds('p-rollback')).map((e) => e.id)).toEqual([event!.id]);
     expect(await rows(t.pool, `SELECT id FROM ${t.table('published')} WHERE id = ?`, [event!.id])).toEqual([]);
+  });
+});
+
+describe('relay statements on a nearly empty table', () => {
+  it('mark and quarantine events without waiting for a writer\'s open transaction', async () => {
+    // Few rows make the optimizer prefer a full scan, which would lock (and wait for) the open row.
+    const small = await createTestDatabase();
+    const impatientPool = createMysqlPool(await serviceUrl('mysql'), { connectionLimit: 1 });
+    const writer = await small.pool.getConnection();
+    try {
+      await impatientPool.query('SET SESSION innodb_lock_wait_timeout = 1');
+      const impatient = mysqlDatabase(impatientPool);
+      await writer.beginTransaction();
+      await enqueue(writer, orderEvent('open-1'), { dialect: small.dialect });
+      const done = await inTransaction(small.pool, (conn) =>
+        enqueue(conn, Array.from({ length: 10 }, (_, i) => orderEvent(`done-${i}`)), { dialect: small.dialect }),
+      );
+      const [failing, ...published] = done.map((event) => event.id);
+
+      const marked = await impatient.transaction(async (tx) => {
+        await small.dialect.markFailed(tx, failing!, 'failed once', 0);
+        await small.dialect.quarantine(tx, failing!, 'poison', 'dead-lettered');
+        return small.dialect.markPublished(tx, published, true);
+      });
+      expect(marked).toBe(9);
+      await writer.commit();
+      expect((await small.dialect.claim(small.db, ALL_SHARDS, 10)).map((e) => e.aggregateId)).toEqual(['open-1']);
+    } finally {
+      writer.release();
+      await impatientPool.end();
+      await small.drop();
+    }
   });
 });
