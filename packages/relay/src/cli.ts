@@ -29,6 +29,12 @@ function int(name: string) {
   };
 }
 
+// `outbox-relay migrate --print | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
