@@ -124,7 +124,7 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
     async fence(tx, relayId, leases) {
       if (leases.length === 0) return [];
       const shards = [...leases].map((lease) => lease.shard).sort((a, b) => a - b);
-      const { rows } = await tx.query<LeaseRow & { owner: string | null }>(sql.fence(shards.length), shards);
+      const { rows } = await tx.query<LeaseRow & { owner: string | null }>(sql.fence, [JSON.stringify(shards)]);
       const current = new Map(rows.map((row) => [toNumber(row.shard), row]));
       return leases
         .filter((lease) => {
@@ -137,8 +137,9 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
 
     async markPublished(tx, ids, keepHistory) {
       if (ids.length === 0) return 0;
-      if (keepHistory) await tx.query(sql.copyToPublished(ids.length), ids);
-      const { rowCount } = await tx.query(sql.deleteEvents(ids.length), ids);
+      const idList = JSON.stringify(ids);
+      if (keepHistory) await tx.query(sql.copyToPublished, [idList]);
+      const { rowCount } = await tx.query(sql.deleteEvents, [idList]);
       return rowCount;
     },
 
@@ -165,12 +166,13 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
     async acquire(exec, relayId, shards, ttlMs) {
       if (shards.length === 0) return [];
       const ttl = toMicroseconds(ttlMs, 'ttlMs');
-      const sorted = [...shards].sort((a, b) => a - b);
+      // Sorted: rows are locked in this order, the order fence uses too, so the two never deadlock.
+      const shardList = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
       return inOneTransaction(exec, async (tx) => {
-        // Lock in shard order, the order fence uses too, so the two can never deadlock.
-        await tx.query(sql.lockLeases(sorted.length), sorted);
-        await tx.query(sql.takeLeases(sorted.length), [relayId, relayId, ttl, ...sorted, relayId]);
-        const { rows } = await tx.query<LeaseRow>(sql.heldLeases(sorted.length), [relayId, ...sorted]);
+        await tx.query(sql.lockLeases, [shardList]);
+        await tx.query(sql.extendOwnLeases, [shardList, ttl, relayId]);
+        await tx.query(sql.takeOverLeases, [shardList, relayId, ttl, relayId]);
+        const { rows } = await tx.query<LeaseRow>(sql.heldLeases, [shardList, relayId]);
         return rows.map(toLease);
       });
     },
@@ -178,17 +180,17 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
     async renew(exec, relayId, leases, ttlMs) {
       if (leases.length === 0) return [];
       const ttl = toMicroseconds(ttlMs, 'ttlMs');
-      const pairs = leases.flatMap((lease) => [lease.shard, lease.epoch]);
+      const leaseList = JSON.stringify([...leases].sort((a, b) => a.shard - b.shard).map(({ shard, epoch }) => ({ shard, epoch })));
       return inOneTransaction(exec, async (tx) => {
-        await tx.query(sql.renewLeases(leases.length), [ttl, relayId, ...pairs]);
-        const { rows } = await tx.query<LeaseRow>(sql.heldOfLeases(leases.length), [relayId, ...pairs]);
+        await tx.query(sql.renewLeases, [leaseList, ttl, relayId]);
+        const { rows } = await tx.query<LeaseRow>(sql.heldOfLeases, [leaseList, relayId]);
         return rows.map(toLease);
       });
     },
 
     async release(exec, relayId, shards) {
       if (shards.length === 0) return;
-      await exec.query(sql.releaseLeases(shards.length), [relayId, ...shards]);
+      await exec.query(sql.releaseLeases, [JSON.stringify([...shards].sort((a, b) => a - b)), relayId]);
     },
 
     async leave(exec, relayId) {

@@ -1,5 +1,5 @@
 import { OutboxError, SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
-import { EVENTS_ID_INDEX, qualifyTables, type QualifiedTables } from './mysql-sql.js';
+import { qualifyTables, type QualifiedTables } from './mysql-sql.js';
 import { toNumber } from './mysql-rows.js';
 
 /**
@@ -51,7 +51,7 @@ function version1(t: QualifiedTables): Migration {
   position BIGINT NOT NULL AUTO_INCREMENT,
   ${EVENT_COLUMNS_DDL},
   PRIMARY KEY (position),
-  UNIQUE KEY ${EVENTS_ID_INDEX} (id),
+  UNIQUE KEY uq_events_id (id),
   KEY ix_events_aggregate (aggregate_type, aggregate_id, position)
 ) ${TABLE_OPTIONS}`,
       `CREATE TABLE IF NOT EXISTS ${t.sequences} (

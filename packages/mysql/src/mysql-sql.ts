@@ -11,9 +11,10 @@ import type { ResolvedTables, SqlExecutor, TableNames } from '@outboxkit/core';
  *   matter either.
  * - JSON is read as `CAST(... AS CHAR)`: MySQL's JSON type and MariaDB's LONGTEXT alias reach
  *   the driver differently (mysql2 parses some, not others); text is parsed by us in one place.
- * - Values are `?` placeholders with scalar values only (lists are expanded to `?, ?, ?`), so the
- *   same text works with client-side placeholders (`query`) and server-side prepared statements
- *   (`execute`, Prisma's adapter). Identifiers come from `resolveTables` and are backtick-quoted.
+ * - Values are `?` placeholders with scalar values only, so the same text works with client-side
+ *   placeholders (`query`) and server-side prepared statements (`execute`, ORM adapters). Key
+ *   lists of locking statements are one JSON array (see ID_LIST); the claim's shard list is
+ *   expanded to `?, ?, ?`. Identifiers come from `resolveTables` and are backtick-quoted.
  */
 
 /** The database clock in UTC with millisecond precision. */
@@ -73,19 +74,20 @@ export function truncate(text: string, maxChars: number): string {
   return chars.length <= maxChars ? text : chars.slice(0, maxChars).join('');
 }
 
-/** The unique index on `events.id`, named by the migration so statements can hint it. */
-export const EVENTS_ID_INDEX = 'uq_events_id';
-
 /**
- * Index hints for the statements that lock rows. On a small table the optimizer prefers a full
- * scan to an `IN (...)` lookup, and a locking scan waits for EVERY row locked by someone else:
- * a DELETE of published events would wait for a writer's still-open event (the late-commit case),
- * and a fence would wait for another relay's leases. Through the index, only the named rows are
- * touched. (UPDATEs do not need this under READ COMMITTED: their semi-consistent read skips rows
- * that cannot match.)
+ * The keys a locking statement works on, as a table built from ONE bound JSON array and joined
+ * first (STRAIGHT_JOIN), so each row is reached by an eq_ref lookup on its unique key.
+ *
+ * Why not `WHERE id IN (?, ?, ...)`: on a small table (the pending table usually is) the optimizer
+ * prefers a full scan, even with FORCE INDEX on a DELETE, and a locking scan waits for EVERY row
+ * another transaction holds: marking published events would stall behind a writer's still-open
+ * event (the late-commit case), and a fence would wait for other relays' leases. Rows are also
+ * locked in the array's order, which the dialect sorts, so lock order is deterministic.
+ * The column collation matches the table's, or the comparison could not use the index.
  */
-const BY_ID = `FORCE INDEX (${EVENTS_ID_INDEX})`;
-const BY_SHARD = 'FORCE INDEX (PRIMARY)';
+const ID_LIST = "JSON_TABLE(?, '$[*]' COLUMNS (id CHAR(36) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS ids";
+const SHARD_LIST = "JSON_TABLE(?, '$[*]' COLUMNS (shard INT PATH '$')) AS s";
+const LEASE_LIST = "JSON_TABLE(?, '$[*]' COLUMNS (shard INT PATH '$.shard', epoch BIGINT PATH '$.epoch')) AS s";
 
 /** Builds every statement once per dialect, for its tables. */
 export function mysqlStatements(tables: ResolvedTables) {
@@ -126,13 +128,11 @@ export function mysqlStatements(tables: ResolvedTables) {
       `AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} q WHERE ${sameAggregate('q')} AND q.status = 'parked') ` +
       'ORDER BY e.position LIMIT ?',
     /** Share locks (held until commit) stop a takeover, whose FOR UPDATE would wait; shard order avoids deadlocks. */
-    fence: (shardCount: number) =>
-      `SELECT shard, owner, epoch FROM ${t.leases} ${BY_SHARD} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard LOCK IN SHARE MODE`,
-    copyToPublished: (idCount: number) =>
+    fence: `SELECT l.shard, l.owner, l.epoch FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ORDER BY l.shard LOCK IN SHARE MODE`,
+    copyToPublished:
       `INSERT INTO ${t.published} (${EVENT_COLUMN_LIST}, published_at) ` +
-      `SELECT ${EVENT_COLUMN_LIST}, ${NOW} FROM ${t.events} ${BY_ID} WHERE id IN (${placeholders(idCount)})`,
-    /** Multi-table DELETE syntax, because only it accepts the index hint (see BY_ID). */
-    deleteEvents: (idCount: number) => `DELETE e FROM ${t.events} AS e ${BY_ID} WHERE e.id IN (${placeholders(idCount)})`,
+      `SELECT ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}, ${NOW} FROM ${ID_LIST} STRAIGHT_JOIN ${t.events} AS e ON e.id = ids.id`,
+    deleteEvents: `DELETE e FROM ${ID_LIST} STRAIGHT_JOIN ${t.events} AS e ON e.id = ids.id`,
     markFailed:
       `UPDATE ${t.events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_PLUS} WHERE id = ?`,
     /** An event an operator retried that fails again replaces its old, resolved quarantine row. */
@@ -140,8 +140,9 @@ export function mysqlStatements(tables: ResolvedTables) {
     copyToQuarantine:
       `INSERT INTO ${t.quarantine} (${EVENT_COLUMN_LIST}, reason, status, quarantined_at) ` +
       `SELECT ${EVENT_COLUMNS.map((c) => (c === 'attempts' ? 'attempts + 1' : c === 'last_error' ? '?' : c)).join(', ')}, ` +
-      `?, ?, ${NOW} FROM ${t.events} ${BY_ID} WHERE id = ?`,
-    deleteEvent: `DELETE e FROM ${t.events} AS e ${BY_ID} WHERE e.id = ?`,
+      `?, ?, ${NOW} FROM ${t.events} WHERE id = ?`,
+    /** One unique key by equality is always a single-row lookup, never a scan. */
+    deleteEvent: `DELETE FROM ${t.events} WHERE id = ?`,
 
     // --- leases and membership ---
     /**
@@ -153,23 +154,27 @@ export function mysqlStatements(tables: ResolvedTables) {
       `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
-    lockLeases: (shardCount: number) =>
-      `SELECT shard FROM ${t.leases} ${BY_SHARD} WHERE shard IN (${placeholders(shardCount)}) ORDER BY shard FOR UPDATE`,
+    /** Rows are locked in the order of the (sorted) JSON array: shard order, as in fence, so the two never deadlock. */
+    lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE`,
     /**
-     * MySQL evaluates single-table UPDATE assignments left to right, each seeing the previous
-     * ones: the epoch must be computed BEFORE owner is overwritten. `<=>` is null-safe equality.
+     * Two statements, not one with `epoch = IF(owner <=> ?, ...)`: a multi-table UPDATE does not
+     * promise the order of its assignments, so no assignment may read a column another one sets.
      */
-    takeLeases: (shardCount: number) =>
-      `UPDATE ${t.leases} SET epoch = IF(owner <=> ?, epoch, epoch + 1), owner = ?, expires_at = ${NOW_PLUS} ` +
-      `WHERE shard IN (${placeholders(shardCount)}) AND (owner IS NULL OR owner = ? OR expires_at < ${NOW})`,
-    heldLeases: (shardCount: number) =>
-      `SELECT shard, epoch FROM ${t.leases} WHERE owner = ? AND shard IN (${placeholders(shardCount)}) ORDER BY shard`,
-    renewLeases: (leaseCount: number) =>
-      `UPDATE ${t.leases} SET expires_at = ${NOW_PLUS} WHERE owner = ? AND (shard, epoch) IN (${leasePairs(leaseCount)})`,
-    heldOfLeases: (leaseCount: number) =>
-      `SELECT shard, epoch FROM ${t.leases} WHERE owner = ? AND (shard, epoch) IN (${leasePairs(leaseCount)}) ORDER BY shard`,
-    releaseLeases: (shardCount: number) =>
-      `UPDATE ${t.leases} SET owner = NULL, expires_at = NULL WHERE owner = ? AND shard IN (${placeholders(shardCount)})`,
+    takeOverLeases:
+      `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
+      `SET l.epoch = l.epoch + 1, l.owner = ?, l.expires_at = ${NOW_PLUS} ` +
+      `WHERE l.owner IS NULL OR (l.owner <> ? AND l.expires_at < ${NOW})`,
+    extendOwnLeases:
+      `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ?`,
+    heldLeases: `SELECT l.shard, l.epoch FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard WHERE l.owner = ? ORDER BY l.shard`,
+    renewLeases:
+      `UPDATE ${LEASE_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
+      `SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ? AND l.epoch = s.epoch`,
+    heldOfLeases:
+      `SELECT l.shard, l.epoch FROM ${LEASE_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
+      'WHERE l.owner = ? AND l.epoch = s.epoch ORDER BY l.shard',
+    releaseLeases:
+      `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.owner = NULL, l.expires_at = NULL WHERE l.owner = ?`,
     releaseAllLeases: `UPDATE ${t.leases} SET owner = NULL, expires_at = NULL WHERE owner = ?`,
     deleteRelay: `DELETE FROM ${t.relays} WHERE relay_id = ?`,
 
@@ -187,10 +192,6 @@ export function mysqlStatements(tables: ResolvedTables) {
 }
 
 export type MysqlStatements = ReturnType<typeof mysqlStatements>;
-
-function leasePairs(count: number): string {
-  return Array.from({ length: count }, () => '(?, ?)').join(', ');
-}
 
 /**
  * Whether `exec` is inside an open transaction, without `@@in_transaction` (which MySQL lacks):
