@@ -1,4 +1,4 @@
-import type { JsonValue, Lease, StoredEvent } from '@outboxkit/core';
+import { OutboxError, type JsonValue, type Lease, type StoredEvent } from '@outboxkit/core';
 
 /** A row of the `claim` statement as any MySQL executor returns it. */
 export interface EventRow {
@@ -27,7 +27,9 @@ export interface LeaseRow {
  */
 export function toNumber(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(n)) throw new TypeError(`expected a number from MySQL, got ${String(value)}`);
+  if (!Number.isFinite(n)) {
+    throw new OutboxError('OUTBOX_UNEXPECTED_RESULT', `expected a number from MySQL, got ${typeof value}; check that the executor returns column values unchanged`);
+  }
   return n;
 }
 

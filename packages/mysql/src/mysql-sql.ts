@@ -1,4 +1,4 @@
-import type { ResolvedTables, SqlExecutor, TableNames } from '@outboxkit/core';
+import { OutboxConfigError, type ResolvedTables, type SqlExecutor, type TableNames } from '@outboxkit/core';
 
 /**
  * Every statement of the write path and the relay hot path, in one place.
@@ -64,7 +64,7 @@ export function toUtcDateTime(date: Date): string {
 
 /** Microseconds for `NOW_PLUS`; rejects what would silently become a wrong interval. */
 export function toMicroseconds(ms: number, name: string): number {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number of milliseconds >= 0, got ${ms}`);
+  if (!Number.isFinite(ms) || ms < 0) throw new OutboxConfigError(name, `must be a finite number of milliseconds >= 0, got ${ms}`);
   return Math.round(ms * 1000);
 }
 

@@ -101,6 +101,26 @@ describe('leases', () => {
   });
 });
 
+describe('lease statements lock only the rows they name', () => {
+  it('a fence does not wait for another relay\'s open acquire of other shards', async () => {
+    const impatientPool = createMysqlPool(await serviceUrl('mysql'), { connectionLimit: 1 });
+    try {
+      await impatientPool.query('SET SESSION innodb_lock_wait_timeout = 1');
+      const impatient = mysqlDatabase(impatientPool);
+      const mine = await t.dialect.acquire(t.db, 'relay-mine', [60, 61], TTL);
+      await t.db.transaction(async (tx) => {
+        // Another relay holds row locks on shards 62 and 63 until this transaction ends.
+        expect(await t.dialect.acquire(tx, 'relay-busy', [62, 63], TTL)).toHaveLength(2);
+        expect(await impatient.transaction((fenced) => t.dialect.fence(fenced, 'relay-mine', mine))).toEqual([]);
+        expect(await t.dialect.renew(impatient, 'relay-mine', mine, TTL)).toEqual(mine);
+        await t.dialect.release(impatient, 'relay-mine', [61]);
+      });
+    } finally {
+      await impatientPool.end();
+    }
+  });
+});
+
 describe('membership', () => {
   it('heartbeat lists live relays sorted, dropping expired others; leave releases everything', async () => {
     expect(await t.dialect.heartbeat(t.db, 'm-b', TTL)).toEqual(['m-b']);
