@@ -1,1 +1,3 @@
-export {};
+export { outbox, type OutboxClientMethods, type OutboxExtension, type OutboxWrite } from './outbox-extension.js';
+export { normalizeOutboxExtensionOptions, type OutboxExtensionOptions, type ResolvedOutboxExtensionOptions } from './outbox-options.js';
+export { prismaExecutor, type PrismaRawClient } from './prisma-executor.js';

@@ -1,0 +1,57 @@
+import type { QueryResult, SqlExecutor } from '@outboxkit/core';
+
+/**
+ * The two raw-SQL methods of a Prisma client (base or interactive-transaction) that outboxkit
+ * calls. Both take the database's native placeholders (`$1` on PostgreSQL, `?` elsewhere) and
+ * run on the transaction's own connection when called on `tx`.
+ */
+export interface PrismaRawClient {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+}
+
+/**
+ * Statements whose rows a dialect may read. Prisma has two raw calls: `$queryRawUnsafe` returns
+ * rows but no affected-row count, `$executeRawUnsafe` the count but no rows; core's
+ * `QueryResult` needs whichever the statement produces.
+ */
+const RETURNS_ROWS = /^\s*(?:select|with|values|show|pragma|explain)\b|\breturning\b/i;
+
+/**
+ * Adapts Prisma's interactive-transaction client to core's `SqlExecutor`, so a dialect's
+ * statements run inside the caller's transaction.
+ *
+ * Values come back as Prisma decodes them: BIGINT and COUNT(*) as `bigint`, JSON columns parsed,
+ * timestamps as `Date`; the dialects' row readers accept these.
+ *
+ * @example
+ * await prisma.$transaction(async (tx) => {
+ *   await writeEvents(dialect, prismaExecutor(tx), event, { transactionChecked: true });
+ * });
+ */
+export function prismaExecutor(tx: PrismaRawClient): SqlExecutor {
+  return {
+    // Only ever built over a transaction client (see outbox-extension.ts); SQLite's dialect reads it.
+    inTransaction: true,
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      if (!RETURNS_ROWS.test(sql)) {
+        const rowCount = await tx.$executeRawUnsafe(sql, ...params);
+        return { rows: [], rowCount };
+      }
+      try {
+        const rows = await tx.$queryRawUnsafe<Row[]>(sql, ...params);
+        return { rows, rowCount: rows.length };
+      } catch (error) {
+        // PostgreSQL's `SELECT pg_notify(...)` returns one column of type void, which Prisma
+        // refuses to decode AFTER the statement ran (the notification is queued and the
+        // transaction is intact). A void column carries no value, so nothing is lost.
+        if (isVoidColumnError(error)) return { rows: [], rowCount: 0 };
+        throw error;
+      }
+    },
+  };
+}
+
+function isVoidColumnError(error: unknown): boolean {
+  return error instanceof Error && /deserialize column of type 'void'/.test(error.message);
+}
