@@ -12,3 +12,4 @@ export { DATABASE_BUSY_CODE, DEFAULT_MAX_BUSY_WAIT_MS } from './busy-retry.js';
 export { sqliteMigrations, migrateSqlite } from './sqlite-migrations.js';
 export { sqlitePathFromUrl } from './sqlite-url.js';
 export { enqueue, enqueueSync, type EnqueueOptions } from './enqueue.js';
+export { sqlite3Executor, type Sqlite3Database } from './sqlite3-driver.js';
