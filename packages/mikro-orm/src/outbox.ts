@@ -1,0 +1,70 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { createEnvelope, OutboxConfigError, type Envelope, type EventInput, type EventMap } from '@outboxkit/core';
+import { isOutboxSubscriber } from './outbox-subscriber.js';
+import { queueEvents } from './pending-events.js';
+import { assertTransactionsEnabled } from './transaction-checks.js';
+
+/** Queues events on an EntityManager's unit of work; see {@link outbox}. */
+export interface Outbox<Events extends EventMap = EventMap> {
+  /**
+   * Validates the event now (bad input throws `OutboxValidationError` here, nothing is queued)
+   * and queues it on `em`'s unit of work. The next flush writes it inside its transaction, after
+   * the entity changes, so it commits or rolls back with them. Returns the envelope (its `id` is
+   * the idempotency key consumers dedupe by).
+   */
+  add<E extends Events = Events>(em: EntityManager, event: EventInput<E>): Envelope;
+  /** Queues several events at once; all are validated before any is queued. */
+  add<E extends Events = Events>(em: EntityManager, events: readonly EventInput<E>[]): Envelope[];
+}
+
+/**
+ * The explicit write API. The EntityManager is resolved the way `em.persist` resolves it, so inside
+ * `orm.em.transactional(...)` the global EM means the transaction's fork.
+ *
+ * @example
+ * const order = em.create(Order, { number: 'A-1', total: 5 });
+ * outbox.add(em, { aggregateType: 'order', aggregateId: 'A-1', type: 'OrderPlaced', payload: { total: 5 } });
+ * await em.flush(); // order row + event row in one transaction
+ */
+export const outbox: Outbox = {
+  add(em: EntityManager, events: EventInput | readonly EventInput[]): any {
+    const context = requireOutboxEm(em);
+    const list = Array.isArray(events) ? (events as readonly EventInput[]) : [events as EventInput];
+    const envelopes = list.map((event) => createEnvelope(event));
+    queueEvents(context, envelopes);
+    return Array.isArray(events) ? envelopes : envelopes[0];
+  },
+};
+
+/**
+ * {@link outbox} with your event map, so `type` and `payload` are checked at compile time.
+ *
+ * @example
+ * type ShopEvents = { OrderPlaced: { total: number } };
+ * const shopOutbox = typedOutbox<ShopEvents>();
+ * shopOutbox.add(em, { aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { total: 5 } });
+ */
+export function typedOutbox<Events extends EventMap>(): Outbox<Events> {
+  return outbox as unknown as Outbox<Events>;
+}
+
+/** The EM events are queued on, after checking its ORM will actually write them. */
+function requireOutboxEm(em: EntityManager): EntityManager {
+  if (em === null || typeof em !== 'object' || typeof (em as Partial<EntityManager>).getContext !== 'function') {
+    throw new OutboxConfigError('em', 'outbox.add(em, event) needs a MikroORM EntityManager as its first argument');
+  }
+  const context = em.getContext();
+  const subscribers = [...context.getEventManager().getSubscribers()];
+  if (!subscribers.some(isOutboxSubscriber)) {
+    // Queued events nobody writes would be lost without a trace.
+    throw new OutboxConfigError(
+      'subscribers',
+      'this EntityManager\'s MikroORM was not set up with the outbox: create it with MikroORM.init(withOutbox(config, { dialect }))',
+    );
+  }
+  assertTransactionsEnabled({
+    disableTransactions: context.config.get('disableTransactions'),
+    implicitTransactions: context.config.get('implicitTransactions'),
+  });
+  return context;
+}

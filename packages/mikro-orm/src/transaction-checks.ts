@@ -1,0 +1,38 @@
+import { OutboxConfigError, type Dialect } from '@outboxkit/core';
+
+/** The two MikroORM options that decide whether a flush runs in a transaction. */
+export interface TransactionSettings {
+  disableTransactions?: boolean | undefined;
+  implicitTransactions?: boolean | undefined;
+}
+
+/**
+ * Refuses settings under which a flush's entity changes would commit statement by statement:
+ * the events could then not share their transaction, which is the whole point of the outbox.
+ */
+export function assertTransactionsEnabled(settings: TransactionSettings): void {
+  if (settings.disableTransactions === true) {
+    throw new OutboxConfigError(
+      'disableTransactions',
+      'MikroORM transactions are disabled, so outbox events could not commit atomically with the entity changes; remove disableTransactions: true',
+    );
+  }
+  if (settings.implicitTransactions === false) {
+    throw new OutboxConfigError(
+      'implicitTransactions',
+      'with implicitTransactions: false a flush outside em.transactional() writes its changes without a transaction, so outbox events ' +
+        'could not commit atomically with them; remove implicitTransactions: false',
+    );
+  }
+}
+
+export function requireDialect(dialect: unknown): Dialect {
+  const candidate = dialect as Partial<Dialect> | null | undefined;
+  if (candidate === null || typeof candidate !== 'object' || typeof candidate.insertEvents !== 'function' || typeof candidate.name !== 'string') {
+    throw new OutboxConfigError(
+      'dialect',
+      'expected an outboxkit Dialect, e.g. createPostgresDialect() from @outboxkit/postgres, createMysqlDialect() or createSqliteDialect()',
+    );
+  }
+  return candidate as Dialect;
+}
