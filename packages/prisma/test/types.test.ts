@@ -1,0 +1,57 @@
+import type { WrittenEvent } from '@outboxkit/core';
+import { createSqliteDialect } from '@outboxkit/sqlite';
+import { describe, expectTypeOf, it } from 'vitest';
+import { outbox } from '../src/index.js';
+import type { TestPrismaClient } from './support/test-clients.js';
+
+type Events = {
+  OrderPlaced: { orderId: number; total: number };
+  OrderCancelled: { orderId: number; reason: string };
+};
+
+// Type-level only: checked by `tsc -p tsconfig.test.json`, where every @ts-expect-error must
+// find an error. The functions are never called, so no database is needed.
+declare const base: TestPrismaClient;
+const dialect = createSqliteDialect();
+
+describe('typed events through outbox<Events>()', () => {
+  it('types $outbox on the transaction client from the event map', () => {
+    const write = async (prisma = base.$extends(outbox<Events>({ dialect }))) =>
+      prisma.$transaction(async (tx) => {
+        const one = await tx.$outbox({ aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { orderId: 1, total: 5 } });
+        expectTypeOf(one).toEqualTypeOf<WrittenEvent>();
+        const many = await tx.$outbox([
+          { aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { orderId: 1, total: 5 } },
+          { aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1, reason: 'late' } },
+        ]);
+        expectTypeOf(many).toEqualTypeOf<WrittenEvent[]>();
+        // The models and Prisma's own methods keep their types next to $outbox.
+        expectTypeOf(tx.order.create).toBeFunction();
+
+        // @ts-expect-error a payload of the wrong shape for its type
+        await tx.$outbox({ aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { orderId: 1, reason: 'late' } });
+        // @ts-expect-error a wrong payload field type
+        await tx.$outbox({ aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { orderId: '1', total: 5 } });
+        // @ts-expect-error an event type not in the map
+        await tx.$outbox({ aggregateType: 'order', aggregateId: 1, type: 'OrderShipped', payload: { orderId: 1, total: 5 } });
+        // @ts-expect-error the payload is required
+        await tx.$outbox({ aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced' });
+        // @ts-expect-error one bad event in an array
+        await tx.$outbox([{ aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1 } }]);
+        return many;
+      });
+    expectTypeOf(write).returns.resolves.toEqualTypeOf<WrittenEvent[]>();
+  });
+
+  it('accepts any type and JSON payload without an event map', () => {
+    const write = async (prisma = base.$extends(outbox({ dialect }))) =>
+      prisma.$transaction(async (tx) => tx.$outbox({ aggregateType: 'cart', aggregateId: 'c-1', type: 'Anything', payload: { free: ['form'] } }));
+    expectTypeOf(write).returns.resolves.toEqualTypeOf<WrittenEvent>();
+  });
+
+  it('requires the dialect option', () => {
+    // @ts-expect-error dialect is required
+    expectTypeOf(outbox).toBeCallableWith({});
+    expectTypeOf(outbox).toBeCallableWith({ dialect });
+  });
+});
