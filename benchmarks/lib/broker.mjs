@@ -85,7 +85,10 @@ export async function openBroker(url, prefix = 'bench') {
     },
     async publishRaw(count, body) {
       // The same wire settings as the relay's publisher: confirms, persistent, mandatory.
-      const publisher = connection.createPublisher({ confirm: true, maxAttempts: 1 });
+      // A connection of its own, as the relay's publisher has.
+      const own = new Connection({ url, connectionName: `${name}-raw` });
+      own.on('error', () => {});
+      const publisher = own.createPublisher({ confirm: true, maxAttempts: 1 });
       try {
         let next = 0;
         const worker = async () => {
@@ -100,6 +103,7 @@ export async function openBroker(url, prefix = 'bench') {
         await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
       } finally {
         await publisher.close();
+        await own.close();
       }
     },
     async purge() {

@@ -76,6 +76,8 @@ async function openPostgres(serverUrl) {
   const published = `"${schema}".outbox_published`;
   return {
     kind: 'postgres',
+    /** For the peer, which keeps its own table in the same schema. */
+    postgres: { schema, serverUrl },
     dialect,
     db,
     wakeSources: (wake) => (wake ? [pgListener({ connect: serverUrl, channel: schema })] : []),

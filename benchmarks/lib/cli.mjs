@@ -1,0 +1,73 @@
+// Command-line options and the workload sizes of a full and a quick run.
+export const FULL = Object.freeze({
+  drainEvents: 100_000,
+  aggregates: 1000,
+  naiveEvents: 10_000,
+  steadyFractions: [0.25, 0.5, 0.75],
+  steadySeconds: 8,
+  historyRows: 5_000_000,
+  historyDrainEvents: 20_000,
+  producerSeconds: 5,
+  producerConcurrency: 8,
+  orderingEvents: 10_000,
+  peerEvents: 20_000,
+});
+
+export const QUICK = Object.freeze({
+  ...FULL,
+  drainEvents: 3000,
+  aggregates: 100,
+  naiveEvents: 300,
+  steadySeconds: 1.5,
+  historyRows: 50_000,
+  historyDrainEvents: 1000,
+  producerSeconds: 1,
+  orderingEvents: 500,
+  peerEvents: 1000,
+});
+
+export const DATABASES = ['postgres', 'mysql', 'sqlite'];
+
+const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer]
+       [--databases postgres,mysql,sqlite] [--runs N] [--events N] [--out DIR]`;
+
+/** Parses argv; throws with the usage on anything unknown. */
+export function parseArgs(argv, scenarioIds) {
+  const options = { quick: false, only: [...scenarioIds], databases: [...DATABASES], runs: 3, events: undefined, out: undefined };
+  const value = (i, name) => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value\n${USAGE}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') continue;
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--only') options.only = list(value(i++, arg), scenarioIds, arg);
+    else if (arg === '--databases') options.databases = list(value(i++, arg), DATABASES, arg);
+    else if (arg === '--runs') options.runs = positive(value(i++, arg), arg);
+    else if (arg === '--events') options.events = positive(value(i++, arg), arg);
+    else if (arg === '--out') options.out = value(i++, arg);
+    else if (arg === '--help' || arg === '-h') throw Object.assign(new Error(USAGE), { usage: true });
+    else throw new Error(`unknown option ${arg}\n${USAGE}`);
+  }
+  const base = options.quick ? QUICK : FULL;
+  const sizes = { ...base };
+  if (options.events !== undefined) {
+    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents']) sizes[key] = options.events;
+  }
+  return { ...options, sizes };
+}
+
+function list(text, allowed, name) {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = items.filter((item) => !allowed.includes(item));
+  if (items.length === 0 || unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ') || '(empty)'}; choose from ${allowed.join(', ')}`);
+  return allowed.filter((item) => items.includes(item));
+}
+
+function positive(text, name) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${text}`);
+  return n;
+}

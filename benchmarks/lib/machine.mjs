@@ -1,0 +1,68 @@
+// What the report states about the machine and the software it measured.
+import os from 'node:os';
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { execFileSync } from 'node:child_process';
+import { createMysqlPool } from '@outboxkit/mysql';
+
+const require = createRequire(import.meta.url);
+
+function packageVersion(name) {
+  try {
+    return require(`${name}/package.json`).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function describeMachine(urls) {
+  const cpus = os.cpus();
+  const versions = { node: process.version };
+  for (const name of ['@outboxkit/core', 'pg', 'mysql2', 'better-sqlite3', 'rabbitmq-client', 'hdr-histogram-js', 'pg-transactional-outbox']) versions[name] = packageVersion(name);
+  versions.postgres = await query(async () => {
+    const client = new pg.Client({ connectionString: urls.postgres });
+    await client.connect();
+    try {
+      return (await client.query('SHOW server_version')).rows[0].server_version;
+    } finally {
+      await client.end();
+    }
+  });
+  versions.mariadb = await query(async () => {
+    const pool = createMysqlPool(urls.mysql, { connectionLimit: 1 });
+    try {
+      const [rows] = await pool.query('SELECT VERSION() AS v');
+      return rows[0].v;
+    } finally {
+      await pool.end();
+    }
+  });
+  versions.sqlite = await query(async () => {
+    const Database = require('better-sqlite3');
+    const db = new Database(':memory:');
+    try {
+      return db.prepare('SELECT sqlite_version() AS v').get().v;
+    } finally {
+      db.close();
+    }
+  });
+  // AMQP clients are not told the server version; the Debian package knows it.
+  versions.rabbitmq = await query(async () => execFileSync('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server'], { encoding: 'utf8', timeout: 5000 }).trim());
+  return {
+    host: os.hostname(),
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
+    versions,
+  };
+}
+
+async function query(fn) {
+  try {
+    return await fn();
+  } catch (error) {
+    return `unknown (${error.message})`;
+  }
+}

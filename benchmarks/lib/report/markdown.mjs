@@ -1,0 +1,134 @@
+// The Markdown report: machine and versions, then one section per scenario with a table
+// (median and min–max of the runs) and, where it helps, an SVG chart written beside it.
+import { barChart, percentileChart } from './svg.mjs';
+
+const DB_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB', sqlite: 'SQLite' };
+const num = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+/** "median (min–max)" */
+const spread = (s, digits = 0) => (s ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : 'n/a');
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const bar = (label, s) => ({ label, value: s?.median ?? NaN, min: s?.min, max: s?.max });
+
+/**
+ * @param {object} results  the JSON document run.mjs writes
+ * @param {string} base     file name stem; charts are written as `<base>-<name>.svg`
+ * @returns {{ markdown: string, charts: { file: string, svg: string }[] }}
+ */
+export function renderReport(results, base) {
+  const charts = [];
+  const chart = (name, svg) => {
+    const file = `${base}-${name}.svg`;
+    charts.push({ file, svg });
+    return `![${name}](${file})`;
+  };
+  const { machine, settings } = results;
+  const out = [];
+  out.push(`# outboxkit benchmark report — ${results.startedAt.slice(0, 10)}`);
+  out.push('');
+  if (results.note) out.push(`> **${results.note}**`, '');
+  out.push(`Mode: ${settings.quick ? '`--quick`' : 'full'}; ${settings.runs} run(s) per figure, each figure the median with its spread (min–max). Duration ${num(results.durationSeconds)} s.`);
+  if (settings.runs < 3) out.push('', `> Fewer than 3 runs per figure: the spread is not meaningful.`);
+  out.push('', '## Machine and versions', '');
+  out.push(table(['', ''], [
+    ['CPU', `${machine.cpuModel}, ${machine.cores} cores`],
+    ['Memory', `${machine.memoryGiB} GiB`],
+    ['OS', machine.platform],
+    ['Load average at start (1/5/15 min)', machine.loadAverage.join(' / ')],
+    ...Object.entries(machine.versions).map(([k, v]) => [k, String(v)]),
+  ]));
+  out.push('', '## Settings', '');
+  out.push(table(['setting', 'value'], Object.entries({ ...settings.sizes, relay: JSON.stringify(settings.relay), databases: settings.databases.join(', '), scenarios: settings.only.join(', ') }).map(([k, v]) => [k, `\`${Array.isArray(v) ? v.join(', ') : v}\``])));
+  out.push('', 'Everything on the client side (relay, consumer, producers) runs in one Node process; CPU figures are that process\'s user+system time over the measured part, peak RSS its resident memory. The database and broker servers are not included.');
+
+  for (const [id, scenario] of Object.entries(results.scenarios)) {
+    out.push('', `## ${scenario.title}`, '', scenario.description, '');
+    if (scenario.error) {
+      out.push(`**Failed:** ${scenario.error}`);
+      continue;
+    }
+    const render = RENDERERS[id];
+    out.push(render ? render(scenario.result, chart) : '```json\n' + JSON.stringify(scenario.result, null, 2) + '\n```');
+  }
+  out.push('', '## How to read this', '', 'See `benchmarks/README.md`. Compare figures only within one report: every ratio here was measured in the same run, on the same machine, against the same servers.', '');
+  return { markdown: out.join('\n'), charts };
+}
+
+const RENDERERS = {
+  drain(result, chart) {
+    const dbs = Object.keys(result.perDatabase);
+    const rows = dbs.map((db) => {
+      const r = result.perDatabase[db];
+      return [DB_NAMES[db], spread(r.rate), spread(r.rawRate), spread(r.ratio, 2), spread(r.cpuMs), spread(r.peakRssMiB)];
+    });
+    return table(['database', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'CPU ms', 'peak RSS MiB'], rows) + '\n\n' +
+      chart('drain', barChart({ title: 'Drain throughput (events/s, confirmed and consumed)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('outboxkit relay', result.perDatabase[db].rate), bar('raw rabbitmq-client', result.perDatabase[db].rawRate)] })) }));
+  },
+  naive(result, chart) {
+    const dbs = Object.keys(result.perDatabase);
+    return table(['database', 'naive events/s', 'outboxkit events/s', 'speed-up', 'naive CPU ms', 'outboxkit CPU ms'], dbs.map((db) => {
+      const r = result.perDatabase[db];
+      return [DB_NAMES[db], spread(r.naiveRate), spread(r.tunedRate), `${spread(r.speedup, 1)}×`, spread(r.naiveCpuMs), spread(r.tunedCpuMs)];
+    })) + '\n\n' + chart('naive', barChart({ title: 'Naive vs outboxkit relay (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('naive (row at a time)', result.perDatabase[db].naiveRate), bar('outboxkit relay', result.perDatabase[db].tunedRate)] })) }));
+  },
+  steady(result, chart) {
+    const parts = [];
+    for (const [db, r] of Object.entries(result.perDatabase)) {
+      parts.push(`### ${DB_NAMES[db]} (drain rate used: ${num(r.drainRate)} events/s)`, '');
+      const rows = [];
+      const series = [];
+      for (const [mode, points] of Object.entries(r.modes)) {
+        for (const p of points) {
+          rows.push([mode, `${p.fraction * 100}% = ${num(p.targetRate)}/s`, spread(p.achievedRate), spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)]);
+          series.push({ label: `${mode} ${p.fraction * 100}%`, points: p.curve });
+        }
+      }
+      parts.push(steadyTable(rows), '', chart(`steady-${db}`, percentileChart({ title: `${DB_NAMES[db]}: commit -> consumer latency (median-p99 run)`, series })), '');
+    }
+    return parts.join('\n');
+  },
+  history(result, chart) {
+    const dbs = Object.keys(result.perDatabase);
+    return table(['database', 'empty history events/s', 'large history events/s', 'large / empty', 'bulk insert s'], dbs.map((db) => {
+      const r = result.perDatabase[db];
+      return [DB_NAMES[db], spread(r.emptyRate), spread(r.largeRate), spread(r.ratio, 2), num(r.historyInsertSeconds, 1)];
+    })) + '\n\n' + chart('history', barChart({ title: 'Drain with empty vs large history (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('empty history', result.perDatabase[db].emptyRate), bar('large history', result.perDatabase[db].largeRate)] })) }));
+  },
+  producer(result, chart) {
+    const rows = [];
+    const groups = [];
+    for (const [db, r] of Object.entries(result.perDatabase)) {
+      for (const v of r.variants) rows.push([DB_NAMES[db], v, spread(r.rates[v]), r.relativeToBusinessOnly[v] ? spread(r.relativeToBusinessOnly[v], 2) : '1']);
+      groups.push({ label: DB_NAMES[db], bars: r.variants.map((v) => bar(v, r.rates[v])) });
+    }
+    return table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) + '\n\n' + chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }));
+  },
+  ordering(result, chart) {
+    const dbs = Object.keys(result.perDatabase);
+    return table(['database', '1 aggregate events/s', 'many aggregates events/s', 'many / one'], dbs.map((db) => {
+      const r = result.perDatabase[db];
+      return [DB_NAMES[db], spread(r.oneAggregateRate), spread(r.manyAggregatesRate), spread(r.ratio, 1)];
+    })) + '\n\nThere is no relaxed (unordered) mode in the relay: ordering is always per aggregate, never global.\n\n' +
+      chart('ordering', barChart({ title: 'Ordering cost (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('1 aggregate', result.perDatabase[db].oneAggregateRate), bar('many aggregates', result.perDatabase[db].manyAggregatesRate)] })) }));
+  },
+  peer(result, chart) {
+    if (result.skipped) return `Skipped: ${result.skipped}.`;
+    const d = result.drain;
+    const parts = [table(['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer'], [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 2)]]), ''];
+    parts.push(chart('peer-drain', barChart({ title: 'PostgreSQL drain: outboxkit vs pg-transactional-outbox', unit: '/s', groups: [{ label: 'PostgreSQL', bars: [bar('outboxkit', d.outboxkitRate), bar('pg-transactional-outbox', d.peerRate)] }] })), '');
+    const rows = [];
+    const series = [];
+    for (const [name, points] of [['outboxkit', result.steady.outboxkit], ['pg-transactional-outbox', result.steady.peer]]) {
+      for (const p of points) {
+        rows.push([name, `${p.fraction * 100}% = ${num(p.targetRate)}/s`, spread(p.achievedRate), spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)]);
+        series.push({ label: `${name} ${p.fraction * 100}%`, points: p.curve });
+      }
+    }
+    const ratios = result.steady.outboxkit.map((p, i) => `${p.fraction * 100}%: p99 peer/outboxkit = ${num(result.steady.peer[i].percentiles.p99.median / p.percentiles.p99.median, 1)}×`);
+    parts.push(steadyTable(rows, 'system'), '', ratios.join('; '), '', chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
+    return parts.join('\n');
+  },
+};
+
+function steadyTable(rows, first = 'wake-up') {
+  return table([first, 'target rate', 'achieved commits/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max producer lag ms', 'CPU ms'], rows);
+}

@@ -1,0 +1,128 @@
+// Building blocks the scenarios share: a relay wired to a target and a broker, a measured drain,
+// the open-loop producer, and per-run bookkeeping.
+import { Relay } from '@outboxkit/core';
+import { createRabbitPublisher } from '@outboxkit/rabbitmq';
+import { openTarget } from '../targets.mjs';
+import { openBroker } from '../broker.mjs';
+import { latencyRecorder } from '../latency.mjs';
+import { withResources, summarize, sleep, orderEvent } from '../util.mjs';
+
+/** Opens a target and a broker queue, runs `fn`, and always cleans both up. */
+export async function withSetup(ctx, kind, fn) {
+  const target = await openTarget(kind, ctx.urls);
+  let broker;
+  try {
+    broker = await openBroker(ctx.urls.rabbitmq);
+    return await fn(target, broker);
+  } finally {
+    await broker?.close().catch(() => {});
+    await target.close().catch((error) => ctx.log(`cleanup of ${kind} failed: ${error.message}`));
+  }
+}
+
+export function publisherFor(ctx, broker) {
+  return createRabbitPublisher({ connection: ctx.urls.rabbitmq, exchange: broker.exchange, declareExchange: false });
+}
+
+export function relayFor(ctx, target, publisher, options = {}) {
+  return new Relay({ dialect: target.dialect, database: target.db, publisher, ...ctx.relayOptions, ...options });
+}
+
+/**
+ * Drains what is pending with `relay.drain()` and waits until the consumer has every event.
+ * @returns {Promise<{ rate: number, cpuMs: number, peakRssMiB: number, seconds: number }>}
+ */
+export async function measuredDrain(ctx, counter, count, drain) {
+  counter.reset();
+  const { cpuMs, peakRssMiB, wallMs } = await withResources(async () => {
+    await drain();
+    await counter.waitFor(count, ctx.timeoutMs);
+  });
+  return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000 };
+}
+
+/** The outboxkit relay draining `count` pre-written events over `aggregates` aggregates, on a fresh target. */
+export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, beforeDrain }) {
+  return withSetup(ctx, kind, async (target, broker) => {
+    await beforeDrain?.(target);
+    await target.prewrite(count, aggregates);
+    const counter = await broker.consume();
+    const publisher = publisherFor(ctx, broker);
+    try {
+      const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
+      const result = await measuredDrain(ctx, counter, count, () => relay.drain());
+      if (raw) {
+        const baseline = await measuredDrain(ctx, counter, count, () => broker.publishRaw(count, (i) => orderEvent(i, aggregates).payload));
+        result.rawRate = baseline.rate;
+      }
+      return result;
+    } finally {
+      await publisher.close();
+    }
+  });
+}
+
+/** Turns a list of per-run objects into `{ key: summary }` for the numeric keys. */
+export function summarizeRuns(runs) {
+  const keys = Object.keys(runs[0] ?? {}).filter((key) => typeof runs[0][key] === 'number');
+  return Object.fromEntries(keys.map((key) => [key, summarize(runs.map((run) => run[key]))]));
+}
+
+/** Runs `fn(run)` `ctx.runs` times, logging each run. */
+export async function repeat(ctx, label, fn) {
+  const results = [];
+  for (let run = 1; run <= ctx.runs; run++) {
+    ctx.log(`${label}: run ${run}/${ctx.runs}`);
+    results.push(await fn(run));
+  }
+  return results;
+}
+
+/**
+ * Open loop: transaction i is started at `start + i / rate`, by the clock, whether or not the
+ * earlier ones have finished, so a slow system shows up as latency instead of a lower rate.
+ * Returns the latency summary, the achieved commit rate, and how late the producers started.
+ * @param {{ start(): Promise<void>, stop(): Promise<void>, write(i: number): Promise<string> }} system
+ */
+export async function openLoop(ctx, broker, system, { rate, seconds }) {
+  const latency = latencyRecorder();
+  const counter = await broker.consume((id, at) => latency.delivered(id, at));
+  const count = Math.max(1, Math.round(rate * seconds));
+  let committedCount = 0;
+  let maxLagMs = 0;
+  let failures = 0;
+  let achieved = NaN;
+  await system.start();
+  try {
+    const { cpuMs, peakRssMiB } = await withResources(async () => {
+      const inFlight = new Set();
+      const start = performance.now();
+      let lastCommit = start;
+      for (let i = 0; i < count; i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        maxLagMs = Math.max(maxLagMs, performance.now() - due);
+        const tx = system.write(i).then(
+          (id) => {
+            const at = performance.now();
+            lastCommit = at;
+            committedCount++;
+            latency.committed(id, at);
+          },
+          () => { failures++; },
+        );
+        inFlight.add(tx);
+        tx.finally(() => inFlight.delete(tx));
+      }
+      await Promise.all(inFlight);
+      achieved = committedCount / ((lastCommit - start) / 1000);
+      await counter.waitFor(committedCount, ctx.timeoutMs);
+    });
+    const summary = latency.summary();
+    return { ...summary, targetRate: rate, achievedRate: achieved, events: committedCount, failures, maxProducerLagMs: maxLagMs, cpuMs, peakRssMiB };
+  } finally {
+    await system.stop();
+    await counter.close();
+  }
+}

@@ -1,0 +1,267 @@
+// The seven scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
+// times, and returns per-run figures plus their median and spread.
+import { ALL_SHARDS } from '../targets.mjs';
+import { orderEvent, withResources, summarize } from '../util.mjs';
+import { withSetup, publisherFor, relayFor, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop } from './common.mjs';
+import { peerDrainRun, peerSystem } from './peer.mjs';
+
+/** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
+async function drainRateFor(ctx, kind) {
+  if (ctx.drainRates[kind] === undefined) {
+    ctx.log(`${kind}: measuring the drain rate for the steady-state rates`);
+    const { rate } = await relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates });
+    ctx.drainRates[kind] = rate;
+  }
+  return ctx.drainRates[kind];
+}
+
+export const drain = {
+  id: 'drain',
+  title: 'Drain: relay vs raw broker publish',
+  describe: (s) =>
+    `${s.drainEvents} pending events over ${s.aggregates} aggregates are written first; the relay (\`drain()\`) publishes them; ` +
+    'events/s until every event is confirmed AND consumed. In the same run, the same payloads are published straight ' +
+    `with rabbitmq-client (confirms, persistent, mandatory, ${128} in flight like the relay's \`maxInFlight\`).`,
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      const runs = await repeat(ctx, `drain ${kind}`, () => relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates, raw: true }));
+      for (const run of runs) run.ratio = run.rate / run.rawRate;
+      perDatabase[kind] = summarizeRuns(runs);
+      ctx.drainRates[kind] = perDatabase[kind].rate.median;
+    }
+    return { perDatabase };
+  },
+};
+
+export const naive = {
+  id: 'naive',
+  title: 'Naive relay vs outboxkit relay',
+  describe: (s) =>
+    `${s.naiveEvents} pending events over ${s.aggregates} aggregates. Naive: one row at a time — select the oldest row, publish, ` +
+    'await its confirm, delete it (one statement per event). Tuned: the outboxkit `Relay` (claim in batches, pipelined ' +
+    'confirms across aggregates, one statement per batch). Both without history, so both do one delete per event.',
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      const runs = await repeat(ctx, `naive vs tuned ${kind}`, async () => {
+        const tuned = await relayDrainRun(ctx, kind, { count: ctx.sizes.naiveEvents, aggregates: ctx.sizes.aggregates, relayOptions: { keepHistory: false } });
+        const naiveRun = await withSetup(ctx, kind, async (target, broker) => {
+          await target.prewrite(ctx.sizes.naiveEvents, ctx.sizes.aggregates);
+          const counter = await broker.consume();
+          const publisher = publisherFor(ctx, broker);
+          try {
+            return await measuredDrain(ctx, counter, ctx.sizes.naiveEvents, async () => {
+              for (;;) {
+                const [event] = await target.dialect.claim(target.db, ALL_SHARDS, 1);
+                if (!event) return;
+                await publisher.publish(event);
+                await target.dialect.markPublished(target.db, [event.id], false);
+              }
+            });
+          } finally {
+            await publisher.close();
+          }
+        });
+        return { tunedRate: tuned.rate, naiveRate: naiveRun.rate, speedup: tuned.rate / naiveRun.rate, tunedCpuMs: tuned.cpuMs, naiveCpuMs: naiveRun.cpuMs, peakRssMiB: Math.max(tuned.peakRssMiB, naiveRun.peakRssMiB) };
+      });
+      perDatabase[kind] = summarizeRuns(runs);
+    }
+    return { perDatabase };
+  },
+};
+
+/** Steady state of one system at the three rates; `makeSystem(target, broker)` builds it. */
+async function steadyCurves(ctx, kind, label, baseRate, makeSystem) {
+  const points = [];
+  for (const fraction of ctx.sizes.steadyFractions) {
+    const rate = Math.max(1, baseRate * fraction);
+    const runs = await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, () =>
+      withSetup(ctx, kind, (target, broker) => openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds: ctx.sizes.steadySeconds })),
+    );
+    points.push(steadyPoint(fraction, rate, runs));
+  }
+  return points;
+}
+
+function steadyPoint(fraction, rate, runs) {
+  // The curve drawn is the run with the median p99.
+  const byP99 = [...runs].sort((a, b) => a.percentiles.p99 - b.percentiles.p99);
+  const medianRun = byP99[Math.floor(byP99.length / 2)];
+  return {
+    fraction,
+    targetRate: rate,
+    achievedRate: summarize(runs.map((r) => r.achievedRate)),
+    events: summarize(runs.map((r) => r.events)),
+    percentiles: Object.fromEntries(Object.keys(runs[0].percentiles).map((p) => [p, summarize(runs.map((r) => r.percentiles[p]))])),
+    maxMs: summarize(runs.map((r) => r.maxMs)),
+    maxProducerLagMs: summarize(runs.map((r) => r.maxProducerLagMs)),
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+    cpuMs: summarize(runs.map((r) => r.cpuMs)),
+    peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)),
+    curve: medianRun.curve,
+  };
+}
+
+function outboxkitSystem(ctx, target, broker, wake) {
+  const publisher = publisherFor(ctx, broker);
+  const relay = relayFor(ctx, target, publisher, { wakeSources: target.wakeSources(wake) });
+  return {
+    start: () => relay.start(),
+    async stop() {
+      await relay.stop();
+      await publisher.close();
+    },
+    write: (i) => target.businessTx(i, { outbox: true, notify: wake, wake, event: orderEvent(i, ctx.sizes.aggregates) }),
+  };
+}
+
+export const steady = {
+  id: 'steady',
+  title: 'Steady state: commit -> consumer latency (open loop)',
+  describe: (s) =>
+    `Producers commit business transactions (an order row + the event through the raw \`enqueue\`) at ${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} ` +
+    `of this run's measured drain rate, scheduled by the clock (open loop) for ${s.steadySeconds} s, then until every event is consumed. ` +
+    'Latency from COMMIT acknowledged to the consumer receiving the event (HDR histogram). Wake-up on: PostgreSQL LISTEN/NOTIFY, ' +
+    'MariaDB/SQLite the in-process commit signal; off: polling only (adaptive, `pollIntervalMs` 1000 when idle).',
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      const baseRate = await drainRateFor(ctx, kind);
+      perDatabase[kind] = { drainRate: baseRate, modes: {} };
+      for (const wake of [true, false]) {
+        const mode = wake ? 'wake-on' : 'polling';
+        perDatabase[kind].modes[mode] = await steadyCurves(ctx, kind, `steady ${kind} ${mode}`, baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, wake));
+      }
+    }
+    return { perDatabase };
+  },
+};
+
+export const history = {
+  id: 'history',
+  title: 'History table size',
+  describe: (s) =>
+    `Drain rate of ${s.historyDrainEvents} events (${s.aggregates} aggregates, history kept) with an empty history table and with ` +
+    `${s.historyRows.toLocaleString('en')} history rows bulk-inserted in SQL (generate_series on PostgreSQL, a recursive CTE on MariaDB and SQLite).`,
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      perDatabase[kind] = await withSetup(ctx, kind, async (target, broker) => {
+        const counter = await broker.consume();
+        const publisher = publisherFor(ctx, broker);
+        try {
+          const drainOnce = async () => {
+            await target.prewrite(ctx.sizes.historyDrainEvents, ctx.sizes.aggregates);
+            const relay = relayFor(ctx, target, publisher, { wakeSources: [] });
+            return measuredDrain(ctx, counter, ctx.sizes.historyDrainEvents, () => relay.drain());
+          };
+          const empty = await repeat(ctx, `history ${kind} empty`, drainOnce);
+          ctx.log(`history ${kind}: bulk-inserting ${ctx.sizes.historyRows} history rows`);
+          const insert = await withResources(() => target.addHistory(ctx.sizes.historyRows));
+          const large = await repeat(ctx, `history ${kind} ${ctx.sizes.historyRows} rows`, drainOnce);
+          return {
+            emptyRate: summarize(empty.map((r) => r.rate)),
+            largeRate: summarize(large.map((r) => r.rate)),
+            ratio: summarize(large.map((r, i) => r.rate / empty[i].rate)),
+            historyInsertSeconds: insert.wallMs / 1000,
+            cpuMs: summarize([...empty, ...large].map((r) => r.cpuMs)),
+            peakRssMiB: summarize([...empty, ...large].map((r) => r.peakRssMiB)),
+          };
+        } finally {
+          await publisher.close();
+        }
+      });
+    }
+    return { perDatabase };
+  },
+};
+
+export const producer = {
+  id: 'producer',
+  title: 'Producer overhead of the outbox write',
+  describe: (s) =>
+    `Closed loop: ${s.producerConcurrency} concurrent producers commit business transactions for ${s.producerSeconds} s each: ` +
+    'the order row alone, the order row + the outbox event, and on PostgreSQL also + the event without NOTIFY ' +
+    '(`createPostgresDialect({ notify: false })`). No relay runs. Variants alternate within each run.',
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      perDatabase[kind] = await withSetup(ctx, kind, async (target) => {
+        const variants = [{ name: 'business only', outbox: false }, { name: 'business + outbox', outbox: true, notify: true }];
+        if (kind === 'postgres') variants.push({ name: 'business + outbox, no NOTIFY', outbox: true, notify: false });
+        const runs = await repeat(ctx, `producer ${kind}`, async () => {
+          const row = {};
+          for (const variant of variants) {
+            let commits = 0;
+            let i = 0;
+            const until = performance.now() + ctx.sizes.producerSeconds * 1000;
+            const res = await withResources(() =>
+              Promise.all(Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
+                while (performance.now() < until) {
+                  const n = i++;
+                  await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                  commits++;
+                }
+              })),
+            );
+            row[variant.name] = commits / (res.wallMs / 1000);
+            row[`${variant.name} cpuMs`] = res.cpuMs;
+          }
+          return row;
+        });
+        const summary = summarizeRuns(runs);
+        const base = runs.map((r) => r['business only']);
+        const overhead = Object.fromEntries(variants.slice(1).map((v) => [v.name, summarize(runs.map((r, i) => r[v.name] / base[i]))]));
+        return { variants: variants.map((v) => v.name), rates: summary, relativeToBusinessOnly: overhead };
+      });
+    }
+    return { perDatabase };
+  },
+};
+
+export const ordering = {
+  id: 'ordering',
+  title: 'Ordering cost: 1 aggregate vs many',
+  describe: (s) =>
+    `Drain of ${s.orderingEvents} events all on 1 aggregate vs spread over ${s.aggregates} aggregates. The relay is strictly ordered ` +
+    'per aggregate (event n+1 is sent only after n is confirmed); there is no relaxed mode, so one hot aggregate is bounded by one confirm round trip per event.',
+  async run(ctx) {
+    const perDatabase = {};
+    for (const kind of ctx.databases) {
+      const runs = await repeat(ctx, `ordering ${kind}`, async () => {
+        const one = await relayDrainRun(ctx, kind, { count: ctx.sizes.orderingEvents, aggregates: 1 });
+        const many = await relayDrainRun(ctx, kind, { count: ctx.sizes.orderingEvents, aggregates: ctx.sizes.aggregates });
+        return { oneAggregateRate: one.rate, manyAggregatesRate: many.rate, ratio: many.rate / one.rate, cpuMs: one.cpuMs + many.cpuMs, peakRssMiB: Math.max(one.peakRssMiB, many.peakRssMiB) };
+      });
+      perDatabase[kind] = summarizeRuns(runs);
+    }
+    return { perDatabase };
+  },
+};
+
+export const peer = {
+  id: 'peer',
+  title: 'Peer: pg-transactional-outbox (PostgreSQL)',
+  describe: (s) =>
+    `pg-transactional-outbox 0.5.7 with its polling listener (the logical-replication listener needs wal_level=logical, which the shared server does not have), ` +
+    `set up with its own DatabaseSetup SQL, messages stored with initializeMessageStorage in the business transaction, published by a handler ` +
+    `with rabbitmq-client confirms. Settings from its README example (polling every 250 ms, segment = aggregate id for per-aggregate order) except ` +
+    `the batch size, raised from 5 to 128 to match outboxkit's in-flight limit. Drain of ${s.peerEvents} events over ${s.aggregates} aggregates, and the steady state ` +
+    "at the same rates as outboxkit's (a fraction of outboxkit's PostgreSQL drain rate), outboxkit with LISTEN on.",
+  async run(ctx) {
+    if (!ctx.databases.includes('postgres')) return { skipped: 'postgres not selected' };
+    const kind = 'postgres';
+    const runs = await repeat(ctx, 'peer drain', async () => {
+      const ours = await relayDrainRun(ctx, kind, { count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates });
+      const theirs = await peerDrainRun(ctx, { count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates });
+      return { outboxkitRate: ours.rate, peerRate: theirs.rate, ratio: ours.rate / theirs.rate, outboxkitCpuMs: ours.cpuMs, peerCpuMs: theirs.cpuMs, peakRssMiB: Math.max(ours.peakRssMiB, theirs.peakRssMiB) };
+    });
+    const baseRate = await drainRateFor(ctx, kind);
+    const outboxkitSteady = await steadyCurves(ctx, kind, 'peer steady: outboxkit', baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, true));
+    const peerSteady = await steadyCurves(ctx, kind, 'peer steady: pg-transactional-outbox', baseRate, (target, broker) => peerSystem(ctx, target, broker));
+    return { drain: summarizeRuns(runs), steady: { baseRate, outboxkit: outboxkitSteady, peer: peerSteady } };
+  },
+};
+
+export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer];
