@@ -8,6 +8,8 @@ export * from './dialect.js';
 export * from './publisher.js';
 export * from './wake.js';
 export * from './write.js';
+export * from './tracing.js';
+export * from './backlog-guard.js';
 export * from './options.js';
 export * from './backoff.js';
 export * from './observer.js';

@@ -1,10 +1,22 @@
+import type { BacklogGuard } from './backlog-guard.js';
 import type { Dialect } from './dialect.js';
 import { createEnvelope, type Envelope, type EventInput, type EventMap } from './envelope.js';
 import { OutboxTransactionRequiredError } from './errors.js';
 import type { SqlExecutor } from './sql.js';
+import { traceHeaders, withTraceHeaders } from './tracing.js';
 
 export interface WrittenEvent extends Envelope {
   readonly sequence: number;
+}
+
+export interface WriteOptions {
+  /** Set by plugins that already hold the ORM's transaction handle: skips the database-side check. */
+  transactionChecked?: boolean;
+  /**
+   * Refuse the write with `OutboxBacklogFullError` while the outbox backlog is at its limit;
+   * see {@link createBacklogGuard}. Off unless given.
+   */
+  backlogGuard?: BacklogGuard;
 }
 
 /**
@@ -13,15 +25,24 @@ export interface WrittenEvent extends Envelope {
  *
  * `transactionChecked` is for plugins that already hold the ORM's transaction handle; raw
  * callers leave it off and get a database-side check that a transaction is open.
+ *
+ * The active OpenTelemetry context (when an SDK and propagator are registered) is added to each
+ * event's headers as `traceparent`/`tracestate`, unless the event already has a `traceparent`,
+ * so the relay's publish span and the consumer join the writer's trace.
+ *
+ * @example
+ * await db.transaction((tx) => writeEvents(dialect, tx, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: {} }));
  */
 export async function writeEvents<Events extends EventMap = EventMap>(
   dialect: Dialect,
   tx: SqlExecutor,
   events: EventInput<Events> | readonly EventInput<Events>[],
-  options: { transactionChecked?: boolean } = {},
+  options: WriteOptions = {},
 ): Promise<WrittenEvent[]> {
   const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
-  const envelopes = list.map((event) => createEnvelope(event));
+  // One injection per call: every event of one write shares the writer's context.
+  const trace = traceHeaders();
+  const envelopes = list.map((event) => createEnvelope(withTrace(event, trace)));
   if (envelopes.length === 0) return [];
   if (!options.transactionChecked && !(await dialect.inTransaction(tx))) {
     throw new OutboxTransactionRequiredError(
@@ -29,6 +50,17 @@ export async function writeEvents<Events extends EventMap = EventMap>(
         '(or your ORM\'s transaction handle), so the event commits or rolls back with the change',
     );
   }
+  await options.backlogGuard?.check(tx);
   const sequences = await dialect.insertEvents(tx, envelopes);
   return envelopes.map((envelope, i) => ({ ...envelope, sequence: sequences[i]! }));
+}
+
+/** The event with the writer's trace headers added, unless it carries a `traceparent` of its own. */
+function withTrace(event: EventInput, trace: Record<string, string>): EventInput {
+  if (Object.keys(trace).length === 0 || event === null || typeof event !== 'object') return event;
+  const headers: unknown = event.headers;
+  // Headers that are not an object are left for createEnvelope to reject with its usual message.
+  if (headers !== undefined && headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) return event;
+  const merged = withTraceHeaders(event.headers ?? undefined, trace);
+  return merged === event.headers ? event : { ...event, headers: merged };
 }

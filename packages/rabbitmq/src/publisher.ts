@@ -1,5 +1,5 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { OutboxConfigError, PublishError, redactUrl, scrub, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { OutboxConfigError, PublishError, redactUrl, scrub, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { Connection, type Publisher as AmqpPublisher } from 'rabbitmq-client';
 import { classifySendError, codeOf } from './classify.js';
 import { ConnectionMonitor } from './connection-state.js';
@@ -100,7 +100,11 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     }
     const route = resolveRoute(event, this.#config);
     try {
-      await this.#withDeadline(event, (signal) => this.#send(event, route, message, signal));
+      // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its own
+      // context replaces the writer's in the message headers so the consumer becomes its child.
+      await tracePublish(event, { system: 'rabbitmq', destination: route.exchange, routingKey: route.routingKey }, (trace) =>
+        this.#withDeadline(event, (signal) => this.#send(event, route, withHeaders(message, trace), signal)),
+      );
     } catch (err) {
       // Waiting for a channel or checking an exchange can fail with a raw driver error too; the
       // contract is that publish only ever rejects with a PublishError.
@@ -222,6 +226,11 @@ function missingExchange(event: StoredEvent, route: Route, cause?: unknown): Pub
       'Declare the exchange, or fix the event\'s destination or the route option',
     cause === undefined ? undefined : { cause },
   );
+}
+
+function withHeaders(message: AmqpMessage, extra: Readonly<Record<string, string>>): AmqpMessage {
+  if (Object.keys(extra).length === 0) return message;
+  return { ...message, properties: { ...message.properties, headers: { ...message.properties.headers, ...extra } } };
 }
 
 function describeRoute(route: Route): string {

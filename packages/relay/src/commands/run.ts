@@ -1,8 +1,9 @@
-import { localCommits, Relay, type CycleResult } from '@outboxkit/core';
+import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import type { Logger } from 'pino';
 import { openDatabase } from '../connect.js';
 import { DEFAULT_BROKER_URL, requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
 export interface RunFlags extends DatabaseFlags {
   brokerUrl?: string;
@@ -17,6 +18,12 @@ export interface RunFlags extends DatabaseFlags {
   migrate?: boolean;
   once?: boolean;
   relayId?: string;
+  /** Serve /metrics, /healthz and /readyz on this port (0: any free port, logged). Off when absent. */
+  metricsPort?: number;
+  /** @default '0.0.0.0' */
+  metricsHost?: string;
+  /** How often the metrics' backlog figures are re-read from the database. */
+  statusIntervalMs?: number;
 }
 
 /**
@@ -29,10 +36,25 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     connection: flags.brokerUrl ?? DEFAULT_BROKER_URL,
     ...(flags.exchange ? { exchange: flags.exchange } : {}),
   });
+  let observability: RelayObservability | undefined;
   try {
     if (flags.migrate) {
       const applied = await target.dialect.migrate(target.database);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
+    if (flags.metricsPort !== undefined && !flags.once) {
+      observability = await startRelayObservability({
+        port: integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535),
+        host: flags.metricsHost ?? '0.0.0.0',
+        dialect: target.dialect,
+        database: target.database,
+        pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
+        statusIntervalMs: integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000),
+        onDatabaseChange: (up, error) =>
+          up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
+      });
+      logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
     const relay = new Relay({
       dialect: target.dialect,
@@ -48,7 +70,9 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
       ...(flags.poisonPolicy ? { poisonPolicy: flags.poisonPolicy } : {}),
       ...(flags.history === false ? { keepHistory: false } : {}),
+      ...(observability ? { observer: observability.metrics.observer } : {}),
     });
+    observability?.bindRelay(() => relay.health());
     logger.info({ database: target.safeUrl, dialect: target.dialect.name, relayId: relay.id }, 'relay starting');
     if (flags.once) {
       const result = await relay.drain();
@@ -63,6 +87,8 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     logger.info({ relayId: relay.id }, 'stopping: finishing the in-flight batch');
     await relay.stop();
   } finally {
+    // Closed after the relay stopped, so /readyz says "not ready" while the last batch finishes.
+    await observability?.close();
     await publisher.close();
     await target.database.close();
   }
