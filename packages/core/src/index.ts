@@ -5,6 +5,8 @@ export * from './shards.js';
 export * from './sql.js';
 export * from './tables.js';
 export * from './dialect.js';
+export * from './inbox-dialect.js';
+export * from './inbox.js';
 export * from './publisher.js';
 export * from './wake.js';
 export * from './write.js';

@@ -16,6 +16,10 @@ export interface TableNames {
   relays: string;
   /** Applied schema versions. */
   migrations: string;
+  /** Consumer side: message ids each consumer has processed (the inbox; migration 2). */
+  inbox: string;
+  /** Consumer side: last applied sequence per (consumer, aggregate), for the ordering guard (migration 2). */
+  inboxSequences: string;
 }
 
 export interface TableOptions {
@@ -68,6 +72,8 @@ export function resolveTables(options: TableOptions = {}): ResolvedTables {
     leases: `${prefix}leases`,
     relays: `${prefix}relays`,
     migrations: `${prefix}migrations`,
+    inbox: `${prefix}inbox`,
+    inboxSequences: `${prefix}inbox_sequences`,
   };
   const names = { ...defaults };
   for (const [key, value] of Object.entries(options.names ?? {})) {

@@ -11,3 +11,4 @@ export {
 } from './mysql-driver.js';
 export { mysqlMigrations } from './mysql-migrations.js';
 export { enqueue, type EnqueueOptions } from './enqueue.js';
+export { mysqlInbox, mysqlInboxDdl } from './mysql-inbox.js';

@@ -4,12 +4,14 @@ import {
   type Dialect,
   type DialectCapabilities,
   type Envelope,
+  type InboxDialect,
   type OutboxStatus,
   type ResolvedTables,
   type SqlDatabase,
   type SqlExecutor,
   type TableOptions,
 } from '@outboxkit/core';
+import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
 import { toLease, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type LeaseRow } from './mysql-rows.js';
 import {
@@ -68,20 +70,21 @@ const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
  * const db = mysqlDatabase(createMysqlPool(process.env.DATABASE_URL!));
  * await dialect.migrate(db);
  */
-export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect {
+export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect & InboxDialect {
   const { tables } = normalizeMysqlDialectOptions(options);
   const sql = mysqlStatements(tables);
   const migrations = mysqlMigrations(tables);
   // Learned on first use: the server is MySQL (no @@in_transaction) and needs the savepoint probe.
   let lacksInTransactionVariable = false;
 
-  const dialect: Dialect = {
+  const dialect: Dialect & InboxDialect = {
     name: 'mysql',
     capabilities: CAPABILITIES,
     tables,
 
     migrations: () => migrations,
     migrate: (db) => migrateMysql(db, tables, migrations),
+    ...mysqlInbox(tables),
 
     /**
      * MariaDB reports `@@in_transaction` (1 right after BEGIN). MySQL has no such variable, so

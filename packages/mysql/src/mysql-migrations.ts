@@ -1,4 +1,5 @@
 import { OutboxError, SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import { mysqlInboxDdl } from './mysql-inbox.js';
 import { qualifyTables, type QualifiedTables } from './mysql-sql.js';
 import { toNumber } from './mysql-rows.js';
 
@@ -104,7 +105,7 @@ function version1(t: QualifiedTables): Migration {
  */
 export function mysqlMigrations(tables: ResolvedTables): readonly Migration[] {
   const t = qualifyTables(tables);
-  return Object.freeze([version1(t)]);
+  return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }]);
 }
 
 /** How long `migrate` waits for another process's migration before giving up. */

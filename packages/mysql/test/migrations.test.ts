@@ -13,7 +13,7 @@ afterAll(async () => {
 describe('mysql migrations', () => {
   it('are printable: parameter-free, idempotent statements on the configured schema', () => {
     const migrations = t.dialect.migrations();
-    expect(migrations.map((m) => m.version)).toEqual([1]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2]);
     const statements = migrations.flatMap((m) => m.statements);
     for (const statement of statements) {
       expect(statement).not.toContain('?');
@@ -25,11 +25,11 @@ describe('mysql migrations', () => {
 
   it('run once when two processes migrate at the same time, then never again', async () => {
     const [first, second] = await Promise.all([t.dialect.migrate(t.db), t.dialect.migrate(t.db)]);
-    expect([first, second].sort((a, b) => b.length - a.length)).toEqual([[1], []]);
+    expect([first, second].sort((a, b) => b.length - a.length)).toEqual([[1, 2], []]);
     expect(await t.dialect.migrate(t.db)).toEqual([]);
 
-    const versions = await rows<{ version: number }>(t.pool, `SELECT version FROM ${t.table('migrations')}`);
-    expect(versions.map((v) => v.version)).toEqual([1]);
+    const versions = await rows<{ version: number }>(t.pool, `SELECT version FROM ${t.table('migrations')} ORDER BY version`);
+    expect(versions.map((v) => v.version)).toEqual([1, 2]);
     const leases = await rows<{ n: number; low: number; high: number }>(
       t.pool, `SELECT COUNT(*) AS n, MIN(shard) AS low, MAX(shard) AS high FROM ${t.table('leases')}`,
     );
@@ -43,7 +43,7 @@ describe('mysql migrations', () => {
       [t.schema],
     );
     expect(tables.map((table) => table.name)).toEqual([
-      'outbox_events', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences',
+      'outbox_events', 'outbox_inbox', 'outbox_inbox_sequences', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences',
     ]);
     expect(new Set(tables.map((table) => table.engine))).toEqual(new Set(['InnoDB']));
   });

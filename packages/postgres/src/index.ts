@@ -13,3 +13,4 @@ export {
 export { postgresMigrations, migratePostgres, MIGRATION_LOCK_KEY } from './postgres-migrations.js';
 export { pgListener, type PgListenerOptions, type PgListenerState, type PgListenClient } from './postgres-listener.js';
 export { enqueue, type EnqueueOptions } from './enqueue.js';
+export { postgresInbox, postgresInboxDdl } from './postgres-inbox.js';

@@ -2,17 +2,19 @@ import {
   OutboxValidationError,
   type Dialect,
   type Envelope,
+  type InboxDialect,
   type Lease,
   type OutboxStatus,
   type SqlExecutor,
 } from '@outboxkit/core';
+import { postgresInbox } from './postgres-inbox.js';
 import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
 import { normalizePostgresOptions, type PostgresDialectOptions } from './postgres-options.js';
 import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
 import { postgresStatements } from './postgres-sql.js';
 
-/** The PostgreSQL dialect: core's `Dialect` plus the NOTIFY channel a relay should LISTEN on. */
-export interface PostgresDialect extends Dialect {
+/** The PostgreSQL dialect: core's `Dialect` and `InboxDialect` plus the NOTIFY channel a relay should LISTEN on. */
+export interface PostgresDialect extends Dialect, InboxDialect {
   /** The channel written to at every commit that enqueued events, or null when notify is off. */
   readonly notifyChannel: string | null;
 }
@@ -41,6 +43,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
 
     migrations: () => migrations,
     migrate: (db) => migratePostgres(db, tables),
+    ...postgresInbox(tables),
 
     async inTransaction(exec: SqlExecutor) {
       const { rows } = await exec.query<{ in_transaction: boolean }>(sql.inTransaction);

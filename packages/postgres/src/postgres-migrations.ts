@@ -1,5 +1,6 @@
 import { SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
 import { indexName, qualifiedTable, quoteIdentifier } from './postgres-identifiers.js';
+import { postgresInboxDdl } from './postgres-inbox.js';
 
 /**
  * Key of the transaction-scoped advisory lock every migrator takes first. One constant for all
@@ -95,6 +96,7 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
 )`,
       ]),
     }),
+    Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(postgresInboxDdl(tables)) }),
   ]);
 }
 

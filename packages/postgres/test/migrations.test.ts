@@ -17,16 +17,16 @@ describe('postgres migrations', () => {
     await t.drop();
   });
 
-  it('creates every table of the contract, records version 1 and the 64 lease rows', async () => {
+  it('creates every table of the contract, records versions 1 and 2 and the 64 lease rows', async () => {
     const { rows: tables } = await t.pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [t.schema],
     );
     expect(tables.map((row) => row.table_name)).toEqual(
-      ['outbox_events', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences'],
+      ['outbox_events', 'outbox_inbox', 'outbox_inbox_sequences', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences'],
     );
-    const { rows: versions } = await t.pool.query(`SELECT version, name FROM ${t.table('migrations')}`);
-    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }]);
+    const { rows: versions } = await t.pool.query(`SELECT version, name FROM ${t.table('migrations')} ORDER BY version`);
+    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }, { version: 2, name: 'consumer inbox' }]);
     const { rows: leases } = await t.pool.query(`SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`);
     expect(leases[0]).toEqual({ lo: 0, hi: SHARD_COUNT - 1, n: SHARD_COUNT, epochs: 0 });
   });
@@ -64,7 +64,7 @@ describe('postgres migrations', () => {
     const pools = [new pg.Pool({ connectionString: t.url, max: 1 }), new pg.Pool({ connectionString: t.url, max: 1 })];
     try {
       const results = await Promise.all(pools.map((pool) => dialect.migrate(pgDatabase(pool))));
-      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1']);
+      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1,2']);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
@@ -75,13 +75,15 @@ describe('postgres migrations', () => {
   it('migrations() is printable SQL that names the configured schema and tables', () => {
     const dialect = createPostgresDialect({ tables: { schema: 'billing', prefix: 'ob_', names: { events: 'pending_events' } } });
     const migrations = dialect.migrations();
-    expect(migrations.map((m) => m.version)).toEqual([1]);
-    const sql = migrations[0]!.statements.join(';\n\n');
+    expect(migrations.map((m) => m.version)).toEqual([1, 2]);
+    const sql = migrations.flatMap((m) => m.statements).join(';\n\n');
     expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "billing"');
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."pending_events"');
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."ob_leases"');
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."ob_inbox"');
+    expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."ob_inbox_sequences"');
     expect(sql).not.toContain('outbox_');
-    for (const statement of migrations[0]!.statements) expect(statement).toMatch(/IF NOT EXISTS|ON CONFLICT/);
+    for (const statement of migrations.flatMap((m) => m.statements)) expect(statement).toMatch(/IF NOT EXISTS|ON CONFLICT/);
   });
 
   it('migrates custom table names, and the printed statements alone build a working schema', async () => {
@@ -89,14 +91,14 @@ describe('postgres migrations', () => {
     extraSchemas.push(schema);
     const dialect = createPostgresDialect({ tables: { schema, prefix: 'ob_', names: { events: 'pending_events' } } });
     // What a DBA would do with `migrate --print`: run the statements by hand, then let migrate() record them.
-    for (const statement of dialect.migrations()[0]!.statements) await t.pool.query(statement);
-    expect(await dialect.migrate(t.db)).toEqual([1]);
+    for (const statement of dialect.migrations().flatMap((m) => m.statements)) await t.pool.query(statement);
+    expect(await dialect.migrate(t.db)).toEqual([1, 2]);
     expect(await dialect.migrate(t.db)).toEqual([]);
     const { rows } = await t.pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
-    expect(rows.map((row) => row.table_name)).toEqual(['ob_leases', 'ob_migrations', 'ob_published', 'ob_quarantine', 'ob_relays', 'ob_sequences', 'pending_events']);
+    expect(rows.map((row) => row.table_name)).toEqual(['ob_inbox', 'ob_inbox_sequences', 'ob_leases', 'ob_migrations', 'ob_published', 'ob_quarantine', 'ob_relays', 'ob_sequences', 'pending_events']);
   });
 
   it('an index serves both NOT EXISTS look-ups of the claim', async () => {

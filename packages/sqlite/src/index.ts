@@ -13,3 +13,4 @@ export { sqliteMigrations, migrateSqlite } from './sqlite-migrations.js';
 export { sqlitePathFromUrl } from './sqlite-url.js';
 export { enqueue, enqueueSync, type EnqueueOptions } from './enqueue.js';
 export { sqlite3Executor, type Sqlite3Database } from './sqlite3-driver.js';
+export { sqliteInbox, sqliteInboxDdl } from './sqlite-inbox.js';

@@ -2,12 +2,14 @@ import {
   OutboxConfigError,
   resolveTables,
   type Dialect,
+  type InboxDialect,
   type Lease,
   type OutboxStatus,
   type SqlExecutor,
   type TableOptions,
 } from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
+import { sqliteInbox } from './sqlite-inbox.js';
 import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
 import { insertEventParams, sqliteStatements, toStoredEvent, type EventRow } from './sqlite-sql.js';
 
@@ -30,7 +32,7 @@ export interface SqliteDialectOptions {
  * const db = openSqliteDatabase('./shop.db');
  * await dialect.migrate(db);
  */
-export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect {
+export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect & InboxDialect {
   if (options.tables?.schema !== undefined) {
     throw new OutboxConfigError(
       'tables.schema',
@@ -48,6 +50,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
 
     migrations: () => sqliteMigrations(tables),
     migrate: (db) => migrateSqlite(db, tables),
+    ...sqliteInbox(tables),
 
     inTransaction: executorInTransaction,
 
@@ -147,7 +150,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
         parkedAggregates: figures.parked,
       };
     },
-  } satisfies Dialect);
+  } satisfies Dialect & InboxDialect);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Migration, ResolvedTables, SqlDatabase, SqlExecutor } from '@outboxkit/core';
+import { sqliteInboxDdl } from './sqlite-inbox.js';
 import { NOW_MS, quoteIdentifier } from './sqlite-sql.js';
 
 /**
@@ -73,6 +74,7 @@ INSERT OR IGNORE INTO ${q(name.leases)} (shard) SELECT shard FROM shard_numbers`
 ) STRICT`,
       ]),
     }),
+    Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(sqliteInboxDdl(tables)) }),
   ]);
 }
 

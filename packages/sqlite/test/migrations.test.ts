@@ -18,16 +18,18 @@ function tableNames(path: string): string[] {
 }
 
 describe('migrate', () => {
-  it('applies version 1 once and is a no-op when run again', async () => {
+  it('applies versions 1 and 2 once and is a no-op when run again', async () => {
     const path = files.newPath();
     const db = files.open(path);
     const dialect = createSqliteDialect();
 
-    expect(await dialect.migrate(db)).toEqual([1]);
+    expect(await dialect.migrate(db)).toEqual([1, 2]);
     expect(await dialect.migrate(db)).toEqual([]);
 
     expect(tableNames(path)).toEqual([
       'outbox_events',
+      'outbox_inbox',
+      'outbox_inbox_sequences',
       'outbox_leases',
       'outbox_migrations',
       'outbox_published',
@@ -35,8 +37,8 @@ describe('migrate', () => {
       'outbox_relays',
       'outbox_sequences',
     ]);
-    const { rows: versions } = await db.query<{ version: number; name: string }>('SELECT version, name FROM outbox_migrations');
-    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }]);
+    const { rows: versions } = await db.query<{ version: number; name: string }>('SELECT version, name FROM outbox_migrations ORDER BY version');
+    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }, { version: 2, name: 'consumer inbox' }]);
     const { rows: leases } = await db.query<{ n: number; low: number; high: number; epochs: number }>(
       'SELECT count(*) AS n, min(shard) AS low, max(shard) AS high, sum(epoch) AS epochs FROM outbox_leases',
     );
@@ -51,14 +53,16 @@ describe('migrate', () => {
 
     const results = await Promise.all([dialect.migrate(first), dialect.migrate(second)]);
 
-    expect(results.map((applied) => applied.join(',')).sort()).toEqual(['', '1']);
+    expect(results.map((applied) => applied.join(',')).sort()).toEqual(['', '1,2']);
     const { rows } = await second.query<{ n: number }>('SELECT count(*) AS n FROM outbox_migrations');
-    expect(rows[0]!.n).toBe(1);
+    expect(rows[0]!.n).toBe(2);
   });
 
   it('uses the configured table names', async () => {
     const { path } = await files.migrated({ tables: { prefix: 'shop_', names: { events: 'shop_pending' } } });
     expect(tableNames(path)).toEqual([
+      'shop_inbox',
+      'shop_inbox_sequences',
       'shop_leases',
       'shop_migrations',
       'shop_pending',
@@ -73,8 +77,8 @@ describe('migrate', () => {
 describe('migrations() for `migrate --print`', () => {
   it('returns plain SQL that builds the same schema when a DBA runs it by hand', () => {
     const migrations = createSqliteDialect().migrations();
-    expect(migrations.map((m) => m.version)).toEqual([1]);
-    const script = migrations[0]!.statements.join(';\n') + ';';
+    expect(migrations.map((m) => m.version)).toEqual([1, 2]);
+    const script = migrations.flatMap((m) => m.statements).join(';\n') + ';';
     expect(script).toContain('CREATE TABLE IF NOT EXISTS "outbox_events"');
     expect(script).not.toContain('?'); // no bound parameters: printable as is
 
@@ -83,7 +87,7 @@ describe('migrations() for `migrate --print`', () => {
     raw.exec(script);
     raw.exec(script); // idempotent when run twice
     raw.close();
-    expect(tableNames(path)).toHaveLength(7);
+    expect(tableNames(path)).toHaveLength(9);
   });
 });
 
