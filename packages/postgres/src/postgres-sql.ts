@@ -79,7 +79,8 @@ FROM next
 RETURNING sequence`,
 
     // Delivered at commit only, and folded into one per transaction by the server.
-    notify: `SELECT pg_notify($1, '')`,
+    // ::text: pg_notify returns void, a column type some clients (Prisma) cannot decode.
+    notify: `SELECT pg_notify($1, '')::text AS notified`,
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 

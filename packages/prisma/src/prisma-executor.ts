@@ -38,20 +38,9 @@ export function prismaExecutor(tx: PrismaRawClient): SqlExecutor {
         const rowCount = await tx.$executeRawUnsafe(sql, ...params);
         return { rows: [], rowCount };
       }
-      try {
-        const rows = await tx.$queryRawUnsafe<Row[]>(sql, ...params);
-        return { rows, rowCount: rows.length };
-      } catch (error) {
-        // PostgreSQL's `SELECT pg_notify(...)` returns one column of type void, which Prisma
-        // refuses to decode AFTER the statement ran (the notification is queued and the
-        // transaction is intact). A void column carries no value, so nothing is lost.
-        if (isVoidColumnError(error)) return { rows: [], rowCount: 0 };
-        throw error;
-      }
+      const rows = await tx.$queryRawUnsafe<Row[]>(sql, ...params);
+      return { rows, rowCount: rows.length };
     },
   };
 }
 
-function isVoidColumnError(error: unknown): boolean {
-  return error instanceof Error && /deserialize column of type 'void'/.test(error.message);
-}

@@ -11,6 +11,7 @@ import {
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
 import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
+import { sqliteOperations } from './sqlite-operations.js';
 import { insertEventParams, sqliteStatements, toStoredEvent, type EventRow } from './sqlite-sql.js';
 
 export interface SqliteDialectOptions {
@@ -52,6 +53,9 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
     migrate: (db) => migrateSqlite(db, tables),
     ...sqliteInbox(tables),
 
+    // replay, quarantine, reconcile, cleanup: see sqlite-operations.ts
+    ...sqliteOperations(tables),
+
     inTransaction: executorInTransaction,
 
     async insertEvents(tx, envelopes) {
@@ -67,7 +71,8 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
 
     async countPending(exec) {
       const { rows } = await exec.query<{ n: number }>(sql.countPending);
-      return rows[0]!.n;
+      // Number(): drivers other than better-sqlite3 (Prisma's adapter) return count(*) as a bigint.
+      return Number(rows[0]!.n);
     },
 
     async claim(exec, shards, limit) {
@@ -81,11 +86,11 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
       const { rows } = await tx.query<{ shard: number; owner: string | null; epoch: number }>(sql.fence, [
         JSON.stringify(leases.map((lease) => lease.shard)),
       ]);
-      const current = new Map(rows.map((row) => [row.shard, row]));
+      const current = new Map(rows.map((row) => [Number(row.shard), row]));
       return leases
         .filter((lease) => {
           const row = current.get(lease.shard);
-          return row === undefined || row.owner !== relayId || row.epoch !== lease.epoch;
+          return row === undefined || row.owner !== relayId || Number(row.epoch) !== lease.epoch;
         })
         .map((lease) => lease.shard)
         .sort((a, b) => a - b);
@@ -143,11 +148,11 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
       ).rows[0]!;
       const owners = await exec.query<{ owner: string; shards: number; expires_in: number }>(sql.shardOwners);
       return {
-        backlog: figures.backlog,
-        oldestPendingAgeSeconds: figures.oldest_age === null ? null : Math.max(0, figures.oldest_age),
-        shardOwners: owners.rows.map((row) => ({ owner: row.owner, shards: row.shards, expiresInSeconds: row.expires_in })),
-        quarantined: figures.quarantined,
-        parkedAggregates: figures.parked,
+        backlog: Number(figures.backlog),
+        oldestPendingAgeSeconds: figures.oldest_age === null ? null : Math.max(0, Number(figures.oldest_age)),
+        shardOwners: owners.rows.map((row) => ({ owner: row.owner, shards: Number(row.shards), expiresInSeconds: Number(row.expires_in) })),
+        quarantined: Number(figures.quarantined),
+        parkedAggregates: Number(figures.parked),
       };
     },
   } satisfies Dialect & InboxDialect);
@@ -164,9 +169,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
 export async function executorInTransaction(exec: SqlExecutor): Promise<boolean> {
   if (exec instanceof SqliteExecutor) return exec.inTransaction;
   const probe = (exec as { inTransaction?: unknown }).inTransaction;
-  if (typeof probe === 'boolean') return probe;
-  if (typeof probe === 'function') return (await (probe as () => unknown).call(exec)) === true;
-  return false;
+  return probe === true;
 }
 
 /** Times are whole milliseconds in STRICT INTEGER columns. */
