@@ -4,9 +4,6 @@ import { isOutboxSubscriber, OutboxSubscriber, type OutboxOptions } from './outb
 import { assertTransactionsEnabled } from './transaction-checks.js';
 import { bindingFor } from './transaction-executor.js';
 
-/** The config fields withOutbox reads or extends; any MikroORM options object fits. */
-type OutboxConfigFields = Pick<Options, 'subscribers' | 'extensions' | 'disableTransactions' | 'implicitTransactions'>;
-
 /**
  * Adds the outbox to a MikroORM config: the flush subscriber (explicit `outbox.add` and the
  * change-driven `rules`) and a startup check. `MikroORM.init` then rejects with an
@@ -18,7 +15,7 @@ type OutboxConfigFields = Pick<Options, 'subscribers' | 'extensions' | 'disableT
  *   rules: [outboxRule({ entity: OrderSchema, on: ['create'], event: (o) => ({ aggregateType: 'order', aggregateId: o.id, type: 'OrderCreated', payload: { total: o.total } }) })],
  * }));
  */
-export function withOutbox<Config extends Partial<OutboxConfigFields>, Events extends EventMap = EventMap>(
+export function withOutbox<Config extends Options<any, any>, Events extends EventMap = EventMap>(
   config: Config,
   options: OutboxOptions<Events>,
 ): Config {
