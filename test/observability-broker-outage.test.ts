@@ -77,9 +77,10 @@ describe('broker outage, seen from /metrics and /readyz (private RabbitMQ node, 
     ]);
     const base = `http://127.0.0.1:${await metricsPort(relay)}`;
     const scrape = async (): Promise<Samples> => parseMetrics(await (await fetch(`${base}/metrics`)).text());
-    const readyz = async (): Promise<{ status: number; body: { failed: string[]; checks: Record<string, { ok: boolean; detail: string }> } }> => {
+    type ReadyzBody = { failed: string[]; checks: Record<string, { ok: boolean; detail: string }> };
+    const readyz = async (): Promise<{ status: number; body: ReadyzBody }> => {
       const response = await fetch(`${base}/readyz`);
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: (await response.json()) as ReadyzBody };
     };
     const show = (label: string, samples: Samples, elapsedMs?: number): void => {
       const values = SIGNALS.map((key) => `${key}=${samples.get(key)}`).join(' ');

@@ -31,6 +31,9 @@ export interface RunFlags extends DatabaseFlags {
  * leases are released), or with `--once` until nothing is claimable.
  */
 export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | void> {
+  // Checked before connecting, so a typo fails fast with exit code 2.
+  const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
+  const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
   const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags), listen: !flags.once });
   const publisher = createRabbitPublisher({
     connection: flags.brokerUrl ?? DEFAULT_BROKER_URL,
@@ -43,14 +46,14 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
-    if (flags.metricsPort !== undefined && !flags.once) {
+    if (metricsPort !== undefined && !flags.once) {
       observability = await startRelayObservability({
-        port: integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535),
+        port: metricsPort,
         host: flags.metricsHost ?? '0.0.0.0',
         dialect: target.dialect,
         database: target.database,
         pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
-        statusIntervalMs: integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000),
+        statusIntervalMs,
         onDatabaseChange: (up, error) =>
           up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
       });
