@@ -69,7 +69,7 @@ export class OutboxSubscriber implements EventSubscriber {
     }
     // Not in a transaction after a flush: either its implicit transaction already committed (and
     // wrote everything in beforeTransactionCommit), or it had no entity changes and ran none.
-    const events = takeForWrite(em);
+    const events = takeForWrite(em).map(asEventInput);
     if (events.length === 0) return;
     await em.getConnection('write').transactional(async (trx) => {
       await this.#writeEvents(em, events, trx);
@@ -90,14 +90,14 @@ export class OutboxSubscriber implements EventSubscriber {
 
   /** Writes the flush's rule events, then its queued events; returns the connection written on, if any. */
   async #write(em: EntityManager, changeSets: readonly ChangeSet<any>[], transaction: unknown): Promise<object | undefined> {
-    const events: EventInput[] = [...eventsForChanges(this.#rules, changeSets), ...takeForWrite(em).map(toEventInput)];
+    const events: EventInput[] = [...eventsForChanges(this.#rules, changeSets), ...takeForWrite(em).map(asEventInput)];
     if (events.length === 0) return undefined;
     return this.#writeEvents(em, events, transaction);
   }
 
-  async #writeEvents(em: EntityManager, events: readonly (EventInput | Envelope)[], transaction: unknown): Promise<object> {
+  async #writeEvents(em: EntityManager, events: readonly EventInput[], transaction: unknown): Promise<object> {
     const { executor, connection } = await transactionExecutor(this.dialect, transaction, em.getPlatform().constructor.name);
-    await writeEvents(this.dialect, executor, events.map(toEventInput), { transactionChecked: true });
+    await writeEvents(this.dialect, executor, events, { transactionChecked: true });
     return connection;
   }
 }
@@ -106,8 +106,8 @@ export class OutboxSubscriber implements EventSubscriber {
  * A validated envelope goes through writeEvents again as input: validation is deterministic and
  * keeps the id and occurredAt it was given at `outbox.add`, so the stored event is the one returned.
  */
-function toEventInput(event: EventInput | Envelope): EventInput {
-  return event as EventInput;
+function asEventInput(envelope: Envelope): EventInput {
+  return envelope as EventInput;
 }
 
 /** True for an OutboxSubscriber, from this copy of the package or another. */

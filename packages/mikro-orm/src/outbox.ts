@@ -26,15 +26,22 @@ export interface Outbox<Events extends EventMap = EventMap> {
  * outbox.add(em, { aggregateType: 'order', aggregateId: 'A-1', type: 'OrderPlaced', payload: { total: 5 } });
  * await em.flush(); // order row + event row in one transaction
  */
-export const outbox: Outbox = {
-  add(em: EntityManager, events: EventInput | readonly EventInput[]): any {
-    const context = requireOutboxEm(em);
-    const list = Array.isArray(events) ? (events as readonly EventInput[]) : [events as EventInput];
-    const envelopes = list.map((event) => createEnvelope(event));
-    queueEvents(context, envelopes);
-    return Array.isArray(events) ? envelopes : envelopes[0];
-  },
-};
+export const outbox: Outbox = { add };
+
+function add(em: EntityManager, event: EventInput): Envelope;
+function add(em: EntityManager, events: readonly EventInput[]): Envelope[];
+function add(em: EntityManager, events: EventInput | readonly EventInput[]): Envelope | Envelope[] {
+  const context = requireOutboxEm(em);
+  const list: readonly EventInput[] = isEventList(events) ? events : [events];
+  // Every event is validated before any is queued: a bad one leaves the unit of work as it was.
+  const envelopes = list.map((event) => createEnvelope(event));
+  queueEvents(context, envelopes);
+  return isEventList(events) ? envelopes : envelopes[0]!;
+}
+
+function isEventList(events: EventInput | readonly EventInput[]): events is readonly EventInput[] {
+  return Array.isArray(events);
+}
 
 /**
  * {@link outbox} with your event map, so `type` and `payload` are checked at compile time.
