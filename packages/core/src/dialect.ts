@@ -1,4 +1,5 @@
 import type { Envelope, StoredEvent } from './envelope.js';
+import type { HistoryEvent, HistoryQuery, QuarantineEntry, QuarantineOutcome, QuarantineResolution } from './operations/types.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
 import type { ResolvedTables } from './tables.js';
 
@@ -98,4 +99,27 @@ export interface Dialect {
   leave(exec: SqlExecutor, relayId: string): Promise<void>;
 
   status(exec: SqlExecutor): Promise<OutboxStatus>;
+
+  // --- operations (`outbox-relay replay | quarantine | reconcile | cleanup`) ---
+
+  /** The database clock. Relative times (`--since 2h`) and retention cutoffs use it, like every stored time. */
+  currentTime(exec: SqlExecutor): Promise<Date>;
+  /** At most `limit` history rows matching `query`, in position order, after `query.afterPosition`. */
+  readHistory(exec: SqlExecutor, query: HistoryQuery, limit: number): Promise<HistoryEvent[]>;
+  /** Quarantine rows, oldest first: open ones (`parked`, `dead-lettered`), plus resolved ones when `includeResolved`. */
+  listQuarantine(exec: SqlExecutor, options: { includeResolved: boolean; limit: number }): Promise<QuarantineEntry[]>;
+  /**
+   * Inside a transaction: moves an open quarantined event back to the pending table with its
+   * ORIGINAL position (so it goes before later events of its aggregate), attempts 0 and no
+   * backoff, and marks the quarantine row `retried` with who/when/why, which un-parks the aggregate.
+   */
+  retryQuarantined(tx: SqlExecutor, id: string, resolution: QuarantineResolution): Promise<QuarantineOutcome>;
+  /** Inside a transaction: marks an open quarantined event `skipped` with who/when/why; its aggregate continues without it. */
+  skipQuarantined(tx: SqlExecutor, id: string, resolution: QuarantineResolution): Promise<QuarantineOutcome>;
+  /**
+   * Deletes at most `limit` history rows published before `cutoff`, oldest first, in one short
+   * statement or transaction (skipping rows another cleanup holds where `supportsSkipLocked`),
+   * and returns how many it deleted. Call it until it returns less than `limit`.
+   */
+  deleteHistoryBefore(exec: SqlExecutor, cutoff: Date, limit: number): Promise<number>;
 }

@@ -18,3 +18,4 @@ export * from './observer.js';
 export * from './leases.js';
 export * from './relay-options.js';
 export * from './relay.js';
+export * from './operations/index.js';

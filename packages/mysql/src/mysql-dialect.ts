@@ -13,6 +13,7 @@ import {
 } from '@outboxkit/core';
 import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
+import { mysqlOperations } from './mysql-operations.js';
 import { toLease, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type LeaseRow } from './mysql-rows.js';
 import {
   hasErrno,
@@ -85,6 +86,9 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
     migrations: () => migrations,
     migrate: (db) => migrateMysql(db, tables, migrations),
     ...mysqlInbox(tables),
+
+    // replay, quarantine, reconcile, cleanup: see mysql-operations.ts
+    ...mysqlOperations(tables),
 
     /**
      * MariaDB reports `@@in_transaction` (1 right after BEGIN). MySQL has no such variable, so

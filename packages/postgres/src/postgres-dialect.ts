@@ -9,6 +9,7 @@ import {
 } from '@outboxkit/core';
 import { postgresInbox } from './postgres-inbox.js';
 import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
+import { postgresOperations } from './postgres-operations.js';
 import { normalizePostgresOptions, type PostgresDialectOptions } from './postgres-options.js';
 import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
 import { postgresStatements } from './postgres-sql.js';
@@ -44,6 +45,9 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     migrations: () => migrations,
     migrate: (db) => migratePostgres(db, tables),
     ...postgresInbox(tables),
+
+    // replay, quarantine, reconcile, cleanup: see postgres-operations.ts
+    ...postgresOperations(tables),
 
     async inTransaction(exec: SqlExecutor) {
       const { rows } = await exec.query<{ in_transaction: boolean }>(sql.inTransaction);

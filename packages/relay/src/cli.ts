@@ -2,6 +2,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { OutboxConfigError, OutboxError } from '@outboxkit/core';
 import { migrateCommand } from './commands/migrate.js';
+import { cleanupCommand } from './commands/cleanup.js';
+import { quarantineListCommand, quarantineRetryCommand, quarantineSkipCommand } from './commands/quarantine.js';
+import { reconcileCommand } from './commands/reconcile.js';
+import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { ENV, intFlag } from './config.js';
@@ -46,6 +50,68 @@ databaseOptions(program.command('migrate').description('create or upgrade the ou
 databaseOptions(program.command('status').description('backlog, oldest pending age, shard owners, quarantined and parked counts'))
   .option('--json', 'print JSON')
   .action(async (flags) => statusCommand(flags, print));
+
+// --- operations: every recovery is a command (see docs/operations.md) ---
+
+const io = { out: print, err: (line: string): void => void process.stderr.write(`${line}\n`) };
+
+function brokerOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl))
+    .addOption(new Option('--exchange <name>', 'exchange events without an explicit exchange go to (default outbox.events)').env(ENV.exchange));
+}
+
+brokerOptions(databaseOptions(program.command('replay').description('re-publish events from history with their original ids (consumers dedupe)')))
+  .option('--id <id...>', 'event ids to replay')
+  .option('--aggregate <type:id>', 'replay one aggregate, e.g. order:o-42')
+  .option('--since <time>', 'published at or after: ISO-8601 (UTC unless a zone is given) or a duration ago (2h, 30m, 7d)')
+  .option('--until <time>', 'published before (same forms as --since)')
+  .option('--destination <route>', 'send every event to this route instead of its own (exchange/key, /queue or key)')
+  .option('--dry-run', 'print what would be sent (id, aggregate, sequence, type, route) and send nothing')
+  .option('--page-size <n>', 'history rows read per page (default 500)', int('--page-size'))
+  .option('--max-in-flight <n>', 'unconfirmed publishes at once, across aggregates (default 64)', int('--max-in-flight'))
+  .action(async (flags) => {
+    await replayCommand(flags, io);
+  });
+
+const quarantine = program.command('quarantine').description('poison events: list them, retry them, or skip them');
+databaseOptions(quarantine.command('list').description('quarantined events (parked and dead-lettered; --all adds resolved ones)'))
+  .option('--json', 'print JSON')
+  .option('--all', 'include retried and skipped events, with who resolved them and why')
+  .option('--limit <n>', 'most rows to show (default 1000)', int('--limit'))
+  .action(async (flags) => {
+    await quarantineListCommand(flags, io);
+  });
+databaseOptions(quarantine.command('retry').description('put events back in the pending table at their original position; their aggregates un-park'))
+  .argument('<id...>', 'quarantined event ids')
+  .option('--by <who>', 'who decided (default: the OS user)')
+  .option('--reason <why>', 'why, stored with the quarantine row')
+  .action(async (ids: string[], flags) => quarantineRetryCommand(ids, flags, io));
+databaseOptions(quarantine.command('skip').description('drop events for good; their aggregates un-park and continue without them'))
+  .argument('<id...>', 'quarantined event ids')
+  .requiredOption('--reason <why>', 'why the events may be dropped (stored with the quarantine row)')
+  .option('--by <who>', 'who decided (default: the OS user)')
+  .action(async (ids: string[], flags) => quarantineSkipCommand(ids, flags, io));
+
+brokerOptions(databaseOptions(program.command('reconcile').description("list events published in a window that a consumer's inbox never recorded")))
+  .option('--consumer <name>', 'the consumer name its inbox rows are recorded under')
+  .option('--since <time>', 'published at or after: ISO-8601 or a duration ago (2h, 30m, 7d)')
+  .option('--until <time>', 'published before (same forms as --since)')
+  .option('--ids-file <path>', 'ids the consumer processed, one per line (when its inbox is not in this database)')
+  .option('--replay', 're-publish exactly the missing events, with their original ids')
+  .option('--page-size <n>', 'history rows checked per page (default 500)', int('--page-size'))
+  .option('--max-in-flight <n>', 'unconfirmed publishes at once with --replay (default 64)', int('--max-in-flight'))
+  .action(async (flags) => {
+    await reconcileCommand(flags, io);
+  });
+
+databaseOptions(program.command('cleanup').description('delete history and inbox rows older than their retention, in small batches'))
+  .option('--history-retention <duration>', 'keep published history this long, or off (default 7d)')
+  .option('--inbox-retention <duration>', 'keep inbox rows this long, or off (default 14d; keep it longer than the history)')
+  .option('--batch-size <n>', 'rows deleted per statement/transaction (default 1000)', int('--batch-size'))
+  .action(async (flags) => {
+    await cleanupCommand(flags, io);
+  });
 
 databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM'))
   .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl))

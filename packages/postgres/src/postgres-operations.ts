@@ -1,0 +1,145 @@
+import type { Dialect, HistoryEvent, HistoryQuery, QuarantineEntry, QuarantineOutcome, QuarantineResolution, ResolvedTables, SqlExecutor } from '@outboxkit/core';
+import { qualifiedTable } from './postgres-identifiers.js';
+import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
+import { EVENT_COLUMNS } from './postgres-sql.js';
+
+/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup`. */
+export type OperationsMethods = Pick<
+  Dialect,
+  'currentTime' | 'readHistory' | 'listQuarantine' | 'retryQuarantined' | 'skipQuarantined' | 'deleteHistoryBefore'
+>;
+
+const HISTORY_COLUMNS =
+  'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, ' +
+  'payload::text AS payload, headers::text AS headers, occurred_at, attempts, published_at';
+
+const QUARANTINE_COLUMNS =
+  'position, id, aggregate_type, aggregate_id, sequence, type, destination, attempts, reason, status, ' +
+  'quarantined_at, resolved_at, resolved_by, resolution_note';
+
+/** Statements of the operations commands; identifiers validated and quoted, values always `$n`. */
+export function postgresOperationStatements(tables: ResolvedTables) {
+  const events = qualifiedTable(tables, 'events');
+  const published = qualifiedTable(tables, 'published');
+  const quarantine = qualifiedTable(tables, 'quarantine');
+  return Object.freeze({
+    currentTime: 'SELECT now() AS now',
+    /** The WHERE clause grows with the filters given; each one adds only bound parameters. */
+    readHistory(query: HistoryQuery, limit: number): { text: string; params: unknown[] } {
+      const params: unknown[] = [query.afterPosition];
+      const where = ['position > $1::bigint'];
+      const param = (value: unknown, cast: string): string => `$${params.push(value)}::${cast}`;
+      if (query.ids !== undefined) where.push(`id = ANY(${param(query.ids, 'uuid[]')})`);
+      if (query.aggregate !== undefined) {
+        where.push(`aggregate_type = ${param(query.aggregate.type, 'text')} AND aggregate_id = ${param(query.aggregate.id, 'text')}`);
+      }
+      if (query.since !== undefined) where.push(`published_at >= ${param(query.since.toISOString(), 'timestamptz')}`);
+      if (query.until !== undefined) where.push(`published_at < ${param(query.until.toISOString(), 'timestamptz')}`);
+      const text = `SELECT ${HISTORY_COLUMNS} FROM ${published} WHERE ${where.join(' AND ')} ORDER BY position LIMIT ${param(limit, 'int')}`;
+      return { text, params };
+    },
+    /** $1 include resolved, $2 limit. */
+    listQuarantine: `SELECT ${QUARANTINE_COLUMNS} FROM ${quarantine}
+WHERE $1::boolean OR status IN ('parked', 'dead-lettered')
+ORDER BY quarantined_at, position
+LIMIT $2::int`,
+    /** $1 id. Locks the row so a concurrent retry or skip of the same event waits and then sees it resolved. */
+    lockQuarantined: `SELECT status FROM ${quarantine} WHERE id = $1::uuid FOR UPDATE`,
+    /**
+     * $1 id. The original position puts the event back before every later event of its
+     * aggregate; attempts 0 and available now give it a fresh start.
+     */
+    restoreQuarantined: `INSERT INTO ${events} (${EVENT_COLUMNS.join(', ')})
+SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers,
+       occurred_at, created_at, now(), 0, NULL
+FROM ${quarantine} WHERE id = $1::uuid`,
+    /** $1 id, $2 status, $3 by, $4 note. */
+    resolveQuarantined: `UPDATE ${quarantine} SET status = $2, resolved_at = now(), resolved_by = $3, resolution_note = $4 WHERE id = $1::uuid`,
+    /**
+     * $1 cutoff, $2 limit. Oldest first through the published_at index; rows another cleanup
+     * has locked are skipped, so concurrent cleanups split the work instead of queueing.
+     */
+    deleteHistoryBefore: `WITH doomed AS (
+  SELECT position FROM ${published} WHERE published_at < $1::timestamptz
+  ORDER BY published_at LIMIT $2::int
+  FOR UPDATE SKIP LOCKED
+)
+DELETE FROM ${published} p USING doomed d WHERE p.position = d.position`,
+  });
+}
+
+interface QuarantineRow {
+  position: unknown;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: unknown;
+  type: string;
+  destination: string | null;
+  attempts: unknown;
+  reason: string;
+  status: QuarantineEntry['status'];
+  quarantined_at: unknown;
+  resolved_at: unknown;
+  resolved_by: string | null;
+  resolution_note: string | null;
+}
+
+/** The operations methods of the PostgreSQL dialect. */
+export function postgresOperations(tables: ResolvedTables): OperationsMethods {
+  const sql = postgresOperationStatements(tables);
+
+  const resolve = async (tx: SqlExecutor, id: string, status: 'retried' | 'skipped', resolution: QuarantineResolution): Promise<QuarantineOutcome> => {
+    const { rows } = await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id]);
+    const current = rows[0]?.status;
+    if (current === undefined) return { outcome: 'not-found' };
+    if (current === 'retried' || current === 'skipped') return { outcome: 'already-resolved', status: current };
+    if (status === 'retried') await tx.query(sql.restoreQuarantined, [id]);
+    await tx.query(sql.resolveQuarantined, [id, status, resolution.by, resolution.note]);
+    return { outcome: 'done' };
+  };
+
+  return {
+    async currentTime(exec) {
+      const { rows } = await exec.query<{ now: unknown }>(sql.currentTime);
+      return toDate(rows[0]?.now);
+    },
+
+    async readHistory(exec, query, limit) {
+      const { text, params } = sql.readHistory(query, limit);
+      const { rows } = await exec.query<EventRow & { published_at: unknown }>(text, params);
+      return rows.map((row): HistoryEvent => Object.freeze({ ...toStoredEvent(row), publishedAt: toDate(row.published_at) }));
+    },
+
+    async listQuarantine(exec, options) {
+      const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved, options.limit]);
+      return rows.map(
+        (row): QuarantineEntry =>
+          Object.freeze({
+            id: row.id,
+            position: toNumber(row.position),
+            aggregateType: row.aggregate_type,
+            aggregateId: row.aggregate_id,
+            sequence: toNumber(row.sequence),
+            type: row.type,
+            destination: row.destination,
+            attempts: toNumber(row.attempts),
+            reason: row.reason,
+            status: row.status,
+            quarantinedAt: toDate(row.quarantined_at),
+            resolvedAt: row.resolved_at === null ? null : toDate(row.resolved_at),
+            resolvedBy: row.resolved_by,
+            resolutionNote: row.resolution_note,
+          }),
+      );
+    },
+
+    retryQuarantined: (tx, id, resolution) => resolve(tx, id, 'retried', resolution),
+    skipQuarantined: (tx, id, resolution) => resolve(tx, id, 'skipped', resolution),
+
+    async deleteHistoryBefore(exec, cutoff, limit) {
+      const result = await exec.query(sql.deleteHistoryBefore, [cutoff.toISOString(), limit]);
+      return result.rowCount;
+    },
+  };
+}

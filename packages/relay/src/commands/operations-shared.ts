@@ -1,0 +1,86 @@
+import { userInfo } from 'node:os';
+import { OutboxConfigError, type HistoryEvent, type Publisher } from '@outboxkit/core';
+import { createRabbitPublisher, resolveRoute, RABBIT_PUBLISHER_DEFAULTS } from '@outboxkit/rabbitmq';
+import { DEFAULT_BROKER_URL } from '../config.js';
+
+/** Where operations commands write: results on stdout, progress and notes on stderr. */
+export interface CommandOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Broker flags shared by the commands that publish (replay, reconcile --replay). */
+export interface BrokerFlags {
+  brokerUrl?: string;
+  exchange?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_NAME = 255;
+
+/** Checks event ids given on the command line; lower-cased as the writer stores them. */
+export function eventIds(values: readonly string[], flag: string): string[] {
+  return values.map((value) => {
+    const id = value.trim();
+    if (!UUID.test(id)) throw new OutboxConfigError(flag, `${JSON.stringify(value)} is not an event id; event ids are UUIDs (see \`quarantine list\` or the message's messageId)`);
+    return id.toLowerCase();
+  });
+}
+
+/** Parses `--aggregate type:id`; the id may itself contain ':' (split at the first one). */
+export function aggregateFlag(value: string): { type: string; id: string } {
+  const colon = value.indexOf(':');
+  const type = colon === -1 ? '' : value.slice(0, colon);
+  const id = colon === -1 ? '' : value.slice(colon + 1);
+  if (type === '' || id === '' || type.length > MAX_NAME || id.length > MAX_NAME) {
+    throw new OutboxConfigError('--aggregate', `${JSON.stringify(value)} must be <aggregateType>:<aggregateId>, e.g. order:o-42`);
+  }
+  return { type, id };
+}
+
+/** A free-text flag stored in a varchar(255) column (`--by`, `--destination`). */
+export function nameFlag(value: string, flag: string): string {
+  const text = value.trim();
+  if (text === '' || text.length > MAX_NAME) throw new OutboxConfigError(flag, `must be 1-${MAX_NAME} characters, got ${text.length}`);
+  return text;
+}
+
+/** Who runs the command, for `--by`: the OS account, which is what an audit trail can check. */
+export function defaultOperator(): string {
+  try {
+    return userInfo().username || process.env.USER || 'unknown';
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+/** A publisher for the operations commands, configured like `run`'s (same flags and defaults). */
+export function operationsPublisher(flags: BrokerFlags): Publisher {
+  return createRabbitPublisher({ connection: flags.brokerUrl ?? DEFAULT_BROKER_URL, ...(flags.exchange ? { exchange: flags.exchange } : {}) });
+}
+
+/** `exchange/routingKey` as the publisher would route `event` (the default rule), for dry runs. */
+export function describeRoute(event: HistoryEvent, flags: BrokerFlags): string {
+  try {
+    const route = resolveRoute(event, { exchange: flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange, route: null });
+    return `${route.exchange === '' ? '(default exchange)' : route.exchange}/${route.routingKey}`;
+  } catch (error) {
+    return `(unroutable: ${(error as Error).message})`;
+  }
+}
+
+/** One line per event: what replay sends or would send. */
+export function describeEvent(event: HistoryEvent, flags: BrokerFlags): string {
+  return `${event.id}  ${event.aggregateType}:${event.aggregateId}  #${event.sequence}  ${event.type}  -> ${describeRoute(event, flags)}`;
+}
+
+/** A positive integer flag with a range, named in the error. */
+export function rangeFlag(value: number | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) throw new OutboxConfigError(flag, `must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
