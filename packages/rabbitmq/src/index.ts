@@ -15,3 +15,14 @@ export {
   type AmqpMessageProperties,
   type OutboxMessageInfo,
 } from './wire-format.js';
+export { createInboxConsumer, type InboxConsumer, type InboxConsumerStats } from './inbox-consumer.js';
+export {
+  INBOX_CONSUMER_DEFAULTS,
+  normalizeInboxConsumerOptions,
+  type DeadLetterOptions,
+  type InboxConsumerOptions,
+  type InboxObserver,
+  type InboxOrderingOptions,
+  type NormalizedInboxConsumerOptions,
+} from './inbox-options.js';
+export { INBOX_HEADERS, decodeInboxEvent } from './inbox-message.js';

@@ -6,6 +6,12 @@ export const OUTBOX_HEADERS = Object.freeze({
   aggregateId: 'x-outbox-aggregate-id',
   sequence: 'x-outbox-sequence',
   occurredAt: 'x-outbox-occurred-at',
+  /**
+   * The event id again, next to the AMQP `message-id` property: bridges, shovels and other
+   * clients sometimes drop or rewrite `message-id`, while headers travel unchanged. The inbox
+   * consumer dedupes on it (see docs/consumers.md).
+   */
+  eventId: 'x-outbox-event-id',
 });
 
 /** The AMQP basic properties of an outbox message (everything but exchange and routing key). */
@@ -57,6 +63,7 @@ export function toAmqpMessage(event: StoredEvent): AmqpMessage {
         [OUTBOX_HEADERS.aggregateId]: event.aggregateId,
         [OUTBOX_HEADERS.sequence]: event.sequence,
         [OUTBOX_HEADERS.occurredAt]: event.occurredAt.toISOString(),
+        [OUTBOX_HEADERS.eventId]: event.id,
       },
     },
     body: Buffer.from(JSON.stringify(event.payload), 'utf8'),

@@ -78,6 +78,7 @@ describe('RabbitPublisher against RabbitMQ', () => {
       'x-outbox-aggregate-id': 'o-77',
       'x-outbox-sequence': 3,
       'x-outbox-occurred-at': '2024-05-06T07:08:09.123Z',
+      'x-outbox-event-id': event.id,
     });
     expect(JSON.parse((message!.body as Buffer).toString('utf8'))).toEqual(event.payload);
     expect(readOutboxHeaders(message!.headers, message!.messageId)).toEqual({

@@ -36,6 +36,7 @@ describe('toAmqpMessage', () => {
         'x-outbox-aggregate-id': '42',
         'x-outbox-sequence': 7,
         'x-outbox-occurred-at': '2024-05-06T07:08:09.123Z',
+        'x-outbox-event-id': event.id,
       },
     });
     expect(Buffer.isBuffer(body)).toBe(true);

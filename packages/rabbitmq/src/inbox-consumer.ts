@@ -1,0 +1,256 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { applyInboxEvent, type ApplyInboxEventOptions, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
+import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
+import { counterHeader, copyOf, decodeInboxEvent, errorText, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
+import {
+  normalizeInboxConsumerOptions,
+  type InboxConsumerOptions,
+  type InboxObserver,
+  type NormalizedInboxConsumerOptions,
+} from './inbox-options.js';
+
+/** Counts since the consumer started. */
+export interface InboxConsumerStats {
+  /** Handler ran and committed. */
+  readonly processed: number;
+  /** Deliveries skipped because the inbox had the event id. */
+  readonly duplicates: number;
+  /** Handler runs that threw (each retry counts). */
+  readonly failed: number;
+  /** Messages published to the dead-letter exchange. */
+  readonly deadLettered: number;
+  /** Deliveries the ordering guard put back for an earlier event. */
+  readonly heldBack: number;
+}
+
+export interface InboxConsumer {
+  /** Resolves once the queue is declared and consuming has started. */
+  ready(): Promise<void>;
+  stats(): InboxConsumerStats;
+  /**
+   * Stops taking messages, lets running handlers finish (commit and ack), requeues messages
+   * waiting for a retry delay, then closes the channels (and the connection if it was a URL).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Consumes outbox events with an inbox: each delivery runs in one database transaction that
+ * first records (consumer, event id), so the handler's effect is applied once however often the
+ * message is delivered. Failed runs are retried by republishing the message to the tail of the
+ * queue with an attempts header (bounded, and never blocking the messages behind it); after
+ * `maxAttempts` it goes to the dead-letter exchange with the error in `x-outbox-error`.
+ *
+ * @example
+ * const consumer = createInboxConsumer({
+ *   connection: 'amqp://guest:guest@localhost:5672',
+ *   queue: 'billing.orders',
+ *   consumer: 'billing',
+ *   db: pgDatabase(pool),
+ *   dialect: createPostgresDialect(),
+ *   handler: async (event, tx) => {
+ *     await tx.query('INSERT INTO invoices (order_id) VALUES ($1)', [event.aggregateId]);
+ *   },
+ * });
+ * await consumer.ready();
+ * // on shutdown
+ * await consumer.close();
+ */
+export function createInboxConsumer<Tx = SqlExecutor>(options: InboxConsumerOptions<Tx>): InboxConsumer {
+  return new RabbitInboxConsumer(normalizeInboxConsumerOptions(options));
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+class RabbitInboxConsumer<Tx> implements InboxConsumer {
+  readonly #config: NormalizedInboxConsumerOptions<Tx>;
+  readonly #apply: ApplyInboxEventOptions<Tx>;
+  readonly #connection: Connection;
+  readonly #ownsConnection: boolean;
+  readonly #publisher: Publisher;
+  readonly #consumer: Consumer;
+  readonly #ready: Promise<void>;
+  readonly #stats: Mutable<InboxConsumerStats> = { processed: 0, duplicates: 0, failed: 0, deadLettered: 0, heldBack: 0 };
+  /** Aborts retry and hold delays on close, so shutdown does not wait them out. */
+  readonly #closing = new AbortController();
+  #closed: Promise<void> | null = null;
+
+  constructor(config: NormalizedInboxConsumerOptions<Tx>) {
+    this.#config = config;
+    this.#apply = { db: config.db, dialect: config.dialect, consumer: config.consumer, handler: config.handler, ordering: config.ordering };
+    this.#ownsConnection = config.connection.kind === 'owned';
+    this.#connection = config.connection.kind === 'owned' ? new Connection(config.connection.url) : config.connection.instance;
+    if (this.#ownsConnection) this.#connection.on('error', (error) => this.#report(error));
+
+    const { deadLetter } = config;
+    // Confirmed publishes: a retry copy or a dead letter is acknowledged by the broker before
+    // the original is acked, so a crash in between duplicates the message (the inbox absorbs
+    // that) instead of losing it.
+    this.#publisher = this.#connection.createPublisher({
+      confirm: true,
+      exchanges: deadLetter.declare ? [{ exchange: deadLetter.exchange, type: 'fanout', durable: true }] : [],
+      queues: deadLetter.declare && deadLetter.queue !== null ? [{ queue: deadLetter.queue, durable: true }] : [],
+      queueBindings:
+        deadLetter.declare && deadLetter.queue !== null ? [{ queue: deadLetter.queue, exchange: deadLetter.exchange, routingKey: '' }] : [],
+    });
+    this.#consumer = this.#connection.createConsumer(
+      {
+        queue: config.queue,
+        queueOptions: config.declareQueue ? { durable: true } : { passive: true },
+        queueBindings: config.bindings.map((binding) => ({ queue: config.queue, ...binding })),
+        qos: { prefetchCount: config.prefetch },
+        concurrency: config.concurrency,
+        requeue: true,
+      },
+      (message) => this.#onMessage(message),
+    );
+    this.#consumer.on('error', (error) => this.#report(error));
+    this.#ready = new Promise((resolve) => this.#consumer.once('ready', () => resolve()));
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  stats(): InboxConsumerStats {
+    return Object.freeze({ ...this.#stats });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      await this.#consumer.close();
+      await this.#publisher.close();
+      if (this.#ownsConnection) await this.#connection.close();
+    })();
+    return this.#closed;
+  }
+
+  async #onMessage(message: AsyncMessage): Promise<ConsumerStatus> {
+    const event = decodeInboxEvent(message);
+    if (event instanceof UndecodableMessage) {
+      // Retrying cannot give a message an id or valid JSON: straight to the dead letters.
+      return this.#deadLetter(message, `undecodable message: ${event.reason}`, counterHeader(message, INBOX_HEADERS.attempts));
+    }
+    const attempt = counterHeader(message, INBOX_HEADERS.attempts) + 1;
+    let outcome: Awaited<ReturnType<typeof applyInboxEvent>>;
+    try {
+      outcome = await applyInboxEvent(this.#apply, event);
+    } catch (error) {
+      // The database (or the transaction seam) failed, not the handler: the message is not at
+      // fault, so no attempt is spent. Back off, then hand it back to the queue.
+      this.#report(error);
+      await this.#wait(this.#config.retryDelayMs);
+      return ConsumerStatus.REQUEUE;
+    }
+    switch (outcome.kind) {
+      case 'processed':
+        this.#stats.processed++;
+        this.#notify('onProcessed', { event, attempt, durationMs: outcome.durationMs });
+        await this.#afterCommit(event);
+        return ConsumerStatus.ACK;
+      case 'duplicate':
+        this.#stats.duplicates++;
+        this.#notify('onDuplicate', { event });
+        return ConsumerStatus.ACK;
+      case 'held-back':
+        return this.#holdBack(message, event, outcome.expected);
+      case 'failed':
+        return this.#failed(message, event, outcome.error, attempt, outcome.durationMs);
+    }
+  }
+
+  async #failed(message: AsyncMessage, event: InboxEvent, error: unknown, attempt: number, durationMs: number): Promise<ConsumerStatus> {
+    this.#stats.failed++;
+    const willRetry = attempt < this.#config.maxAttempts;
+    this.#notify('onFailed', { event, error, attempt, durationMs, willRetry });
+    const reason = errorText(error);
+    if (!willRetry) return this.#deadLetter(message, reason, attempt);
+    if (!(await this.#wait(this.#config.retryDelayMs))) return ConsumerStatus.REQUEUE;
+    return this.#republish(message, { [INBOX_HEADERS.attempts]: attempt, [INBOX_HEADERS.error]: reason });
+  }
+
+  async #holdBack(message: AsyncMessage, event: InboxEvent, expected: string): Promise<ConsumerStatus> {
+    const ordering = this.#config.ordering!;
+    const holds = counterHeader(message, INBOX_HEADERS.holds) + 1;
+    if (holds > ordering.maxHolds) {
+      return this.#deadLetter(message, `held back ${ordering.maxHolds} times waiting for ${expected}`, counterHeader(message, INBOX_HEADERS.attempts));
+    }
+    this.#stats.heldBack++;
+    this.#notify('onHeldBack', { event, holds });
+    if (!(await this.#wait(ordering.holdDelayMs))) return ConsumerStatus.REQUEUE;
+    return this.#republish(message, { [INBOX_HEADERS.holds]: holds });
+  }
+
+  /**
+   * Puts a copy at the tail of the queue (default exchange, routing key = queue), then acks the
+   * original. Why not nack-requeue: RabbitMQ 3.10 classic queues keep no delivery count
+   * (`x-delivery-count` exists on quorum queues only) and requeue puts the message back at the
+   * head, where it would be redelivered at once, ahead of everything else.
+   */
+  async #republish(message: AsyncMessage, headers: Record<string, unknown>): Promise<ConsumerStatus> {
+    const { envelope, body } = copyOf(message, headers);
+    try {
+      await this.#publisher.send({ ...envelope, exchange: '', routingKey: this.#config.queue }, body);
+      return ConsumerStatus.ACK;
+    } catch (error) {
+      this.#report(error);
+      return ConsumerStatus.REQUEUE;
+    }
+  }
+
+  async #deadLetter(message: AsyncMessage, reason: string, attempts: number): Promise<ConsumerStatus> {
+    const { envelope, body } = copyOf(message, {
+      [INBOX_HEADERS.error]: reason,
+      [INBOX_HEADERS.attempts]: attempts,
+      [INBOX_HEADERS.deadLetteredAt]: new Date().toISOString(),
+      [INBOX_HEADERS.sourceQueue]: this.#config.queue,
+    });
+    try {
+      await this.#publisher.send({ ...envelope, exchange: this.#config.deadLetter.exchange, routingKey: this.#config.queue }, body);
+    } catch (error) {
+      this.#report(error);
+      await this.#wait(this.#config.retryDelayMs);
+      return ConsumerStatus.REQUEUE;
+    }
+    this.#stats.deadLettered++;
+    this.#notify('onDeadLettered', { messageId: message.messageId, reason, attempts });
+    return ConsumerStatus.ACK;
+  }
+
+  async #afterCommit(event: InboxEvent): Promise<void> {
+    try {
+      await this.#config.observer.afterCommit?.({ event });
+    } catch (error) {
+      // The transaction is committed: the message must be acked whatever a hook does.
+      this.#report(error);
+    }
+  }
+
+  /** Sleeps `ms`; false when close() interrupted the wait. */
+  async #wait(ms: number): Promise<boolean> {
+    if (ms === 0) return !this.#closing.signal.aborted;
+    try {
+      await sleep(ms, undefined, { signal: this.#closing.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #notify<K extends Exclude<keyof InboxObserver, 'afterCommit' | 'onError'>>(hook: K, info: Parameters<NonNullable<InboxObserver[K]>>[0]): void {
+    try {
+      (this.#config.observer[hook] as ((value: typeof info) => void) | undefined)?.(info);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#config.observer.onError?.(error);
+    } catch {
+      // An error reporter that throws has nowhere left to report to.
+    }
+  }
+}
