@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
@@ -182,7 +183,38 @@ describe('broker outage, seen from /metrics and /readyz (private RabbitMQ node, 
       await writer.catch(() => undefined);
     }
   }, 300_000);
+
+  it('the private node helper can freeze (SIGSTOP), thaw, crash (SIGKILL) and restart the node', async () => {
+    if (node.pid === null) await node.start();
+    expect(await amqpAnswers(node.port)).toBe(true);
+    node.pause();
+    // The kernel still accepts the TCP connection, but a frozen broker never answers the handshake.
+    expect(await amqpAnswers(node.port)).toBe(false);
+    node.resume();
+    expect(await amqpAnswers(node.port)).toBe(true);
+    const pid = node.pid!;
+    await node.kill();
+    expect(node.pid).toBeNull();
+    expect(() => process.kill(pid, 0)).toThrow();
+    await node.start();
+    expect(await amqpAnswers(node.port)).toBe(true);
+  }, 90_000);
 });
+
+/** Sends the AMQP 0-9-1 protocol header and reports whether the broker answers within 2 s. */
+function amqpAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1')));
+    const done = (answered: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => done(false), 2000);
+    socket.once('data', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
 
 /** The port the relay logged (it was started with --metrics-port 0). */
 async function metricsPort(relay: RelayProcess): Promise<number> {
