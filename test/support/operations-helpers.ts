@@ -52,24 +52,26 @@ export async function quarantineList(dbFlags: readonly string[], all = false): P
   return JSON.parse((await cli(['quarantine', 'list', '--json', ...(all ? ['--all'] : []), ...dbFlags])).stdout) as QuarantineEntry[];
 }
 
-/** The history table, schema-qualified and quoted the way the test database's dialect quotes it. */
-export function historyTable(db: TestDatabase): string {
-  if (db.kind === 'MariaDB') return `\`${db.schema}\`.\`outbox_published\``;
-  if (db.kind === 'PostgreSQL') return `"${db.schema}"."outbox_published"`;
-  return '"outbox_published"';
+/** An outbox table (default names), schema-qualified and quoted the way the test database's dialect quotes it. */
+export function tableName(db: TestDatabase, table: 'outbox_published' | 'outbox_inbox'): string {
+  if (db.kind === 'MariaDB') return `\`${db.schema}\`.\`${table}\``;
+  if (db.kind === 'PostgreSQL') return `"${db.schema}"."${table}"`;
+  return `"${table}"`;
 }
 
-/** SQL that moves `published_at` of the given positions `days` into the past, per database. */
-export function backdateHistory(db: TestDatabase, positions: readonly number[], days: number): string {
-  const list = positions.map((p) => Number(p)).join(', ');
-  const table = historyTable(db);
+/**
+ * SQL that moves a time column `days` into the past for the rows `where` selects (test-made
+ * text with numbers and test ids only), per database.
+ */
+export function backdate(db: TestDatabase, table: 'outbox_published' | 'outbox_inbox', column: string, days: number, where: string): string {
+  const t = tableName(db, table);
   switch (db.kind) {
     case 'PostgreSQL':
-      return `UPDATE ${table} SET published_at = published_at - interval '${days} days' WHERE position IN (${list})`;
+      return `UPDATE ${t} SET ${column} = ${column} - interval '${days} days' WHERE ${where}`;
     case 'MariaDB':
-      return `UPDATE ${table} SET published_at = DATE_SUB(published_at, INTERVAL ${days} DAY) WHERE position IN (${list})`;
+      return `UPDATE ${t} SET ${column} = DATE_SUB(${column}, INTERVAL ${days} DAY) WHERE ${where}`;
     case 'SQLite':
-      return `UPDATE ${table} SET published_at = published_at - ${days * 86_400_000} WHERE position IN (${list})`;
+      return `UPDATE ${t} SET ${column} = ${column} - ${days * 86_400_000} WHERE ${where}`;
   }
 }
 
