@@ -39,10 +39,7 @@ export async function writeEvents<Events extends EventMap = EventMap>(
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: WriteOptions = {},
 ): Promise<WrittenEvent[]> {
-  const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
-  // One injection per call: every event of one write shares the writer's context.
-  const trace = traceHeaders();
-  const envelopes = list.map((event) => createEnvelope(withTrace(event, trace)));
+  const envelopes = createEnvelopes(events);
   if (envelopes.length === 0) return [];
   if (!options.transactionChecked && !(await dialect.inTransaction(tx))) {
     throw new OutboxTransactionRequiredError(
@@ -53,6 +50,19 @@ export async function writeEvents<Events extends EventMap = EventMap>(
   await options.backlogGuard?.check(tx);
   const sequences = await dialect.insertEvents(tx, envelopes);
   return envelopes.map((envelope, i) => ({ ...envelope, sequence: sequences[i]! }));
+}
+
+/**
+ * Validates one event or a list and returns their envelopes, each carrying the writer's active
+ * trace context. The one way to turn writer input into envelopes: `writeEvents` uses it, and so
+ * do plugins that must validate at call time and write later (MikroORM's flush, SQLite's
+ * synchronous enqueue).
+ */
+export function createEnvelopes<Events extends EventMap = EventMap>(events: EventInput<Events> | readonly EventInput<Events>[]): Envelope[] {
+  const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
+  // One injection per call: every event of one write shares the writer's context.
+  const trace = traceHeaders();
+  return list.map((event) => createEnvelope(withTrace(event, trace)));
 }
 
 /** The event with the writer's trace headers added, unless it carries a `traceparent` of its own. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { createEnvelope, OutboxConfigError, type Envelope, type EventInput, type EventMap } from '@outboxkit/core';
+import { createEnvelopes, OutboxConfigError, type Envelope, type EventInput, type EventMap } from '@outboxkit/core';
 import { isOutboxSubscriber } from './outbox-subscriber.js';
 import { queueEvents } from './pending-events.js';
 import { assertTransactionsEnabled } from './transaction-checks.js';
@@ -32,9 +32,9 @@ function add(em: EntityManager, event: EventInput): Envelope;
 function add(em: EntityManager, events: readonly EventInput[]): Envelope[];
 function add(em: EntityManager, events: EventInput | readonly EventInput[]): Envelope | Envelope[] {
   const context = requireOutboxEm(em);
-  const list: readonly EventInput[] = isEventList(events) ? events : [events];
   // Every event is validated before any is queued: a bad one leaves the unit of work as it was.
-  const envelopes = list.map((event) => createEnvelope(event));
+  // The trace context is taken now, at the call, not later at flush time.
+  const envelopes = createEnvelopes(events);
   queueEvents(context, envelopes);
   return isEventList(events) ? envelopes : envelopes[0]!;
 }

@@ -1,6 +1,6 @@
 import {
   OutboxTransactionRequiredError,
-  createEnvelope,
+  createEnvelopes,
   writeEvents,
   type Dialect,
   type EventInput,
@@ -74,8 +74,7 @@ export function enqueueSync<Events extends EventMap = EventMap>(
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: EnqueueOptions = {},
 ): WrittenEvent[] {
-  const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
-  const envelopes = list.map((event) => createEnvelope(event));
+  const envelopes = createEnvelopes(events);
   if (envelopes.length === 0) return [];
   if (!db.inTransaction) {
     throw new OutboxTransactionRequiredError(

@@ -5,3 +5,4 @@ export * from './pg-schema.js';
 export * from './conformance/harness.js';
 export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
+export * from './servers/index.js';
