@@ -394,6 +394,16 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         expect((await Order.findByPk(id))!.total).toBe(2);
       });
 
+      it('lets findOrCreate without a transaction write in the internal transaction it opens (row and event together)', async () => {
+        const id = uniqueName('f');
+        const [, created] = await Order.findOrCreate({ where: { id }, defaults: { id, total: 6, status: 'new' } });
+        expect(created).toBe(true);
+        expect(written).toHaveLength(1);
+        settle('committed');
+        expect(await Order.count({ where: { id } })).toBe(1);
+        await relayAndCheck();
+      });
+
       it('is bypassed by { hooks: false } (documented in docs/sequelize.md)', async () => {
         const id = uniqueName('h');
         await Order.create({ id, total: 1, status: 'new' }, { hooks: false });
