@@ -1,2 +1,4 @@
 export { startRabbitNode, type RabbitNode, type RabbitNodeOptions } from './rabbitmq-node.js';
+export { startPostgresCluster, type PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
+export { startMariaDbInstance, type MariaDbInstance, type MariaDbInstanceOptions } from './mariadb-instance.js';
 export { freePort, waitForPort } from './ports.js';
