@@ -1,0 +1,478 @@
+// The fault scenarios, parameterised by size: test/faults/subset.test.ts runs small ones in the
+// default suite, test/faults/*.faults.ts the full ones under `pnpm test:faults`.
+import { expect } from 'vitest';
+import { writeEvents } from '@outboxkit/core';
+import { DeliveryLog, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import { startPostgresCluster, startRabbitNode, type PostgresCluster, type RabbitNode } from '../../packages/testkit/src/servers/index.js';
+import type { DatabaseTarget } from '@outboxkit/relay';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
+import {
+  checkAndRecord, drain, durableCollector, killAll, metric, openTarget, rng, rssMiB, runWriters, scrape, sleep, spawnRelay, waitUntil,
+  type ManagedRelay,
+} from './harness.js';
+
+/** Everything a scenario opened, closed in reverse order whatever happened. */
+class Resources {
+  readonly #closers: (() => Promise<unknown>)[] = [];
+  add<T>(value: T, close: (value: T) => Promise<unknown>): T {
+    this.#closers.push(() => close(value));
+    return value;
+  }
+  async close(): Promise<void> {
+    for (const close of this.#closers.reverse()) await close().catch((error) => console.error('cleanup failed:', error));
+  }
+}
+
+function tableName(kind: DatabaseKind, schema: string | undefined, name: string): string {
+  if (kind === 'PostgreSQL') return `"${schema}"."outbox_${name}"`;
+  if (kind === 'MariaDB') return `\`${schema}\`.\`outbox_${name}\``;
+  return `outbox_${name}`;
+}
+
+async function count(target: DatabaseTarget, sql: string): Promise<number> {
+  const { rows } = await target.database.query<{ n: unknown }>(sql);
+  return Number(rows[0]?.n ?? 0);
+}
+
+interface Setup {
+  res: Resources;
+  db: TestDatabase;
+  target: DatabaseTarget;
+  log: DeliveryLog;
+  collector: QueueCollector;
+  brokerUrl: string;
+  exchange: string;
+  relays: ManagedRelay[];
+  relay(id: string, extra?: readonly string[]): ManagedRelay;
+}
+
+async function setup(kind: DatabaseKind, brokerUrl?: string): Promise<Setup> {
+  const res = new Resources();
+  try {
+    const db = res.add(await createTestDatabase(kind), (d) => d.dispose());
+    const target = res.add(await openTarget(db.url, db.schema), (t) => t.database.close());
+    const broker = brokerUrl ?? (await serviceUrl('rabbitmq'));
+    const exchange = uniqueName('okt_fx');
+    const log = new DeliveryLog();
+    const collector = res.add(await durableCollector(broker, exchange, log), (c) => c.close());
+    const relays: ManagedRelay[] = [];
+    res.add(relays, killAll);
+    return {
+      res, db, target, log, collector, brokerUrl: broker, exchange, relays,
+      relay(id, extra = []) {
+        const relay = spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl: broker, exchange, relayId: id, extra });
+        relays.push(relay);
+        return relay;
+      },
+    };
+  } catch (error) {
+    await res.close();
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ 1. relay SIGKILLed repeatedly
+
+export interface RelayKillParams {
+  kind: DatabaseKind;
+  events: number;
+  aggregates: number;
+  kills: number;
+  batchSize: number;
+  seed: number;
+}
+
+/**
+ * One relay at a time; SIGKILLed `kills` times at random moments while it is publishing (so
+ * kills land between a publish and its mark), each time replaced by a fresh process that takes
+ * the shards once the dead one's lease expires.
+ */
+export async function relayKills(p: RelayKillParams): Promise<void> {
+  const s = await setup(p.kind);
+  const random = rng(p.seed);
+  try {
+    const extra = ['--batch-size', String(p.batchSize), '--lease-ttl-ms', '2000'];
+    let current = s.relay('kill-0', extra);
+    // Paced so the writes span the kills (each kill costs ~a lease expiry of stall).
+    const concurrency = 8;
+    const paceMs = Math.max(0, Math.floor((concurrency * p.kills * 2500) / p.events));
+    let writing = true;
+    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
+      writing = false;
+    });
+    let kills = 0;
+    while (kills < p.kills) {
+      // Wait until this relay is publishing, then a random extra moment, then kill.
+      const before = s.log.deliveries.length;
+      await waitUntil(`relay ${current.id} publishing`, async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0), 60_000);
+      if (!writing && s.log.pending().length === 0) break;
+      await sleep(50 + Math.floor(random() * 700));
+      await current.stop('SIGKILL');
+      kills++;
+      current = s.relay(`kill-${kills}`, extra);
+    }
+    const stats = await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    const report = checkAndRecord(
+      `1 relay SIGKILL x${kills} (${p.kind})`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
+    );
+    expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
+    expect(stats.committed).toBe(p.events);
+    expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+  } finally {
+    await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 4. broker killed and restarted
+
+export async function brokerKill(p: { events: number; aggregates: number; kills: number; downMs: number; seed: number }): Promise<void> {
+  const res = new Resources();
+  try {
+    const node: RabbitNode = res.add(await startRabbitNode(), (n) => n.dispose());
+    const s = await setup('PostgreSQL', node.url);
+    res.add(s, (x) => x.res.close());
+    const relay = s.relay('broker-kill', ['--batch-size', '200']);
+    const port = await relay.metricsPort();
+    let writing = true;
+    const paceMs = Math.floor((8 * (p.kills * (p.downMs + 4000) + 4000)) / p.events);
+    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs }, p.seed).finally(() => {
+      writing = false;
+    });
+    for (let k = 0; k < p.kills; k++) {
+      const before = s.log.deliveries.length;
+      await waitUntil('events flowing', async () => s.log.deliveries.length > before + 100, 90_000);
+      await node.kill(); // SIGKILL of beam.smp: unconfirmed publishes are lost with it
+      await sleep(p.downMs);
+      await node.start();
+    }
+    expect(writing || s.log.pending().length > 0, 'the broker kills happened while events were in flight').toBe(true);
+    await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    const samples = await scrape(port);
+    const failures = metric(samples, 'outbox_publish_failures_total{reason="connection"}') + metric(samples, 'outbox_publish_failures_total{reason="timeout"}');
+    checkAndRecord(`4 broker SIGKILL x${p.kills} + restart`, s.log, drainMs, `${failures} transient publish failures; durable queue`);
+    expect(failures, 'the relay saw the broker go away').toBeGreaterThan(0);
+    expect(await count(s.target, `SELECT count(*) AS n FROM ${tableName('PostgreSQL', s.db.schema, 'quarantine')}`)).toBe(0);
+  } finally {
+    await res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 5. broker frozen (SIGSTOP)
+
+export async function brokerFreeze(p: { events: number; aggregates: number; freezeMs: number; seed: number }): Promise<void> {
+  const res = new Resources();
+  try {
+    const node: RabbitNode = res.add(await startRabbitNode(), (n) => {
+      n.resume();
+      return n.dispose();
+    });
+    const s = await setup('PostgreSQL', node.url);
+    res.add(s, (x) => x.res.close());
+    const relay = s.relay('broker-freeze', ['--batch-size', '500']);
+    const port = await relay.metricsPort();
+    const events = tableName('PostgreSQL', s.db.schema, 'events');
+    const quarantine = tableName('PostgreSQL', s.db.schema, 'quarantine');
+    // Writers keep going through the freeze: the database is the buffer.
+    const paceMs = Math.floor((8 * (p.freezeMs + 8000)) / p.events);
+    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs }, p.seed);
+    await waitUntil('events flowing', async () => s.log.deliveries.length > 200, 60_000);
+    node.pause();
+    const frozenAt = Date.now();
+    let maxAttempts = 0;
+    let maxQuarantine = 0;
+    let maxRss = 0;
+    let breakerSeen = false;
+    let timeouts = 0;
+    while (Date.now() - frozenAt < p.freezeMs) {
+      maxAttempts = Math.max(maxAttempts, await count(s.target, `SELECT coalesce(max(attempts), 0) AS n FROM ${events}`));
+      maxQuarantine = Math.max(maxQuarantine, await count(s.target, `SELECT count(*) AS n FROM ${quarantine}`));
+      maxRss = Math.max(maxRss, (await rssMiB(relay.child.pid)) ?? 0);
+      const samples = await scrape(port);
+      if (metric(samples, 'outbox_circuit_breaker_open') === 1) breakerSeen = true;
+      timeouts = metric(samples, 'outbox_publish_failures_total{reason="timeout"}');
+      await sleep(500);
+    }
+    const backlogAtThaw = await count(s.target, `SELECT count(*) AS n FROM ${events}`);
+    node.resume();
+    await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    maxAttempts = Math.max(maxAttempts, await count(s.target, `SELECT coalesce(max(attempts), 0) AS n FROM ${events}`));
+    checkAndRecord(
+      `5 broker SIGSTOP ${(p.freezeMs / 1000).toFixed(0)} s`, s.log, drainMs,
+      `confirm timeouts ${timeouts}; max attempts ${maxAttempts}; quarantined ${maxQuarantine}; relay RSS max ${maxRss.toFixed(0)} MiB; backlog at thaw ${backlogAtThaw}`,
+    );
+    expect(timeouts, 'the relay timed out waiting for confirms').toBeGreaterThan(0);
+    expect(breakerSeen, 'the circuit breaker opened while the broker was frozen').toBe(true);
+    expect(maxAttempts, 'a hung broker must not burn attempts').toBe(0);
+    expect(maxQuarantine, 'a hung broker must not quarantine anything').toBe(0);
+    expect(backlogAtThaw, 'events piled up in the database, not in the relay').toBeGreaterThan(0);
+    // Bounded: one batch in flight, not the backlog. (Generous: a leak of the backlog's payloads would still be caught only at larger sizes.)
+    expect(maxRss).toBeLessThan(400);
+  } finally {
+    await res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 3. paused relay is fenced
+
+export async function pausedRelay(p: { events: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await setup('PostgreSQL');
+  try {
+    const extra = ['--batch-size', '500', '--lease-ttl-ms', '2000'];
+    const a = s.relay('zombie-a', extra);
+    s.relay('healthy-b', extra);
+    const leases = tableName('PostgreSQL', s.db.schema, 'leases');
+    await waitUntil('both relays own shards', async () => (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2, 30_000);
+    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs: Math.floor((8 * 10_000) / p.events) }, p.seed);
+    const ownedByA = async (): Promise<{ shard: number; epoch: number }[]> =>
+      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases} WHERE owner = 'zombie-a' ORDER BY shard`)).rows.map((r) => ({
+        shard: Number(r.shard), epoch: Number(r.epoch),
+      }));
+    await waitUntil('relay A publishing', async () => s.log.deliveries.length > 300, 60_000);
+    const heldBefore = await ownedByA();
+    expect(heldBefore.length).toBeGreaterThan(0);
+    a.child.kill('SIGSTOP');
+    const outputAtPause = a.output().length;
+    // B takes every shard once A's leases expire.
+    await waitUntil('B owns all 64 shards', async () => (await count(s.target, `SELECT count(*) AS n FROM ${leases} WHERE owner = 'healthy-b' AND expires_at > now()`)) === 64, 30_000);
+    const afterTakeover = new Map((await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases}`)).rows.map((r) => [Number(r.shard), Number(r.epoch)]));
+    for (const { shard, epoch } of heldBefore) expect(afterTakeover.get(shard), `shard ${shard} epoch moved on takeover`).toBeGreaterThan(epoch);
+    await sleep(1000);
+    a.child.kill('SIGCONT');
+    // A wakes up: its late marks must be refused (fenced) or its renewals fail.
+    const woke = await waitUntil('zombie A notices it lost its leases', async () => {
+      const late = a.output().slice(outputAtPause);
+      return /lease lost: marks refused|leases expired before renewal/.exec(late)?.[0];
+    }, 30_000);
+    const fencedMatch = /"events":(\d+),"msg":"lease lost: marks refused/.exec(a.output().slice(outputAtPause));
+    await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    checkAndRecord('3 relay SIGSTOP past lease, SIGCONT', s.log, drainMs, `A after resume: "${woke}"${fencedMatch ? ` (${fencedMatch[1]} late marks refused)` : ''}; epochs bumped on ${heldBefore.length} shards`);
+  } finally {
+    await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 9. rollbacks and savepoints
+
+export async function rollbacks(p: { kind: DatabaseKind; events: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await setup(p.kind);
+  try {
+    s.relay('rollbacks');
+    const stats = await runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, rollbackRate: 0.1, savepointRate: 0.1 }, p.seed);
+    const drainMs = await drain(s.collector, 120_000);
+    checkAndRecord(`9 rollbacks 10% + savepoints (${p.kind})`, s.log, drainMs, `${stats.rolledBack} rolled back, ${stats.savepoints} undone at a savepoint`);
+    expect(stats.rolledBack).toBeGreaterThan(0);
+    expect(stats.savepoints).toBeGreaterThan(0);
+    expect(stats.unknown).toBe(0);
+  } finally {
+    await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 11. poison events
+
+export async function poison(p: { events: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await setup('PostgreSQL');
+  try {
+    const relay = s.relay('poison', ['--max-attempts', '2']);
+    await relay.metricsPort();
+    // Normal traffic, and two poisoned aggregates whose first event cannot be published.
+    const normal = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates }, p.seed);
+    const nowhere = `/okt_nowhere_${uniqueName('q')}`; // default exchange, a queue that does not exist: returned
+    const held = new Set<string>();
+    const poisonIds: Record<string, string> = {};
+    const big = 'x'.repeat(17 * 1024 * 1024); // above the publisher's default maxMessageBytes (16 MiB); the CLI exposes no flag for it
+    for (const [aggregateId, first] of [
+      ['unroutable-1', { destination: nowhere, payload: { n: 0 } }],
+      ['oversized-1', { payload: { blob: big } }],
+    ] as const) {
+      const written = await s.target.database.transaction((tx) =>
+        writeEvents(s.target.dialect, tx, [
+          { aggregateType: 'poison', aggregateId, type: 'poison.first', ...first },
+          { aggregateType: 'poison', aggregateId, type: 'poison.after', payload: { n: 1 } },
+          { aggregateType: 'poison', aggregateId, type: 'poison.after', payload: { n: 2 } },
+        ]),
+      );
+      poisonIds[aggregateId] = written[0]!.id;
+      for (const event of written) {
+        s.log.attempted(event, 'committed');
+        held.add(event.id);
+      }
+    }
+    await normal;
+    const quarantine = tableName('PostgreSQL', s.db.schema, 'quarantine');
+    const rows = await waitUntil('both poison events quarantined', async () => {
+      const { rows } = await s.target.database.query<{ id: string; reason: string; status: string; attempts: number }>(
+        `SELECT id::text AS id, reason, status, attempts FROM ${quarantine} ORDER BY id`,
+      );
+      return rows.length >= 2 ? rows : undefined;
+    }, 90_000);
+    // Everything but the parked aggregates drains.
+    const started = Date.now();
+    await s.collector.waitFor((log) => log.pending().every((a) => held.has(a.id)), 120_000);
+    await sleep(1500);
+    const drainMs = Date.now() - started;
+    const report = s.log.check();
+    const lostIds = report.lost.map((a) => a.id).sort();
+    expect(lostIds, 'only the parked aggregates are held back').toEqual([...held].sort());
+    expect(rows.map((r) => r.id).sort()).toEqual(Object.values(poisonIds).sort());
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(poisonIds['unroutable-1']!)!.reason).toMatch(/unroutable/i);
+    expect(byId.get(poisonIds['oversized-1']!)!.reason).toMatch(/maxMessageBytes|too large|too-large/i);
+    for (const row of rows) expect(row.status).toBe('parked');
+    // The events after a poisoned one wait in the pending table, untouched.
+    const events = tableName('PostgreSQL', s.db.schema, 'events');
+    expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type = 'poison' AND attempts = 0`)).toBe(4);
+    expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type <> 'poison'`)).toBe(0);
+    // The report minus the deliberately parked events must be clean.
+    checkAndRecord('11 poison: unroutable + 17 MiB payload', s.log, drainMs, `2 quarantined (parked) with reason; ${held.size} held events excluded from lost`, {
+      ...report,
+      lost: report.lost.filter((a) => !held.has(a.id)),
+      ok: report.unexpected.length === 0 && report.orderViolations.length === 0 && report.mismatches.length === 0,
+    });
+  } finally {
+    await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 6. private PostgreSQL crash-restarted
+
+export async function databaseRestart(p: { events: number; aggregates: number; restarts: number; downMs: number; seed: number }): Promise<void> {
+  const res = new Resources();
+  try {
+    const cluster: PostgresCluster = res.add(await startPostgresCluster({ settings: ['max_connections = 100'] }), (c) => c.dispose());
+    const brokerUrl = await serviceUrl('rabbitmq');
+    const schema = uniqueName('okt');
+    const target = res.add(await openTarget(cluster.url, schema), (t) => t.database.close());
+    const exchange = uniqueName('okt_fx');
+    const log = new DeliveryLog();
+    const collector = res.add(await durableCollector(brokerUrl, exchange, log), (c) => c.close());
+    const relays: ManagedRelay[] = [];
+    res.add(relays, killAll);
+    const relay = spawnRelay({ databaseUrl: cluster.url, schema, brokerUrl, exchange, relayId: 'db-restart', extra: ['--lease-ttl-ms', '3000'] });
+    relays.push(relay);
+    await relay.metricsPort();
+    const paceMs = Math.floor((8 * (p.restarts * (p.downMs + 5000) + 3000)) / p.events);
+    let stop = false;
+    const writers = runWriters({ target, log, total: p.events, aggregates: p.aggregates, paceMs, tolerateErrors: true, stop: () => stop }, p.seed);
+    for (let k = 0; k < p.restarts; k++) {
+      const before = log.deliveries.length;
+      await waitUntil('events flowing', async () => log.deliveries.length > before + 100, 90_000);
+      await cluster.stop('immediate');
+      await sleep(p.downMs);
+      await cluster.start();
+    }
+    const stats = await writers;
+    stop = true;
+    const drainMs = await drain(collector, 180_000);
+    checkAndRecord(`6 PostgreSQL immediate shutdown x${p.restarts}`, log, drainMs, `${stats.unknown} writes of unknown outcome; relay still running: ${relay.child.exitCode === null}`);
+    expect(relay.child.exitCode, `the relay kept running: ${relay.output().slice(-1500)}`).toBeNull();
+    expect(stats.errors, 'writers saw the database go away').toBeGreaterThan(0);
+    expect(relay.output()).toMatch(/relay cycle failed|relay ack failed|relay lease failed/);
+  } finally {
+    await res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 2. three relays, one killed, one added
+
+export async function relayChurn(p: { eventsPerPhase: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await setup('PostgreSQL');
+  try {
+    const ttl = 2000;
+    const extra = ['--batch-size', '200', '--lease-ttl-ms', String(ttl)];
+    const leases = tableName('PostgreSQL', s.db.schema, 'leases');
+    const owners = async (): Promise<Map<string, number>> =>
+      new Map((await s.target.database.query<{ owner: string; n: string }>(`SELECT owner, count(*) AS n FROM ${leases} WHERE expires_at > now() AND owner IS NOT NULL GROUP BY owner`)).rows.map((r) => [r.owner, Number(r.n)]));
+    const [a, b, c] = ['churn-a', 'churn-b', 'churn-c'].map((id) => s.relay(id, extra));
+    void a; void b;
+    await waitUntil('three relays share 64 shards', async () => {
+      const o = await owners();
+      return o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
+    }, 30_000);
+    const phase = async (name: string, seed: number, during?: () => Promise<void>): Promise<DeliveryLog> => {
+      const phaseLog = new DeliveryLog();
+      const writers = runWriters({ target: s.target, log: s.log, total: p.eventsPerPhase, aggregates: p.aggregates, aggregateType: name, paceMs: 2 }, seed);
+      if (during) await during();
+      await writers;
+      await drain(s.collector, 120_000);
+      for (const attempt of s.log.attempts) if (attempt.aggregateType === name) phaseLog.attempted(attempt, attempt.outcome);
+      for (const d of s.log.deliveries) if (d.aggregateType === name) phaseLog.delivered({ id: d.id, ...(d.aggregateType ? { aggregateType: d.aggregateType } : {}), ...(d.aggregateId ? { aggregateId: d.aggregateId } : {}), ...(d.sequence !== undefined ? { sequence: d.sequence } : {}) });
+      return phaseLog;
+    };
+    const t0 = Date.now();
+    const calm1 = await phase('calm1', p.seed);
+    let movedMs = 0;
+    const churn = await phase('churn', p.seed + 1, async () => {
+      await waitUntil('churn events flowing', async () => s.log.deliveries.some((d) => d.aggregateType === 'churn'), 30_000);
+      await c!.stop('SIGKILL');
+      const killedAt = Date.now();
+      s.relay('churn-d', extra);
+      // Shards move once the dead relay's lease expires (plus a renewal interval for the survivors to notice).
+      await waitUntil('shards moved from C to A, B, D', async () => {
+        const o = await owners();
+        return !o.has('churn-c') && o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
+      }, ttl * 5);
+      movedMs = Date.now() - killedAt;
+    });
+    const calm2 = await phase('calm2', p.seed + 2);
+    const drainMs = Date.now() - t0;
+    const r1 = calm1.check();
+    const r2 = churn.check();
+    const r3 = calm2.check();
+    checkAndRecord('2 three relays, kill one, add one', s.log, drainMs, `shards moved ${(movedMs / 1000).toFixed(1)} s after the kill (ttl ${ttl / 1000} s); dups calm/churn/calm ${r1.duplicateDeliveries}/${r2.duplicateDeliveries}/${r3.duplicateDeliveries}`);
+    expect(r1.duplicateDeliveries, 'fault-free phase before the churn').toBe(0);
+    expect(r3.duplicateDeliveries, 'fault-free phase after the churn').toBe(0);
+    expect(r2.duplicateDeliveries).toBeLessThanOrEqual(200);
+  } finally {
+    await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 8. long-running transaction
+
+export async function longTransaction(p: { holdMs: number; others: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await setup('PostgreSQL');
+  try {
+    const relay = s.relay('long-tx');
+    const port = await relay.metricsPort();
+    let longEventId = '';
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let inserted: () => void = () => undefined;
+    const insertedP = new Promise<void>((resolve) => (inserted = resolve));
+    const long = s.target.database.transaction(async (tx) => {
+      const [event] = await writeEvents(s.target.dialect, tx, { aggregateType: 'slow', aggregateId: 'slow-1', type: 'slow.done', payload: {} });
+      longEventId = event!.id;
+      inserted();
+      await released;
+      return event!;
+    });
+    await insertedP;
+    const started = Date.now();
+    const others = runWriters({ target: s.target, log: s.log, total: p.others, aggregates: p.aggregates }, p.seed);
+    await others;
+    await waitUntil('the others delivered', async () => s.log.pending().length === 0, 120_000);
+    expect(s.log.wasDelivered(longEventId), 'the open transaction\'s event is invisible until it commits').toBe(false);
+    await sleep(Math.max(0, p.holdMs - (Date.now() - started)));
+    release();
+    const event = await long;
+    s.log.attempted(event, 'committed');
+    const drainMs = await drain(s.collector, 60_000);
+    const samples = await scrape(port);
+    const holdS = p.holdMs / 1000;
+    // occurred_at is stamped when the event was written (inside the long transaction), so its
+    // publish lag spans the stall: at least one observation above the bucket just below holdMs.
+    const buckets = [...samples.keys()].filter((k) => k.startsWith('outbox_publish_lag_seconds_bucket{le="') && !k.includes('+Inf'));
+    const les = buckets.map((k) => Number(/le="([^"]+)"/.exec(k)![1])).filter((le) => le < holdS).sort((x, y) => x - y);
+    const le = les[les.length - 1]!;
+    const over = metric(samples, 'outbox_publish_lag_seconds_count') - metric(samples, `outbox_publish_lag_seconds_bucket{le="${le}"}`);
+    checkAndRecord(`8 transaction open ${holdS} s`, s.log, drainMs, `${over} publish-lag observation(s) > ${le} s`);
+    expect(over).toBeGreaterThanOrEqual(1);
+  } finally {
+    await s.res.close();
+  }
+}
