@@ -240,6 +240,13 @@ export const ordering = {
   },
 };
 
+// Observed while building this: after its listener published and marked every message, the
+// process stopped serving I/O and timers (even a 5 s timeout never fired), with batch size 128
+// and with its default 5. Not diagnosed yet; until it is, the scenario is opt-in.
+const PEER_HANG =
+  'not run: in this harness the pg-transactional-outbox polling listener published and marked every message but then ' +
+  'the process stopped serving I/O and timers (not diagnosed yet). Set OUTBOX_BENCH_PEER=1 to try it';
+
 export const peer = {
   id: 'peer',
   title: 'Peer: pg-transactional-outbox (PostgreSQL)',
@@ -251,6 +258,7 @@ export const peer = {
     "at the same rates as outboxkit's (a fraction of outboxkit's PostgreSQL drain rate), outboxkit with LISTEN on.",
   async run(ctx) {
     if (!ctx.databases.includes('postgres')) return { skipped: 'postgres not selected' };
+    if (process.env.OUTBOX_BENCH_PEER !== '1') return { skipped: PEER_HANG };
     const kind = 'postgres';
     const runs = await repeat(ctx, 'peer drain', async () => {
       const ours = await relayDrainRun(ctx, kind, { count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates });

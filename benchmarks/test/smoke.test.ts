@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The harness end to end on a tiny workload: one scenario, one database, a few hundred events.
+// Only the shape of what it writes is checked, never a timing.
+describe('benchmark harness', () => {
+  const out = mkdtempSync(join(tmpdir(), 'outboxkit-bench-smoke-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs the drain scenario on SQLite and writes well-formed JSON and Markdown reports', async () => {
+    const { main } = await import('../run.mjs');
+    const written = await main(['--quick', '--only', 'drain', '--databases', 'sqlite', '--runs', '1', '--events', '300', '--out', out]);
+    expect(written.failed).toBe(0);
+
+    const results = JSON.parse(readFileSync(written.jsonPath, 'utf8'));
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.settings.sizes.drainEvents).toBe(300);
+    const drain = results.scenarios.drain.result.perDatabase.sqlite;
+    for (const key of ['rate', 'rawRate', 'ratio', 'cpuMs', 'peakRssMiB']) {
+      expect(drain[key].runs).toHaveLength(1);
+      expect(drain[key].median).toBeGreaterThan(0);
+      expect(drain[key].min).toBeLessThanOrEqual(drain[key].max);
+    }
+
+    const markdown = readFileSync(written.mdPath, 'utf8');
+    expect(markdown).toMatch(/^# outboxkit benchmark report/);
+    expect(markdown).toContain('## Machine and versions');
+    expect(markdown).toMatch(/\| SQLite \| [\d,.]+ \(/);
+    const charts = readdirSync(out).filter((file) => file.endsWith('.svg'));
+    expect(charts.length).toBeGreaterThan(0);
+    for (const chart of charts) {
+      const svg = readFileSync(join(out, chart), 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(svg.trim().endsWith('</svg>')).toBe(true);
+      expect(markdown).toContain(`](${chart})`);
+    }
+  });
+});
