@@ -80,8 +80,9 @@ export const SUPPORTED_DRIVERS: readonly string[] = Object.keys(DRIVERS);
 /**
  * Checks that `dialect` writes the SQL of the raw driver MikroORM uses. Returns the binding, or
  * throws an OutboxConfigError naming the `dialect` option (or the driver, when unsupported).
+ * Without a dialect (the inbox: its dialect is the consumer's) only the driver is checked.
  */
-export function bindingFor(dialect: Dialect, driverName: string | undefined, platform: string): DriverBinding {
+export function bindingFor(dialect: Dialect | undefined, driverName: string | undefined, platform: string): DriverBinding {
   const binding = driverName === undefined ? undefined : DRIVERS[driverName];
   if (binding === undefined) {
     throw new OutboxConfigError(
@@ -90,7 +91,7 @@ export function bindingFor(dialect: Dialect, driverName: string | undefined, pla
         `supported drivers: ${SUPPORTED_DRIVERS.join(', ')} (@mikro-orm/postgresql, @mikro-orm/mysql, @mikro-orm/mariadb, @mikro-orm/better-sqlite)`,
     );
   }
-  if (binding.dialect !== dialect.name) {
+  if (dialect !== undefined && binding.dialect !== dialect.name) {
     throw new OutboxConfigError(
       'dialect',
       `a "${dialect.name}" dialect cannot write to ${platform} (driver "${driverName}"); pass ${binding.dialectFactory}() ` +
@@ -107,7 +108,7 @@ const factories = new Map<DriverBinding, Promise<ExecutorFactory>>();
  * run inside MikroORM's flush transaction. Refuses a finished or non-transaction context: writing
  * anywhere else would commit the events on their own.
  */
-export async function transactionExecutor(dialect: Dialect, transaction: unknown, platform: string): Promise<{ executor: SqlExecutor; connection: object }> {
+export async function transactionExecutor(dialect: Dialect | undefined, transaction: unknown, platform: string): Promise<{ executor: SqlExecutor; connection: object }> {
   const trx = transaction as KnexTransactionLike | undefined;
   if (!trx?.client?.transacting || trx.isCompleted?.() === true) {
     throw new OutboxTransactionRequiredError(
