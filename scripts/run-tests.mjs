@@ -3,16 +3,19 @@
 // Extra arguments are passed through to vitest (e.g. a path filter).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const report = 'test-results.json';
 rmSync(report, { force: true });
+// The local binary, so this works outside `pnpm run` too (where node_modules/.bin is not on PATH).
+const vitest = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
 const result = spawnSync(
-  'vitest',
+  vitest,
   ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
   { stdio: 'inherit', shell: false },
 );
 if (!existsSync(report)) {
-  console.error('vitest wrote no report: the run did not start');
+  console.error(`vitest wrote no report: the run did not start${result.error ? ` (${result.error.message})` : ''}`);
   console.log('0 passed, 1 failed');
   process.exit(result.status || 1);
 }
