@@ -7,3 +7,4 @@ export {
 } from './sequelize-outbox.js';
 export type { BulkStatementMappers, Emitted, HookOptions, ModelOutboxHooks } from './model-hooks.js';
 export { asyncLocalStorageNamespace, type ClsNamespace } from './cls-namespace.js';
+export { sequelizeInbox } from './inbox.js';

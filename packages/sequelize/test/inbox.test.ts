@@ -1,0 +1,184 @@
+import { createEnvelope, type InboxDialect, type StoredEvent } from '@outboxkit/core';
+import { createInboxConsumer, INBOX_HEADERS, toAmqpMessage, type InboxConsumer } from '@outboxkit/rabbitmq';
+import { serviceUrl, uniqueName } from '@outboxkit/testkit';
+import { Connection } from 'rabbitmq-client';
+import { DataTypes, type Model, type ModelStatic } from 'sequelize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sequelizeInbox } from '../src/index.js';
+import { mysqlTarget, postgresTarget, sqliteTarget, type TestDatabase } from './support.js';
+
+interface InvoiceAttributes {
+  /** The event id: the business write is keyed by it, so a second application would fail loudly. */
+  id: string;
+  total: number;
+}
+type InvoiceModel = Model<InvoiceAttributes, InvoiceAttributes> & InvoiceAttributes;
+
+/** A stored event as the relay would read it; `id` is the inbox key. */
+function storedEvent(aggregateId: string): StoredEvent {
+  const envelope = createEnvelope({ aggregateType: 'order', aggregateId, type: 'OrderPlaced', payload: { total: 5 } });
+  return Object.freeze({ ...envelope, sequence: 1, position: 1, attempts: 0 });
+}
+
+/** Polls until `check` holds; the deadline only guards against a hang. */
+async function waitFor(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Each target gives this file its own database (schema, MariaDB database or SQLite file), dropped afterwards.
+describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $name', (target) => {
+  let db: TestDatabase;
+  let dialect: InboxDialect;
+  let Invoice: ModelStatic<InvoiceModel>;
+  let amqp: Connection;
+  let publisher: ReturnType<Connection['createPublisher']>;
+  const queues: string[] = [];
+  const consumers: InboxConsumer[] = [];
+
+  beforeAll(async () => {
+    amqp = new Connection(await serviceUrl('rabbitmq'));
+    publisher = amqp.createPublisher({ confirm: true });
+    db = await target.setup();
+    dialect = db.dialect as typeof db.dialect & InboxDialect;
+    const schema = db.modelSchema === undefined ? {} : { schema: db.modelSchema };
+    Invoice = db.sequelize.define<InvoiceModel>(
+      'Invoice',
+      { id: { type: DataTypes.STRING(64), primaryKey: true }, total: { type: DataTypes.INTEGER, allowNull: false } },
+      { tableName: 'inbox_invoices', timestamps: false, ...schema },
+    );
+    await db.sequelize.sync();
+  });
+
+  afterAll(async () => {
+    for (const consumer of consumers) await consumer.close();
+    for (const queue of queues) {
+      await amqp.queueDelete({ queue }).catch(() => undefined);
+      await amqp.queueDelete({ queue: `${queue}.dead` }).catch(() => undefined);
+      await amqp.exchangeDelete({ exchange: `${queue}.dlx` }).catch(() => undefined);
+    }
+    await publisher?.close();
+    await amqp?.close();
+    await db?.dispose();
+  });
+
+  async function newQueue(): Promise<string> {
+    const queue = uniqueName('okseq_inbox');
+    await amqp.queueDeclare({ queue, durable: true });
+    queues.push(queue);
+    return queue;
+  }
+
+  async function publish(queue: string, event: StoredEvent): Promise<void> {
+    const { properties, body } = toAmqpMessage(event);
+    await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
+  }
+
+  /** Counted through the model, outside any transaction: what is committed. */
+  const invoicesFor = (id: string) => Invoice.count({ where: { id } });
+
+  it('applies a message delivered three times once (a model write in the handler transaction) and counts two duplicates', async () => {
+    const queue = await newQueue();
+    const event = storedEvent('sequelize-dup');
+    for (let i = 0; i < 3; i++) await publish(queue, event);
+    const errors: unknown[] = [];
+    const runs: string[] = [];
+    const consumer = createInboxConsumer({
+      connection: amqp,
+      queue,
+      consumer: `c_${queue}`,
+      db: sequelizeInbox(db.sequelize),
+      dialect,
+      handler: async (delivered, transaction) => {
+        runs.push(delivered.id);
+        await Invoice.create({ id: delivered.id, total: 5 }, { transaction });
+      },
+      retryDelayMs: 10,
+      // A duplicate the dialect failed to recognise would be reported here and requeued forever.
+      observer: { onError: (error) => errors.push(error) },
+    });
+    consumers.push(consumer);
+    await consumer.ready();
+
+    await waitFor('3 deliveries or an error', () => errors.length > 0 || consumer.stats().processed + consumer.stats().duplicates === 3);
+
+    expect(errors).toEqual([]);
+    expect(consumer.stats()).toMatchObject({ processed: 1, duplicates: 2, failed: 0, deadLettered: 0 });
+    expect(runs).toEqual([event.id]);
+    expect(await invoicesFor(event.id)).toBe(1);
+    expect(await dialect.inboxContains(db.relayDatabase, `c_${queue}`, [event.id])).toEqual([event.id]);
+    const { messageCount } = await amqp.queueDeclare({ queue, passive: true });
+    expect(messageCount).toBe(0);
+  });
+
+  it('a handler that throws after its model write leaves neither the row nor the inbox key; retried, then dead-lettered', async () => {
+    const queue = await newQueue();
+    const event = storedEvent('sequelize-poison');
+    await publish(queue, event);
+    const attempts: number[] = [];
+    const visibleInTx: number[] = [];
+    const errors: unknown[] = [];
+    const consumer = createInboxConsumer({
+      connection: amqp,
+      queue,
+      consumer: `c_${queue}`,
+      db: sequelizeInbox(db.sequelize),
+      dialect,
+      handler: async (delivered, transaction) => {
+        await Invoice.create({ id: delivered.id, total: 5 }, { transaction });
+        // Written inside the transaction: visible to it before the rollback.
+        visibleInTx.push(await Invoice.count({ where: { id: delivered.id }, transaction }));
+        throw new Error(`cannot invoice ${delivered.id}`);
+      },
+      maxAttempts: 3,
+      retryDelayMs: 10,
+      observer: { onFailed: ({ attempt }) => attempts.push(attempt), onError: (error) => errors.push(error) },
+    });
+    consumers.push(consumer);
+    await consumer.ready();
+
+    await waitFor('the dead letter', () => consumer.stats().deadLettered === 1);
+
+    expect(errors).toEqual([]);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(visibleInTx).toEqual([1, 1, 1]);
+    expect(consumer.stats()).toMatchObject({ processed: 0, duplicates: 0, failed: 3, deadLettered: 1 });
+    expect(await invoicesFor(event.id)).toBe(0);
+    expect(await dialect.inboxContains(db.relayDatabase, `c_${queue}`, [event.id])).toEqual([]);
+    const dead = await amqp.basicGet({ queue: `${queue}.dead`, noAck: true });
+    expect(dead?.messageId).toBe(event.id);
+    expect(dead?.headers?.[INBOX_HEADERS.attempts]).toBe(3);
+    expect(dead?.headers?.[INBOX_HEADERS.error]).toBe(`Error: cannot invoice ${event.id}`);
+    expect(await amqp.basicGet({ queue: `${queue}.dead`, noAck: true })).toBeUndefined();
+  });
+
+  it('several deliveries at once (default concurrency) are each applied once', async () => {
+    const queue = await newQueue();
+    const events = Array.from({ length: 8 }, (_, i) => storedEvent(`sequelize-concurrent-${i}`));
+    for (const event of [...events, ...events]) await publish(queue, event);
+    const errors: unknown[] = [];
+    const consumer = createInboxConsumer({
+      connection: amqp,
+      queue,
+      consumer: `c_${queue}`,
+      db: sequelizeInbox(db.sequelize),
+      dialect,
+      handler: async (delivered, transaction) => {
+        await Invoice.create({ id: delivered.id, total: 5 }, { transaction });
+      },
+      retryDelayMs: 10,
+      observer: { onError: (error) => errors.push(error) },
+    });
+    consumers.push(consumer);
+    await consumer.ready();
+
+    await waitFor('16 deliveries or an error', () => errors.length > 0 || consumer.stats().processed + consumer.stats().duplicates === 16);
+
+    expect(errors).toEqual([]);
+    expect(consumer.stats()).toMatchObject({ processed: 8, duplicates: 8, failed: 0 });
+    for (const event of events) expect(await invoicesFor(event.id)).toBe(1);
+  });
+});
