@@ -23,7 +23,7 @@ export interface PrismaInboxTransactionOptions {
  * interactive transactions whose client can run raw SQL.
  */
 export interface PrismaInteractiveClient<Tx extends PrismaRawClient> {
-  $transaction<R>(fn: (tx: Tx) => Promise<R>, options?: never): PromiseLike<R>;
+  $transaction<R>(fn: (tx: Tx) => Promise<R>, options?: PrismaInboxTransactionOptions): PromiseLike<R>;
 }
 
 /**
@@ -52,11 +52,8 @@ export function prismaInbox<Tx extends PrismaRawClient>(
   transactionOptions?: PrismaInboxTransactionOptions,
 ): InboxDatabase<Tx> {
   const options = transactionOptions === undefined ? undefined : Object.freeze({ ...transactionOptions });
-  // Prisma's overloads type `options` per client (its own isolation-level union); the values are
-  // passed through as given, so the cast only bridges that generated type.
-  const run = prisma.$transaction.bind(prisma) as <R>(fn: (tx: Tx) => Promise<R>, options?: PrismaInboxTransactionOptions) => PromiseLike<R>;
   return Object.freeze({
-    transaction: <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => Promise.resolve(run((tx) => fn(tx), options)),
+    transaction: <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => Promise.resolve(prisma.$transaction((tx) => fn(tx), options)),
     executor: (tx: Tx) => prismaExecutor(tx),
   });
 }

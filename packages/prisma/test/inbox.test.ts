@@ -266,3 +266,51 @@ describe.each(DATABASES)('Prisma inbox on $name', ({ setup }) => {
     expect(Number(await db.dialect.countPending(db.database)) - pendingBefore).toBe(1);
   });
 });
+
+describe('Prisma inbox: transaction options', () => {
+  let db: InboxTestDatabase;
+  let amqp: Connection;
+  let queue: string;
+  let consumer: InboxConsumer | undefined;
+
+  beforeAll(async () => {
+    amqp = new Connection(await serviceUrl('rabbitmq'));
+    db = await DATABASES.find((candidate) => candidate.name === 'PostgreSQL')!.setup();
+    queue = uniqueName('okp_inbox_opts');
+    await amqp.queueDeclare({ queue, durable: true });
+  });
+
+  afterAll(async () => {
+    await consumer?.close();
+    await amqp.queueDelete({ queue }).catch(() => undefined);
+    await amqp.queueDelete({ queue: `${queue}.dead` }).catch(() => undefined);
+    await amqp.exchangeDelete({ exchange: `${queue}.dlx` }).catch(() => undefined);
+    await amqp?.close();
+    await db?.dispose();
+  });
+
+  it('runs each delivery with the given isolation level (PostgreSQL)', async () => {
+    const levels: string[] = [];
+    consumer = createInboxConsumer({
+      connection: amqp,
+      queue,
+      consumer: `c_${queue}`,
+      db: prismaInbox(db.prisma, { isolationLevel: 'Serializable', timeout: 20_000 }),
+      dialect: db.dialect,
+      handler: async (_event, tx) => {
+        const [row] = await tx.$queryRawUnsafe<{ transaction_isolation: string }[]>('SHOW transaction_isolation');
+        levels.push(row!.transaction_isolation);
+      },
+      retryDelayMs: 10,
+    });
+    await consumer.ready();
+    const publisher = amqp.createPublisher({ confirm: true });
+    const { properties, body } = toAmqpMessage(storedEvent('prisma-isolation'));
+    await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
+    await publisher.close();
+
+    await waitFor('the delivery', () => consumer!.stats().processed === 1);
+
+    expect(levels).toEqual(['serializable']);
+  });
+});

@@ -1,8 +1,8 @@
-import { createEnvelope, type InboxDialect, type StoredEvent } from '@outboxkit/core';
+import { createEnvelope, OutboxConfigError, type InboxDialect, type StoredEvent } from '@outboxkit/core';
 import { createInboxConsumer, INBOX_HEADERS, toAmqpMessage, type InboxConsumer } from '@outboxkit/rabbitmq';
 import { serviceUrl, uniqueName } from '@outboxkit/testkit';
 import { Connection } from 'rabbitmq-client';
-import { DataTypes, type Model, type ModelStatic } from 'sequelize';
+import { DataTypes, Transaction, type Model, type ModelStatic, type Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sequelizeInbox } from '../src/index.js';
 import { mysqlTarget, postgresTarget, sqliteTarget, type TestDatabase } from './support.js';
@@ -180,5 +180,29 @@ describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $
     expect(errors).toEqual([]);
     expect(consumer.stats()).toMatchObject({ processed: 8, duplicates: 8, failed: 0 });
     for (const event of events) expect(await invoicesFor(event.id)).toBe(1);
+  });
+});
+
+describe('sequelizeInbox options', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await postgresTarget.setup();
+  });
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  it('passes transactionOptions to every transaction (PostgreSQL isolation level)', async () => {
+    const inbox = sequelizeInbox(db.sequelize, { isolationLevel: Transaction.ISOLATION_LEVELS.SERIALIZABLE });
+    const level = await inbox.transaction(async (transaction) => {
+      const { rows } = await inbox.executor!(transaction).query<{ transaction_isolation: string }>('SHOW transaction_isolation');
+      return rows[0]!.transaction_isolation;
+    });
+    expect(level).toBe('serializable');
+  });
+
+  it('refuses a value that is not a Sequelize instance, naming the option', () => {
+    expect(() => sequelizeInbox({} as Sequelize)).toThrow(OutboxConfigError);
+    expect(() => sequelizeInbox({} as Sequelize)).toThrow(/sequelize/);
   });
 });
