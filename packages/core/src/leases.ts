@@ -84,3 +84,23 @@ export class LeaseSet {
     for (const lease of leases) this.held.set(lease.shard, lease.epoch);
   }
 }
+
+/**
+ * The fencing decision every dialect shares: of the `leases` a relay believes it holds, the
+ * shards whose lease row (as read under lock) has another owner or another epoch. Values are
+ * compared as numbers because drivers return BIGINT as strings or bigints.
+ */
+export function shardsNotHeld(
+  relayId: string,
+  leases: readonly Lease[],
+  rows: readonly { shard: unknown; owner: string | null; epoch: unknown }[],
+): number[] {
+  const current = new Map(rows.map((row) => [Number(row.shard), row]));
+  return leases
+    .filter((lease) => {
+      const row = current.get(lease.shard);
+      return row === undefined || row.owner !== relayId || Number(row.epoch) !== lease.epoch;
+    })
+    .map((lease) => lease.shard)
+    .sort((a, b) => a - b);
+}

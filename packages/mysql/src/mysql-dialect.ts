@@ -10,6 +10,7 @@ import {
   type SqlDatabase,
   type SqlExecutor,
   type TableOptions,
+  shardsNotHeld,
 } from '@outboxkit/core';
 import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
@@ -132,14 +133,7 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
       if (leases.length === 0) return [];
       const shards = [...leases].map((lease) => lease.shard).sort((a, b) => a - b);
       const { rows } = await tx.query<LeaseRow & { owner: string | null }>(sql.fence, [JSON.stringify(shards)]);
-      const current = new Map(rows.map((row) => [toNumber(row.shard), row]));
-      return leases
-        .filter((lease) => {
-          const row = current.get(lease.shard);
-          return !row || row.owner !== relayId || toNumber(row.epoch) !== lease.epoch;
-        })
-        .map((lease) => lease.shard)
-        .sort((a, b) => a - b);
+      return shardsNotHeld(relayId, leases, rows);
     },
 
     async markPublished(tx, ids, keepHistory) {

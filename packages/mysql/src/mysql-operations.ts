@@ -1,14 +1,4 @@
-import type {
-  Dialect,
-  HistoryEvent,
-  HistoryQuery,
-  QuarantineEntry,
-  QuarantineOutcome,
-  QuarantineResolution,
-  ResolvedTables,
-  SqlDatabase,
-  SqlExecutor,
-} from '@outboxkit/core';
+import { type Dialect, type HistoryEvent, type HistoryQuery, type QuarantineEntry, type ResolvedTables, type SqlDatabase, type SqlExecutor, resolveQuarantined, type QuarantineStatements } from '@outboxkit/core';
 import { toNumber, toNumberOrNull, toStoredEvent, type EventRow } from './mysql-rows.js';
 import { EVENT_COLUMNS, NOW, placeholders, qualifyTables, toUtcDateTime } from './mysql-sql.js';
 
@@ -111,14 +101,16 @@ interface QuarantineRow {
 export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
   const sql = mysqlOperationStatements(tables);
 
-  const resolve = async (tx: SqlExecutor, id: string, status: 'retried' | 'skipped', resolution: QuarantineResolution): Promise<QuarantineOutcome> => {
-    const { rows } = await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id]);
-    const current = rows[0]?.status;
-    if (current === undefined) return { outcome: 'not-found' };
-    if (current === 'retried' || current === 'skipped') return { outcome: 'already-resolved', status: current };
-    if (status === 'retried') await tx.query(sql.restoreQuarantined, [id]);
-    await tx.query(sql.resolveQuarantined, [status, resolution.by, resolution.note, id]);
-    return { outcome: 'done' };
+  const quarantineStatements: QuarantineStatements = {
+    async lockStatus(tx, id) {
+      return (await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id])).rows[0]?.status;
+    },
+    async restore(tx, id) {
+      await tx.query(sql.restoreQuarantined, [id]);
+    },
+    async markResolved(tx, id, status, resolution) {
+      await tx.query(sql.resolveQuarantined, [status, resolution.by, resolution.note, id]);
+    },
   };
 
   return {
@@ -156,8 +148,8 @@ export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
       });
     },
 
-    retryQuarantined: (tx, id, resolution) => resolve(tx, id, 'retried', resolution),
-    skipQuarantined: (tx, id, resolution) => resolve(tx, id, 'skipped', resolution),
+    retryQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'retried', resolution, quarantineStatements),
+    skipQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'skipped', resolution, quarantineStatements),
 
     async deleteHistoryBefore(exec, cutoff, limit) {
       return inOneTransaction(exec, async (tx) => {

@@ -6,6 +6,7 @@ import {
   type Lease,
   type OutboxStatus,
   type SqlExecutor,
+  shardsNotHeld,
 } from '@outboxkit/core';
 import { postgresInbox } from './postgres-inbox.js';
 import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
@@ -84,14 +85,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
         sql.fence,
         [leases.map((lease) => lease.shard)],
       );
-      const current = new Map(rows.map((row) => [toNumber(row.shard), row]));
-      return leases
-        .filter((lease) => {
-          const row = current.get(lease.shard);
-          return row === undefined || row.owner !== relayId || toNumber(row.epoch) !== lease.epoch;
-        })
-        .map((lease) => lease.shard)
-        .sort((a, b) => a - b);
+      return shardsNotHeld(relayId, leases, rows);
     },
 
     async markPublished(tx: SqlExecutor, ids: readonly string[], keepHistory: boolean) {

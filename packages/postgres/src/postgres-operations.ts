@@ -1,4 +1,4 @@
-import type { Dialect, HistoryEvent, HistoryQuery, QuarantineEntry, QuarantineOutcome, QuarantineResolution, ResolvedTables, SqlExecutor } from '@outboxkit/core';
+import { type Dialect, type HistoryEvent, type HistoryQuery, type QuarantineEntry, type ResolvedTables, resolveQuarantined, type QuarantineStatements } from '@outboxkit/core';
 import { qualifiedTable } from './postgres-identifiers.js';
 import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
 import { EVENT_COLUMNS } from './postgres-sql.js';
@@ -89,14 +89,16 @@ interface QuarantineRow {
 export function postgresOperations(tables: ResolvedTables): OperationsMethods {
   const sql = postgresOperationStatements(tables);
 
-  const resolve = async (tx: SqlExecutor, id: string, status: 'retried' | 'skipped', resolution: QuarantineResolution): Promise<QuarantineOutcome> => {
-    const { rows } = await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id]);
-    const current = rows[0]?.status;
-    if (current === undefined) return { outcome: 'not-found' };
-    if (current === 'retried' || current === 'skipped') return { outcome: 'already-resolved', status: current };
-    if (status === 'retried') await tx.query(sql.restoreQuarantined, [id]);
-    await tx.query(sql.resolveQuarantined, [id, status, resolution.by, resolution.note]);
-    return { outcome: 'done' };
+  const quarantineStatements: QuarantineStatements = {
+    async lockStatus(tx, id) {
+      return (await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id])).rows[0]?.status;
+    },
+    async restore(tx, id) {
+      await tx.query(sql.restoreQuarantined, [id]);
+    },
+    async markResolved(tx, id, status, resolution) {
+      await tx.query(sql.resolveQuarantined, [id, status, resolution.by, resolution.note]);
+    },
   };
 
   return {
@@ -134,8 +136,8 @@ export function postgresOperations(tables: ResolvedTables): OperationsMethods {
       );
     },
 
-    retryQuarantined: (tx, id, resolution) => resolve(tx, id, 'retried', resolution),
-    skipQuarantined: (tx, id, resolution) => resolve(tx, id, 'skipped', resolution),
+    retryQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'retried', resolution, quarantineStatements),
+    skipQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'skipped', resolution, quarantineStatements),
 
     async deleteHistoryBefore(exec, cutoff, limit) {
       const result = await exec.query(sql.deleteHistoryBefore, [cutoff.toISOString(), limit]);

@@ -7,6 +7,7 @@ import {
   type OutboxStatus,
   type SqlExecutor,
   type TableOptions,
+  shardsNotHeld,
 } from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
@@ -86,14 +87,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
       const { rows } = await tx.query<{ shard: number; owner: string | null; epoch: number }>(sql.fence, [
         JSON.stringify(leases.map((lease) => lease.shard)),
       ]);
-      const current = new Map(rows.map((row) => [Number(row.shard), row]));
-      return leases
-        .filter((lease) => {
-          const row = current.get(lease.shard);
-          return row === undefined || row.owner !== relayId || Number(row.epoch) !== lease.epoch;
-        })
-        .map((lease) => lease.shard)
-        .sort((a, b) => a - b);
+      return shardsNotHeld(relayId, leases, rows);
     },
 
     async markPublished(tx, ids, keepHistory) {

@@ -5,3 +5,4 @@ export * from './publish-in-order.js';
 export * from './replay.js';
 export * from './cleanup.js';
 export * from './inbox-support.js';
+export * from './resolve-quarantined.js';
