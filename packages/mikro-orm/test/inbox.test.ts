@@ -13,10 +13,13 @@ import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
 import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
 import { Connection } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mikroOrmInbox } from '../src/index.js';
+import { mikroOrmInbox, outbox, withOutbox } from '../src/index.js';
 import { ENTITIES, OrderSchema } from './support/entities.js';
 
-/** One isolated database per database kind in this file: the ORM's tables and the outbox/inbox tables (migrated through the dialect's own pool). */
+/**
+ * One isolated database per database kind in this file: the ORM's tables and the outbox/inbox tables (migrated through the
+ * dialect's own pool). The ORM is set up withOutbox, as a service that consumes and produces events would be.
+ */
 interface InboxTestDatabase {
   readonly orm: MikroORM;
   readonly dialect: Dialect & InboxDialect;
@@ -34,7 +37,7 @@ const DATABASES: readonly { name: string; setup(): Promise<InboxTestDatabase> }[
       const dialect = createPostgresDialect({ tables: { schema } });
       const database = pgDatabase(createPgPool(serverUrl, { max: 4 }));
       await dialect.migrate(database);
-      const orm = await MikroORM.init({ driver: PostgreSqlDriver, clientUrl: serverUrl, schema, entities: ENTITIES, debug: false });
+      const orm = await MikroORM.init(withOutbox({ driver: PostgreSqlDriver, clientUrl: serverUrl, schema, entities: ENTITIES, debug: false }, { dialect }));
       await orm.schema.createSchema({ schema });
       return {
         orm,
@@ -58,14 +61,19 @@ const DATABASES: readonly { name: string; setup(): Promise<InboxTestDatabase> }[
       const dialect = createMysqlDialect({ tables: { schema: name } });
       await dialect.migrate(database);
       const server = new URL(serverUrl);
-      const orm = await MikroORM.init({
-        driver: MariaDbDriver,
-        clientUrl: `${server.protocol}//${server.username ? `${server.username}@` : ''}${server.host}`,
-        password: decodeURIComponent(server.password) || undefined,
-        dbName: name,
-        entities: ENTITIES,
-        debug: false,
-      });
+      const orm = await MikroORM.init(
+        withOutbox(
+          {
+            driver: MariaDbDriver,
+            clientUrl: `${server.protocol}//${server.username ? `${server.username}@` : ''}${server.host}`,
+            password: decodeURIComponent(server.password) || undefined,
+            dbName: name,
+            entities: ENTITIES,
+            debug: false,
+          },
+          { dialect },
+        ),
+      );
       await orm.schema.createSchema();
       return {
         orm,
@@ -87,7 +95,7 @@ const DATABASES: readonly { name: string; setup(): Promise<InboxTestDatabase> }[
       const dialect = createSqliteDialect();
       const database = openSqliteDatabase(file);
       await dialect.migrate(database);
-      const orm = await MikroORM.init({ driver: BetterSqliteDriver, dbName: file, entities: ENTITIES, debug: false });
+      const orm = await MikroORM.init(withOutbox({ driver: BetterSqliteDriver, dbName: file, entities: ENTITIES, debug: false }, { dialect }));
       await orm.schema.createSchema();
       return {
         orm,
@@ -264,5 +272,35 @@ describe.each(DATABASES)('MikroORM inbox on $name', ({ setup }) => {
     expect(managers.size).toBe(6);
     expect(managers.has(db.orm.em)).toBe(false);
     for (const event of events) expect(await ordersNumbered(event.id)).toBe(1);
+  });
+
+  it('outbox.add in the handler: the emitted event commits with the entity and the inbox row, once', async () => {
+    const queue = await newQueue();
+    const event = storedEvent('mikro-chain');
+    for (let i = 0; i < 2; i++) await publish(queue, event);
+    const pendingBefore = Number(await db.dialect.countPending(db.database));
+    const errors: unknown[] = [];
+    const consumer = createInboxConsumer({
+      connection: amqp,
+      queue,
+      consumer: `c_${queue}`,
+      db: mikroOrmInbox(db.orm),
+      dialect: db.dialect,
+      handler: async (delivered, em) => {
+        em.create(OrderSchema, { number: delivered.id, total: 5 });
+        outbox.add(em, { aggregateType: 'invoice', aggregateId: delivered.id, type: 'InvoiceIssued', payload: { orderNumber: delivered.id } });
+      },
+      retryDelayMs: 10,
+      observer: { onError: (error) => errors.push(error) },
+    });
+    consumers.push(consumer);
+    await consumer.ready();
+
+    await waitFor('2 deliveries or an error', () => errors.length > 0 || consumer.stats().processed + consumer.stats().duplicates === 2);
+
+    expect(errors).toEqual([]);
+    expect(consumer.stats()).toMatchObject({ processed: 1, duplicates: 1 });
+    expect(await ordersNumbered(event.id)).toBe(1);
+    expect(Number(await db.dialect.countPending(db.database)) - pendingBefore).toBe(1);
   });
 });
