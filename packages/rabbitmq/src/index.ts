@@ -26,3 +26,4 @@ export {
   type NormalizedInboxConsumerOptions,
 } from './inbox-options.js';
 export { INBOX_HEADERS, decodeInboxEvent } from './inbox-message.js';
+export { createInboxMetrics, type InboxMetrics, type PromClientLike } from './inbox-metrics.js';
