@@ -8,8 +8,12 @@ import type { DatabaseTarget } from '@outboxkit/relay';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
 import {
   checkAndRecord, drain, durableCollector, killAll, metric, openTarget, rng, rssMiB, runWriters, scrape, sleep, spawnRelay, waitUntil,
-  type ManagedRelay,
+  type ManagedRelay, type WriterOptions, type WriterStats,
 } from './harness.js';
+
+function progress(message: string): void {
+  if (process.env.OUTBOX_FAULTS_VERBOSE) console.log(`[${new Date().toISOString()}] ${message}`);
+}
 
 /** Everything a scenario opened, closed in reverse order whatever happened. */
 class Resources {
@@ -44,6 +48,23 @@ interface Setup {
   exchange: string;
   relays: ManagedRelay[];
   relay(id: string, extra?: readonly string[]): ManagedRelay;
+  /** runWriters on this setup's database and log; stopped and awaited before the pool closes, even on failure. */
+  write(options: Omit<WriterOptions, 'target' | 'log'>, seed: number): Promise<WriterStats>;
+}
+
+/** Writers that stop when the scenario is torn down, so a failed scenario leaves nothing writing into a closed pool. */
+function trackedWriters(res: Resources, target: DatabaseTarget, log: DeliveryLog): Setup['write'] {
+  let closing = false;
+  const running: Promise<unknown>[] = [];
+  res.add(running, async (list) => {
+    closing = true;
+    await Promise.allSettled(list);
+  });
+  return (options, seed) => {
+    const promise = runWriters({ ...options, target, log, stop: () => closing || (options.stop?.() ?? false) }, seed);
+    running.push(promise);
+    return promise;
+  };
 }
 
 async function setup(kind: DatabaseKind, brokerUrl?: string): Promise<Setup> {
@@ -57,8 +78,9 @@ async function setup(kind: DatabaseKind, brokerUrl?: string): Promise<Setup> {
     const collector = res.add(await durableCollector(broker, exchange, log), (c) => c.close());
     const relays: ManagedRelay[] = [];
     res.add(relays, killAll);
+    const write = trackedWriters(res, target, log);
     return {
-      res, db, target, log, collector, brokerUrl: broker, exchange, relays,
+      res, db, target, log, collector, brokerUrl: broker, exchange, relays, write,
       relay(id, extra = []) {
         const relay = spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl: broker, exchange, relayId: id, extra });
         relays.push(relay);
@@ -97,7 +119,7 @@ export async function relayKills(p: RelayKillParams): Promise<void> {
     const concurrency = 8;
     const paceMs = Math.max(0, Math.floor((concurrency * p.kills * 2500) / p.events));
     let writing = true;
-    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
       writing = false;
     });
     let kills = 0;
@@ -136,7 +158,7 @@ export async function brokerKill(p: { events: number; aggregates: number; kills:
     const port = await relay.metricsPort();
     let writing = true;
     const paceMs = Math.floor((8 * (p.kills * (p.downMs + 4000) + 4000)) / p.events);
-    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs }, p.seed).finally(() => {
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, paceMs }, p.seed).finally(() => {
       writing = false;
     });
     for (let k = 0; k < p.kills; k++) {
@@ -176,7 +198,7 @@ export async function brokerFreeze(p: { events: number; aggregates: number; free
     const quarantine = tableName('PostgreSQL', s.db.schema, 'quarantine');
     // Writers keep going through the freeze: the database is the buffer.
     const paceMs = Math.floor((8 * (p.freezeMs + 8000)) / p.events);
-    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs }, p.seed);
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, paceMs }, p.seed);
     await waitUntil('events flowing', async () => s.log.deliveries.length > 200, 60_000);
     node.pause();
     const frozenAt = Date.now();
@@ -220,36 +242,44 @@ export async function brokerFreeze(p: { events: number; aggregates: number; free
 export async function pausedRelay(p: { events: number; aggregates: number; seed: number }): Promise<void> {
   const s = await setup('PostgreSQL');
   try {
+    // The backlog is written first, so both relays are busy from the start and A is in the middle
+    // of a batch (claimed, publishing, not yet marked) when it is frozen.
+    const stats = await s.write({ total: p.events, aggregates: p.aggregates }, p.seed);
+    progress(`3: backlog of ${stats.committed} written`);
     const extra = ['--batch-size', '500', '--lease-ttl-ms', '2000'];
     const a = s.relay('zombie-a', extra);
     s.relay('healthy-b', extra);
     const leases = tableName('PostgreSQL', s.db.schema, 'leases');
-    await waitUntil('both relays own shards', async () => (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2, 30_000);
-    const writers = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, paceMs: Math.floor((8 * 10_000) / p.events) }, p.seed);
+    const started = Date.now();
     const ownedByA = async (): Promise<{ shard: number; epoch: number }[]> =>
       (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases} WHERE owner = 'zombie-a' ORDER BY shard`)).rows.map((r) => ({
         shard: Number(r.shard), epoch: Number(r.epoch),
       }));
-    await waitUntil('relay A publishing', async () => s.log.deliveries.length > 300, 60_000);
+    await waitUntil('both relays own shards and publish', async () =>
+      s.log.deliveries.length > 500 && (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2, 60_000);
     const heldBefore = await ownedByA();
     expect(heldBefore.length).toBeGreaterThan(0);
     a.child.kill('SIGSTOP');
+    progress(`3: A frozen after ${s.log.deliveries.length} deliveries`);
     const outputAtPause = a.output().length;
-    // B takes every shard once A's leases expire.
+    // B takes every shard once A's leases expire; each takeover moves the shard's epoch on.
     await waitUntil('B owns all 64 shards', async () => (await count(s.target, `SELECT count(*) AS n FROM ${leases} WHERE owner = 'healthy-b' AND expires_at > now()`)) === 64, 30_000);
     const afterTakeover = new Map((await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases}`)).rows.map((r) => [Number(r.shard), Number(r.epoch)]));
     for (const { shard, epoch } of heldBefore) expect(afterTakeover.get(shard), `shard ${shard} epoch moved on takeover`).toBeGreaterThan(epoch);
     await sleep(1000);
     a.child.kill('SIGCONT');
-    // A wakes up: its late marks must be refused (fenced) or its renewals fail.
-    const woke = await waitUntil('zombie A notices it lost its leases', async () => {
-      const late = a.output().slice(outputAtPause);
-      return /lease lost: marks refused|leases expired before renewal/.exec(late)?.[0];
-    }, 30_000);
-    const fencedMatch = /"events":(\d+),"msg":"lease lost: marks refused/.exec(a.output().slice(outputAtPause));
-    await writers;
+    progress(`3: B took over; A resumed`);
+    // A wakes up mid-batch: its confirms arrive, and its marks must be refused by the fence.
+    const fenced = await waitUntil('zombie A\'s late marks refused', async () => {
+      const match = /"shards":\[[\d,]*\],"events":(\d+),"msg":"lease lost: marks refused/.exec(a.output().slice(outputAtPause));
+      return match ? Number(match[1]) : undefined;
+    }, 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nrelay A's log after SIGCONT:\n${a.output().slice(outputAtPause).slice(-3000)}`);
+    });
     const drainMs = await drain(s.collector, 180_000);
-    checkAndRecord('3 relay SIGSTOP past lease, SIGCONT', s.log, drainMs, `A after resume: "${woke}"${fencedMatch ? ` (${fencedMatch[1]} late marks refused)` : ''}; epochs bumped on ${heldBefore.length} shards`);
+    checkAndRecord('3 relay SIGSTOP past lease, SIGCONT', s.log, drainMs - 0, `A's late marks refused for ${fenced} events; epochs bumped on ${heldBefore.length} shards; ${(Date.now() - started) / 1000 | 0} s`);
+    expect(fenced).toBeGreaterThan(0);
+    expect(stats.committed).toBe(p.events);
   } finally {
     await s.res.close();
   }
@@ -261,7 +291,7 @@ export async function rollbacks(p: { kind: DatabaseKind; events: number; aggrega
   const s = await setup(p.kind);
   try {
     s.relay('rollbacks');
-    const stats = await runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates, rollbackRate: 0.1, savepointRate: 0.1 }, p.seed);
+    const stats = await s.write({ total: p.events, aggregates: p.aggregates, rollbackRate: 0.1, savepointRate: 0.1 }, p.seed);
     const drainMs = await drain(s.collector, 120_000);
     checkAndRecord(`9 rollbacks 10% + savepoints (${p.kind})`, s.log, drainMs, `${stats.rolledBack} rolled back, ${stats.savepoints} undone at a savepoint`);
     expect(stats.rolledBack).toBeGreaterThan(0);
@@ -280,7 +310,7 @@ export async function poison(p: { events: number; aggregates: number; seed: numb
     const relay = s.relay('poison', ['--max-attempts', '2']);
     await relay.metricsPort();
     // Normal traffic, and two poisoned aggregates whose first event cannot be published.
-    const normal = runWriters({ target: s.target, log: s.log, total: p.events, aggregates: p.aggregates }, p.seed);
+    const normal = s.write({ total: p.events, aggregates: p.aggregates }, p.seed);
     const nowhere = `/okt_nowhere_${uniqueName('q')}`; // default exchange, a queue that does not exist: returned
     const held = new Set<string>();
     const poisonIds: Record<string, string> = {};
@@ -357,7 +387,7 @@ export async function databaseRestart(p: { events: number; aggregates: number; r
     await relay.metricsPort();
     const paceMs = Math.floor((8 * (p.restarts * (p.downMs + 5000) + 3000)) / p.events);
     let stop = false;
-    const writers = runWriters({ target, log, total: p.events, aggregates: p.aggregates, paceMs, tolerateErrors: true, stop: () => stop }, p.seed);
+    const writers = trackedWriters(res, target, log)({ total: p.events, aggregates: p.aggregates, paceMs, tolerateErrors: true, stop: () => stop }, p.seed);
     for (let k = 0; k < p.restarts; k++) {
       const before = log.deliveries.length;
       await waitUntil('events flowing', async () => log.deliveries.length > before + 100, 90_000);
@@ -395,7 +425,7 @@ export async function relayChurn(p: { eventsPerPhase: number; aggregates: number
     }, 30_000);
     const phase = async (name: string, seed: number, during?: () => Promise<void>): Promise<DeliveryLog> => {
       const phaseLog = new DeliveryLog();
-      const writers = runWriters({ target: s.target, log: s.log, total: p.eventsPerPhase, aggregates: p.aggregates, aggregateType: name, paceMs: 2 }, seed);
+      const writers = s.write({ total: p.eventsPerPhase, aggregates: p.aggregates, aggregateType: name, paceMs: 2 }, seed);
       if (during) await during();
       await writers;
       await drain(s.collector, 120_000);
@@ -453,7 +483,7 @@ export async function longTransaction(p: { holdMs: number; others: number; aggre
     });
     await insertedP;
     const started = Date.now();
-    const others = runWriters({ target: s.target, log: s.log, total: p.others, aggregates: p.aggregates }, p.seed);
+    const others = s.write({ total: p.others, aggregates: p.aggregates }, p.seed);
     await others;
     await waitUntil('the others delivered', async () => s.log.pending().length === 0, 120_000);
     expect(s.log.wasDelivered(longEventId), 'the open transaction\'s event is invisible until it commits').toBe(false);
@@ -474,5 +504,75 @@ export async function longTransaction(p: { holdMs: number; others: number; aggre
     expect(over).toBeGreaterThanOrEqual(1);
   } finally {
     await s.res.close();
+  }
+}
+
+// ------------------------------------------------------------------ 10. consumer killed around its commit
+
+/**
+ * End to end: the relay publishes into a queue an inbox consumer reads; consumer processes (the
+ * inbox tests' fixture) SIGKILL themselves after their commit / before it, alternately, and a
+ * last one finishes the queue. The deliveries judged are the handler's EFFECTS (one row per
+ * application): every committed event must have exactly one.
+ */
+export async function consumerKills(p: { kind: DatabaseKind; events: number; aggregates: number; killsEach: number; seed: number }): Promise<void> {
+  const { openInboxDb } = await import('../fixtures/inbox-db.mjs');
+  const { RabbitTestBed, startConsumerProcess } = await import('../support/inbox-helpers.js');
+  const res = new Resources();
+  try {
+    const db = res.add(await createTestDatabase(p.kind), (d) => d.dispose());
+    const target = res.add(await openTarget(db.url, db.schema), (t) => t.database.close());
+    const inbox = res.add(await openInboxDb(p.kind, db.url, db.schema), (i) => i.close());
+    const brokerUrl = await serviceUrl('rabbitmq');
+    const rabbit = res.add(new RabbitTestBed(brokerUrl), (r) => r.close());
+    const exchange = uniqueName('okt_fx');
+    const queue = uniqueName('okt_inbox');
+    await rabbit.connection.exchangeDeclare({ exchange, type: 'topic', durable: true });
+    res.add(exchange, (x) => rabbit.connection.exchangeDelete({ exchange: x }).catch(() => undefined));
+    await rabbit.declare(queue);
+    await rabbit.connection.queueBind({ queue, exchange, routingKey: '#' });
+    const log = new DeliveryLog();
+    const relays: ManagedRelay[] = [];
+    res.add(relays, killAll);
+    relays.push(spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl, exchange, relayId: 'inbox-e2e' }));
+    const stats = await trackedWriters(res, target, log)({ total: p.events, aggregates: p.aggregates, rollbackRate: 0.05 }, p.seed);
+    const consumerName = `c_${queue}`;
+    const env = (mode: string): Record<string, string> => ({
+      INBOX_KIND: p.kind, INBOX_DB_URL: db.url, INBOX_SCHEMA: db.schema ?? '', INBOX_AMQP_URL: brokerUrl, INBOX_QUEUE: queue, INBOX_CONSUMER: consumerName, INBOX_MODE: mode,
+    });
+    const started = Date.now();
+    let kills = 0;
+    for (let k = 0; k < p.killsEach; k++) {
+      for (const mode of ['kill-after-commit', 'kill-in-handler']) {
+        const child = startConsumerProcess(env(mode));
+        try {
+          await child.ready;
+          const { signal, output } = await waitUntil(`consumer (${mode}) to die`, async () => child.exited, 60_000);
+          expect(signal, `consumer ${mode} ended by its own SIGKILL: ${output}`).toBe('SIGKILL');
+          kills++;
+        } finally {
+          child.kill();
+        }
+      }
+    }
+    const last = startConsumerProcess(env('none'));
+    res.add(last, async (c) => c.kill());
+    await last.ready;
+    const effectsTable = p.kind === 'PostgreSQL' ? `"${db.schema}"."effects"` : p.kind === 'MariaDB' ? `\`${db.schema}\`.\`effects\`` : '"effects"';
+    const committed = log.attempts.filter((a) => a.outcome === 'committed').length;
+    await waitUntil('every committed event applied and the queue empty', async () =>
+      (await count(target, `SELECT count(DISTINCT event_id) AS n FROM ${effectsTable}`)) >= committed && (await rabbit.messageCount(queue)) === 0, 120_000);
+    await sleep(1000);
+    const drainMs = Date.now() - started;
+    const { rows } = await target.database.query<{ event_id: string }>(`SELECT event_id FROM ${effectsTable}`);
+    for (const row of rows) {
+      const attempt = log.attemptOf(row.event_id);
+      log.delivered({ id: row.event_id, ...(attempt ? { aggregateType: attempt.aggregateType, aggregateId: attempt.aggregateId } : {}) });
+    }
+    const report = checkAndRecord(`10 consumer SIGKILL x${kills} around commit (${p.kind})`, log, drainMs,
+      `"delivered" = effect rows (order n/a: the effects table keeps none); ${stats.rolledBack} rolled back`, log.check(), { orderJudged: false });
+    expect(report.duplicateDeliveries, 'the effect of every event applied exactly once').toBe(0);
+  } finally {
+    await res.close();
   }
 }
