@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 // For its side effect: the Map.groupBy polyfill vitest 5's reporter needs on Node 20.
-import './vitest.config';
+import './vitest.config.ts';
 
 // `pnpm test:faults`: the full fault-injection set (test/faults/*.faults.ts; the default suite runs
 // only the small subset in test/faults/subset.test.ts). One file at a time: the scenarios kill

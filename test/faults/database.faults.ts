@@ -1,7 +1,7 @@
 // Full fault set, the database and the writers: crash-restart of a private PostgreSQL cluster,
 // rollbacks and savepoints on every database, a long-open transaction, poison events.
 import { describe, it } from 'vitest';
-import { consumerKills, databaseRestart, longTransaction, poison, rollbacks } from './scenarios.js';
+import { consumerKills, databaseRestart, leastPrivilege, longTransaction, poison, rollbacks } from './scenarios.js';
 
 const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
 
@@ -14,4 +14,5 @@ describe('database faults, rollbacks, long transactions, poison', () => {
   it('10: inbox consumer processes SIGKILLed after commit / before commit; effects exactly once', () =>
     consumerKills({ kind: 'PostgreSQL', events: 2000, aggregates: 100, killsEach: 3, seed: SEED }));
   it('8: one transaction open 60 s while thousands of others commit', () => longTransaction({ holdMs: 60_000, others: 5000, aggregates: 200, seed: SEED }));
+  it('12: least privilege: relay as a DML-only PostgreSQL role and a write-only RabbitMQ user', () => leastPrivilege({ events: 2000, aggregates: 100, seed: SEED }));
 });

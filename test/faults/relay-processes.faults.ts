@@ -11,6 +11,6 @@ describe('relay processes killed, paused, added', () => {
     relayKills({ kind: 'MariaDB', events: 10_000, aggregates: 200, kills: 10, batchSize: 500, seed: SEED }));
   it('1: 10 SIGKILLs during 10,000 events over 200 aggregates (SQLite)', () =>
     relayKills({ kind: 'SQLite', events: 10_000, aggregates: 200, kills: 10, batchSize: 500, seed: SEED }));
-  it('3: a relay SIGSTOPped past its lease is fenced after SIGCONT', () => pausedRelay({ events: 10_000, aggregates: 200, seed: SEED }));
+  it('3: a relay SIGSTOPped past its lease is fenced after SIGCONT', () => pausedRelay({ events: 12_000, aggregates: 20, seed: SEED }));
   it('2: three relays, one SIGKILLed and one added mid-run', () => relayChurn({ eventsPerPhase: 3000, aggregates: 200, seed: SEED }));
 });

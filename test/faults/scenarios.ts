@@ -576,3 +576,78 @@ export async function consumerKills(p: { kind: DatabaseKind; events: number; agg
     await res.close();
   }
 }
+
+// ------------------------------------------------------------------ 12. least privilege
+
+/**
+ * The relay runs as a PostgreSQL role with DML on the outbox tables only (no DDL, no access to
+ * the business table, no sequences table) and as a RabbitMQ user that may only write to its
+ * exchange (no configure, no read), on a private cluster and a private node.
+ */
+export async function leastPrivilege(p: { events: number; aggregates: number; seed: number }): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { Connection } = await import('rabbitmq-client');
+  const pg = (await import('pg')).default;
+  const res = new Resources();
+  try {
+    const cluster: PostgresCluster = res.add(await startPostgresCluster(), (c) => c.dispose());
+    const node: RabbitNode = res.add(await startRabbitNode(), (n) => n.dispose());
+    const schema = uniqueName('okt');
+    const target = res.add(await openTarget(cluster.url, schema), (t) => t.database.close());
+    const t = (name: string): string => `"${schema}"."outbox_${name}"`;
+    await target.database.query('CREATE TABLE public.orders (id text PRIMARY KEY, total int NOT NULL)');
+    for (const statement of [
+      `CREATE ROLE okt_relay LOGIN PASSWORD 'relay-pw'`,
+      `GRANT USAGE ON SCHEMA "${schema}" TO okt_relay`,
+      `GRANT SELECT, UPDATE, DELETE ON ${t('events')} TO okt_relay`,
+      `GRANT SELECT, INSERT ON ${t('published')} TO okt_relay`,
+      `GRANT SELECT, INSERT ON ${t('quarantine')} TO okt_relay`,
+      `GRANT SELECT, UPDATE ON ${t('leases')} TO okt_relay`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ${t('relays')} TO okt_relay`,
+      `GRANT SELECT ON ${t('migrations')} TO okt_relay`,
+      `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+      `REVOKE ALL ON public.orders FROM PUBLIC`,
+    ]) await target.database.query(statement);
+    const exchange = uniqueName('okt_fx');
+    const ctl = (...args: string[]): string => execFileSync('/usr/sbin/rabbitmqctl', ['-n', node.nodeName, ...args], { encoding: 'utf8', stdio: 'pipe' });
+    ctl('add_user', 'okt_relay', 'relay-pw');
+    // configure: nothing; write: only this exchange; read: nothing.
+    ctl('set_permissions', '-p', '/', 'okt_relay', '^$', `^${exchange}$`, '^$');
+    const log = new DeliveryLog();
+    const collector = res.add(await durableCollector(node.url, exchange, log), (c) => c.close()); // as guest: declares exchange + queue
+    const relayDbUrl = cluster.url.replace('postgres@', 'okt_relay:relay-pw@');
+    const relayBrokerUrl = node.url.replace('guest:guest@', 'okt_relay:relay-pw@');
+
+    // The role really is that narrow: no business table, no DDL.
+    const probe = new pg.Client({ connectionString: relayDbUrl });
+    await probe.connect();
+    res.add(probe, (c) => c.end());
+    await expect(probe.query('SELECT * FROM public.orders')).rejects.toThrow(/permission denied/);
+    await expect(probe.query(`CREATE TABLE "${schema}".x (a int)`)).rejects.toThrow(/permission denied/);
+    await expect(probe.query(`INSERT INTO ${t('events')} (id) VALUES (gen_random_uuid())`)).rejects.toThrow(/permission denied/);
+    await expect(probe.query(`SELECT * FROM ${t('sequences')}`)).rejects.toThrow(/permission denied/);
+    // And the broker user may not declare queues or publish elsewhere.
+    const amqp = new Connection(relayBrokerUrl);
+    res.add(amqp, (c) => c.close());
+    await expect(amqp.queueDeclare({ queue: uniqueName('okt_nope') })).rejects.toThrow(/ACCESS_REFUSED|access to/i);
+    const other = amqp.createPublisher({ confirm: true });
+    res.add(other, (o) => o.close());
+    await expect(other.send({ exchange: 'amq.topic', routingKey: 'x' }, 'x')).rejects.toThrow(/ACCESS_REFUSED|access to/i);
+
+    const relays: ManagedRelay[] = [];
+    res.add(relays, killAll);
+    const relay = spawnRelay({ databaseUrl: relayDbUrl, schema, brokerUrl: relayBrokerUrl, exchange, relayId: 'least-privilege' });
+    relays.push(relay);
+    await relay.metricsPort();
+    // The application (another role) writes the business row and the event in one transaction.
+    const write = trackedWriters(res, target, log);
+    const stats = await write({ total: p.events, aggregates: p.aggregates, rollbackRate: 0.05 }, p.seed);
+    await target.database.query(`INSERT INTO public.orders (id, total) VALUES ('o-1', 5)`);
+    const drainMs = await drain(collector, 120_000);
+    checkAndRecord('12 least privilege (PG role DML-only, AMQP write-only)', log, drainMs, `${stats.rolledBack} rolled back; relay logged no errors`);
+    expect(relay.output(), 'no permission errors in the relay log').not.toMatch(/permission denied|ACCESS_REFUSED|"level":50/);
+    expect(await relay.stop('SIGTERM')).toBe(0);
+  } finally {
+    await res.close();
+  }
+}

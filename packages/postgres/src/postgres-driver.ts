@@ -18,6 +18,9 @@ export interface PgQueryResultLike {
 export interface PgPoolClientLike extends PgQueryable {
   /** `release(err)` with an error destroys the connection instead of returning it to the pool. */
   release(err?: Error | boolean): void;
+  /** pg's EventEmitter methods, used to catch a connection error while the client is checked out (optional for look-alikes). */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  off?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** The subset of a `pg` Pool that {@link pgDatabase} needs. */
@@ -62,6 +65,20 @@ export function pgDatabase(pool: PgPoolLike): SqlDatabase {
 
 async function inTransaction<T>(pool: PgPoolLike, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg-pool listens for a client's 'error' only while it is idle: a server crash or network loss
+  // between two statements of this transaction would otherwise be an unhandled 'error' event,
+  // an uncaught exception that kills the process. The failure still surfaces: the running or next
+  // statement rejects, and the broken connection is destroyed on release.
+  const onError = (): void => undefined;
+  client.on?.('error', onError);
+  try {
+    return await runTransaction(client, fn);
+  } finally {
+    client.off?.('error', onError);
+  }
+}
+
+async function runTransaction<T>(client: PgPoolClientLike, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
   let result: T;
   try {
     await client.query('BEGIN');
