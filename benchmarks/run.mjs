@@ -40,6 +40,7 @@ export async function main(argv) {
     relayOptions: { pollIntervalMs: RELAY_DEFAULTS.pollIntervalMs },
     timeoutMs: options.quick ? 60_000 : 300_000,
     drainRates: {},
+    commitLatencyMs: {},
     log: progress,
   };
   progress(`outboxkit bench: ${options.quick ? 'quick' : 'full'}, scenarios ${options.only.join(',')}, databases ${options.databases.join(',')}, ${options.runs} run(s)`);

@@ -27,14 +27,21 @@ export const IN_FLIGHT = 128;
  * @property {() => Promise<void>} close
  */
 
-/** Declares a durable topic exchange and a durable queue bound to everything on it. */
-export async function openBroker(url, prefix = 'bench') {
-  const name = uniqueName(prefix);
-  const connection = new Connection({ url, connectionName: name });
+/**
+ * Declares a durable topic exchange and a durable queue bound to everything on it. With
+ * `existing` (the name of an exchange and queue another process declared, e.g. for the peer's
+ * child process) it only attaches: nothing is declared, and `close()` deletes nothing.
+ */
+export async function openBroker(url, prefix = 'bench', { existing } = {}) {
+  const name = existing ?? uniqueName(prefix);
+  const owned = existing === undefined;
+  const connection = new Connection({ url, connectionName: owned ? name : `${name}-attached-${process.pid}` });
   connection.on('error', () => {});
-  await connection.exchangeDeclare({ exchange: name, type: 'topic', durable: true });
-  await connection.queueDeclare({ queue: name, durable: true });
-  await connection.queueBind({ queue: name, exchange: name, routingKey: '#' });
+  if (owned) {
+    await connection.exchangeDeclare({ exchange: name, type: 'topic', durable: true });
+    await connection.queueDeclare({ queue: name, durable: true });
+    await connection.queueBind({ queue: name, exchange: name, routingKey: '#' });
+  }
   const consumers = new Set();
 
   /** @type {Broker} */
@@ -111,8 +118,10 @@ export async function openBroker(url, prefix = 'bench') {
     },
     async close() {
       for (const consumer of consumers) await consumer.close().catch(() => {});
-      await connection.queueDelete({ queue: name }).catch(() => {});
-      await connection.exchangeDelete({ exchange: name }).catch(() => {});
+      if (owned) {
+        await connection.queueDelete({ queue: name }).catch(() => {});
+        await connection.exchangeDelete({ exchange: name }).catch(() => {});
+      }
       await connection.close();
     },
   };

@@ -10,20 +10,25 @@ export const FULL = Object.freeze({
   producerSeconds: 5,
   producerConcurrency: 8,
   orderingEvents: 10_000,
-  peerEvents: 20_000,
+  peerEvents: 2000,
+  peerSteadySeconds: 10,
+  calibrationSeconds: 2,
 });
 
 export const QUICK = Object.freeze({
   ...FULL,
-  drainEvents: 3000,
+  drainEvents: 1000,
   aggregates: 100,
-  naiveEvents: 300,
-  steadySeconds: 1.5,
-  historyRows: 50_000,
-  historyDrainEvents: 1000,
-  producerSeconds: 1,
-  orderingEvents: 500,
-  peerEvents: 1000,
+  naiveEvents: 100,
+  steadyFractions: [0.5],
+  steadySeconds: 1,
+  historyRows: 20_000,
+  historyDrainEvents: 300,
+  producerSeconds: 0.5,
+  orderingEvents: 150,
+  peerEvents: 150,
+  peerSteadySeconds: 1.5,
+  calibrationSeconds: 0.5,
 });
 
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];

@@ -12,8 +12,13 @@ import { createSqliteDialect, openSqliteDatabase, enqueue as sqliteEnqueue } fro
 import { uniqueName, orderEvent } from './util.mjs';
 
 export const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, i) => i);
-/** Producer connections for PostgreSQL and MariaDB (SQLite has one writer at a time anyway). */
+/** Producer connections for PostgreSQL and MariaDB by default (SQLite has one writer at a time anyway). */
 export const PRODUCER_CONNECTIONS = 8;
+/**
+ * Upper bound for an open-loop producer pool: the shared PostgreSQL server allows 100
+ * connections in all, and other clients use it too.
+ */
+export const MAX_PRODUCER_CONNECTIONS = 32;
 const PREWRITE_CHUNK = 500;
 const HISTORY_CHUNK = 100_000;
 
@@ -31,10 +36,13 @@ const HISTORY_CHUNK = 100_000;
  * @property {() => Promise<void>} close  closes the pools and drops the schema / database / file
  */
 
-/** @returns {Promise<Target>} */
-export function openTarget(kind, urls) {
-  if (kind === 'postgres') return openPostgres(urls.postgres);
-  if (kind === 'mysql') return openMysql(urls.mysql);
+/**
+ * @param {{ producerConnections?: number }} [options]  size of the producers' pool (PostgreSQL, MariaDB)
+ * @returns {Promise<Target>}
+ */
+export function openTarget(kind, urls, { producerConnections = PRODUCER_CONNECTIONS } = {}) {
+  if (kind === 'postgres') return openPostgres(urls.postgres, producerConnections);
+  if (kind === 'mysql') return openMysql(urls.mysql, producerConnections);
   if (kind === 'sqlite') return openSqlite();
   throw new Error(`unknown database ${kind}; use postgres, mysql or sqlite`);
 }
@@ -57,7 +65,7 @@ function prewriteWith(dialect, transaction, parallel) {
   };
 }
 
-async function openPostgres(serverUrl) {
+async function openPostgres(serverUrl, producerConnections) {
   const schema = uniqueName('bench');
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -71,11 +79,12 @@ async function openPostgres(serverUrl) {
   await dialect.migrate(db);
   const orders = `"${schema}".bench_orders`;
   await db.query(`CREATE TABLE ${orders} (id varchar(64) PRIMARY KEY, total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-  const producers = createPgPool(serverUrl, { max: PRODUCER_CONNECTIONS });
+  const producers = createPgPool(serverUrl, { max: producerConnections });
   const producerDb = pgDatabase(producers);
   const published = `"${schema}".outbox_published`;
   return {
     kind: 'postgres',
+    producerConnections,
     /** For the peer, which keeps its own table in the same schema. */
     postgres: { schema, serverUrl },
     dialect,
@@ -122,7 +131,7 @@ async function openPostgres(serverUrl) {
   };
 }
 
-async function openMysql(serverUrl) {
+async function openMysql(serverUrl, producerConnections) {
   const database = uniqueName('bench');
   const admin = createMysqlPool(serverUrl, { connectionLimit: 1 });
   await admin.query(`CREATE DATABASE \`${database}\``);
@@ -134,10 +143,11 @@ async function openMysql(serverUrl) {
   const db = mysqlDatabase(pool);
   await dialect.migrate(db);
   await db.query('CREATE TABLE bench_orders (id VARCHAR(64) PRIMARY KEY, total DECIMAL(12,2) NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT (UTC_TIMESTAMP(3)))');
-  const producers = createMysqlPool(url.toString(), { connectionLimit: PRODUCER_CONNECTIONS });
+  const producers = createMysqlPool(url.toString(), { connectionLimit: producerConnections });
   const producerDb = mysqlDatabase(producers);
   return {
     kind: 'mysql',
+    producerConnections,
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),
@@ -198,6 +208,7 @@ async function openSqlite() {
   const writer = openSqliteDatabase(file);
   return {
     kind: 'sqlite',
+    producerConnections: 1,
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),

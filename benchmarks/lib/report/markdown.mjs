@@ -49,6 +49,7 @@ export function renderReport(results, base) {
     const render = RENDERERS[id];
     out.push(render ? render(scenario.result, chart) : '```json\n' + JSON.stringify(scenario.result, null, 2) + '\n```');
   }
+  out.push('', '## Time per scenario', '', table(['scenario', 'seconds'], Object.entries(results.scenarios).map(([id, s]) => [id, num(s.seconds, 1)])), '', `Total ${num(results.durationSeconds, 1)} s.`);
   out.push('', '## How to read this', '', 'See `benchmarks/README.md`. Compare figures only within one report: every ratio here was measured in the same run, on the same machine, against the same servers.', '');
   return { markdown: out.join('\n'), charts };
 }
@@ -74,11 +75,12 @@ const RENDERERS = {
     const parts = [];
     for (const [db, r] of Object.entries(result.perDatabase)) {
       parts.push(`### ${DB_NAMES[db]} (drain rate used: ${num(r.drainRate)} events/s)`, '');
+      if (r.commitLatencyMs !== undefined) parts.push(`Producer pool sized from a commit latency of ${num(r.commitLatencyMs, 1)} ms (8 closed-loop producers, outbox write on).`, '');
       const rows = [];
       const series = [];
       for (const [mode, points] of Object.entries(r.modes)) {
         for (const p of points) {
-          rows.push([mode, `${p.fraction * 100}% = ${num(p.targetRate)}/s`, spread(p.achievedRate), spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)]);
+          rows.push(steadyRow(mode, p));
           series.push({ label: `${mode} ${p.fraction * 100}%`, points: p.curve });
         }
       }
@@ -113,22 +115,38 @@ const RENDERERS = {
   peer(result, chart) {
     if (result.skipped) return `Skipped: ${result.skipped}.`;
     const d = result.drain;
-    const parts = [table(['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer'], [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 2)]]), ''];
+    const parts = [table(['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer', 'outboxkit CPU ms', 'peer CPU ms (child process)'],
+      [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 1), spread(d.outboxkitCpuMs), spread(d.peerCpuMs)]]), ''];
+    parts.push(`Peer batch size ${d.batchSize}. Peer drains failed: ${d.errors?.length ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'}${d.errors?.length ? ` (${[...new Set(d.errors)].join('; ')})` : ''}. ` +
+      `Peer shutdown (its listener's shutdown function) still pending 1 s after the measurement: ${d.shutdownHung ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'} drain runs (the child process exits anyway).`, '');
     parts.push(chart('peer-drain', barChart({ title: 'PostgreSQL drain: outboxkit vs pg-transactional-outbox', unit: '/s', groups: [{ label: 'PostgreSQL', bars: [bar('outboxkit', d.outboxkitRate), bar('pg-transactional-outbox', d.peerRate)] }] })), '');
+    parts.push(`Steady state at the same arrival rates for both, from the ${result.steady.baseRateFrom ?? 'peer drain rate'} (${num(result.steady.baseRate)} events/s):`, '');
     const rows = [];
     const series = [];
     for (const [name, points] of [['outboxkit', result.steady.outboxkit], ['pg-transactional-outbox', result.steady.peer]]) {
       for (const p of points) {
-        rows.push([name, `${p.fraction * 100}% = ${num(p.targetRate)}/s`, spread(p.achievedRate), spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)]);
-        series.push({ label: `${name} ${p.fraction * 100}%`, points: p.curve });
+        rows.push(steadyRow(name, p));
+        if (p.curve) series.push({ label: `${name} ${p.fraction * 100}%`, points: p.curve });
       }
     }
-    const ratios = result.steady.outboxkit.map((p, i) => `${p.fraction * 100}%: p99 peer/outboxkit = ${num(result.steady.peer[i].percentiles.p99.median / p.percentiles.p99.median, 1)}×`);
-    parts.push(steadyTable(rows, 'system'), '', ratios.join('; '), '', chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
+    const ratios = result.steady.outboxkit.map((p, i) => {
+      const q = result.steady.peer[i];
+      if (!p.percentiles || !q?.percentiles) return `${p.fraction * 100}%: n/a (failed runs)`;
+      return `${p.fraction * 100}%: ` + ['p50', 'p99'].map((k) => `${k} outboxkit/peer = ${num(p.percentiles[k].median / q.percentiles[k].median, 2)}`).join(', ');
+    });
+    parts.push(steadyTable(rows, 'system'), '', `Latency ratios (below 1 = outboxkit faster): ${ratios.join('; ')}`, '');
+    if (series.length > 0) parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
     return parts.join('\n');
   },
 };
 
+function steadyRow(name, p) {
+  const label = `${p.fraction * 100}% = ${num(p.targetRate)}/s`;
+  if (!p.percentiles) return [name, label, String(p.producerConnections ?? ''), 'failed', '', '', '', '', '', '', '', (p.errors ?? []).join('; ')];
+  const failed = p.errors?.length ? ` (${p.errors.length} run(s) failed)` : '';
+  return [name, label, String(p.producerConnections ?? ''), spread(p.offeredRate), spread(p.achievedRate), spread(p.achievedShare, 2) + failed, spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)];
+}
+
 function steadyTable(rows, first = 'wake-up') {
-  return table([first, 'target rate', 'achieved commits/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max producer lag ms', 'CPU ms'], rows);
+  return table([first, 'target rate', 'producer conns', 'offered tx/s', 'achieved commits/s', 'achieved / target', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max producer lag ms', 'CPU ms'], rows);
 }

@@ -2,14 +2,14 @@
 // the open-loop producer, and per-run bookkeeping.
 import { Relay } from '@outboxkit/core';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
-import { openTarget } from '../targets.mjs';
+import { openTarget, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { openBroker } from '../broker.mjs';
 import { latencyRecorder } from '../latency.mjs';
 import { withResources, summarize, sleep, orderEvent } from '../util.mjs';
 
 /** Opens a target and a broker queue, runs `fn`, and always cleans both up. */
-export async function withSetup(ctx, kind, fn) {
-  const target = await openTarget(kind, ctx.urls);
+export async function withSetup(ctx, kind, fn, targetOptions = {}) {
+  const target = await openTarget(kind, ctx.urls, targetOptions);
   let broker;
   try {
     broker = await openBroker(ctx.urls.rabbitmq);
@@ -62,6 +62,29 @@ export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions
   });
 }
 
+/**
+ * One target + queue for several drains in a row (one setup instead of one per drain): `fn`
+ * gets `relayDrain(count, aggregates, relayOptions)` and `drainWith(count, aggregates, drain)`,
+ * each writing `count` pending events first and measuring until all are consumed.
+ */
+export async function withDrains(ctx, kind, fn) {
+  return withSetup(ctx, kind, async (target, broker) => {
+    const counter = await broker.consume();
+    const publisher = publisherFor(ctx, broker);
+    const drainWith = async (count, aggregates, drain) => {
+      await target.prewrite(count, aggregates);
+      return measuredDrain(ctx, counter, count, () => drain({ target, publisher }));
+    };
+    const relayDrain = (count, aggregates, relayOptions = {}) =>
+      drainWith(count, aggregates, () => relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions }).drain());
+    try {
+      return await fn({ relayDrain, drainWith });
+    } finally {
+      await publisher.close();
+    }
+  });
+}
+
 /** Turns a list of per-run objects into `{ key: summary }` for the numeric keys. */
 export function summarizeRuns(runs) {
   const keys = Object.keys(runs[0] ?? {}).filter((key) => typeof runs[0][key] === 'number');
@@ -92,17 +115,21 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
   let maxLagMs = 0;
   let failures = 0;
   let achieved = NaN;
+  let startedAt = 0;
+  let lastStart = 0;
   await system.start();
   try {
     const { cpuMs, peakRssMiB } = await withResources(async () => {
       const inFlight = new Set();
       const start = performance.now();
+      startedAt = start;
       let lastCommit = start;
       for (let i = 0; i < count; i++) {
         const due = start + (i * 1000) / rate;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait);
-        maxLagMs = Math.max(maxLagMs, performance.now() - due);
+        lastStart = performance.now();
+        maxLagMs = Math.max(maxLagMs, lastStart - due);
         const tx = system.write(i).then(
           (id) => {
             const at = performance.now();
@@ -120,9 +147,49 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
       await counter.waitFor(committedCount, ctx.timeoutMs);
     });
     const summary = latency.summary();
-    return { ...summary, targetRate: rate, achievedRate: achieved, events: committedCount, failures, maxProducerLagMs: maxLagMs, cpuMs, peakRssMiB };
+    return { ...summary, targetRate: rate, offeredRate: count > 1 && lastStart > startedAt ? (count - 1) / ((lastStart - startedAt) / 1000) : rate, achievedRate: achieved, events: committedCount, failures, maxProducerLagMs: maxLagMs, cpuMs, peakRssMiB };
   } finally {
     await system.stop();
     await counter.close();
   }
+}
+
+/**
+ * Mean commit latency (ms) of the business transaction with the outbox write (and NOTIFY on
+ * PostgreSQL, the heavier variant) for `kind`, measured once per run: a closed loop of
+ * PRODUCER_CONNECTIONS producers for `ctx.sizes.calibrationSeconds`, latency = concurrency /
+ * throughput (Little's law). Used to size the open-loop producer pool.
+ */
+export async function commitLatencyFor(ctx, kind) {
+  if (kind === 'sqlite') return 0;
+  if (ctx.commitLatencyMs[kind] === undefined) {
+    ctx.commitLatencyMs[kind] = await withSetup(ctx, kind, async (target) => {
+      let commits = 0;
+      let i = 0;
+      const started = performance.now();
+      const until = started + ctx.sizes.calibrationSeconds * 1000;
+      await Promise.all(Array.from({ length: PRODUCER_CONNECTIONS }, async () => {
+        while (performance.now() < until) {
+          const n = i++;
+          await target.businessTx(n, { outbox: true, notify: true, event: orderEvent(n, ctx.sizes.aggregates) });
+          commits++;
+        }
+      }));
+      const seconds = (performance.now() - started) / 1000;
+      return (PRODUCER_CONNECTIONS * seconds * 1000) / Math.max(1, commits);
+    });
+    ctx.log(`${kind}: commit latency with ${PRODUCER_CONNECTIONS} producers ${ctx.commitLatencyMs[kind].toFixed(1)} ms (sizes the open-loop producer pools)`);
+  }
+  return ctx.commitLatencyMs[kind];
+}
+
+/**
+ * Producer connections for an open loop at `rate`/s: rate x expected commit latency (the
+ * connections busy at once, Little's law) with 2x headroom, at least PRODUCER_CONNECTIONS and at
+ * most MAX_PRODUCER_CONNECTIONS. SQLite has a single writer.
+ */
+export function producerPoolSize(kind, rate, commitLatencyMs) {
+  if (kind === 'sqlite') return 1;
+  const busy = (rate * commitLatencyMs) / 1000;
+  return Math.min(MAX_PRODUCER_CONNECTIONS, Math.max(PRODUCER_CONNECTIONS, Math.ceil(busy * 2)));
 }

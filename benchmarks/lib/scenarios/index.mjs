@@ -1,9 +1,9 @@
 // The seven scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
 // times, and returns per-run figures plus their median and spread.
-import { ALL_SHARDS } from '../targets.mjs';
+import { ALL_SHARDS, PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { orderEvent, withResources, summarize } from '../util.mjs';
-import { withSetup, publisherFor, relayFor, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop } from './common.mjs';
-import { peerDrainRun, peerSystem } from './peer.mjs';
+import { withSetup, publisherFor, relayFor, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop, withDrains, commitLatencyFor, producerPoolSize } from './common.mjs';
+import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
 async function drainRateFor(ctx, kind) {
@@ -44,54 +44,68 @@ export const naive = {
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `naive vs tuned ${kind}`, async () => {
-        const tuned = await relayDrainRun(ctx, kind, { count: ctx.sizes.naiveEvents, aggregates: ctx.sizes.aggregates, relayOptions: { keepHistory: false } });
-        const naiveRun = await withSetup(ctx, kind, async (target, broker) => {
-          await target.prewrite(ctx.sizes.naiveEvents, ctx.sizes.aggregates);
-          const counter = await broker.consume();
-          const publisher = publisherFor(ctx, broker);
-          try {
-            return await measuredDrain(ctx, counter, ctx.sizes.naiveEvents, async () => {
-              for (;;) {
-                const [event] = await target.dialect.claim(target.db, ALL_SHARDS, 1);
-                if (!event) return;
-                await publisher.publish(event);
-                await target.dialect.markPublished(target.db, [event.id], false);
-              }
-            });
-          } finally {
-            await publisher.close();
+      // One target per run: the tuned drain, then the naive one, on the same tables and queue.
+      const runs = await repeat(ctx, `naive vs tuned ${kind}`, () => withDrains(ctx, kind, async ({ relayDrain, drainWith }) => {
+        const tuned = await relayDrain(ctx.sizes.naiveEvents, ctx.sizes.aggregates, { keepHistory: false });
+        const naiveRun = await drainWith(ctx.sizes.naiveEvents, ctx.sizes.aggregates, async ({ target, publisher }) => {
+          for (;;) {
+            const [event] = await target.dialect.claim(target.db, ALL_SHARDS, 1);
+            if (!event) return;
+            await publisher.publish(event);
+            await target.dialect.markPublished(target.db, [event.id], false);
           }
         });
         return { tunedRate: tuned.rate, naiveRate: naiveRun.rate, speedup: tuned.rate / naiveRun.rate, tunedCpuMs: tuned.cpuMs, naiveCpuMs: naiveRun.cpuMs, peakRssMiB: Math.max(tuned.peakRssMiB, naiveRun.peakRssMiB) };
-      });
+      }));
       perDatabase[kind] = summarizeRuns(runs);
     }
     return { perDatabase };
   },
 };
 
-/** Steady state of one system at the three rates; `makeSystem(target, broker)` builds it. */
-async function steadyCurves(ctx, kind, label, baseRate, makeSystem) {
+/**
+ * Steady state of one system at the configured rates. `makeSystem(target, broker)` builds an
+ * in-process system; or `runOne(target, broker, { rate, seconds, producerConnections })` runs one
+ * measurement itself (the peer, in its child process). The producers' pool is sized from the
+ * measured commit latency (see `producerPoolSize`). A run that throws (the peer's deadline) is
+ * counted as failed and left out of the figures.
+ */
+async function steadyCurves(ctx, kind, label, baseRate, makeSystem, runOne, seconds = ctx.sizes.steadySeconds) {
   const points = [];
+  const latencyMs = await commitLatencyFor(ctx, kind);
   for (const fraction of ctx.sizes.steadyFractions) {
     const rate = Math.max(1, baseRate * fraction);
-    const runs = await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, () =>
-      withSetup(ctx, kind, (target, broker) => openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds: ctx.sizes.steadySeconds })),
-    );
-    points.push(steadyPoint(fraction, rate, runs));
+    const producerConnections = producerPoolSize(kind, rate, latencyMs);
+    const errors = [];
+    const runs = (await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s, ${producerConnections} producer connections)`, async () => {
+      try {
+        return await withSetup(ctx, kind, (target, broker) =>
+          runOne ? runOne(target, broker, { rate, seconds, producerConnections })
+            : openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds }),
+        { producerConnections });
+      } catch (error) {
+        if (!runOne) throw error;
+        errors.push(error.message);
+        ctx.log(`   failed: ${error.message}`);
+        return null;
+      }
+    })).filter(Boolean);
+    points.push(runs.length > 0 ? steadyPoint(fraction, rate, runs, producerConnections, errors) : { fraction, targetRate: rate, producerConnections, errors });
   }
   return points;
 }
 
-function steadyPoint(fraction, rate, runs) {
+function steadyPoint(fraction, rate, runs, producerConnections, errors = []) {
   // The curve drawn is the run with the median p99.
   const byP99 = [...runs].sort((a, b) => a.percentiles.p99 - b.percentiles.p99);
   const medianRun = byP99[Math.floor(byP99.length / 2)];
   return {
     fraction,
     targetRate: rate,
+    producerConnections,
+    offeredRate: summarize(runs.map((r) => r.offeredRate)),
     achievedRate: summarize(runs.map((r) => r.achievedRate)),
+    achievedShare: summarize(runs.map((r) => r.achievedRate / rate)),
     events: summarize(runs.map((r) => r.events)),
     percentiles: Object.fromEntries(Object.keys(runs[0].percentiles).map((p) => [p, summarize(runs.map((r) => r.percentiles[p]))])),
     maxMs: summarize(runs.map((r) => r.maxMs)),
@@ -100,6 +114,7 @@ function steadyPoint(fraction, rate, runs) {
     cpuMs: summarize(runs.map((r) => r.cpuMs)),
     peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)),
     curve: medianRun.curve,
+    errors,
   };
 }
 
@@ -133,6 +148,7 @@ export const steady = {
         const mode = wake ? 'wake-on' : 'polling';
         perDatabase[kind].modes[mode] = await steadyCurves(ctx, kind, `steady ${kind} ${mode}`, baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, wake));
       }
+      if (kind !== 'sqlite') perDatabase[kind].commitLatencyMs = ctx.commitLatencyMs[kind];
     }
     return { perDatabase };
   },
@@ -229,46 +245,59 @@ export const ordering = {
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `ordering ${kind}`, async () => {
-        const one = await relayDrainRun(ctx, kind, { count: ctx.sizes.orderingEvents, aggregates: 1 });
-        const many = await relayDrainRun(ctx, kind, { count: ctx.sizes.orderingEvents, aggregates: ctx.sizes.aggregates });
+      const runs = await repeat(ctx, `ordering ${kind}`, () => withDrains(ctx, kind, async ({ relayDrain }) => {
+        const one = await relayDrain(ctx.sizes.orderingEvents, 1);
+        const many = await relayDrain(ctx.sizes.orderingEvents, ctx.sizes.aggregates);
         return { oneAggregateRate: one.rate, manyAggregatesRate: many.rate, ratio: many.rate / one.rate, cpuMs: one.cpuMs + many.cpuMs, peakRssMiB: Math.max(one.peakRssMiB, many.peakRssMiB) };
-      });
+      }));
       perDatabase[kind] = summarizeRuns(runs);
     }
     return { perDatabase };
   },
 };
 
-// Observed while building this: after its listener published and marked every message, the
-// process stopped serving I/O and timers (even a 5 s timeout never fired), with batch size 128
-// and with its default 5. Not diagnosed yet; until it is, the scenario is opt-in.
-const PEER_HANG =
-  'not run: in this harness the pg-transactional-outbox polling listener published and marked every message but then ' +
-  'the process stopped serving I/O and timers (not diagnosed yet). Set OUTBOX_BENCH_PEER=1 to try it';
+/** Deadline of one peer child process: its measurement's own budget plus start-up and slack. */
+function peerDeadlineMs(ctx, seconds) {
+  return Math.round(ctx.timeoutMs / 2 + seconds * 1000 + 15_000);
+}
 
 export const peer = {
   id: 'peer',
   title: 'Peer: pg-transactional-outbox (PostgreSQL)',
   describe: (s) =>
-    `pg-transactional-outbox 0.5.7 with its polling listener (the logical-replication listener needs wal_level=logical, which the shared server does not have), ` +
+    `pg-transactional-outbox 0.5.7 with its polling listener (its logical-replication listener needs wal_level=logical; the shared server runs wal_level=replica, so the polling listener is the one that can run here), ` +
     `set up with its own DatabaseSetup SQL, messages stored with initializeMessageStorage in the business transaction, published by a handler ` +
     `with rabbitmq-client confirms. Settings from its README example (polling every 250 ms, segment = aggregate id for per-aggregate order) except ` +
-    `the batch size, raised from 5 to 128 to match outboxkit's in-flight limit. Drain of ${s.peerEvents} events over ${s.aggregates} aggregates, and the steady state ` +
-    "at the same rates as outboxkit's (a fraction of outboxkit's PostgreSQL drain rate), outboxkit with LISTEN on.",
+    `batch size ${PEER_BATCH_SIZE} (its README's value; 128 collapses, see benchmarks/README.md). Every peer measurement runs in a child process ` +
+    '(`lib/peer-child.mjs`) that is killed after a deadline; a killed or failed run is reported as a failure of that figure. ' +
+    `Drain of ${s.peerEvents} events over ${s.aggregates} aggregates (outboxkit drains the same count in the same run), and the steady state of both systems at the SAME arrival rates, ` +
+    `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of the PEER's measured drain rate (so the peer is not simply overloaded; outboxkit at its own rates is scenario 3), ` +
+    `${s.peerSteadySeconds} s windows, same producer pool size, outboxkit with LISTEN on.`,
   async run(ctx) {
     if (!ctx.databases.includes('postgres')) return { skipped: 'postgres not selected' };
-    if (process.env.OUTBOX_BENCH_PEER !== '1') return { skipped: PEER_HANG };
     const kind = 'postgres';
-    const runs = await repeat(ctx, 'peer drain', async () => {
+    const errors = [];
+    const runs = await repeat(ctx, 'peer drain (outboxkit, then pg-transactional-outbox in a child process)', async () => {
       const ours = await relayDrainRun(ctx, kind, { count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates });
-      const theirs = await peerDrainRun(ctx, { count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates });
-      return { outboxkitRate: ours.rate, peerRate: theirs.rate, ratio: ours.rate / theirs.rate, outboxkitCpuMs: ours.cpuMs, peerCpuMs: theirs.cpuMs, peakRssMiB: Math.max(ours.peakRssMiB, theirs.peakRssMiB) };
+      let theirs = null;
+      try {
+        theirs = await withSetup(ctx, kind, (target, broker) =>
+          runPeerChild(ctx, target, broker, { mode: 'drain', count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates, producerConnections: PRODUCER_CONNECTIONS }, peerDeadlineMs(ctx, 0)));
+      } catch (error) {
+        errors.push(error.message);
+        ctx.log(`   failed: ${error.message}`);
+      }
+      return { outboxkitRate: ours.rate, peerRate: theirs?.rate ?? NaN, ratio: theirs ? ours.rate / theirs.rate : NaN, outboxkitCpuMs: ours.cpuMs, peerCpuMs: theirs?.cpuMs ?? NaN, outboxkitPeakRssMiB: ours.peakRssMiB, peerPeakRssMiB: theirs?.peakRssMiB ?? NaN, peerShutdownHung: theirs?.shutdownHung ? 1 : 0 };
     });
-    const baseRate = await drainRateFor(ctx, kind);
-    const outboxkitSteady = await steadyCurves(ctx, kind, 'peer steady: outboxkit', baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, true));
-    const peerSteady = await steadyCurves(ctx, kind, 'peer steady: pg-transactional-outbox', baseRate, (target, broker) => peerSystem(ctx, target, broker));
-    return { drain: summarizeRuns(runs), steady: { baseRate, outboxkit: outboxkitSteady, peer: peerSteady } };
+    // Arrival rates from the peer's own drain rate; if every peer drain failed, a nominal 50/s.
+    const peerDrainRate = summarize(runs.map((r) => r.peerRate)).median;
+    const baseRate = Number.isFinite(peerDrainRate) ? peerDrainRate : 50;
+    const seconds = ctx.sizes.peerSteadySeconds;
+    const outboxkitSteady = await steadyCurves(ctx, kind, 'peer steady: outboxkit', baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, true), null, seconds);
+    const peerSteady = await steadyCurves(ctx, kind, 'peer steady: pg-transactional-outbox', baseRate, null, (target, broker, params) =>
+      runPeerChild(ctx, target, broker, { mode: 'steady', aggregates: ctx.sizes.aggregates, ...params }, peerDeadlineMs(ctx, params.seconds)), seconds);
+    const shutdownHung = runs.filter((r) => r.peerShutdownHung === 1).length;
+    return { drain: { ...summarizeRuns(runs), errors, shutdownHung, batchSize: PEER_BATCH_SIZE }, steady: { baseRate, baseRateFrom: Number.isFinite(peerDrainRate) ? 'peer drain rate' : 'nominal (peer drains failed)', outboxkit: outboxkitSteady, peer: peerSteady } };
   },
 };
 

@@ -4,13 +4,19 @@
 import pg from 'pg';
 import { Connection } from 'rabbitmq-client';
 import ptxo from 'pg-transactional-outbox';
-import { withSetup, measuredDrain } from './common.mjs';
-import { orderEvent, pooled } from '../util.mjs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { measuredDrain, openLoop } from './common.mjs';
+import { orderEvent, pooled, sleep } from '../util.mjs';
 
 const { DatabaseSetup, initializeMessageStorage, initializePollingMessageListener, getDisabledLogger } = ptxo;
 const TABLE = 'outbox';
 const FUNCTION = 'next_outbox_messages';
-const BATCH_SIZE = 128;
+/**
+ * Its README's example value. 128 (outboxkit's in-flight limit) was tried and collapses: see the
+ * README of this package, "peer". `OUTBOX_BENCH_PEER_BATCH` overrides it.
+ */
+export const PEER_BATCH_SIZE = Number(process.env.OUTBOX_BENCH_PEER_BATCH ?? 5);
 const POLLING_INTERVAL_MS = 250;
 
 function peerConfig(target) {
@@ -25,7 +31,7 @@ function peerConfig(target) {
       enablePoisonousMessageProtection: false,
       nextMessagesFunctionSchema: schema,
       nextMessagesFunctionName: FUNCTION,
-      nextMessagesBatchSize: BATCH_SIZE,
+      nextMessagesBatchSize: PEER_BATCH_SIZE,
       nextMessagesPollingIntervalInMs: POLLING_INTERVAL_MS,
     },
   };
@@ -56,11 +62,11 @@ function peerMessage(i, aggregates) {
 }
 
 /** The peer's side: a writer (business tx + storeOutboxMessage) and a listener that publishes. */
-function peerParts(ctx, target, broker) {
+function peerParts(ctx, target, broker, producerConnections) {
   const config = peerConfig(target);
-  const logger = getDisabledLogger();
+  const logger = process.env.PEER_DEBUG ? debugLogger() : getDisabledLogger();
   const store = initializeMessageStorage(config, logger);
-  const producers = new pg.Pool({ connectionString: target.postgres.serverUrl, max: 8 });
+  const producers = new pg.Pool({ connectionString: target.postgres.serverUrl, max: producerConnections });
   const orders = `"${target.postgres.schema}".bench_orders`;
   let shutdown = null;
   let amqp = null;
@@ -94,41 +100,102 @@ function peerParts(ctx, target, broker) {
       };
       [shutdown] = initializePollingMessageListener(config, handler, logger);
     },
-    async stop() {
-      await shutdown?.();
-      await amqp?.close();
-      await producers.end();
+    /** Resolves `true` when the peer's shutdown finished within `graceMs`, `false` when it still hangs. */
+    async stop(graceMs = 1000) {
+      const done = (async () => {
+        await shutdown?.();
+        await amqp?.close();
+        await producers.end();
+        return true;
+      })();
+      return Promise.race([done, sleep(graceMs).then(() => false)]);
     },
   };
 }
 
-/** The peer draining `count` pre-written messages. */
-export async function peerDrainRun(ctx, { count, aggregates }) {
-  return withSetup(ctx, 'postgres', async (target, broker) => {
-    await setupPeer(target);
-    const parts = peerParts(ctx, target, broker);
-    try {
-      await pooled(count, 4, (i) => parts.write(i, aggregates));
-      const counter = await broker.consume();
-      return await measuredDrain(ctx, counter, count, async () => {
-        parts.start();
-      });
-    } finally {
-      await parts.stop();
-    }
+/** Child side: the peer draining `count` messages written first (the target and queue exist already). */
+export async function peerDrain(ctx, target, broker, { count, aggregates, producerConnections }) {
+  await setupPeer(target);
+  const parts = peerParts(ctx, target, broker, producerConnections);
+  try {
+    await pooled(count, 4, (i) => parts.write(i, aggregates));
+    const counter = await broker.consume();
+    const result = await measuredDrain(ctx, counter, count, async () => {
+      parts.start();
+    });
+    result.shutdownHung = !(await parts.stop());
+    return result;
+  } catch (error) {
+    await parts.stop();
+    throw error;
+  }
+}
+
+/** Child side: the peer as an open-loop system (see `openLoop`). */
+export async function peerSteady(ctx, target, broker, { rate, seconds, aggregates, producerConnections }) {
+  let parts;
+  const system = {
+    async start() {
+      await setupPeer(target);
+      parts = peerParts(ctx, target, broker, producerConnections);
+      parts.start();
+    },
+    async stop() {
+      shutdownHung = !(await parts.stop());
+    },
+    write: (i) => parts.write(i, aggregates),
+  };
+  let shutdownHung = false;
+  const result = await openLoop(ctx, broker, system, { rate, seconds });
+  return { ...result, shutdownHung };
+}
+
+const CHILD = fileURLToPath(new URL('../peer-child.mjs', import.meta.url));
+
+/**
+ * Parent side: runs one peer measurement in a child process (lib/peer-child.mjs) against the
+ * target schema and broker queue this process created (and cleans up). The child prints its
+ * figures as one JSON line on stdout. After `deadlineMs` the child is killed (SIGKILL: a stalled
+ * event loop cannot run a SIGTERM handler) and this rejects, so a stall is a failed figure
+ * instead of a hung harness. `OUTBOX_BENCH_PEER_NODE_OPTIONS` adds node flags to the child
+ * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/peer-prof`).
+ */
+export function runPeerChild(ctx, target, broker, params, deadlineMs) {
+  const job = {
+    ...params,
+    schema: target.postgres.schema,
+    serverUrl: target.postgres.serverUrl,
+    exchange: broker.exchange,
+    rabbitmqUrl: ctx.urls.rabbitmq,
+    timeoutMs: Math.max(1000, deadlineMs - 2000),
+  };
+  const nodeArgs = (process.env.OUTBOX_BENCH_PEER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, CHILD, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, deadlineMs);
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      const result = line ? JSON.parse(line) : undefined;
+      if (result && !result.error) return resolve(result);
+      if (timedOut) return reject(new Error(`peer child ${params.mode}: no result within the ${Math.round(deadlineMs / 1000)} s deadline, killed`));
+      const why = result?.error ?? (stderr.trim().split('\n').slice(-3).join(' ') || `exit ${code ?? signal}`);
+      reject(new Error(`peer child ${params.mode}: ${why}`));
+    });
   });
 }
 
-/** The peer as an open-loop system (see `openLoop`). */
-export function peerSystem(ctx, target, broker) {
-  let parts;
-  return {
-    async start() {
-      await setupPeer(target);
-      parts = peerParts(ctx, target, broker);
-      parts.start();
-    },
-    stop: () => parts.stop(),
-    write: (i) => parts.write(i, ctx.sizes.aggregates),
-  };
+function debugLogger() {
+  const out = (level) => (obj, msg) => process.stderr.write(`[peer ${level}] ${msg ?? ''} ${obj instanceof Error ? `${obj.message} ${obj.innerError?.message ?? ''}` : typeof obj === 'string' ? obj : ''}\n`);
+  const noop = () => {};
+  return { level: 'warn', trace: noop, debug: noop, info: noop, warn: out('warn'), error: out('error'), fatal: out('fatal'), child: () => debugLogger() };
 }
