@@ -17,16 +17,16 @@ export const FULL = Object.freeze({
 
 export const QUICK = Object.freeze({
   ...FULL,
-  drainEvents: 1000,
+  drainEvents: 800,
   aggregates: 100,
-  naiveEvents: 100,
+  naiveEvents: 60,
   steadyFractions: [0.5],
   steadySeconds: 1,
   historyRows: 20_000,
-  historyDrainEvents: 300,
-  producerSeconds: 0.5,
-  orderingEvents: 150,
-  peerEvents: 150,
+  historyDrainEvents: 200,
+  producerSeconds: 0.3,
+  orderingEvents: 100,
+  peerEvents: 100,
   peerSteadySeconds: 1.5,
   calibrationSeconds: 0.5,
 });

@@ -77,19 +77,19 @@ async function steadyCurves(ctx, kind, label, baseRate, makeSystem, runOne, seco
     const rate = Math.max(1, baseRate * fraction);
     const producerConnections = producerPoolSize(kind, rate, latencyMs);
     const errors = [];
-    const runs = (await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s, ${producerConnections} producer connections)`, async () => {
+    // One target and queue per figure (its runs follow each other on it), a fresh system each run.
+    const runs = await withSetup(ctx, kind, async (target, broker) => (await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s, ${producerConnections} producer connections)`, async () => {
       try {
-        return await withSetup(ctx, kind, (target, broker) =>
-          runOne ? runOne(target, broker, { rate, seconds, producerConnections })
-            : openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds }),
-        { producerConnections });
+        return await (runOne ? runOne(target, broker, { rate, seconds, producerConnections })
+          : openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds }));
       } catch (error) {
         if (!runOne) throw error;
+        await broker.purge().catch(() => {}); // what a killed child left in the queue
         errors.push(error.message);
         ctx.log(`   failed: ${error.message}`);
         return null;
       }
-    })).filter(Boolean);
+    })).filter(Boolean), { producerConnections });
     points.push(runs.length > 0 ? steadyPoint(fraction, rate, runs, producerConnections, errors) : { fraction, targetRate: rate, producerConnections, errors });
   }
   return points;
@@ -138,7 +138,10 @@ export const steady = {
     `Producers commit business transactions (an order row + the event through the raw \`enqueue\`) at ${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} ` +
     `of this run's measured drain rate, scheduled by the clock (open loop) for ${s.steadySeconds} s, then until every event is consumed. ` +
     'Latency from COMMIT acknowledged to the consumer receiving the event (HDR histogram). Wake-up on: PostgreSQL LISTEN/NOTIFY, ' +
-    'MariaDB/SQLite the in-process commit signal; off: polling only (adaptive, `pollIntervalMs` 1000 when idle).',
+    'MariaDB/SQLite the in-process commit signal; off: polling only (adaptive, `pollIntervalMs` 1000 when idle). ' +
+    'The producers\' pool (PostgreSQL, MariaDB) is sized to target rate x commit latency (measured once per database: 8 closed-loop producers, outbox write on) x 2, ' +
+    'between 8 and 32 connections, so the target rate is offered; "offered" is the rate transactions were started at, "achieved" the rate they committed at — ' +
+    'achieved below target with offered at target means the database could not commit faster (on this machine), not that the producers lagged.',
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {

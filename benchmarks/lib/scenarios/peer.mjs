@@ -123,7 +123,7 @@ export async function peerDrain(ctx, target, broker, { count, aggregates, produc
     const result = await measuredDrain(ctx, counter, count, async () => {
       parts.start();
     });
-    result.shutdownHung = !(await parts.stop());
+    result.shutdownHung = !(await parts.stop(500));
     return result;
   } catch (error) {
     await parts.stop();
@@ -141,7 +141,7 @@ export async function peerSteady(ctx, target, broker, { rate, seconds, aggregate
       parts.start();
     },
     async stop() {
-      shutdownHung = !(await parts.stop());
+      shutdownHung = !(await parts.stop(200));
     },
     write: (i) => parts.write(i, aggregates),
   };
