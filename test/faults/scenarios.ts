@@ -651,3 +651,74 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
     await res.close();
   }
 }
+
+// ------------------------------------------------------------------ 7. relay cut off from the database (netns)
+
+/**
+ * A private PostgreSQL cluster runs inside a network namespace the test creates, reachable only
+ * through a veth pair the test creates (10.231.N.1 host side, 10.231.N.2 namespace side). While
+ * the relay publishes and marks batches, the host end of the link goes down (packets stop; TCP
+ * connections stay open and retransmit), then comes back. Needs root.
+ */
+export async function networkCut(p: { events: number; aggregates: number; cuts: number; cutMs: number; seed: number }): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: 'pipe' });
+  const res = new Resources();
+  const tag = `${process.pid % 10_000}${Math.floor(Math.random() * 100)}`;
+  const ns = `okt_ns${tag}`;
+  const hostIf = `okth${tag}`;
+  const nsIf = `oktn${tag}`;
+  const net = 1 + Math.floor(Math.random() * 250);
+  const hostAddr = `10.231.${net}.1`;
+  const nsAddr = `10.231.${net}.2`;
+  try {
+    ip('netns', 'add', ns);
+    res.add(ns, async (name) => ip('netns', 'del', name));
+    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
+    res.add(hostIf, async (name) => {
+      try {
+        ip('link', 'del', name);
+      } catch {
+        // gone with the namespace
+      }
+    });
+    ip('link', 'set', nsIf, 'netns', ns);
+    ip('addr', 'add', `${hostAddr}/30`, 'dev', hostIf);
+    ip('link', 'set', hostIf, 'up');
+    ip('netns', 'exec', ns, 'ip', 'addr', 'add', `${nsAddr}/30`, 'dev', nsIf);
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'up');
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+    const cluster: PostgresCluster = res.add(await startPostgresCluster({ netns: ns, host: nsAddr }), (c) => c.dispose());
+    const brokerUrl = await serviceUrl('rabbitmq');
+    const schema = uniqueName('okt');
+    const target = res.add(await openTarget(cluster.url, schema), (t) => t.database.close());
+    const exchange = uniqueName('okt_fx');
+    const log = new DeliveryLog();
+    const collector = res.add(await durableCollector(brokerUrl, exchange, log), (c) => c.close());
+    // Backlog first, so the relay is claiming, publishing and marking when the link goes down.
+    const stats = await trackedWriters(res, target, log)({ total: p.events, aggregates: p.aggregates }, p.seed);
+    const relays: ManagedRelay[] = [];
+    res.add(relays, killAll);
+    const relay = spawnRelay({ databaseUrl: cluster.url, schema, brokerUrl, exchange, relayId: 'netns-cut', extra: ['--batch-size', '500', '--lease-ttl-ms', '15000'] });
+    relays.push(relay);
+    const started = Date.now();
+    for (let k = 0; k < p.cuts; k++) {
+      const before = log.deliveries.length;
+      await waitUntil('relay publishing', async () => log.deliveries.length > before + 300, 60_000);
+      ip('link', 'set', hostIf, 'down');
+      progress(`7: link down after ${log.deliveries.length} deliveries`);
+      await sleep(p.cutMs);
+      ip('link', 'set', hostIf, 'up');
+      progress('7: link up');
+    }
+    await collector.waitFor((l) => l.pending().length === 0, 240_000);
+    await sleep(1000);
+    const drainMs = Date.now() - started;
+    const errors = (relay.output().match(/"level":50/g) ?? []).length;
+    checkAndRecord(`7 netns: DB link down ${p.cutMs / 1000} s x${p.cuts}`, log, drainMs, `${errors} relay error lines while cut; relay running: ${relay.child.exitCode === null}`);
+    expect(stats.committed).toBe(p.events);
+    expect(relay.child.exitCode, relay.output().slice(-1500)).toBeNull();
+  } finally {
+    await res.close();
+  }
+}

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -29,6 +29,13 @@ export interface PostgresClusterOptions {
   settings?: readonly string[];
   /** How long start() waits. @default 60000 */
   startTimeoutMs?: number;
+  /**
+   * Run the server inside this network namespace (made by the caller with `ip netns add`), listening
+   * on `host`; for partition tests. Needs root. The URL then names `host`.
+   */
+  netns?: string;
+  /** Address to listen on and to put in the URL. @default '127.0.0.1' */
+  host?: string;
 }
 
 const running = new Set<PostgresClusterImpl>();
@@ -89,7 +96,7 @@ class PostgresClusterImpl implements PostgresCluster {
     this.dir = mkdtempSync(join(tmpdir(), 'okt-pg-'));
     chmodSync(this.dir, 0o755);
     chownSync(this.dir, this.#uid, this.#gid);
-    this.url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    this.url = `postgres://postgres@${options.host ?? '127.0.0.1'}:${port}/postgres`;
     installExitHook();
   }
 
@@ -102,7 +109,10 @@ class PostgresClusterImpl implements PostgresCluster {
   }
 
   #asPostgres(command: string, args: readonly string[]): string {
-    const result = spawnSync(join(this.#bin, command), args, { uid: this.#uid, gid: this.#gid, cwd: this.dir, encoding: 'utf8', timeout: 120_000 });
+    // In a namespace: `ip netns exec` needs root, so it runs first and drops to postgres with runuser.
+    const result = this.options.netns
+      ? spawnSync('ip', ['netns', 'exec', this.options.netns, 'runuser', '-u', 'postgres', '--', join(this.#bin, command), ...args], { cwd: this.dir, encoding: 'utf8', timeout: 120_000 })
+      : spawnSync(join(this.#bin, command), args, { uid: this.#uid, gid: this.#gid, cwd: this.dir, encoding: 'utf8', timeout: 120_000 });
     if (result.status !== 0) {
       throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}${result.stdout}${this.#logTail()}`);
     }
@@ -111,14 +121,18 @@ class PostgresClusterImpl implements PostgresCluster {
 
   init(): void {
     this.#asPostgres('initdb', ['-D', join(this.dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    // initdb trusts loopback only; a cluster on another address trusts that address's /24.
+    const host = this.options.host;
+    if (host && host !== '127.0.0.1') appendFileSync(join(this.dir, 'data', 'pg_hba.conf'), `host all all ${host.replace(/\.\d+$/, '.0')}/24 trust\n`);
   }
 
   async start(): Promise<void> {
-    const settings = [`-p ${this.port}`, `-k ${this.dir}`, `-c listen_addresses=127.0.0.1`, `-c fsync=off`, ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`)];
+    const settings = [`-p ${this.port}`, `-k ${this.dir}`, `-c listen_addresses=${this.options.host ?? '127.0.0.1'}`, `-c fsync=off`, ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`)];
     this.#asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-o', settings.join(' '), '-l', join(this.dir, 'log'), '-w', '-t', String(Math.ceil((this.options.startTimeoutMs ?? 60_000) / 1000)), 'start']);
     this.#running = true;
     running.add(this);
-    await waitForPort(this.port, Date.now() + (this.options.startTimeoutMs ?? 60_000), () => false, () => this.#logTail());
+    // pg_ctl -w already waited for readiness (over the Unix socket); the TCP check is for the default address.
+    if (!this.options.netns) await waitForPort(this.port, Date.now() + (this.options.startTimeoutMs ?? 60_000), () => false, () => this.#logTail());
   }
 
   async stop(mode: 'immediate' | 'fast' = 'immediate'): Promise<void> {
