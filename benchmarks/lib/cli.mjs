@@ -1,33 +1,35 @@
 // Command-line options and the workload sizes of a full and a quick run.
+// Sized so that a full run stays under 30 minutes on a busy 2-core machine (estimate from the
+// per-step costs of a quick run: see README.md, "How long a run takes").
 export const FULL = Object.freeze({
-  drainEvents: 100_000,
+  drainEvents: 10_000,
   aggregates: 1000,
-  naiveEvents: 10_000,
+  naiveEvents: 1000,
   steadyFractions: [0.25, 0.5, 0.75],
-  steadySeconds: 8,
-  historyRows: 5_000_000,
-  historyDrainEvents: 20_000,
-  producerSeconds: 5,
+  steadySeconds: 5,
+  historyRows: 1_000_000,
+  historyDrainEvents: 2000,
+  producerSeconds: 3,
   producerConcurrency: 8,
-  orderingEvents: 10_000,
-  peerEvents: 2000,
-  peerSteadySeconds: 10,
+  orderingEvents: 1000,
+  peerEvents: 1000,
+  peerSteadySeconds: 5,
   calibrationSeconds: 2,
 });
 
 export const QUICK = Object.freeze({
   ...FULL,
-  drainEvents: 800,
+  drainEvents: 500,
   aggregates: 100,
-  naiveEvents: 60,
+  naiveEvents: 40,
   steadyFractions: [0.5],
-  steadySeconds: 1,
+  steadySeconds: 0.75,
   historyRows: 20_000,
-  historyDrainEvents: 200,
+  historyDrainEvents: 150,
   producerSeconds: 0.3,
-  orderingEvents: 100,
-  peerEvents: 100,
-  peerSteadySeconds: 1.5,
+  orderingEvents: 80,
+  peerEvents: 60,
+  peerSteadySeconds: 1,
   calibrationSeconds: 0.5,
 });
 

@@ -9,16 +9,10 @@ import { writeEvents, localCommits, signalLocalCommit, SHARD_COUNT } from '@outb
 import { createPostgresDialect, createPgPool, pgDatabase, pgExecutor, pgListener, enqueue as pgEnqueue } from '@outboxkit/postgres';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase, mysqlExecutor, enqueue as mysqlEnqueue } from '@outboxkit/mysql';
 import { createSqliteDialect, openSqliteDatabase, enqueue as sqliteEnqueue } from '@outboxkit/sqlite';
-import { uniqueName, orderEvent } from './util.mjs';
+import { uniqueName, orderEvent, PRODUCER_CONNECTIONS } from './util.mjs';
 
 export const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, i) => i);
-/** Producer connections for PostgreSQL and MariaDB by default (SQLite has one writer at a time anyway). */
-export const PRODUCER_CONNECTIONS = 8;
-/**
- * Upper bound for an open-loop producer pool: the shared PostgreSQL server allows 100
- * connections in all, and other clients use it too.
- */
-export const MAX_PRODUCER_CONNECTIONS = 32;
+export { PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from './util.mjs';
 const PREWRITE_CHUNK = 500;
 const HISTORY_CHUNK = 100_000;
 

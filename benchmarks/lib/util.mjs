@@ -52,6 +52,14 @@ export function uniqueName(prefix) {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 }
 
+/** Producer connections for PostgreSQL and MariaDB by default (SQLite has one writer at a time anyway). */
+export const PRODUCER_CONNECTIONS = 8;
+/**
+ * Upper bound for an open-loop producer pool: the shared PostgreSQL server allows 100
+ * connections in all, and other clients use it too.
+ */
+export const MAX_PRODUCER_CONNECTIONS = 32;
+
 const FILLER = 'x'.repeat(64);
 
 /** A JSON payload of about 230 bytes, like an order event (the size the machine figures were measured with). */

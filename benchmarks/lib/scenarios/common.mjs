@@ -2,13 +2,14 @@
 // the open-loop producer, and per-run bookkeeping.
 import { Relay } from '@outboxkit/core';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
-import { openTarget, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { openBroker } from '../broker.mjs';
 import { latencyRecorder } from '../latency.mjs';
-import { withResources, summarize, sleep, orderEvent } from '../util.mjs';
+import { withResources, summarize, sleep, orderEvent, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../util.mjs';
 
 /** Opens a target and a broker queue, runs `fn`, and always cleans both up. */
 export async function withSetup(ctx, kind, fn, targetOptions = {}) {
+  // Loaded on first use: the peer's child process needs this module but never opens a target.
+  const { openTarget } = await import('../targets.mjs');
   const target = await openTarget(kind, ctx.urls, targetOptions);
   let broker;
   try {
@@ -143,7 +144,8 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
         tx.finally(() => inFlight.delete(tx));
       }
       await Promise.all(inFlight);
-      achieved = committedCount / ((lastCommit - start) / 1000);
+      // Commits over the scheduled span plus one interval (n events span (n-1)/rate seconds).
+      achieved = committedCount / ((lastCommit - start) / 1000 + 1 / rate);
       await counter.waitFor(committedCount, ctx.timeoutMs);
     });
     const summary = latency.summary();
