@@ -21,15 +21,15 @@ export const QUICK = Object.freeze({
   ...FULL,
   drainEvents: 500,
   aggregates: 100,
-  naiveEvents: 40,
+  naiveEvents: 100,
   steadyFractions: [0.5],
   steadySeconds: 0.75,
   historyRows: 20_000,
   historyDrainEvents: 150,
   producerSeconds: 0.3,
   orderingEvents: 80,
-  peerEvents: 60,
-  peerSteadySeconds: 1,
+  peerEvents: 80,
+  peerSteadySeconds: 2.5,
   calibrationSeconds: 0.5,
 });
 

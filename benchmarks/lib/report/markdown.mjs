@@ -118,7 +118,7 @@ const RENDERERS = {
     const parts = [table(['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer', 'outboxkit CPU ms', 'peer CPU ms (child process)'],
       [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 1), spread(d.outboxkitCpuMs), spread(d.peerCpuMs)]]), ''];
     parts.push(`Peer batch size ${d.batchSize}. Peer drains failed: ${d.errors?.length ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'}${d.errors?.length ? ` (${[...new Set(d.errors)].join('; ')})` : ''}. ` +
-      `Peer shutdown (its listener's shutdown function) still pending 1 s after the measurement: ${d.shutdownHung ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'} drain runs (the child process exits anyway).`, '');
+      `Peer stop (its listener's shutdown, then the publisher, the AMQP connection and the producers' pool) still pending 0.5 s after the measurement: ${d.shutdownHung ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'} drain runs (the child exits anyway).`, '');
     parts.push(chart('peer-drain', barChart({ title: 'PostgreSQL drain: outboxkit vs pg-transactional-outbox', unit: '/s', groups: [{ label: 'PostgreSQL', bars: [bar('outboxkit', d.outboxkitRate), bar('pg-transactional-outbox', d.peerRate)] }] })), '');
     parts.push(`Steady state at the same arrival rates for both, from the ${result.steady.baseRateFrom ?? 'peer drain rate'} (${num(result.steady.baseRate)} events/s):`, '');
     const rows = [];

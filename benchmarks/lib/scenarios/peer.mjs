@@ -70,6 +70,7 @@ function peerParts(ctx, target, broker, producerConnections) {
   const orders = `"${target.postgres.schema}".bench_orders`;
   let shutdown = null;
   let amqp = null;
+  let publisher = null;
   return {
     async write(i, aggregates) {
       const message = peerMessage(i, aggregates);
@@ -90,7 +91,7 @@ function peerParts(ctx, target, broker, producerConnections) {
     start() {
       amqp = new Connection({ url: ctx.urls.rabbitmq, connectionName: `${broker.exchange}-peer` });
       amqp.on('error', () => {});
-      const publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 });
+      publisher = amqp.createPublisher({ confirm: true, maxAttempts: 1 });
       const handler = {
         handle: (message) =>
           publisher.send(
@@ -103,9 +104,16 @@ function peerParts(ctx, target, broker, producerConnections) {
     /** Resolves `true` when the peer's shutdown finished within `graceMs`, `false` when it still hangs. */
     async stop(graceMs = 1000) {
       const done = (async () => {
+        const t0 = performance.now();
         await shutdown?.();
+        if (process.env.PEER_DEBUG) process.stderr.write(`[peer] listener shutdown ${(performance.now() - t0).toFixed(0)} ms\n`);
+        // The publisher first: Connection.close() with a confirm-mode publisher still open did not
+        // resolve (rabbitmq-client 5.0.8) — that, not the peer's listener, was the "hang" at shutdown.
+        await publisher?.close();
         await amqp?.close();
+        if (process.env.PEER_DEBUG) process.stderr.write(`[peer] amqp closed ${(performance.now() - t0).toFixed(0)} ms\n`);
         await producers.end();
+        if (process.env.PEER_DEBUG) process.stderr.write(`[peer] producers ended ${(performance.now() - t0).toFixed(0)} ms\n`);
         return true;
       })();
       return Promise.race([done, sleep(graceMs).then(() => false)]);
