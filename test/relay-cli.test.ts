@@ -124,3 +124,51 @@ async function waitForStatus(dbFlags: readonly string[], ok: (status: OutboxStat
   }
   throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
 }
+
+describe('outbox-relay run: publisher flags', () => {
+  let db: TestDatabase;
+  let dbFlags: string[];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('PostgreSQL');
+    dbFlags = ['--database-url', db.url, '--schema', db.schema!];
+    expect((await runCli(['migrate', ...dbFlags])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  it('--max-message-bytes quarantines an oversized event; with --no-declare-exchange a missing exchange is a permanent invalid-destination', async () => {
+    const brokerUrl = await serviceUrl('rabbitmq');
+    const target = await openDatabase(db.url, { tables: { schema: db.schema! } });
+    try {
+      await target.database.transaction((tx) =>
+        writeEvents(target.dialect, tx, [
+          { aggregateType: 'doc', aggregateId: 'big', type: 'doc.saved', payload: { text: 'x'.repeat(500) } },
+        ]),
+      );
+      // An exchange nobody declared: with --no-declare-exchange every publish fails permanently.
+      const missing = uniqueName('okt_missing_x');
+      const once = ['run', '--once', ...dbFlags, '--broker-url', brokerUrl, '--max-attempts', '1', '--log-level', 'silent'];
+      const oversized = await runCli([...once, '--exchange', missing, '--no-declare-exchange', '--max-message-bytes', '200']);
+      expect(oversized.code).toBe(0);
+      const status = await waitForStatus(dbFlags, (s) => s.quarantined === 1);
+      expect(status).toMatchObject({ backlog: 0, quarantined: 1, parkedAggregates: 1 });
+      const listed = await runCli(['quarantine', 'list', '--json', ...dbFlags]);
+      expect(listed.stdout).toMatch(/too-large/);
+
+      await target.database.transaction((tx) =>
+        writeEvents(target.dialect, tx, [{ aggregateType: 'doc', aggregateId: 'small', type: 'doc.saved', payload: {} }]),
+      );
+      const undeclared = await runCli([...once, '--exchange', missing, '--no-declare-exchange']);
+      expect(undeclared.code).toBe(0);
+      const after = await waitForStatus(dbFlags, (s) => s.quarantined === 2);
+      expect(after.backlog).toBe(0);
+      const reasons = await runCli(['quarantine', 'list', '--json', ...dbFlags]);
+      expect(reasons.stdout).toMatch(/invalid-destination/);
+    } finally {
+      await target.database.close();
+    }
+  }, 120_000);
+});

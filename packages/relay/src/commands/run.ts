@@ -8,6 +8,9 @@ import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservab
 export interface RunFlags extends DatabaseFlags {
   brokerUrl?: string;
   exchange?: string;
+  /** false: the exchange must exist; the broker user then needs no configure permission. */
+  declareExchange?: boolean;
+  maxMessageBytes?: number;
   batchSize?: number;
   maxInFlight?: number;
   pollIntervalMs?: number;
@@ -38,6 +41,8 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const publisher = createRabbitPublisher({
     connection: flags.brokerUrl ?? DEFAULT_BROKER_URL,
     ...(flags.exchange ? { exchange: flags.exchange } : {}),
+    ...(flags.declareExchange === false ? { declareExchange: false } : {}),
+    ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
   });
   let observability: RelayObservability | undefined;
   try {
