@@ -14,5 +14,5 @@ describe('database faults, rollbacks, long transactions, poison', () => {
   it('10: inbox consumer processes SIGKILLed after commit / before commit; effects exactly once', () =>
     consumerKills({ kind: 'PostgreSQL', events: 2000, aggregates: 100, killsEach: 3, seed: SEED }));
   it('8: one transaction open 60 s while thousands of others commit', () => longTransaction({ holdMs: 60_000, others: 5000, aggregates: 200, seed: SEED }));
-  it('12: least privilege: relay as a DML-only PostgreSQL role and a RabbitMQ user limited to its exchange', () => leastPrivilege({ events: 2000, aggregates: 100, seed: SEED }));
+  it('12: least privilege: relay as a DML-only PostgreSQL role and a write-only RabbitMQ user', () => leastPrivilege({ events: 2000, aggregates: 100, seed: SEED }));
 });

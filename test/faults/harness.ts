@@ -219,6 +219,25 @@ export interface ManagedRelay extends RelayProcess {
   metricsPort(): Promise<number>;
 }
 
+const liveRelays = new Set<import('node:child_process').ChildProcess>();
+let exitHookInstalled = false;
+
+/** A scenario cut short (test timeout, crash) must not leave relay processes running after the worker exits. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of liveRelays) {
+      try {
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+}
+
 /** An `outbox-relay run` child with metrics on a free loopback port; info-level JSON logs kept in output(). */
 export function spawnRelay(spec: RelaySpec): ManagedRelay {
   const relay = startRelay(
@@ -231,6 +250,9 @@ export function spawnRelay(spec: RelaySpec): ManagedRelay {
     ],
     spec.env,
   );
+  liveRelays.add(relay.child);
+  relay.child.once('exit', () => liveRelays.delete(relay.child));
+  installExitHook();
   return {
     ...relay,
     id: spec.relayId,

@@ -611,10 +611,9 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
     const exchange = uniqueName('okt_fx');
     const ctl = (...args: string[]): string => execFileSync('/usr/sbin/rabbitmqctl', ['-n', node.nodeName, ...args], { encoding: 'utf8', stdio: 'pipe' });
     ctl('add_user', 'okt_relay', 'relay-pw');
-    // configure + write: only this exchange; read: nothing. (Configure is needed because
-    // `outbox-relay run` declares its exchange on every connect and has no flag to skip that: with
-    // configure '^$' every publish fails with ACCESS_REFUSED, retried forever as a transient error.)
-    ctl('set_permissions', '-p', '/', 'okt_relay', `^${exchange}$`, `^${exchange}$`, '^$');
+    // write: only this exchange; configure and read: nothing. The relay runs with
+    // --no-declare-exchange (without it, it declares its exchange and needs configure on it).
+    ctl('set_permissions', '-p', '/', 'okt_relay', '^$', `^${exchange}$`, '^$');
     const log = new DeliveryLog();
     const collector = res.add(await durableCollector(node.url, exchange, log), (c) => c.close()); // as guest: declares exchange + queue
     const relayDbUrl = cluster.url.replace('postgres@', 'okt_relay:relay-pw@');
@@ -638,7 +637,7 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
 
     const relays: ManagedRelay[] = [];
     res.add(relays, killAll);
-    const relay = spawnRelay({ databaseUrl: relayDbUrl, schema, brokerUrl: relayBrokerUrl, exchange, relayId: 'least-privilege' });
+    const relay = spawnRelay({ databaseUrl: relayDbUrl, schema, brokerUrl: relayBrokerUrl, exchange, relayId: 'least-privilege', extra: ['--no-declare-exchange'] });
     relays.push(relay);
     await relay.metricsPort();
     // The application (another role) writes the business row and the event in one transaction.
@@ -648,7 +647,7 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
     const drainMs = await drain(collector, 60_000).catch((error: Error) => {
       throw new Error(`${error.message}\nrelay log:\n${relay.output().slice(-3000)}`);
     });
-    checkAndRecord('12 least privilege (PG DML-only role, AMQP own exchange only)', log, drainMs, `${stats.rolledBack} rolled back; relay logged no errors`);
+    checkAndRecord('12 least privilege (PG DML-only role, AMQP write-only)', log, drainMs, `${stats.rolledBack} rolled back; relay logged no errors`);
     expect(relay.output(), 'no permission errors in the relay log').not.toMatch(/permission denied|ACCESS_REFUSED|"level":50/);
     expect(await relay.stop('SIGTERM')).toBe(0);
   } finally {
