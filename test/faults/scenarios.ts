@@ -307,14 +307,14 @@ export async function rollbacks(p: { kind: DatabaseKind; events: number; aggrega
 export async function poison(p: { events: number; aggregates: number; seed: number }): Promise<void> {
   const s = await setup('PostgreSQL');
   try {
-    const relay = s.relay('poison', ['--max-attempts', '2']);
+    const relay = s.relay('poison', ['--max-attempts', '2', '--max-message-bytes', String(64 * 1024)]);
     await relay.metricsPort();
     // Normal traffic, and two poisoned aggregates whose first event cannot be published.
     const normal = s.write({ total: p.events, aggregates: p.aggregates }, p.seed);
     const nowhere = `/okt_nowhere_${uniqueName('q')}`; // default exchange, a queue that does not exist: returned
     const held = new Set<string>();
     const poisonIds: Record<string, string> = {};
-    const big = 'x'.repeat(17 * 1024 * 1024); // above the publisher's default maxMessageBytes (16 MiB); the CLI exposes no flag for it
+    const big = 'x'.repeat(100 * 1024); // above --max-message-bytes 64 KiB
     for (const [aggregateId, first] of [
       ['unroutable-1', { destination: nowhere, payload: { n: 0 } }],
       ['oversized-1', { payload: { blob: big } }],
@@ -358,7 +358,7 @@ export async function poison(p: { events: number; aggregates: number; seed: numb
     expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type = 'poison' AND attempts = 0`)).toBe(4);
     expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type <> 'poison'`)).toBe(0);
     // The report minus the deliberately parked events must be clean.
-    checkAndRecord('11 poison: unroutable + 17 MiB payload', s.log, drainMs, `2 quarantined (parked) with reason; ${held.size} held events excluded from lost`, {
+    checkAndRecord('11 poison: unroutable + 100 KiB over a 64 KiB limit', s.log, drainMs, `2 quarantined (parked) with reason; ${held.size} held events excluded from lost`, {
       ...report,
       lost: report.lost.filter((a) => !held.has(a.id)),
       ok: report.unexpected.length === 0 && report.orderViolations.length === 0 && report.mismatches.length === 0,
