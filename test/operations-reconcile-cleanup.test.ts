@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboxDialect } from '@outboxkit/core';
 import type { DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { allCommittedDelivered, DeliveryLog, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import { DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { runCli } from './support/relay-process.js';
-import { backdate, cli, databaseFlags, eventsOf, openTarget, tableName, UUID_LINE, writeCommitted } from './support/operations-helpers.js';
+import { backdate, cli, eventsOf, tableName, UUID_LINE, writeCommitted, operationsFixture, type OperationsFixture } from './support/operations-helpers.js';
 
 describe.each(DATABASE_KINDS)('outbox-relay reconcile and cleanup on %s', (kind) => {
   let db: TestDatabase;
@@ -17,25 +17,15 @@ describe.each(DATABASE_KINDS)('outbox-relay reconcile and cleanup on %s', (kind)
   let collector: QueueCollector;
   const log = new DeliveryLog();
 
+  let fixture: OperationsFixture | undefined;
+
   beforeAll(async () => {
-    db = await createTestDatabase(kind);
-    dbFlags = databaseFlags(db);
-    const exchange = uniqueName('okt_rec_x');
-    brokerFlags = ['--broker-url', await serviceUrl('rabbitmq'), '--exchange', exchange];
-    await cli(['migrate', ...dbFlags]);
-    target = await openTarget(db);
-    collector = await collectQueue({
-      url: await serviceUrl('rabbitmq'),
-      queue: uniqueName('okt_rec_q'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
+    fixture = await operationsFixture(kind, 'okt_rec', log);
+    ({ db, dbFlags, brokerFlags, target, collector } = fixture);
   });
 
   afterAll(async () => {
-    await collector?.close();
-    await target?.database.close();
-    await db?.dispose();
+    await fixture?.dispose();
   });
 
   const publishAll = async (): Promise<void> => {

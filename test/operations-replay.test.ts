@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, expectDeliveryOk, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
-import { cli, databaseFlags, eventsOf, openTarget, UUID_LINE, writeCommitted } from './support/operations-helpers.js';
+import { allCommittedDelivered, DeliveryLog, expectDeliveryOk, type QueueCollector } from '@outboxkit/testkit';
+import { DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { cli, eventsOf, UUID_LINE, writeCommitted, operationsFixture, type OperationsFixture } from './support/operations-helpers.js';
 
 describe.each(DATABASE_KINDS)('outbox-relay replay on %s', (kind) => {
   let db: TestDatabase;
@@ -12,25 +12,15 @@ describe.each(DATABASE_KINDS)('outbox-relay replay on %s', (kind) => {
   let collector: QueueCollector;
   const log = new DeliveryLog();
 
+  let fixture: OperationsFixture | undefined;
+
   beforeAll(async () => {
-    db = await createTestDatabase(kind);
-    dbFlags = databaseFlags(db);
-    const exchange = uniqueName('okt_replay_x');
-    brokerFlags = ['--broker-url', await serviceUrl('rabbitmq'), '--exchange', exchange];
-    await cli(['migrate', ...dbFlags]);
-    target = await openTarget(db);
-    collector = await collectQueue({
-      url: await serviceUrl('rabbitmq'),
-      queue: uniqueName('okt_replay_q'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
+    fixture = await operationsFixture(kind, 'okt_replay', log);
+    ({ db, dbFlags, brokerFlags, target, collector } = fixture);
   });
 
   afterAll(async () => {
-    await collector?.close();
-    await target?.database.close();
-    await db?.dispose();
+    await fixture?.dispose();
   });
 
   it('re-delivers a time range with the original ids, per aggregate in sequence order; --dry-run sends nothing', async () => {

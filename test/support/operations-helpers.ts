@@ -1,7 +1,7 @@
 import { writeEvents, type EventInput, type OutboxStatus, type QuarantineEntry, type WrittenEvent } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
-import type { DeliveryLog } from '@outboxkit/testkit';
-import type { TestDatabase } from './databases.js';
+import { collectQueue, serviceUrl, uniqueName, type DeliveryLog, type QueueCollector } from '@outboxkit/testkit';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { runCli, type CliResult } from './relay-process.js';
 
 /** The flags that point the CLI at a test database. */
@@ -76,3 +76,41 @@ export function backdate(db: TestDatabase, table: 'outbox_published' | 'outbox_i
 }
 
 export const UUID_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+/** What every operations test file sets up: an isolated database with the outbox migrated, a broker exchange, a collector. */
+export interface OperationsFixture {
+  db: TestDatabase;
+  dbFlags: string[];
+  brokerFlags: string[];
+  target: DatabaseTarget;
+  collector: QueueCollector;
+  dispose(): Promise<void>;
+}
+
+export async function operationsFixture(kind: DatabaseKind, prefix: string, log: DeliveryLog): Promise<OperationsFixture> {
+  const db = await createTestDatabase(kind);
+  const dbFlags = databaseFlags(db);
+  const brokerUrl = await serviceUrl('rabbitmq');
+  const exchange = uniqueName(`${prefix}_x`);
+  await cli(['migrate', ...dbFlags]);
+  const target = await openTarget(db);
+  const collector = await collectQueue({
+    url: brokerUrl,
+    queue: uniqueName(`${prefix}_q`),
+    declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+    log,
+  });
+  return {
+    db,
+    dbFlags,
+    brokerFlags: ['--broker-url', brokerUrl, '--exchange', exchange],
+    target,
+    collector,
+    async dispose() {
+      await collector.close();
+      await target.database.close();
+      await db.dispose();
+    },
+  };
+}
+
