@@ -5,12 +5,12 @@ import { MikroORM } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { MariaDbDriver } from '@mikro-orm/mariadb';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { createEnvelope, type Dialect, type InboxDialect, type SqlDatabase, type StoredEvent } from '@outboxkit/core';
+import { type Dialect, type InboxDialect, type SqlDatabase, type StoredEvent } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
-import { createInboxConsumer, INBOX_HEADERS, toAmqpMessage, type InboxConsumer } from '@outboxkit/rabbitmq';
+import { createInboxConsumer, INBOX_HEADERS, type InboxConsumer } from '@outboxkit/rabbitmq';
 import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
-import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
+import { RabbitTestBed, serviceUrl, storedEvent, uniqueName, waitFor, withPostgresSchema } from '@outboxkit/testkit';
 import { Connection } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mikroOrmInbox, outbox, withOutbox } from '../src/index.js';
@@ -111,64 +111,33 @@ const DATABASES: readonly { name: string; setup(): Promise<InboxTestDatabase> }[
   },
 ];
 
-/** A stored event as the relay would read it; `id` is the inbox key. */
-function storedEvent(aggregateId: string): StoredEvent {
-  const envelope = createEnvelope({ aggregateType: 'order', aggregateId, type: 'OrderPlaced', payload: { total: 5 } });
-  return Object.freeze({ ...envelope, sequence: 1, position: 1, attempts: 0 });
-}
-
-/** Polls until `check` holds; the deadline only guards against a hang. */
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 45_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe.each(DATABASES)('MikroORM inbox on $name', ({ setup }) => {
   let db: InboxTestDatabase;
+  let bed: RabbitTestBed;
   let amqp: Connection;
-  let publisher: ReturnType<Connection['createPublisher']>;
-  const queues: string[] = [];
   const consumers: InboxConsumer[] = [];
 
   beforeAll(async () => {
-    amqp = new Connection(await serviceUrl('rabbitmq'));
-    publisher = amqp.createPublisher({ confirm: true });
+    bed = new RabbitTestBed(await serviceUrl('rabbitmq'));
+    amqp = bed.connection;
     db = await setup();
   });
 
   afterAll(async () => {
     for (const consumer of consumers) await consumer.close();
-    for (const queue of queues) {
-      await amqp.queueDelete({ queue }).catch(() => undefined);
-      await amqp.queueDelete({ queue: `${queue}.dead` }).catch(() => undefined);
-      await amqp.exchangeDelete({ exchange: `${queue}.dlx` }).catch(() => undefined);
-    }
-    await publisher?.close();
-    await amqp?.close();
+    await bed?.close();
     await db?.dispose();
   });
 
-  async function newQueue(): Promise<string> {
-    const queue = uniqueName('okmo_inbox');
-    await amqp.queueDeclare({ queue, durable: true });
-    queues.push(queue);
-    return queue;
-  }
-
-  async function publish(queue: string, event: StoredEvent): Promise<void> {
-    const { properties, body } = toAmqpMessage(event);
-    await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
-  }
+  const newQueue = (): Promise<string> => bed.declare(uniqueName('okmo_inbox'));
+  const publish = (queue: string, event: StoredEvent): Promise<void> => bed.publish(queue, event);
 
   /** Counted through the ORM, on a fresh fork: what is committed. */
   const ordersNumbered = (number: string) => db.orm.em.fork().count(OrderSchema, { number });
 
   it('applies a message delivered three times once (an entity persisted on the handler em) and counts two duplicates', async () => {
     const queue = await newQueue();
-    const event = storedEvent('mikro-dup');
+    const event = storedEvent({ aggregateId: 'mikro-dup' });
     for (let i = 0; i < 3; i++) await publish(queue, event);
     const errors: unknown[] = [];
     const runs: string[] = [];
@@ -203,7 +172,7 @@ describe.each(DATABASES)('MikroORM inbox on $name', ({ setup }) => {
 
   it('a handler that throws after flushing an entity leaves neither the row nor the inbox key; retried, then dead-lettered', async () => {
     const queue = await newQueue();
-    const event = storedEvent('mikro-poison');
+    const event = storedEvent({ aggregateId: 'mikro-poison' });
     await publish(queue, event);
     const attempts: number[] = [];
     const visibleInTx: number[] = [];
@@ -245,7 +214,7 @@ describe.each(DATABASES)('MikroORM inbox on $name', ({ setup }) => {
 
   it('concurrent deliveries each get their own EntityManager', async () => {
     const queue = await newQueue();
-    const events = Array.from({ length: 6 }, (_, i) => storedEvent(`mikro-concurrent-${i}`));
+    const events = Array.from({ length: 6 }, (_, i) => storedEvent({ aggregateId: `mikro-concurrent-${i}` }));
     for (const event of events) await publish(queue, event);
     const managers = new Set<unknown>();
     const errors: unknown[] = [];
@@ -276,7 +245,7 @@ describe.each(DATABASES)('MikroORM inbox on $name', ({ setup }) => {
 
   it('outbox.add in the handler: the emitted event commits with the entity and the inbox row, once', async () => {
     const queue = await newQueue();
-    const event = storedEvent('mikro-chain');
+    const event = storedEvent({ aggregateId: 'mikro-chain' });
     for (let i = 0; i < 2; i++) await publish(queue, event);
     const pendingBefore = Number(await db.dialect.countPending(db.database));
     const errors: unknown[] = [];

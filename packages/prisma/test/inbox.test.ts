@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createEnvelope, type Dialect, type InboxDialect, type SqlDatabase, type StoredEvent } from '@outboxkit/core';
+import { type Dialect, type InboxDialect, type SqlDatabase, type StoredEvent } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
 import { createInboxConsumer, INBOX_HEADERS, toAmqpMessage, type InboxConsumer } from '@outboxkit/rabbitmq';
 import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
-import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
+import { RabbitTestBed, serviceUrl, storedEvent, uniqueName, waitFor, withPostgresSchema } from '@outboxkit/testkit';
 import { Connection } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, prismaInbox } from '../src/index.js';
@@ -106,63 +106,32 @@ const DATABASES: readonly { name: string; setup(): Promise<InboxTestDatabase> }[
   },
 ];
 
-/** A stored event as the relay would read it; `id` is the inbox key. */
-function storedEvent(aggregateId: string): StoredEvent {
-  const envelope = createEnvelope({ aggregateType: 'order', aggregateId, type: 'OrderPlaced', payload: { total: 5 } });
-  return Object.freeze({ ...envelope, sequence: 1, position: 1, attempts: 0 });
-}
-
-/** Polls until `check` holds; the deadline only guards against a hang. */
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 45_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe.each(DATABASES)('Prisma inbox on $name', ({ setup }) => {
   let db: InboxTestDatabase;
+  let bed: RabbitTestBed;
   let amqp: Connection;
-  let publisher: ReturnType<Connection['createPublisher']>;
-  const queues: string[] = [];
   const consumers: InboxConsumer[] = [];
 
   beforeAll(async () => {
-    amqp = new Connection(await serviceUrl('rabbitmq'));
-    publisher = amqp.createPublisher({ confirm: true });
+    bed = new RabbitTestBed(await serviceUrl('rabbitmq'));
+    amqp = bed.connection;
     db = await setup();
   });
 
   afterAll(async () => {
     for (const consumer of consumers) await consumer.close();
-    for (const queue of queues) {
-      await amqp.queueDelete({ queue }).catch(() => undefined);
-      await amqp.queueDelete({ queue: `${queue}.dead` }).catch(() => undefined);
-      await amqp.exchangeDelete({ exchange: `${queue}.dlx` }).catch(() => undefined);
-    }
-    await publisher?.close();
-    await amqp?.close();
+    await bed?.close();
     await db?.dispose();
   });
 
-  async function newQueue(): Promise<string> {
-    const queue = uniqueName('okp_inbox');
-    await amqp.queueDeclare({ queue, durable: true });
-    queues.push(queue);
-    return queue;
-  }
-
-  async function publish(queue: string, event: StoredEvent): Promise<void> {
-    const { properties, body } = toAmqpMessage(event);
-    await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
-  }
+  const newQueue = (): Promise<string> => bed.declare(uniqueName('okp_inbox'));
+  const publish = (queue: string, event: StoredEvent): Promise<void> => bed.publish(queue, event);
 
   const ordersNumbered = (number: string) => db.prisma.order.count({ where: { number } });
 
   it('applies a message delivered three times once (written through the handler tx) and counts two duplicates', async () => {
     const queue = await newQueue();
-    const event = storedEvent('prisma-dup');
+    const event = storedEvent({ aggregateId: 'prisma-dup' });
     for (let i = 0; i < 3; i++) await publish(queue, event);
     const errors: unknown[] = [];
     const runs: string[] = [];
@@ -196,7 +165,7 @@ describe.each(DATABASES)('Prisma inbox on $name', ({ setup }) => {
 
   it('a handler that throws after its Prisma write leaves neither the row nor the inbox key; retried, then dead-lettered', async () => {
     const queue = await newQueue();
-    const event = storedEvent('prisma-poison');
+    const event = storedEvent({ aggregateId: 'prisma-poison' });
     await publish(queue, event);
     const attempts: number[] = [];
     const visibleInTx: number[] = [];
@@ -237,7 +206,7 @@ describe.each(DATABASES)('Prisma inbox on $name', ({ setup }) => {
 
   it('on an outbox()-extended client the handler can emit an event that commits with its effect, once', async () => {
     const queue = await newQueue();
-    const event = storedEvent('prisma-chain');
+    const event = storedEvent({ aggregateId: 'prisma-chain' });
     for (let i = 0; i < 2; i++) await publish(queue, event);
     const prisma = db.prisma.$extends(outbox({ dialect: db.dialect }));
     const pendingBefore = Number(await db.dialect.countPending(db.database));
@@ -305,7 +274,7 @@ describe('Prisma inbox: transaction options', () => {
     });
     await consumer.ready();
     const publisher = amqp.createPublisher({ confirm: true });
-    const { properties, body } = toAmqpMessage(storedEvent('prisma-isolation'));
+    const { properties, body } = toAmqpMessage(storedEvent({ aggregateId: 'prisma-isolation' }));
     await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
     await publisher.close();
 

@@ -1,6 +1,6 @@
-import { createEnvelope, OutboxConfigError, type InboxDialect, type StoredEvent } from '@outboxkit/core';
-import { createInboxConsumer, INBOX_HEADERS, toAmqpMessage, type InboxConsumer } from '@outboxkit/rabbitmq';
-import { serviceUrl, uniqueName } from '@outboxkit/testkit';
+import { OutboxConfigError, type InboxDialect, type StoredEvent } from '@outboxkit/core';
+import { createInboxConsumer, INBOX_HEADERS, type InboxConsumer } from '@outboxkit/rabbitmq';
+import { RabbitTestBed, serviceUrl, storedEvent, uniqueName, waitFor } from '@outboxkit/testkit';
 import { Connection } from 'rabbitmq-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,34 +18,18 @@ interface InvoiceAttributes {
 }
 type InvoiceModel = Model<InvoiceAttributes, InvoiceAttributes> & InvoiceAttributes;
 
-/** A stored event as the relay would read it; `id` is the inbox key. */
-function storedEvent(aggregateId: string): StoredEvent {
-  const envelope = createEnvelope({ aggregateType: 'order', aggregateId, type: 'OrderPlaced', payload: { total: 5 } });
-  return Object.freeze({ ...envelope, sequence: 1, position: 1, attempts: 0 });
-}
-
-/** Polls until `check` holds; the deadline only guards against a hang. */
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 45_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 // Each target gives this file its own database (schema, MariaDB database or SQLite file), dropped afterwards.
 describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $name', (target) => {
   let db: TestDatabase;
   let dialect: InboxDialect;
   let Invoice: ModelStatic<InvoiceModel>;
+  let bed: RabbitTestBed;
   let amqp: Connection;
-  let publisher: ReturnType<Connection['createPublisher']>;
-  const queues: string[] = [];
   const consumers: InboxConsumer[] = [];
 
   beforeAll(async () => {
-    amqp = new Connection(await serviceUrl('rabbitmq'));
-    publisher = amqp.createPublisher({ confirm: true });
+    bed = new RabbitTestBed(await serviceUrl('rabbitmq'));
+    amqp = bed.connection;
     db = await target.setup();
     dialect = db.dialect as typeof db.dialect & InboxDialect;
     const schema = db.modelSchema === undefined ? {} : { schema: db.modelSchema };
@@ -59,34 +43,19 @@ describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $
 
   afterAll(async () => {
     for (const consumer of consumers) await consumer.close();
-    for (const queue of queues) {
-      await amqp.queueDelete({ queue }).catch(() => undefined);
-      await amqp.queueDelete({ queue: `${queue}.dead` }).catch(() => undefined);
-      await amqp.exchangeDelete({ exchange: `${queue}.dlx` }).catch(() => undefined);
-    }
-    await publisher?.close();
-    await amqp?.close();
+    await bed?.close();
     await db?.dispose();
   });
 
-  async function newQueue(): Promise<string> {
-    const queue = uniqueName('okseq_inbox');
-    await amqp.queueDeclare({ queue, durable: true });
-    queues.push(queue);
-    return queue;
-  }
-
-  async function publish(queue: string, event: StoredEvent): Promise<void> {
-    const { properties, body } = toAmqpMessage(event);
-    await publisher.send({ ...properties, exchange: '', routingKey: queue }, body);
-  }
+  const newQueue = (): Promise<string> => bed.declare(uniqueName('okseq_inbox'));
+  const publish = (queue: string, event: StoredEvent): Promise<void> => bed.publish(queue, event);
 
   /** Counted through the model, outside any transaction: what is committed. */
   const invoicesFor = (id: string) => Invoice.count({ where: { id } });
 
   it('applies a message delivered three times once (a model write in the handler transaction) and counts two duplicates', async () => {
     const queue = await newQueue();
-    const event = storedEvent('sequelize-dup');
+    const event = storedEvent({ aggregateId: 'sequelize-dup' });
     for (let i = 0; i < 3; i++) await publish(queue, event);
     const errors: unknown[] = [];
     const runs: string[] = [];
@@ -120,7 +89,7 @@ describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $
 
   it('a handler that throws after its model write leaves neither the row nor the inbox key; retried, then dead-lettered', async () => {
     const queue = await newQueue();
-    const event = storedEvent('sequelize-poison');
+    const event = storedEvent({ aggregateId: 'sequelize-poison' });
     await publish(queue, event);
     const attempts: number[] = [];
     const visibleInTx: number[] = [];
@@ -161,7 +130,7 @@ describe.each([postgresTarget, mysqlTarget, sqliteTarget])('Sequelize inbox on $
 
   it('several deliveries at once (default concurrency) are each applied once', async () => {
     const queue = await newQueue();
-    const events = Array.from({ length: 8 }, (_, i) => storedEvent(`sequelize-concurrent-${i}`));
+    const events = Array.from({ length: 8 }, (_, i) => storedEvent({ aggregateId: `sequelize-concurrent-${i}` }));
     for (const event of [...events, ...events]) await publish(queue, event);
     const errors: unknown[] = [];
     const consumer = createInboxConsumer({

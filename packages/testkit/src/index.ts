@@ -6,3 +6,4 @@ export * from './conformance/harness.js';
 export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
 export * from './servers/index.js';
+export * from './rabbit-testbed.js';
