@@ -70,15 +70,3 @@ export class PublishError extends OutboxError {
     this.permanent = PERMANENT_REASONS.has(reason);
   }
 }
-
-/**
- * The relay no longer holds the lease (or the epoch) of a shard it tried to change rows in:
- * another relay took over. Its marks are refused so a paused "zombie" relay cannot mark rows.
- */
-export class LeaseLostError extends OutboxError {
-  readonly shards: readonly number[];
-  constructor(shards: readonly number[]) {
-    super('OUTBOX_LEASE_LOST', `lease lost for shard(s) ${shards.join(', ')}; the batch was left for the new owner`);
-    this.shards = shards;
-  }
-}
