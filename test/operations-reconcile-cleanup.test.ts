@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { InboxDialect } from '@outboxkit/core';
 import type { DatabaseTarget } from '@outboxkit/relay';
 import { allCommittedDelivered, DeliveryLog, uniqueName, type QueueCollector } from '@outboxkit/testkit';
@@ -43,6 +43,7 @@ describe.each(DATABASE_KINDS)('outbox-relay reconcile and cleanup on %s', (kind)
     // What a consumer's export may look like: a comment, blank lines, upper case.
     const exported = events.filter((event) => !missing.includes(event)).map((event, i) => (i === 0 ? event.id.toUpperCase() : event.id));
     writeFileSync(file, ['# billing inbox export', ...exported, '', ''].join('\n'));
+    onTestFinished(() => rmSync(file, { force: true }));
     const window = ['--since', since.toISOString()];
 
     const found = await cli(['reconcile', '--consumer', 'billing', ...window, '--ids-file', file, ...dbFlags]);
