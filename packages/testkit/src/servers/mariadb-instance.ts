@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forgetOnExit, killOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** A private MariaDB server for fault tests: its own datadir, port, socket and pid file. */
@@ -30,8 +31,6 @@ export interface MariaDbInstanceOptions {
 }
 
 const SERVER = '/usr/sbin/mariadbd';
-const running = new Set<number>();
-let exitHookInstalled = false;
 
 /**
  * Installs (`mariadb-install-db`) and starts a disposable MariaDB server on a free port in a
@@ -75,7 +74,6 @@ class MariaDbInstanceImpl implements MariaDbInstance {
     chmodSync(this.dir, 0o755);
     chownSync(this.dir, this.#uid, this.#gid);
     this.url = `mysql://root@127.0.0.1:${port}/test`;
-    installExitHook();
   }
 
   get pid(): number | null {
@@ -116,10 +114,10 @@ class MariaDbInstanceImpl implements MariaDbInstance {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    running.add(child.pid!);
+    killOnExit(child.pid!);
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     void this.#exited.then(() => {
-      running.delete(child.pid!);
+      forgetOnExit(child.pid!);
       if (this.#child === child) this.#child = null;
     });
     await waitForPort(this.port, Date.now() + this.startTimeoutMs, () => this.#child !== child, () => `${this.#output}${this.#logTail()}`);
@@ -176,17 +174,3 @@ class MariaDbInstanceImpl implements MariaDbInstance {
   }
 }
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const pid of running) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  });
-}

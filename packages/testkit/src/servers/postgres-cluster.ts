@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forgetOnExit, stopOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** A private PostgreSQL cluster for fault tests: its own data directory, port and socket directory. */
@@ -38,8 +39,6 @@ export interface PostgresClusterOptions {
   host?: string;
 }
 
-const running = new Set<PostgresClusterImpl>();
-let exitHookInstalled = false;
 
 /** The folder holding initdb/pg_ctl (Debian keeps them out of PATH). */
 function postgresBin(): string {
@@ -97,7 +96,6 @@ class PostgresClusterImpl implements PostgresCluster {
     chmodSync(this.dir, 0o755);
     chownSync(this.dir, this.#uid, this.#gid);
     this.url = `postgres://postgres@${options.host ?? '127.0.0.1'}:${port}/postgres`;
-    installExitHook();
   }
 
   get pid(): number | null {
@@ -130,7 +128,7 @@ class PostgresClusterImpl implements PostgresCluster {
     const settings = [`-p ${this.port}`, `-k ${this.dir}`, `-c listen_addresses=${this.options.host ?? '127.0.0.1'}`, `-c fsync=off`, ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`)];
     this.#asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-o', settings.join(' '), '-l', join(this.dir, 'log'), '-w', '-t', String(Math.ceil((this.options.startTimeoutMs ?? 60_000) / 1000)), 'start']);
     this.#running = true;
-    running.add(this);
+    stopOnExit(this, () => this.stopSync());
     // pg_ctl -w already waited for readiness (over the Unix socket); the TCP check is for the default address.
     if (!this.options.netns) await waitForPort(this.port, Date.now() + (this.options.startTimeoutMs ?? 60_000), () => false, () => this.#logTail());
   }
@@ -140,7 +138,7 @@ class PostgresClusterImpl implements PostgresCluster {
     this.resume();
     this.#asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
     this.#running = false;
-    running.delete(this);
+    forgetOnExit(this);
   }
 
   pause(): void {
@@ -166,7 +164,7 @@ class PostgresClusterImpl implements PostgresCluster {
         this.stopSync();
       }
     }
-    running.delete(this);
+    forgetOnExit(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -193,10 +191,3 @@ class PostgresClusterImpl implements PostgresCluster {
   }
 }
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const cluster of running) cluster.stopSync();
-  });
-}

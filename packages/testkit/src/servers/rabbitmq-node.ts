@@ -2,6 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forgetOnExit, killOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** A private RabbitMQ node for fault tests: its own ports, data directory and node name. */
@@ -39,8 +40,6 @@ const CTL = '/usr/sbin/rabbitmqctl';
 /** The rabbitmq user's home: where the Erlang cookie lives that rabbitmqctl needs. */
 const RABBIT_HOME = '/var/lib/rabbitmq';
 
-const running = new Set<number>();
-let exitHookInstalled = false;
 
 /**
  * Starts a disposable RabbitMQ node (the Debian package's server, run as the `rabbitmq` user) on
@@ -98,7 +97,6 @@ class PrivateRabbitNode implements RabbitNode {
     writeFileSync(join(this.dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
     // The server runs as `rabbitmq` and must be able to write here (feature flags, mnesia, logs).
     for (const name of ['', 'plugins', 'rabbitmq.conf']) chownSync(join(this.dir, name), this.#uid, this.#gid);
-    installExitHook();
   }
 
   get pid(): number | null {
@@ -140,14 +138,14 @@ class PrivateRabbitNode implements RabbitNode {
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     void this.#exited.then(() => {
       if (this.#child === child) this.#child = null;
-      if (this.#pid !== null) running.delete(this.#pid);
+      if (this.#pid !== null) forgetOnExit(this.#pid);
       this.#pid = null;
     });
     const deadline = Date.now() + this.startTimeoutMs;
     await waitForPort(this.port, deadline, () => this.#child !== child, () => `RabbitMQ node ${this.nodeName} in ${this.dir}:\n${this.#output}${this.#logTail()}`);
     // The script's child is beam.smp; the pid file names it (signals go to the VM itself).
     this.#pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : child.pid!;
-    running.add(this.#pid);
+    killOnExit(this.#pid);
   }
 
   async stop(): Promise<void> {
@@ -225,18 +223,3 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Last line of defence: a test that crashed before dispose() must not leave a broker running. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const pid of running) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  });
-}
