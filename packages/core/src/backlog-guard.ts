@@ -1,4 +1,4 @@
-import type { Dialect } from './dialect.js';
+import type { WriterDialect } from './dialect.js';
 import { OutboxConfigError, OutboxError } from './errors.js';
 import { integerOption } from './options.js';
 import type { SqlExecutor } from './sql.js';
@@ -27,7 +27,7 @@ export class OutboxBacklogFullError extends OutboxError {
 
 export interface BacklogGuardOptions {
   /** The outbox's dialect (its `countPending` is what is counted). */
-  dialect: Dialect;
+  dialect: Pick<WriterDialect, 'countPending'>;
   /**
    * Writes fail with {@link OutboxBacklogFullError} once this many events are pending.
    * @example 100_000 // ~100 s of a 1k events/s writer while the broker is down
@@ -84,7 +84,7 @@ class CachedBacklogGuard implements BacklogGuard {
   #refreshing: Promise<void> | null = null;
 
   constructor(
-    private readonly dialect: Dialect,
+    private readonly dialect: Pick<WriterDialect, 'countPending'>,
     readonly maxBacklog: number,
     readonly checkIntervalMs: number,
     private readonly now: () => number,

@@ -1,4 +1,4 @@
-import type { Dialect, Lease } from './dialect.js';
+import type { Lease, LeaseRow, LeaseStore } from './dialect.js';
 import type { SqlDatabase } from './sql.js';
 import { shardsFor } from './shards.js';
 
@@ -13,7 +13,7 @@ export class LeaseSet {
   private pending: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly dialect: Dialect,
+    private readonly dialect: LeaseStore,
     private readonly db: SqlDatabase,
     readonly relayId: string,
     private readonly ttlMs: number,
@@ -87,19 +87,14 @@ export class LeaseSet {
 
 /**
  * The fencing decision every dialect shares: of the `leases` a relay believes it holds, the
- * shards whose lease row (as read under lock) has another owner or another epoch. Values are
- * compared as numbers because drivers return BIGINT as strings or bigints.
+ * shards whose lease row (as read under lock) has another owner or another epoch.
  */
-export function shardsNotHeld(
-  relayId: string,
-  leases: readonly Lease[],
-  rows: readonly { shard: unknown; owner: string | null; epoch: unknown }[],
-): number[] {
-  const current = new Map(rows.map((row) => [Number(row.shard), row]));
+export function shardsNotHeld(relayId: string, leases: readonly Lease[], rows: readonly LeaseRow[]): number[] {
+  const current = new Map(rows.map((row) => [row.shard, row]));
   return leases
     .filter((lease) => {
       const row = current.get(lease.shard);
-      return row === undefined || row.owner !== relayId || Number(row.epoch) !== lease.epoch;
+      return row === undefined || row.owner !== relayId || row.epoch !== lease.epoch;
     })
     .map((lease) => lease.shard)
     .sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Dialect } from './dialect.js';
+import type { RelayStore, LeaseStore } from './dialect.js';
 import { OutboxConfigError } from './errors.js';
 import type { RelayLogger, RelayObserver } from './observer.js';
 import { booleanOption, enumOption, integerOption, requiredOption } from './options.js';
@@ -10,7 +10,7 @@ import { localCommits, type WakeSource } from './wake.js';
 
 export interface RelayOptions {
   /** The database's dialect, e.g. `createPostgresDialect()`. */
-  dialect: Dialect;
+  dialect: RelayStore & LeaseStore;
   /** A pool the relay may use freely, e.g. `pgDatabase(new Pool(...))`. */
   database: SqlDatabase;
   /** Where events go, e.g. `createRabbitPublisher({ connection: url })`. */

@@ -1,8 +1,8 @@
 import { backoffDelay, CircuitBreaker } from './backoff.js';
-import type { Dialect } from './dialect.js';
+import type { RelayStore, LeaseStore } from './dialect.js';
 import type { StoredEvent } from './envelope.js';
 import { OutboxError, type PublishError } from './errors.js';
-import { LeaseSet } from './leases.js';
+import { LeaseSet, shardsNotHeld } from './leases.js';
 import { silentLogger, type RelayLogger, type RelayObserver } from './observer.js';
 import type { Publisher } from './publisher.js';
 import { normalizeRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
@@ -59,7 +59,7 @@ const ACK_ATTEMPTS = 4;
 export class Relay {
   readonly id: string;
   private readonly options: ResolvedRelayOptions;
-  private readonly dialect: Dialect;
+  private readonly dialect: RelayStore & LeaseStore;
   private readonly db: SqlDatabase;
   private readonly publisher: Publisher;
   private readonly logger: RelayLogger;
@@ -311,7 +311,8 @@ export class Relay {
       try {
         const lost = await this.db.transaction(async (tx) => {
           const leases = this.leases.leasesFor(shards);
-          const lostShards = new Set(await this.dialect.fence(tx, this.id, leases));
+          const rows = leases.length === 0 ? [] : await this.dialect.lockLeaseRows(tx, leases.map((lease) => lease.shard));
+          const lostShards = new Set(shardsNotHeld(this.id, leases, rows));
           for (const shard of shards) if (!leases.some((lease) => lease.shard === shard)) lostShards.add(shard);
           const owned = (event: StoredEvent): boolean => !lostShards.has(event.shard);
           const ack = outcome.confirmed.filter(owned);

@@ -1,5 +1,5 @@
 import type { BacklogGuard } from './backlog-guard.js';
-import type { Dialect } from './dialect.js';
+import type { WriterDialect } from './dialect.js';
 import { createEnvelope, type Envelope, type EventInput, type EventMap } from './envelope.js';
 import { OutboxTransactionRequiredError } from './errors.js';
 import type { SqlExecutor } from './sql.js';
@@ -34,7 +34,7 @@ export interface WriteOptions {
  * await db.transaction((tx) => writeEvents(dialect, tx, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: {} }));
  */
 export async function writeEvents<Events extends EventMap = EventMap>(
-  dialect: Dialect,
+  dialect: WriterDialect,
   tx: SqlExecutor,
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: WriteOptions = {},

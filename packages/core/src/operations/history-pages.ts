@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialect.js';
+import type { OperationsDialect } from '../dialect.js';
 import type { SqlExecutor } from '../sql.js';
 import type { HistoryEvent, HistoryQuery } from './types.js';
 
@@ -11,7 +11,7 @@ import type { HistoryEvent, HistoryQuery } from './types.js';
  * for await (const page of historyPages(dialect, db, { since }, 500)) console.log(page.length);
  */
 export async function* historyPages(
-  dialect: Dialect,
+  dialect: OperationsDialect,
   exec: SqlExecutor,
   query: Omit<HistoryQuery, 'afterPosition'>,
   pageSize: number,

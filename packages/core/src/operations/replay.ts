@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialect.js';
+import type { OperationsDialect } from '../dialect.js';
 import type { Publisher } from '../publisher.js';
 import type { SqlExecutor } from '../sql.js';
 import { historyPages } from './history-pages.js';
@@ -7,7 +7,7 @@ import type { HistoryEvent, HistoryQuery } from './types.js';
 
 /** Options of {@link replayHistory}. */
 export interface ReplayOptions {
-  readonly dialect: Dialect;
+  readonly dialect: OperationsDialect;
   readonly database: SqlExecutor;
   /** Where events go; null for a dry run (nothing is sent, `onEvent` still sees every event). */
   readonly publisher: Publisher | null;
