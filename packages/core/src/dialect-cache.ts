@@ -36,7 +36,7 @@ export function enqueueDialect<D, Options extends object>(
   if (extra.length > 0) {
     throw new OutboxConfigError(
       'dialect',
-      `give either \`dialect\` or \`${extra.join('`/`')}\`, not both: the dialect already fixes ${extra.length === 1 ? 'it' : 'them'}`,
+      `expected either a dialect or ${extra.join('/')}, not both: give either \`dialect\` or \`${extra.join('`/`')}\` (the dialect already fixes ${extra.length === 1 ? 'it' : 'them'})`,
     );
   }
   return dialect;

@@ -9,7 +9,7 @@ import { OutboxConfigError } from './errors.js';
  * @example
  * checkDialectOptions(options, ['tables', 'notify']);
  */
-export function checkDialectOptions(options: unknown, known: readonly string[]): asserts options is Readonly<Record<string, unknown>> {
+export function checkDialectOptions(options: unknown, known: readonly string[]): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new OutboxConfigError('options', `expected an object like { ${known.join(', ')} }, got ${describeKind(options)}`);
   }
