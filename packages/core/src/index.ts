@@ -5,6 +5,7 @@ export * from './shards.js';
 export * from './sql.js';
 export * from './tables.js';
 export * from './dialect.js';
+export * from './database-families.js';
 export * from './dialect-options.js';
 export * from './dialect-cache.js';
 export * from './stored-text.js';
