@@ -23,7 +23,6 @@ export * from './leases.js';
 export * from './ordered-publish.js';
 export * from './pacer.js';
 export * from './settlement.js';
-export * from './fencing.js';
 export * from './relay-options.js';
 export * from './relay.js';
 export * from './operations/index.js';

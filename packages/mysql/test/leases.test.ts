@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lostShards } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { serviceUrl } from '../../testkit/dist/index.js';
 import { createMysqlPool, mysqlDatabase } from '../src/index.js';
 import { createTestDatabase, rows, type TestDatabase } from './helpers.js';

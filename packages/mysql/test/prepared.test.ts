@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnvelope, lostShards, SHARD_COUNT, type SqlExecutor } from '@outboxkit/core';
+import { createEnvelope, SHARD_COUNT, type SqlExecutor } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import type { Connection, ExecuteValues } from 'mysql2/promise';
 import { mysqlStatements, probeTransactionWithSavepoint } from '../src/mysql-sql.js';
 import { createTestDatabase, orderEvent, type TestDatabase } from './helpers.js';

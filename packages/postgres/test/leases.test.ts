@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lostShards, type SqlExecutor } from '@outboxkit/core';
+import type { SqlExecutor } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { pgExecutor } from '../src/index.js';
 import { backendPid, begin, commit, createTestSchema, isWaitingOnLock, waitFor, type TestSchema } from './helpers.js';
 

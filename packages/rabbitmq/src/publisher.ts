@@ -1,5 +1,5 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { OutboxConfigError, PublishError, redactUrl, scrub, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { OutboxConfigError, PublishError, redactUrl, scrub, secretsOf, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { Connection, type Publisher as AmqpPublisher } from 'rabbitmq-client';
 import { classifySendError, codeOf } from './classify.js';
 import { ConnectionMonitor } from './connection-state.js';
@@ -207,15 +207,6 @@ function openConnection(url: string): Connection {
       'connection',
       `rabbitmq-client cannot use ${redactUrl(url)}: ${scrub(err instanceof Error ? err.message : String(err), secretsOf(url))}; expected amqp://user:password@host:5672/vhost`,
     );
-  }
-}
-
-function secretsOf(url: string): string[] {
-  try {
-    const parsed = new URL(url);
-    return [url, parsed.password, decodeURIComponent(parsed.password)].filter((secret) => secret !== '');
-  } catch {
-    return [url];
   }
 }
 

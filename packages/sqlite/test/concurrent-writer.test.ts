@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { lostShards, SHARD_COUNT } from '@outboxkit/core';
+import { SHARD_COUNT } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { useTempFiles } from './support.js';
 
 const files = useTempFiles();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lostShards, SHARD_COUNT, shardOf, type StoredEvent } from '@outboxkit/core';
+import { SHARD_COUNT, shardOf, type StoredEvent } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { enqueue, type SqliteDatabase } from '../src/index.js';
 import { orderEvent, untilDatabaseClockPasses, useTempFiles } from './support.js';
 

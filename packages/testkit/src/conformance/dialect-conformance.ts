@@ -18,6 +18,8 @@ import { serviceUrl, uniqueName } from '../services.js';
 import { GatedPublisher } from './gated-publisher.js';
 import type { ConformanceDatabase, DialectHarness } from './harness.js';
 
+export { lostShards } from './fencing.js';
+
 const WAIT_MS = 120_000;
 /** The concurrency case writes 10,000 transactions; on a loaded 2-core machine that takes a while. */
 const LONG_TEST_MS = 300_000;
