@@ -5,5 +5,6 @@ export * from './pg-schema.js';
 export * from './conformance/harness.js';
 export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
+export * from './conformance/orm-adapter-conformance.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
