@@ -1,4 +1,4 @@
-import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
+import { sqlQuarantineStatements, type HistoryEvent, type HistoryQuery, type OperationsDialect, type ResolvedTables } from '@outboxkit/core';
 import { inOneTransaction } from './mysql-driver.js';
 import { qualifyTables } from './mysql-identifiers.js';
 import { toNumber, toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './mysql-rows.js';
@@ -81,6 +81,8 @@ export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
   const sql = mysqlOperationStatements(tables);
 
   return {
+    ...sqlQuarantineStatements(sql),
+
     async currentTime(exec) {
       const { rows } = await exec.query<{ now_ms: unknown }>(sql.currentTime);
       return new Date(toNumber(rows[0]?.now_ms));
@@ -95,18 +97,6 @@ export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved ? 1 : 0, Math.floor(options.limit)]);
       return rows.map(toQuarantineEntry);
-    },
-
-    async lockQuarantined(tx, id) {
-      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
-    },
-
-    async restoreQuarantined(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-
-    async markQuarantineResolved(tx, id, status, resolution) {
-      await tx.query(sql.markQuarantineResolved, [status, resolution.by, resolution.note, id]);
     },
 
     async deleteHistoryBefore(exec, cutoff, limit) {

@@ -3,7 +3,7 @@ import { createMysqlDialect, type MysqlDialect } from './mysql-dialect.js';
 import { createMysqlPool, mysqlDatabase } from './mysql-driver.js';
 
 function dialect(_url: string, options: RelayDatabaseOptions): MysqlDialect {
-  return createMysqlDialect(options.tables === undefined ? {} : { tables: options.tables });
+  return createMysqlDialect({ tables: options.tables });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
+import { sqlQuarantineStatements, type HistoryEvent, type HistoryQuery, type OperationsDialect, type ResolvedTables } from '@outboxkit/core';
 import { qualifiedTable } from './postgres-identifiers.js';
 import { toDate, toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './postgres-rows.js';
 import { EVENT_COLUMNS } from './postgres-sql.js';
@@ -50,8 +50,8 @@ LIMIT $2::int`,
 SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers,
        occurred_at, created_at, now(), 0, NULL
 FROM ${quarantine} WHERE id = $1::uuid`,
-    /** $1 id, $2 status, $3 by, $4 note. */
-    markQuarantineResolved: `UPDATE ${quarantine} SET status = $2, resolved_at = now(), resolved_by = $3, resolution_note = $4 WHERE id = $1::uuid`,
+    /** $1 status, $2 by, $3 note, $4 id (the order core's sqlQuarantineStatements binds). */
+    markQuarantineResolved: `UPDATE ${quarantine} SET status = $1, resolved_at = now(), resolved_by = $2, resolution_note = $3 WHERE id = $4::uuid`,
     /**
      * $1 cutoff, $2 limit. Oldest first through the published_at index; rows another cleanup
      * has locked are skipped, so concurrent cleanups split the work instead of queueing.
@@ -70,6 +70,8 @@ export function postgresOperations(tables: ResolvedTables): OperationsMethods {
   const sql = postgresOperationStatements(tables);
 
   return {
+    ...sqlQuarantineStatements(sql),
+
     async currentTime(exec) {
       const { rows } = await exec.query<{ now: unknown }>(sql.currentTime);
       return toDate(rows[0]?.now);
@@ -84,18 +86,6 @@ export function postgresOperations(tables: ResolvedTables): OperationsMethods {
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved, options.limit]);
       return rows.map(toQuarantineEntry);
-    },
-
-    async lockQuarantined(tx, id) {
-      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
-    },
-
-    async restoreQuarantined(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-
-    async markQuarantineResolved(tx, id, status, resolution) {
-      await tx.query(sql.markQuarantineResolved, [id, status, resolution.by, resolution.note]);
     },
 
     async deleteHistoryBefore(exec, cutoff, limit) {

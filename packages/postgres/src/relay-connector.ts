@@ -7,7 +7,7 @@ import { pgListener } from './postgres-listener.js';
 const RELAY_POOL_SIZE = 4;
 
 function dialect(_url: string, options: RelayDatabaseOptions): PostgresDialect {
-  return createPostgresDialect(options.tables === undefined ? {} : { tables: options.tables });
+  return createPostgresDialect({ tables: options.tables });
 }
 
 /**

@@ -3,7 +3,7 @@ import { createSqliteDialect, type SqliteDialect } from './sqlite-dialect.js';
 import { openSqliteDatabase } from './sqlite-driver.js';
 
 function dialect(_url: string, options: RelayDatabaseOptions): SqliteDialect {
-  return createSqliteDialect(options.tables === undefined ? {} : { tables: options.tables });
+  return createSqliteDialect({ tables: options.tables });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
+import { sqlQuarantineStatements, type HistoryEvent, type HistoryQuery, type OperationsDialect, type ResolvedTables } from '@outboxkit/core';
 import { quoteIdentifier } from './sqlite-identifiers.js';
 import { toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './sqlite-rows.js';
 import { EVENT_COLUMNS, NOW_MS } from './sqlite-sql.js';
@@ -71,6 +71,8 @@ export function sqliteOperations(tables: ResolvedTables): OperationsMethods {
   const sql = sqliteOperationStatements(tables);
 
   return {
+    ...sqlQuarantineStatements(sql),
+
     async currentTime(exec) {
       const { rows } = await exec.query<{ now_ms: number }>(sql.currentTime);
       return new Date(rows[0]!.now_ms);
@@ -85,18 +87,6 @@ export function sqliteOperations(tables: ResolvedTables): OperationsMethods {
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved ? 1 : 0, Math.floor(options.limit)]);
       return rows.map(toQuarantineEntry);
-    },
-
-    async lockQuarantined(tx, id) {
-      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
-    },
-
-    async restoreQuarantined(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-
-    async markQuarantineResolved(tx, id, status, resolution) {
-      await tx.query(sql.markQuarantineResolved, [status, resolution.by, resolution.note, id]);
     },
 
     async deleteHistoryBefore(exec, cutoff, limit) {

@@ -5,3 +5,4 @@ export * from './replay.js';
 export * from './cleanup.js';
 export * from './inbox-support.js';
 export * from './resolve-quarantined.js';
+export * from './quarantine-statements.js';
