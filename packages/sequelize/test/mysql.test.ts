@@ -1,5 +1,8 @@
+import { describeOrmAdapterConformance } from '@outboxkit/testkit';
+import { sequelizeAdapter } from './sequelize-adapter.js';
 import { describeSequelizeOutbox } from './suite.js';
 import { mysqlTarget } from './support.js';
 
-// Own MariaDB database for this file (see support.ts); dropped in afterAll.
+// Own database for each suite of this file (see support.ts); dropped in afterAll.
+describeOrmAdapterConformance(sequelizeAdapter(mysqlTarget));
 describeSequelizeOutbox(mysqlTarget);

@@ -1,5 +1,8 @@
+import { describeOrmAdapterConformance } from '@outboxkit/testkit';
+import { sequelizeAdapter } from './sequelize-adapter.js';
 import { describeSequelizeOutbox } from './suite.js';
 import { sqliteTarget } from './support.js';
 
-// Own SQLite file for this file (see support.ts); dropped in afterAll.
+// Own database for each suite of this file (see support.ts); dropped in afterAll.
+describeOrmAdapterConformance(sequelizeAdapter(sqliteTarget));
 describeSequelizeOutbox(sqliteTarget);

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DataTypes, Sequelize, type Model, type ModelStatic } from 'sequelize';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  localCommits,
-  OutboxTransactionRequiredError,
-  Relay,
-  type EventInput,
-  type Publisher,
-  type WrittenEvent,
-} from '@outboxkit/core';
-import { createRabbitPublisher } from '@outboxkit/rabbitmq';
-import { allCommittedDelivered, collectQueue, DeliveryLog, expectDeliveryOk, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import { OutboxTransactionRequiredError, type EventInput, type WrittenEvent } from '@outboxkit/core';
+import { DeliveryBench, uniqueName } from '@outboxkit/testkit';
 import { asyncLocalStorageNamespace, createSequelizeOutbox, type SequelizeOutbox } from '../src/index.js';
 import type { TestDatabase, TestTarget } from './support.js';
-
-const WAIT_MS = 60_000;
 
 interface OrderAttributes {
   id: string;
@@ -24,9 +14,11 @@ interface OrderAttributes {
 type OrderModel = Model<OrderAttributes, OrderAttributes> & OrderAttributes;
 
 /**
- * The end-to-end behaviour of the plugin on one database: Sequelize writes the business rows,
- * the plugin writes the events on the same transaction, and the real relay publishes them to
- * RabbitMQ, where a collector records what arrived for the delivery checker.
+ * What only the Sequelize plugin has, end to end on one database: Sequelize writes the business
+ * rows, the plugin writes the events on the same transaction, and the real relay publishes them
+ * to RabbitMQ, where a collector records what arrived for the delivery checker. What every ORM
+ * plugin guarantees (same transaction, rollback, savepoints, ordering, wake-ups, the inbox) is
+ * in the ORM-adapter conformance suite (see sequelize-adapter.ts).
  */
 export function describeSequelizeOutbox(target: TestTarget): void {
   describe(`@outboxkit/sequelize on ${target.name}`, () => {
@@ -35,11 +27,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
     let Order: ModelStatic<OrderModel>;
     let Line: ModelStatic<OrderModel>;
     let Plain: ModelStatic<OrderModel>;
-    let brokerUrl: string;
-    let exchange: string;
-    let collector: QueueCollector;
-    let log: DeliveryLog;
-    const publishers: Publisher[] = [];
+    let bench: DeliveryBench;
     const cleanups: (() => void)[] = [];
 
     const attributes = {
@@ -56,7 +44,6 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       Plain = db.sequelize.define<OrderModel>('Plain', attributes, { tableName: 'plain_orders', timestamps: false, ...schema });
       await db.sequelize.sync();
       outbox = createSequelizeOutbox(db.sequelize, { dialect: db.dialect });
-      brokerUrl = await serviceUrl('rabbitmq');
     });
 
     afterAll(async () => {
@@ -64,44 +51,19 @@ export function describeSequelizeOutbox(target: TestTarget): void {
     });
 
     beforeEach(async () => {
-      exchange = uniqueName('okseq_x');
-      log = new DeliveryLog();
-      collector = await collectQueue({
-        url: brokerUrl,
-        queue: uniqueName('okseq_q'),
-        declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-        log,
-      });
+      bench = await DeliveryBench.open({ dialect: db.dialect, database: db.relayDatabase });
     });
 
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0)) cleanup();
-      await Promise.all(publishers.splice(0).map((publisher) => publisher.close()));
-      await collector.close();
+      await bench.close();
       // Every test leaves the outbox empty, so the next one counts from zero.
       expect(await db.dialect.countPending(db.relayDatabase)).toBe(0);
     });
 
-    /** Publishes everything pending with the real relay, then waits until every committed event arrived. */
-    async function relayAndCheck(): Promise<void> {
-      const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
-      publishers.push(publisher);
-      const relay = new Relay({ dialect: db.dialect, database: db.relayDatabase, publisher, pollIntervalMs: 50, leaseTtlMs: 3000, wakeSources: [] });
-      try {
-        await relay.drain();
-      } finally {
-        await relay.stop();
-      }
-      await collector.waitFor(allCommittedDelivered, WAIT_MS);
-      const report = log.check();
-      expect(report.lost).toEqual([]);
-      expect(report.unexpected).toEqual([]);
-      expectDeliveryOk(report);
-    }
-
-    function record(written: readonly WrittenEvent[], outcome: 'committed' | 'rolled-back'): void {
-      for (const event of written) log.attempted(event, outcome);
-    }
+    /** Publishes everything pending with the real relay, then checks every committed event arrived and nothing else. */
+    const relayAndCheck = () => bench.deliverAndCheck();
+    const record = (written: readonly WrittenEvent[], outcome: 'committed' | 'rolled-back') => bench.record(written, outcome);
 
     const placed = (id: string, total: number): EventInput => ({
       aggregateType: 'order',
@@ -113,48 +75,6 @@ export function describeSequelizeOutbox(target: TestTarget): void {
     const pending = () => db.dialect.countPending(db.relayDatabase);
 
     describe('outbox.add', () => {
-      it('delivers the event of a committed transaction, with the business row', async () => {
-        const id = uniqueName('o');
-        let written: WrittenEvent[] = [];
-        await db.sequelize.transaction(async (transaction) => {
-          await Order.create({ id, total: 5, status: 'new' }, { transaction });
-          written = await outbox.add([placed(id, 5), { ...placed(id, 5), type: 'order.noted' }], { transaction });
-          // Not visible outside the transaction: it was not written in auto-commit mode.
-          expect(await pending()).toBe(0);
-        });
-        record(written, 'committed');
-        expect(written.map((event) => event.sequence)).toEqual([1, 2]);
-        expect(await Order.count({ where: { id } })).toBe(1);
-        expect(await pending()).toBe(2);
-        await relayAndCheck();
-        const bodies = collector.messages.map((message) => JSON.parse(String(message.body instanceof Buffer ? message.body : JSON.stringify(message.body))));
-        expect(bodies).toContainEqual({ id, total: 5 });
-      });
-
-      it('leaves neither the business row nor the event when the transaction rolls back', async () => {
-        const id = uniqueName('o');
-        const failure = new Error('rollback requested by the test');
-        let written: WrittenEvent[] = [];
-        await expect(
-          db.sequelize.transaction(async (transaction) => {
-            await Order.create({ id, total: 7, status: 'new' }, { transaction });
-            written = await outbox.add(placed(id, 7), { transaction });
-            throw failure;
-          }),
-        ).rejects.toBe(failure);
-        record(written, 'rolled-back');
-        expect(written).toHaveLength(1);
-        expect(await Order.count({ where: { id } })).toBe(0);
-        expect(await pending()).toBe(0);
-        // A committed event after it is delivered, the rolled-back one never is.
-        const after = uniqueName('o');
-        const [committed] = await db.sequelize.transaction(async (transaction) => outbox.add(placed(after, 1), { transaction }));
-        record([committed!], 'committed');
-        await relayAndCheck();
-        expect(log.check().rolledBack).toBe(1);
-        expect(log.wasDelivered(written[0]!.id)).toBe(false);
-      });
-
       it('works with an unmanaged transaction committed by hand', async () => {
         const id = uniqueName('o');
         const transaction = await db.sequelize.transaction();
@@ -191,48 +111,6 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         expect(await pending()).toBe(0);
       });
 
-      it('writes events of one savepoint into the outer transaction, and signals only after the outer commit', async () => {
-        const signals: string[] = [];
-        const unsubscribe = localCommits.subscribe(() => signals.push('commit'));
-        cleanups.push(() => void unsubscribe());
-        const id = uniqueName('o');
-        let written: WrittenEvent[] = [];
-        await db.sequelize.transaction(async (outer) => {
-          await db.sequelize.transaction({ transaction: outer }, async (savepoint) => {
-            written = await outbox.add(placed(id, 2), { transaction: savepoint });
-          });
-          expect(signals).toEqual([]);
-          expect(await pending()).toBe(0);
-        });
-        expect(signals).toEqual(['commit']);
-        record(written, 'committed');
-        await relayAndCheck();
-      });
-
-      it('signals a local commit once per committing transaction that wrote events', async () => {
-        let signals = 0;
-        const unsubscribe = localCommits.subscribe(() => signals++);
-        cleanups.push(() => void unsubscribe());
-        const written: WrittenEvent[] = [];
-        await db.sequelize.transaction(async (transaction) => {
-          for (let i = 0; i < 3; i++) written.push(...(await outbox.add(placed(uniqueName('o'), i), { transaction })));
-        });
-        expect(signals).toBe(1);
-        await db.sequelize.transaction(async (transaction) => {
-          await Order.create({ id: uniqueName('o'), total: 1, status: 'new' }, { transaction });
-        });
-        expect(signals).toBe(1);
-        await expect(
-          db.sequelize.transaction(async (transaction) => {
-            record(await outbox.add(placed(uniqueName('o'), 9), { transaction }), 'rolled-back');
-            throw new Error('roll back');
-          }),
-        ).rejects.toThrow('roll back');
-        expect(signals).toBe(1);
-        record(written, 'committed');
-        await relayAndCheck();
-      });
-
       it('keeps per-aggregate sequence order for concurrent adds on one transaction', async () => {
         const id = uniqueName('o');
         const written = await db.sequelize.transaction(async (transaction) =>
@@ -241,7 +119,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         record(written, 'committed');
         await relayAndCheck();
         // Sequence order equals arrival order for the aggregate (the checker's order rule).
-        expect(log.check().orderViolations).toEqual([]);
+        expect(bench.log.check().orderViolations).toEqual([]);
       });
     });
 
@@ -254,7 +132,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       };
       /** Records the hook events written since the last call with the transaction's outcome. */
       const settle = (outcome: 'committed' | 'rolled-back') => {
-        for (const { id, aggregateId } of written.splice(0)) log.attempted({ id, aggregateType: 'order', aggregateId }, outcome);
+        bench.record(written.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })), outcome);
       };
 
       beforeAll(() => {
@@ -287,7 +165,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         expect(written).toHaveLength(3);
         settle('committed');
         await relayAndCheck();
-        expect(collector.messages.map((message) => message.type)).toEqual(['order.created', 'order.updated', 'order.destroyed']);
+        expect(bench.collector.messages.map((message) => message.type)).toEqual(['order.created', 'order.updated', 'order.destroyed']);
       });
 
       it('rolls hook events back with the business change', async () => {
@@ -345,7 +223,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         expect(written).toHaveLength(3 + 3 + 2);
         settle('committed');
         await relayAndCheck();
-        const types = collector.messages.map((message) => message.type);
+        const types = bench.collector.messages.map((message) => message.type);
         expect(types.filter((type) => type === 'order.created')).toHaveLength(3);
         expect(types.filter((type) => type === 'order.updated')).toHaveLength(3);
         expect(types.filter((type) => type === 'order.destroyed')).toHaveLength(2);
@@ -379,7 +257,7 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         settle('committed');
         await relayAndCheck();
         // Three aggregates: no order between them is promised.
-        expect(collector.messages.map((message) => message.type).sort()).toEqual(['line.created', 'lines.created', 'lines.updated']);
+        expect(bench.collector.messages.map((message) => message.type).sort()).toEqual(['line.created', 'lines.created', 'lines.updated']);
       });
 
       it('emits upsert events', async () => {
@@ -439,9 +317,9 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         record(written, 'committed');
         // The hook events of Order and Plain: ids not known here, so read them back for the log.
         const rows = await db.dialect.claim(db.relayDatabase, Array.from({ length: 64 }, (_, i) => i), 100);
-        for (const row of rows) if (!written.some((event) => event.id === row.id)) log.attempted(row, 'committed');
+        bench.record(rows.filter((row) => !written.some((event) => event.id === row.id)), 'committed');
         await relayAndCheck();
-        expect(log.check().committed).toBe(3);
+        expect(bench.log.check().committed).toBe(3);
       });
 
       it('rolls CLS-joined writes back with the transaction', async () => {
