@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MikroORM } from '@mikro-orm/core';
+import { MikroORM, type Options } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { MariaDbDriver } from '@mikro-orm/mariadb';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
@@ -31,29 +31,42 @@ export interface OrmDatabaseKind {
   setup(outbox: (dialect: Dialect) => OutboxOptions): Promise<OrmDatabase>;
 }
 
+/**
+ * Migrates the outbox tables through the relay's pool, starts MikroORM with the outbox on the
+ * same database and creates the entities' tables. `drop` closes the pool and removes the database.
+ */
+async function openOrmDatabase(
+  dialect: Dialect,
+  relayDatabase: SqlDatabase,
+  config: Options,
+  outbox: (dialect: Dialect) => OutboxOptions,
+  drop: () => Promise<void>,
+): Promise<OrmDatabase> {
+  await dialect.migrate(relayDatabase);
+  const orm = await MikroORM.init(withOutbox({ ...config, entities: ENTITIES, debug: false }, outbox(dialect)));
+  await orm.schema.createSchema(config.schema === undefined ? undefined : { schema: config.schema });
+  return {
+    orm,
+    dialect,
+    relayDatabase,
+    async dispose() {
+      await orm.close(true);
+      await drop();
+    },
+  };
+}
+
 // A schema of its own on the shared server: the ORM's entities and the outbox tables live in it.
 export const postgresql: OrmDatabaseKind = {
   name: 'PostgreSQL',
   async setup(outbox) {
     const serverUrl = await serviceUrl('postgres');
     const { schema, drop } = await withPostgresSchema({ prefix: 'okmo' });
-    const dialect = createPostgresDialect({ tables: { schema } });
     const relayDatabase = pgDatabase(createPgPool(serverUrl, { max: 4 }));
-    await dialect.migrate(relayDatabase);
-    const orm = await MikroORM.init(
-      withOutbox({ driver: PostgreSqlDriver, clientUrl: serverUrl, schema, entities: ENTITIES, debug: false }, outbox(dialect)),
-    );
-    await orm.schema.createSchema({ schema });
-    return {
-      orm,
-      dialect,
-      relayDatabase,
-      async dispose() {
-        await orm.close(true);
-        await relayDatabase.close();
-        await drop();
-      },
-    };
+    return openOrmDatabase(createPostgresDialect({ tables: { schema } }), relayDatabase, { driver: PostgreSqlDriver, clientUrl: serverUrl, schema }, outbox, async () => {
+      await relayDatabase.close();
+      await drop();
+    });
   },
 };
 
@@ -65,33 +78,17 @@ export const mariadb: OrmDatabaseKind = {
     const database = uniqueName('okmo');
     const relayDatabase = mysqlDatabase(createMysqlPool(serverUrl, { connectionLimit: 4 }));
     await relayDatabase.query(`CREATE DATABASE \`${database}\``);
-    const dialect = createMysqlDialect({ tables: { schema: database } });
-    await dialect.migrate(relayDatabase);
     const server = new URL(serverUrl);
-    const orm = await MikroORM.init(
-      withOutbox(
-        {
-          driver: MariaDbDriver,
-          clientUrl: `${server.protocol}//${server.username ? `${server.username}@` : ''}${server.host}`,
-          password: decodeURIComponent(server.password) || undefined,
-          dbName: database,
-          entities: ENTITIES,
-          debug: false,
-        },
-        outbox(dialect),
-      ),
-    );
-    await orm.schema.createSchema();
-    return {
-      orm,
-      dialect,
-      relayDatabase,
-      async dispose() {
-        await orm.close(true);
-        await relayDatabase.query(`DROP DATABASE IF EXISTS \`${database}\``);
-        await relayDatabase.close();
-      },
+    const config: Options = {
+      driver: MariaDbDriver,
+      clientUrl: `${server.protocol}//${server.username ? `${server.username}@` : ''}${server.host}`,
+      password: decodeURIComponent(server.password) || undefined,
+      dbName: database,
     };
+    return openOrmDatabase(createMysqlDialect({ tables: { schema: database } }), relayDatabase, config, outbox, async () => {
+      await relayDatabase.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await relayDatabase.close();
+    });
   },
 };
 
@@ -101,20 +98,10 @@ export const sqlite: OrmDatabaseKind = {
   async setup(outbox) {
     const dir = mkdtempSync(join(tmpdir(), 'outboxkit-mikro-orm-'));
     const file = join(dir, 'app.db');
-    const dialect = createSqliteDialect();
     const relayDatabase = openSqliteDatabase(file);
-    await dialect.migrate(relayDatabase);
-    const orm = await MikroORM.init(withOutbox({ driver: BetterSqliteDriver, dbName: file, entities: ENTITIES, debug: false }, outbox(dialect)));
-    await orm.schema.createSchema();
-    return {
-      orm,
-      dialect,
-      relayDatabase,
-      async dispose() {
-        await orm.close(true);
-        await relayDatabase.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return openOrmDatabase(createSqliteDialect(), relayDatabase, { driver: BetterSqliteDriver, dbName: file }, outbox, async () => {
+      await relayDatabase.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
   },
 };
