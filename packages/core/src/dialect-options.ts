@@ -1,21 +1,32 @@
 import { OutboxConfigError } from './errors.js';
 
 /**
+ * The check every options object of outboxkit's own (closed) option sets gets: a plain object
+ * with only the keys it knows, so a misspelt key is an `OutboxConfigError` naming it instead of a
+ * silently ignored setting. `path` prefixes nested keys (`reconnect.`).
+ *
+ * @example
+ * checkKnownOptions(options, ['connect', 'channel', 'onError']);
+ */
+export function checkKnownOptions(options: unknown, known: readonly string[], path = ''): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OutboxConfigError(path === '' ? 'options' : path.slice(0, -1), `expected an object like { ${known.join(', ')} }, got ${describeKind(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new OutboxConfigError(`${path}${key}`, `unknown option; known: ${known.join(', ')}`);
+  }
+}
+
+/**
  * The checks every dialect factory's options share, before any SQL could be built from them:
- * a plain object, only the keys the dialect knows (a misspelt `tabels` is an error, not a
- * silently ignored key), and `tables`, when given, an object. Each problem is an
+ * {@link checkKnownOptions}, and `tables`, when given, an object. Each problem is an
  * `OutboxConfigError` naming the option.
  *
  * @example
  * checkDialectOptions(options, ['tables', 'notify']);
  */
 export function checkDialectOptions(options: unknown, known: readonly string[]): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new OutboxConfigError('options', `expected an object like { ${known.join(', ')} }, got ${describeKind(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new OutboxConfigError(key, `unknown option; known: ${known.join(', ')}`);
-  }
+  checkKnownOptions(options, known);
   const { tables } = options as { tables?: unknown };
   if (tables !== undefined && (tables === null || typeof tables !== 'object' || Array.isArray(tables))) {
     throw new OutboxConfigError('tables', `expected an object like { schema, prefix, names }, got ${describeKind(tables)}`);

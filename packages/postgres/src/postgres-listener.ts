@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { OutboxConfigError, scrubbedError, secretsOf, validateIdentifier, type WakeSource } from '@outboxkit/core';
+import { checkKnownOptions, OutboxConfigError, scrubbedError, secretsOf, validateIdentifier, type WakeSource } from '@outboxkit/core';
 import { validatePgUrl } from './postgres-driver.js';
 import { quoteIdentifier } from './postgres-identifiers.js';
 import { POSTGRES_DEFAULTS } from './postgres-options.js';
@@ -54,6 +54,7 @@ interface NormalizedListenerOptions {
 }
 
 const LISTENER_DEFAULTS = Object.freeze({ initialDelayMs: 250, maxDelayMs: 30_000 });
+const LISTENER_OPTIONS = ['connect', 'channel', 'onError', 'onStateChange', 'reconnect'];
 
 /**
  * A wake-up source for the relay: a DEDICATED connection running `LISTEN`, calling `wake()` on
@@ -74,9 +75,8 @@ export function pgListener(options: PgListenerOptions): WakeSource {
 }
 
 function normalizeListenerOptions(options: PgListenerOptions): NormalizedListenerOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new OutboxConfigError('options', 'expected an object like { connect, channel, onError }');
-  }
+  checkKnownOptions(options, LISTENER_OPTIONS);
+  if (options.reconnect !== undefined) checkKnownOptions(options.reconnect, ['initialMs', 'maxMs'], 'reconnect.');
   const { connect } = options;
   let open: () => Promise<PgListenClient>;
   let secrets: string[] = [];

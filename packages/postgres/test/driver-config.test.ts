@@ -44,6 +44,21 @@ describe('options and configuration errors', () => {
     expect(optionOf(() => pgListener({ connect: 'postgres://localhost/test', reconnect: { initialMs: 500, maxMs: 100 } }))).toBe('reconnect.maxMs');
   });
 
+  it('refuses unknown listener options, naming them', () => {
+    const optionOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        expect(error).toBeInstanceOf(OutboxConfigError);
+        return (error as OutboxConfigError).option;
+      }
+      return 'no error';
+    };
+    expect(optionOf(() => pgListener({ connect: 'postgres://localhost/test', chanel: 'x' } as never))).toBe('chanel');
+    expect(optionOf(() => pgListener({ connect: 'postgres://localhost/test', reconnect: { initial: 5 } } as never))).toBe('reconnect.initial');
+    expect(optionOf(() => pgListener(null as never))).toBe('options');
+  });
+
   it('applies the defaults: notify on the outbox_events channel, outbox_ tables, frozen', () => {
     const options = normalizePostgresOptions();
     expect(options.notifyChannel).toBe('outbox_events');

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import {
+  checkKnownOptions,
   OutboxConfigError,
   OutboxError,
   OutboxTransactionRequiredError,
@@ -275,6 +276,7 @@ function useWriteAheadLog(connection: BetterSqlite3.Database, path: string): voi
 }
 
 function normalizeSqliteDatabaseOptions(options: SqliteDatabaseOptions): Required<SqliteDatabaseOptions> {
+  checkKnownOptions(options, ['maxBusyWaitMs']);
   const maxBusyWaitMs = options.maxBusyWaitMs ?? DEFAULT_MAX_BUSY_WAIT_MS;
   if (!Number.isInteger(maxBusyWaitMs) || maxBusyWaitMs < 0 || maxBusyWaitMs > 600_000) {
     throw new OutboxConfigError('maxBusyWaitMs', `must be an integer from 0 to 600000 (milliseconds), got ${String(maxBusyWaitMs)}`);

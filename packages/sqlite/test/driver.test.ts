@@ -56,6 +56,17 @@ describe('openSqliteDatabase', () => {
     }
   });
 
+  it('refuses unknown database options, naming them', () => {
+    let error: unknown;
+    try {
+      openSqliteDatabase(files.newPath(), { maxBusyWait: 5 } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(OutboxConfigError);
+    expect((error as OutboxConfigError).option).toBe('maxBusyWait');
+  });
+
   it.each([-1, 1.5, Number.NaN, 600_001])('rejects maxBusyWaitMs %s', (maxBusyWaitMs) => {
     let error: unknown;
     try {
