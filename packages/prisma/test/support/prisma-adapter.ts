@@ -26,7 +26,7 @@ export function prismaAdapter(kind: PrismaDatabaseKind): OrmAdapter<OutboxTransa
         database: db.database,
         root: client,
         transaction: (work) => client.$transaction((tx) => work(tx)),
-        nested: (tx, work) => tx.$transaction((nestedTx) => work(nestedTx as OutboxTransactionClient)),
+        nested: (tx, work) => tx.$transaction((nestedTx) => work(nestedTx)),
         insertRow: async (tx, key) => {
           await tx.order.create({ data: { number: key, total: 5 } });
         },

@@ -221,7 +221,7 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
     });
 
     const pending = async (): Promise<number> => Number(await db.dialect.countPending(db.database));
-    const inTransaction = (tx: Tx): SqlExecutor => inbox.executor?.(tx) ?? (tx as unknown as SqlExecutor);
+    const executorIn = (tx: Tx): SqlExecutor => inbox.executor?.(tx) ?? (tx as unknown as SqlExecutor);
     const placed = (key: string, n: number, type = 'order.placed'): EventInput => ({ aggregateType: 'order', aggregateId: key, type, payload: { key, n } });
 
     it('same transaction: the business row and its events commit together, and the relay delivers the events', async () => {
@@ -258,7 +258,7 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
           await db.insertRow(tx, key);
           written = await db.writeEvents(tx, [placed(key, 1)]);
           // The event is in the transaction: visible on its own connection before the rollback.
-          visibleInside = Number(await db.dialect.countPending(inTransaction(tx)));
+          visibleInside = Number(await db.dialect.countPending(executorIn(tx)));
           throw failure;
         }),
       ).rejects.toBe(failure);
