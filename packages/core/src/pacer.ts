@@ -19,7 +19,7 @@ const ERROR_DELAY_CAP_MS = 5000;
  * @example
  * const pacer = new Pacer(1000);
  * while (running) await pacer.after(await cycle());
- * // elsewhere: pacer.wake() on a commit signal, pacer.interrupt() on stop
+ * // elsewhere: pacer.wake() on a commit signal, pacer.stop() on shutdown
  */
 export class Pacer {
   /** The shortest idle wait, and where the idle and error doublings start. */
@@ -27,6 +27,7 @@ export class Pacer {
   private idleDelayMs: number;
   private errorDelayMs: number;
   private wakePending = false;
+  private stopped = false;
   private interruptPause: ((byWake: boolean) => void) | undefined;
 
   constructor(private readonly pollIntervalMs: number) {
@@ -58,13 +59,24 @@ export class Pacer {
     this.interruptPause?.(true);
   }
 
-  /** Ends the current wait, whatever its kind (the relay is stopping). */
+  /** Ends the current wait, whatever its kind. */
   interrupt(): void {
     this.interruptPause?.(false);
   }
 
+  /**
+   * The relay is stopping: ends the current wait and every later one at once. Sticky, because
+   * `stop()` may land while a cycle is still running, before the wait that follows it begins;
+   * that wait must not hold the shutdown for up to a poll interval or a breaker cool-down.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.interrupt();
+  }
+
   /** Waits `ms`, or less when interrupted, or (when `wakeable`) when a wake-up arrives. */
   private pause(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (wakeable && this.wakePending) {
       this.consumeWake();
       return Promise.resolve();

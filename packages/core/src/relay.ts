@@ -284,7 +284,7 @@ export class Relay {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     clearInterval(this.renewTimer);
-    this.pacer.interrupt();
+    this.pacer.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs);

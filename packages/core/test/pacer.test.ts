@@ -134,4 +134,14 @@ describe('Pacer', () => {
     }
     expect(await waited(pacer, empty)).toBe(0);
   });
+
+  it('after stop, ends the current wait and every later one at once (stop can land mid-cycle)', async () => {
+    const pacer = new Pacer(160);
+    const current = track(pacer.after({ kind: 'breaker-open', remainingMs: 10_000 }));
+    pacer.stop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(current.ended).toBe(true);
+    // The waits a cycle still running at stop() would start next:
+    for (const end of [empty, error, { kind: 'breaker-open', remainingMs: 10_000 } as const]) expect(await waited(pacer, end)).toBe(0);
+  });
 });
