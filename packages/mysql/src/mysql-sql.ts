@@ -200,16 +200,14 @@ export async function probeTransactionWithSavepoint(exec: SqlExecutor, statement
 
 /**
  * Matches a MySQL error by number or code, also when an ORM wrapped the driver error as `cause`
- * (Sequelize, MikroORM), or as Prisma 7 does with a driver adapter — a P2010 error whose
- * `meta.driverAdapterError.cause.originalCode` is the errno as a string.
+ * (Sequelize, MikroORM; Prisma's executor unwraps its driver-adapter errors into one carrying
+ * `errno`, see `PrismaDriverError`).
  */
 export function hasErrno(error: unknown, errno: number, code: string): boolean {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
-    // TODO(prisma-unwrap): `originalCode` and `meta.driverAdapterError` are Prisma's wrapping; they
-    // go once the Prisma executor unwraps its driver errors (issue 13: knowledge where it belongs).
-    const { errno: n, code: c, originalCode: o } = current as { errno?: unknown; code?: unknown; originalCode?: unknown };
-    if (n === errno || c === code || o === String(errno)) return true;
-    current = (current as { cause?: unknown }).cause ?? (current as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;
+    const { errno: n, code: c } = current as { errno?: unknown; code?: unknown };
+    if (n === errno || c === code) return true;
+    current = (current as { cause?: unknown }).cause;
   }
   return false;
 }
