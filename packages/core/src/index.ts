@@ -19,3 +19,6 @@ export * from './leases.js';
 export * from './relay-options.js';
 export * from './relay.js';
 export * from './operations/index.js';
+export * from './message-headers.js';
+export * from './inbox-observer.js';
+export * from './inbox-deliveries.js';

@@ -7,3 +7,7 @@ export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
+export * from './message-collector.js';
+export * from './conformance/publisher-harness.js';
+export * from './conformance/publisher-conformance.js';
+export * from './conformance/sqlite-database.js';
