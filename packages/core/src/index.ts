@@ -22,3 +22,4 @@ export * from './operations/index.js';
 export * from './message-headers.js';
 export * from './inbox-observer.js';
 export * from './inbox-deliveries.js';
+export * from './publish-support.js';

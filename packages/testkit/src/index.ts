@@ -11,3 +11,4 @@ export * from './message-collector.js';
 export * from './conformance/publisher-harness.js';
 export * from './conformance/publisher-conformance.js';
 export * from './conformance/sqlite-database.js';
+export * from './nats-collector.js';
