@@ -30,3 +30,41 @@ export function scrub(message: string, secrets: readonly (string | undefined)[])
   }
   return out;
 }
+
+/**
+ * The strings that must never appear in a message about `url`: the password, raw and decoded,
+ * and the URL itself (a string that does not parse may be a raw secret as a whole).
+ */
+export function secretsOf(url: string): string[] {
+  const secrets = [url];
+  try {
+    const { password } = new URL(url);
+    if (password) secrets.push(password, safeDecode(password));
+  } catch {
+    // Not a URL: the whole string is the secret, already listed.
+  }
+  return secrets;
+}
+
+/**
+ * A copy of `error` whose message and stack have the secrets removed, keeping its name and
+ * `code`. A copy, not the original with a cause: a logger that walks cause chains would print
+ * the original.
+ */
+export function scrubbedError(error: unknown, secrets: readonly string[]): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(scrub(original.message, secrets));
+  copy.name = original.name;
+  if (original.stack) copy.stack = scrub(original.stack, secrets);
+  const code = (original as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
+  return copy;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,11 +1,14 @@
-import { backoffDelay, CircuitBreaker } from './backoff.js';
+import { CircuitBreaker } from './backoff.js';
 import type { RelayStore, LeaseStore } from './dialect.js';
 import type { StoredEvent } from './envelope.js';
 import { OutboxError, type PublishError } from './errors.js';
-import { LeaseSet, shardsNotHeld } from './leases.js';
+import { LeaseSet } from './leases.js';
 import { silentLogger, type RelayLogger, type RelayObserver } from './observer.js';
+import { publishInAggregateOrder } from './ordered-publish.js';
+import { Pacer, type CycleEnd } from './pacer.js';
 import type { Publisher } from './publisher.js';
 import { normalizeRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
+import { applySettlement, countDecisions, decideSettlement, touchedShards, type BatchOutcome, type DecisionCounts, type Settlement } from './settlement.js';
 import type { SqlDatabase } from './sql.js';
 
 /** What one claim-publish-ack cycle did. */
@@ -32,24 +35,29 @@ export interface RelayHealth {
   readonly lastPollAt: Date | null;
 }
 
-interface PublishOutcome {
-  confirmed: StoredEvent[];
-  failures: { event: StoredEvent; error: PublishError }[];
-  transient: unknown;
+interface PublishOutcome extends BatchOutcome {
+  readonly confirmed: StoredEvent[];
+  readonly failures: { event: StoredEvent; error: PublishError }[];
+  /** The first transient failure: the broker, not an event, is at fault. */
+  transient: { readonly cause: unknown } | null;
 }
 
 const BREAKER_INITIAL_MS = 500;
 const BREAKER_MAX_MS = 30_000;
 const ACK_ATTEMPTS = 4;
+const NOTHING_SETTLED: Settlement = Object.freeze({ decisions: [], lostShards: [] });
 
 /**
  * Publishes committed outbox rows to a broker, at least once, in per-aggregate order.
  *
- * One cycle: claim pending rows of the shards this relay leases (position order), publish them
- * pipelined across aggregates while each aggregate's events go strictly one after another, then
- * in ONE fenced transaction move the confirmed rows to history and record failures. A row is
- * never marked before its confirm; a crash between confirm and mark re-publishes it (a duplicate
- * the consumer's inbox absorbs), never loses it.
+ * `start()` takes this relay's share of the shards, then loops; each cycle (`runCycle`):
+ * rebalance the shards when due, claim pending rows of the leased shards (position order),
+ * publish them in aggregate order (pipelined across aggregates, strictly one after another
+ * within one), settle the outcome in ONE fenced transaction, and let the batch open or close the
+ * breaker. The {@link Pacer} decides the wait before the next cycle. `stop()` lets the batch in
+ * flight finish and gives the leases up. A row is never marked before its confirm; a crash
+ * between confirm and mark re-publishes it (a duplicate the consumer's inbox absorbs), never
+ * loses it.
  *
  * @example
  * const relay = new Relay({ dialect, database: pgDatabase(pool), publisher });
@@ -66,15 +74,13 @@ export class Relay {
   private readonly observer: RelayObserver;
   private readonly leases: LeaseSet;
   private readonly breaker = new CircuitBreaker(BREAKER_INITIAL_MS, BREAKER_MAX_MS);
+  private readonly pacer: Pacer;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private loopDone: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private unsubscribes: (() => void | Promise<void>)[] = [];
-  private wakePending = false;
-  private interruptPause: ((byWake: boolean) => void) | undefined;
   private lastRebalanceAt = 0;
-  private idleDelayMs: number;
   private lastPoll: Date | null = null;
 
   constructor(options: RelayOptions) {
@@ -86,7 +92,7 @@ export class Relay {
     this.logger = options.logger ?? silentLogger;
     this.observer = options.observer ?? {};
     this.leases = new LeaseSet(this.dialect, this.db, this.id, this.options.leaseTtlMs);
-    this.idleDelayMs = this.minIdleDelayMs;
+    this.pacer = new Pacer(this.options.pollIntervalMs);
   }
 
   /**
@@ -111,8 +117,163 @@ export class Relay {
 
   /** Cuts an idle wait short: new events were committed. Cheap; call as often as you like. */
   wake(): void {
-    this.wakePending = true;
-    this.interruptPause?.(true);
+    this.pacer.wake();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') await this.pacer.after(await this.cycle());
+  }
+
+  /** One cycle, reduced to what the pacer needs to know about it. */
+  private async cycle(): Promise<CycleEnd> {
+    try {
+      const result = await this.runCycle();
+      if (result.transient) return { kind: 'breaker-open', remainingMs: this.breaker.remainingMs() };
+      // Any non-empty claim polls again at once: more is probably waiting.
+      return { kind: result.claimed > 0 ? 'claimed' : 'empty' };
+    } catch (error) {
+      // Database trouble: the relay keeps its place and retries; nothing is lost because
+      // nothing was marked.
+      this.reportError('cycle', error);
+      return { kind: 'error' };
+    }
+  }
+
+  /** Rebalance when due, claim, publish in aggregate order, settle, then let the batch decide the breaker. */
+  private async runCycle(): Promise<CycleResult> {
+    const nothing = emptyCycle();
+    if (this.breaker.remainingMs() > 0) return { ...nothing, transient: true };
+    if (Date.now() - this.lastRebalanceAt >= this.renewIntervalMs) await this.rebalance();
+    const shards = this.leases.shards;
+    if (shards.length === 0) return nothing;
+
+    const batch = await this.claim(shards);
+    if (batch.length === 0) return nothing;
+    const outcome = await this.publishBatch(batch);
+    const settlement = await this.settle(outcome);
+    const counts = countDecisions(settlement);
+    this.reportSettlement(settlement, counts);
+    this.updateBreaker(outcome.transient);
+    return {
+      claimed: batch.length,
+      published: counts.ack,
+      failed: counts.fail,
+      quarantined: counts.quarantine,
+      fenced: counts.fenced,
+      transient: outcome.transient !== null,
+    };
+  }
+
+  private async rebalance(): Promise<void> {
+    const before = this.leases.shards.join(',');
+    await this.leases.rebalance();
+    this.lastRebalanceAt = Date.now();
+    const after = this.leases.shards;
+    if (after.join(',') !== before) {
+      this.observer.shards?.(after);
+      this.logger.info({ relayId: this.id, shards: after.length }, 'shard ownership changed');
+    }
+  }
+
+  private async claim(shards: readonly number[]): Promise<StoredEvent[]> {
+    const started = performance.now();
+    const batch = await this.dialect.claim(this.db, shards, this.options.batchSize);
+    this.lastPoll = new Date();
+    this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
+    return batch;
+  }
+
+  /**
+   * Publishes the batch in aggregate order and sorts the outcomes: a permanent failure ends its
+   * aggregate's chain for this batch; a transient one starts nothing new (the broker is at fault).
+   */
+  private async publishBatch(batch: readonly StoredEvent[]): Promise<PublishOutcome> {
+    const outcome: PublishOutcome = { confirmed: [], failures: [], transient: null };
+    await publishInAggregateOrder(this.publisher, batch, this.options.maxInFlight, {
+      confirmed: (event) => {
+        outcome.confirmed.push(event);
+        this.observer.published?.(event, new Date());
+      },
+      failed: (event, error) => {
+        const permanent = isPermanentPublishError(error);
+        this.observer.failed?.(event, error as Error, permanent);
+        if (permanent) {
+          outcome.failures.push({ event, error });
+          return 'end-chain';
+        }
+        outcome.transient ??= { cause: error };
+        return 'stop';
+      },
+    });
+    return outcome;
+  }
+
+  /**
+   * Decides and writes the outcome in one transaction that first locks the batch's lease rows
+   * (fencing): events of a shard this relay no longer owns are left alone for the new owner.
+   * Retried on database errors so a blip does not turn confirmed events into duplicates.
+   */
+  private async settle(outcome: PublishOutcome): Promise<Settlement> {
+    const shards = touchedShards(outcome);
+    if (shards.size === 0) return NOTHING_SETTLED;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const settlement = await this.db.transaction(async (tx) => {
+          const leases = this.leases.leasesFor(shards);
+          const rows = leases.length === 0 ? [] : await this.dialect.lockLeaseRows(tx, leases.map((lease) => lease.shard));
+          const decided = decideSettlement({ relayId: this.id, confirmed: outcome.confirmed, failures: outcome.failures, leases, rows }, this.options);
+          await applySettlement(this.dialect, tx, decided, this.options.keepHistory);
+          return decided;
+        });
+        // Their marks were refused; the new owner publishes those events.
+        this.leases.forget(settlement.lostShards);
+        return settlement;
+      } catch (error) {
+        this.reportError('ack', error);
+        if (attempt >= ACK_ATTEMPTS || this.state === 'stopped') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  private reportSettlement(settlement: Settlement, counts: DecisionCounts): void {
+    if (counts.ack > 0) this.observer.acked?.(counts.ack);
+    for (const decision of settlement.decisions) {
+      if (decision.action !== 'quarantine') continue;
+      const { event, reason, status } = decision;
+      this.observer.quarantined?.(event, reason, status);
+      this.logger.warn(
+        { relayId: this.id, eventId: event.id, aggregateType: event.aggregateType, aggregateId: event.aggregateId, reason, status },
+        status === 'parked' ? 'event quarantined; its aggregate is parked until retried or skipped' : 'event quarantined (dead-lettered); its aggregate continues',
+      );
+    }
+    if (settlement.lostShards.length > 0) {
+      this.observer.shards?.(this.leases.shards);
+      this.logger.warn(
+        { relayId: this.id, shards: settlement.lostShards, events: counts.fenced },
+        'lease lost: marks refused, the new owner will publish these events',
+      );
+    }
+  }
+
+  /** A transient failure opens the breaker; a batch without one closes it again. */
+  private updateBreaker(transient: PublishOutcome['transient']): void {
+    if (transient !== null) {
+      this.openBreaker(transient.cause);
+    } else if (this.breaker.isTripped) {
+      this.breaker.reset();
+      this.observer.breaker?.(false);
+      this.logger.info({ relayId: this.id }, 'broker healthy again: circuit closed');
+    }
+  }
+
+  private openBreaker(cause: unknown): void {
+    const wasOpen = this.breaker.isTripped;
+    this.breaker.trip();
+    this.observer.breaker?.(true);
+    if (!wasOpen) {
+      this.logger.warn({ relayId: this.id, err: describeError(cause) }, 'broker unavailable: circuit open, claiming paused (no attempts are counted)');
+    }
   }
 
   /**
@@ -123,7 +284,7 @@ export class Relay {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     clearInterval(this.renewTimer);
-    this.interruptPause?.(false);
+    this.pacer.interrupt();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs);
@@ -153,7 +314,7 @@ export class Relay {
     if (this.state === 'running' || this.state === 'stopping') {
       throw new OutboxError('OUTBOX_RELAY_STATE', 'drain() cannot run while the relay loop is started');
     }
-    const total: CycleResult = { claimed: 0, published: 0, failed: 0, quarantined: 0, fenced: 0, transient: false };
+    const total = emptyCycle();
     try {
       for (;;) {
         const cycle = await this.runCycle();
@@ -178,205 +339,6 @@ export class Relay {
     };
   }
 
-  private get renewIntervalMs(): number {
-    return Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
-  }
-
-  private get minIdleDelayMs(): number {
-    return Math.max(5, Math.floor(this.options.pollIntervalMs / 16));
-  }
-
-  private async loop(): Promise<void> {
-    let errorDelayMs = this.minIdleDelayMs;
-    while (this.state === 'running') {
-      let result: CycleResult;
-      try {
-        result = await this.runCycle();
-        errorDelayMs = this.minIdleDelayMs;
-      } catch (error) {
-        // Database trouble: the relay keeps its place and retries; nothing is lost because
-        // nothing was marked.
-        this.reportError('cycle', error);
-        await this.pause(errorDelayMs, false);
-        errorDelayMs = Math.min(errorDelayMs * 2, Math.max(this.options.pollIntervalMs, 5000));
-        continue;
-      }
-      if (result.transient) {
-        await this.pause(Math.max(this.breaker.remainingMs(), 1), false);
-      } else if (result.claimed > 0) {
-        this.idleDelayMs = this.minIdleDelayMs;
-      } else {
-        await this.pause(this.idleDelayMs, true);
-        this.idleDelayMs = Math.min(this.idleDelayMs * 2, this.options.pollIntervalMs);
-      }
-    }
-  }
-
-  /** Waits `ms`, or less when stopping, or (when `wakeable`) when a wake-up arrives. */
-  private pause(ms: number, wakeable: boolean): Promise<void> {
-    if (wakeable && this.wakePending) {
-      this.wakePending = false;
-      this.idleDelayMs = this.minIdleDelayMs;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.interruptPause = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.interruptPause = (byWake) => {
-        if (byWake && !wakeable) return;
-        if (byWake) {
-          this.wakePending = false;
-          this.idleDelayMs = this.minIdleDelayMs;
-        }
-        done();
-      };
-    });
-  }
-
-  private async runCycle(): Promise<CycleResult> {
-    const result: CycleResult = { claimed: 0, published: 0, failed: 0, quarantined: 0, fenced: 0, transient: false };
-    if (this.breaker.remainingMs() > 0) return { ...result, transient: true };
-    if (Date.now() - this.lastRebalanceAt >= this.renewIntervalMs) await this.rebalance();
-    const shards = this.leases.shards;
-    if (shards.length === 0) return result;
-
-    const started = performance.now();
-    const batch = await this.dialect.claim(this.db, shards, this.options.batchSize);
-    this.lastPoll = new Date();
-    this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
-    result.claimed = batch.length;
-    if (batch.length === 0) return result;
-
-    const outcome = await this.publishBatch(batch);
-    Object.assign(result, await this.settle(outcome));
-    if (outcome.transient !== null) {
-      this.openBreaker(outcome.transient);
-      result.transient = true;
-    } else if (this.breaker.isTripped) {
-      this.breaker.reset();
-      this.observer.breaker?.(false);
-      this.logger.info({ relayId: this.id }, 'broker healthy again: circuit closed');
-    }
-    return result;
-  }
-
-  /**
-   * Publishes with up to `maxInFlight` confirms outstanding, one chain per aggregate: event n+1
-   * of an aggregate is sent only after n is confirmed, and a failure ends that aggregate's chain
-   * for this batch so nothing overtakes it.
-   */
-  private async publishBatch(batch: readonly StoredEvent[]): Promise<PublishOutcome> {
-    const outcome: PublishOutcome = { confirmed: [], failures: [], transient: null };
-    const chains = [...groupByAggregate(batch).values()];
-    const next = (): StoredEvent[] | undefined => chains.shift();
-    const worker = async (): Promise<void> => {
-      for (let chain = next(); chain && outcome.transient === null; chain = next()) {
-        for (const event of chain) {
-          if (outcome.transient !== null) return;
-          try {
-            await this.publisher.publish(event);
-            outcome.confirmed.push(event);
-            this.observer.published?.(event, new Date());
-          } catch (error) {
-            const permanent = isPermanentPublishError(error);
-            this.observer.failed?.(event, error as Error, permanent);
-            if (permanent) outcome.failures.push({ event, error: error as PublishError });
-            else outcome.transient ??= error;
-            break;
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.maxInFlight, chains.length) }, worker));
-    return outcome;
-  }
-
-  /**
-   * Marks the outcome in one transaction that first checks the leases (fencing): events of a
-   * shard this relay no longer owns are left alone for the new owner. Retried on database
-   * errors so a blip does not turn confirmed events into duplicates.
-   */
-  private async settle(outcome: PublishOutcome): Promise<Omit<CycleResult, 'claimed' | 'transient'>> {
-    const counts = { published: 0, failed: 0, quarantined: 0, fenced: 0 };
-    const touched = [...outcome.confirmed, ...outcome.failures.map((f) => f.event)];
-    if (touched.length === 0) return counts;
-    const shards = new Set(touched.map((event) => event.shard));
-    const quarantined: { event: StoredEvent; reason: string; status: 'parked' | 'dead-lettered' }[] = [];
-    for (let attempt = 1; ; attempt++) {
-      quarantined.length = 0;
-      try {
-        const lost = await this.db.transaction(async (tx) => {
-          const leases = this.leases.leasesFor(shards);
-          const rows = leases.length === 0 ? [] : await this.dialect.lockLeaseRows(tx, leases.map((lease) => lease.shard));
-          const lostShards = new Set(shardsNotHeld(this.id, leases, rows));
-          for (const shard of shards) if (!leases.some((lease) => lease.shard === shard)) lostShards.add(shard);
-          const owned = (event: StoredEvent): boolean => !lostShards.has(event.shard);
-          const ack = outcome.confirmed.filter(owned);
-          if (ack.length > 0) await this.dialect.markPublished(tx, ack.map((event) => event.id), this.options.keepHistory);
-          counts.published = ack.length;
-          counts.failed = 0;
-          for (const { event, error } of outcome.failures.filter((f) => owned(f.event))) {
-            const attempts = event.attempts + 1;
-            const reason = `${error.reason}: ${error.message}`;
-            if (attempts >= this.options.maxAttempts) {
-              const status = this.options.poisonPolicy === 'park' ? 'parked' : 'dead-lettered';
-              await this.dialect.quarantine(tx, event.id, reason, status);
-              quarantined.push({ event, reason, status });
-            } else {
-              await this.dialect.markFailed(tx, event.id, reason, backoffDelay(attempts, this.options.retryInitialMs, this.options.retryMaxMs));
-              counts.failed++;
-            }
-          }
-          counts.fenced = touched.filter((event) => !owned(event)).length;
-          return [...lostShards];
-        });
-        counts.quarantined = quarantined.length;
-        if (counts.published > 0) this.observer.acked?.(counts.published);
-        for (const q of quarantined) {
-          this.observer.quarantined?.(q.event, q.reason, q.status);
-          this.logger.warn(
-            { relayId: this.id, eventId: q.event.id, aggregateType: q.event.aggregateType, aggregateId: q.event.aggregateId, reason: q.reason, status: q.status },
-            q.status === 'parked' ? 'event quarantined; its aggregate is parked until retried or skipped' : 'event quarantined (dead-lettered); its aggregate continues',
-          );
-        }
-        if (lost.length > 0) {
-          this.leases.forget(lost);
-          this.observer.shards?.(this.leases.shards);
-          this.logger.warn({ relayId: this.id, shards: lost, events: counts.fenced }, 'lease lost: marks refused, the new owner will publish these events');
-        }
-        return counts;
-      } catch (error) {
-        this.reportError('ack', error);
-        if (attempt >= ACK_ATTEMPTS || this.state === 'stopped') throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-      }
-    }
-  }
-
-  private openBreaker(cause: unknown): void {
-    const wasOpen = this.breaker.isTripped;
-    this.breaker.trip();
-    this.observer.breaker?.(true);
-    if (!wasOpen) {
-      this.logger.warn({ relayId: this.id, err: describeError(cause) }, 'broker unavailable: circuit open, claiming paused (no attempts are counted)');
-    }
-  }
-
-  private async rebalance(): Promise<void> {
-    const before = this.leases.shards.join(',');
-    await this.leases.rebalance();
-    this.lastRebalanceAt = Date.now();
-    const after = this.leases.shards;
-    if (after.join(',') !== before) {
-      this.observer.shards?.(after);
-      this.logger.info({ relayId: this.id, shards: after.length }, 'shard ownership changed');
-    }
-  }
-
   private async renew(): Promise<void> {
     if (this.renewing || this.state !== 'running') return;
     this.renewing = true;
@@ -393,22 +355,18 @@ export class Relay {
     }
   }
 
+  private get renewIntervalMs(): number {
+    return Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
+  }
+
   private reportError(phase: string, error: unknown): void {
     this.observer.error?.(phase, error);
     this.logger.error({ relayId: this.id, phase, err: describeError(error) }, `relay ${phase} failed; retrying`);
   }
 }
 
-function groupByAggregate(batch: readonly StoredEvent[]): Map<string, StoredEvent[]> {
-  const chains = new Map<string, StoredEvent[]>();
-  for (const event of batch) {
-    const key = `${event.aggregateType}\u0000${event.aggregateId}`;
-    const chain = chains.get(key);
-    if (chain) chain.push(event);
-    else chains.set(key, [event]);
-  }
-  for (const chain of chains.values()) chain.sort((a, b) => a.sequence - b.sequence);
-  return chains;
+function emptyCycle(): CycleResult {
+  return { claimed: 0, published: 0, failed: 0, quarantined: 0, fenced: 0, transient: false };
 }
 
 /** Structural check, so it holds across two copies of this package in one process. */

@@ -16,11 +16,6 @@ export interface QueryResult<Row> {
   rows: Row[];
   /** Rows changed by INSERT/UPDATE/DELETE, or rows returned by SELECT. */
   rowCount: number;
-  /**
-   * MySQL's `LAST_INSERT_ID()` as the driver reports it with the result, when it does; saves a
-   * round trip. Executors that cannot report it leave it out and the dialect asks the database.
-   */
-  insertId?: number;
 }
 
 /** A pool the relay owns: statements outside a transaction, transactions, and shutdown. */

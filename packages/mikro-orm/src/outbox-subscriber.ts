@@ -1,9 +1,8 @@
 import type { ChangeSet, EntityManager, EventSubscriber, FlushEventArgs, TransactionEventArgs } from '@mikro-orm/core';
-import { signalLocalCommit, writeEvents, type Dialect, type Envelope, type EventInput, type EventMap } from '@outboxkit/core';
+import { requireWriterDialect, signalLocalCommit, writeEvents, type Envelope, type EventInput, type EventMap, type WriterDialect } from '@outboxkit/core';
 import { eventsForChanges, resolveRules, type OutboxRule, type ResolvedRule } from './change-rules.js';
 import { dropEvents, startFlush, takeForWrite } from './pending-events.js';
 import { connectionOf, transactionExecutor } from './transaction-executor.js';
-import { requireDialect } from './transaction-checks.js';
 
 /** Options of {@link outboxSubscriber} and {@link withOutbox}. */
 export interface OutboxOptions<Events extends EventMap = EventMap> {
@@ -12,7 +11,7 @@ export interface OutboxOptions<Events extends EventMap = EventMap> {
    * It must match the ORM's driver (checked at startup).
    * @example { dialect: createPostgresDialect({ tables: { schema: 'app' } }) }
    */
-  dialect: Dialect;
+  dialect: WriterDialect;
   /**
    * Change-driven events: each declared entity change produces one event in the same flush transaction.
    * @example { rules: [outboxRule({ entity: Order, on: ['create'], event: (o) => ({ aggregateType: 'order', aggregateId: o.id, type: 'OrderCreated', payload: {} }) })] }
@@ -39,14 +38,14 @@ const unannounced = new WeakSet<object>();
  */
 export class OutboxSubscriber implements EventSubscriber {
   readonly [SUBSCRIBER_BRAND] = true;
-  readonly dialect: Dialect;
+  readonly dialect: WriterDialect;
   readonly #rules: readonly ResolvedRule[];
 
   constructor(options: OutboxOptions<any>) {
     if (options === null || typeof options !== 'object') {
       throw new TypeError('outboxSubscriber: expected options like { dialect, rules }');
     }
-    this.dialect = requireDialect(options.dialect);
+    this.dialect = requireWriterDialect(options.dialect);
     this.#rules = resolveRules(options.rules);
   }
 

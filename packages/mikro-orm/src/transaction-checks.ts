@@ -1,4 +1,4 @@
-import { OutboxConfigError, type Dialect } from '@outboxkit/core';
+import { OutboxConfigError } from '@outboxkit/core';
 
 /** The two MikroORM options that decide whether a flush runs in a transaction. */
 export interface TransactionSettings {
@@ -24,15 +24,4 @@ export function assertTransactionsEnabled(settings: TransactionSettings): void {
         'could not commit atomically with them; remove implicitTransactions: false',
     );
   }
-}
-
-export function requireDialect(dialect: unknown): Dialect {
-  const candidate = dialect as Partial<Dialect> | null | undefined;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.insertEvents !== 'function' || typeof candidate.name !== 'string') {
-    throw new OutboxConfigError(
-      'dialect',
-      'expected an outboxkit Dialect, e.g. createPostgresDialect() from @outboxkit/postgres, createMysqlDialect() or createSqliteDialect()',
-    );
-  }
-  return candidate as Dialect;
 }

@@ -2,7 +2,7 @@ import type { MikroORM, Options } from '@mikro-orm/core';
 import { OutboxConfigError, type EventMap } from '@outboxkit/core';
 import { isOutboxSubscriber, OutboxSubscriber, type OutboxOptions } from './outbox-subscriber.js';
 import { assertTransactionsEnabled } from './transaction-checks.js';
-import { bindingFor } from './transaction-executor.js';
+import { familyOfDriver } from './transaction-executor.js';
 
 /**
  * Adds the outbox to a MikroORM config: the flush subscriber (explicit `outbox.add` and the
@@ -54,7 +54,7 @@ function checkAtStartup(orm: MikroORM, subscriber: OutboxSubscriber): void {
       throw new OutboxConfigError('subscribers', `expected one outbox subscriber, found ${registered.length}; call withOutbox once per config`);
     }
     const connection = orm.em.getConnection() as SqlConnectionLike;
-    bindingFor(subscriber.dialect, connection.getKnex?.().client?.driverName, orm.em.getPlatform().constructor.name);
+    familyOfDriver(subscriber.dialect, connection.getKnex?.().client?.driverName, orm.em.getPlatform().constructor.name);
   } catch (error) {
     void orm.close(true).catch(() => undefined);
     throw error;

@@ -1,47 +1,20 @@
-import { MikroORM } from '@mikro-orm/core';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
-import { serviceUrl, withPostgresSchema } from '@outboxkit/testkit';
+import { describeOrmAdapterConformance } from '@outboxkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outbox, outboxRule, withOutbox } from '../src/index.js';
-import { ENTITIES, InvoiceSchema, OrderSchema } from './support/entities.js';
-import type { OrmDatabase, OrmHarness } from './support/harness.js';
+import { outbox, outboxRule } from '../src/index.js';
+import { postgresql, type OrmDatabase } from './support/databases.js';
+import { InvoiceSchema, OrderSchema } from './support/entities.js';
+import { mikroOrmAdapter } from './support/mikro-orm-adapter.js';
 import { describeMikroOrmOutbox } from './support/outbox-suite.js';
 
-// A schema of its own on the shared server: the ORM's entities and the outbox tables live in it.
-const harness: OrmHarness = {
-  name: 'PostgreSQL',
-  async setup(outbox) {
-    const serverUrl = await serviceUrl('postgres');
-    const { schema, drop } = await withPostgresSchema({ prefix: 'okmo' });
-    const dialect = createPostgresDialect({ tables: { schema } });
-    const relayDatabase = pgDatabase(createPgPool(serverUrl, { max: 4 }));
-    await dialect.migrate(relayDatabase);
-    const orm = await MikroORM.init(
-      withOutbox({ driver: PostgreSqlDriver, clientUrl: serverUrl, schema, entities: ENTITIES, debug: false }, outbox(dialect)),
-    );
-    await orm.schema.createSchema({ schema });
-    return {
-      orm,
-      dialect,
-      relayDatabase,
-      async dispose() {
-        await orm.close(true);
-        await relayDatabase.close();
-        await drop();
-      },
-    };
-  },
-};
-
-describeMikroOrmOutbox(harness);
+describeOrmAdapterConformance(mikroOrmAdapter(postgresql));
+describeMikroOrmOutbox(postgresql);
 
 // PostgreSQL can show directly what the other databases show through rollbacks: the entity row
 // and its event row were written by one transaction (same xmin).
 describe('MikroORM outbox on PostgreSQL: same transaction', () => {
   let db: OrmDatabase;
   beforeAll(async () => {
-    db = await harness.setup((dialect) => ({
+    db = await postgresql.setup((dialect) => ({
       dialect,
       rules: [outboxRule({ entity: InvoiceSchema, on: ['create'], event: (i) => ({ aggregateType: 'invoice', aggregateId: i.id, type: 'invoice.created', payload: null }) })],
     }));

@@ -1,25 +1,18 @@
-import { OutboxConfigError, writeEvents, type Dialect, type EventInput, type EventMap, type TableOptions, type WrittenEvent } from '@outboxkit/core';
+import { cachedDialect, enqueueDialect, writeEvents, type EventInput, type EventMap, type WriterDialect, type WrittenEvent } from '@outboxkit/core';
 import { createMysqlDialect } from './mysql-dialect.js';
 import { mysqlExecutor, type MysqlQueryable } from './mysql-driver.js';
+import type { MysqlDialectOptions } from './mysql-options.js';
 
-export interface EnqueueOptions {
-  /** Where the outbox tables are, when not the defaults in the connection's database. */
-  tables?: TableOptions;
-  /** A dialect you already created (saves resolving `tables` on every call). Give this or `tables`. */
-  dialect?: Dialect;
+/** Where to write: a dialect you created once (preferred), or the options to create one. */
+export interface EnqueueOptions extends MysqlDialectOptions {
+  /**
+   * The dialect to write with, e.g. the one your relay uses. Pass this OR `tables`.
+   * @example { dialect: createMysqlDialect({ tables: { schema: 'app' } }) }
+   */
+  dialect?: WriterDialect;
 }
 
-// One default dialect for callers that use the default tables: creating it validates names.
-let defaultDialect: Dialect | undefined;
-
-function dialectFor(options: EnqueueOptions): Dialect {
-  if (options.dialect && options.tables) {
-    throw new OutboxConfigError('tables', 'give either `dialect` or `tables`, not both: the dialect already knows its tables');
-  }
-  if (options.dialect) return options.dialect;
-  if (options.tables) return createMysqlDialect({ tables: options.tables });
-  return (defaultDialect ??= createMysqlDialect());
-}
+const dialectFor = cachedDialect(createMysqlDialect);
 
 /**
  * Writes events into the outbox inside the transaction open on `connection` (a mysql2 promise
@@ -47,5 +40,5 @@ export async function enqueue<Events extends EventMap = EventMap>(
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: EnqueueOptions = {},
 ): Promise<WrittenEvent[]> {
-  return writeEvents(dialectFor(options), mysqlExecutor(connection), events);
+  return writeEvents(enqueueDialect(options, dialectFor), mysqlExecutor(connection), events);
 }

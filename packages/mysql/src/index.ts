@@ -1,4 +1,5 @@
-export { createMysqlDialect, normalizeMysqlDialectOptions, type MysqlDialectOptions, type ResolvedMysqlDialectOptions } from './mysql-dialect.js';
+export { createMysqlDialect, type MysqlDialect } from './mysql-dialect.js';
+export { normalizeMysqlOptions, type MysqlDialectOptions, type NormalizedMysqlOptions } from './mysql-options.js';
 export {
   createMysqlPool,
   mysqlDatabase,
@@ -12,3 +13,4 @@ export {
 export { mysqlMigrations } from './mysql-migrations.js';
 export { enqueue, type EnqueueOptions } from './enqueue.js';
 export { mysqlInbox, mysqlInboxDdl } from './mysql-inbox.js';
+export { relayConnector } from './relay-connector.js';

@@ -1,66 +1,15 @@
-import {
-  OutboxConfigError,
-  resolveTables,
-  type Dialect,
-  type DialectCapabilities,
-  type Envelope,
-  type InboxDialect,
-  type OutboxStatus,
-  type ResolvedTables,
-  type SqlDatabase,
-  type SqlExecutor,
-  type TableOptions,
-  shardsNotHeld,
-} from '@outboxkit/core';
+import { storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import { inOneTransaction, type MysqlQueryResult } from './mysql-driver.js';
 import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
 import { mysqlOperations } from './mysql-operations.js';
-import { toLease, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type LeaseRow } from './mysql-rows.js';
-import {
-  hasErrno,
-  mysqlStatements,
-  probeTransactionWithSavepoint,
-  toMicroseconds,
-  toUtcDateTime,
-  truncate,
-  type MysqlStatements,
-} from './mysql-sql.js';
-import type { MysqlQueryResult } from './mysql-driver.js';
+import { normalizeMysqlOptions, type MysqlDialectOptions } from './mysql-options.js';
+import { toLease, toLeaseRow, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type HeldLeaseRow } from './mysql-rows.js';
+import { hasErrno, mysqlStatements, probeTransactionWithSavepoint, toMicroseconds, toUtcDateTime, type MysqlStatements } from './mysql-sql.js';
 
-export interface MysqlDialectOptions {
-  /**
-   * Where the tables live and what they are called. `schema` is the MySQL database.
-   * @example { schema: 'app', prefix: 'outbox_' }
-   */
-  tables?: TableOptions;
-}
+/** The MySQL / MariaDB dialect: every role of core's `Dialect`. */
+export type MysqlDialect = Dialect;
 
-/** The options after validation: frozen, identifiers checked. */
-export interface ResolvedMysqlDialectOptions {
-  readonly tables: ResolvedTables;
-}
-
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['tables']);
-
-/** Validates every option once; throws {@link OutboxConfigError} naming the option. */
-export function normalizeMysqlDialectOptions(options: MysqlDialectOptions = {}): ResolvedMysqlDialectOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new OutboxConfigError('options', `expected an object like { tables: { schema: 'app' } }, got ${options === null ? 'null' : typeof options}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new OutboxConfigError(key, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
-  }
-  return Object.freeze({ tables: resolveTables(options.tables) });
-}
-
-const CAPABILITIES: DialectCapabilities = Object.freeze({
-  supportsSkipLocked: true,
-  supportsNotify: false,
-  singleWriter: false,
-});
-
-/** `last_error` and `reason` are kept readable and bounded, whatever a broker returned. */
-const MAX_ERROR_CHARS = 2000;
 const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
 
 /**
@@ -72,16 +21,15 @@ const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
  * const db = mysqlDatabase(createMysqlPool(process.env.DATABASE_URL!));
  * await dialect.migrate(db);
  */
-export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect & InboxDialect {
-  const { tables } = normalizeMysqlDialectOptions(options);
+export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDialect {
+  const { tables } = normalizeMysqlOptions(options);
   const sql = mysqlStatements(tables);
   const migrations = mysqlMigrations(tables);
   // Learned on first use: the server is MySQL (no @@in_transaction) and needs the savepoint probe.
   let lacksInTransactionVariable = false;
 
-  const dialect: Dialect & InboxDialect = {
+  const dialect: MysqlDialect = {
     name: 'mysql',
-    capabilities: CAPABILITIES,
     tables,
 
     migrations: () => migrations,
@@ -129,11 +77,11 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
       return rows.map(toStoredEvent);
     },
 
-    async fence(tx, relayId, leases) {
-      if (leases.length === 0) return [];
-      const shards = [...leases].map((lease) => lease.shard).sort((a, b) => a - b);
-      const { rows } = await tx.query<LeaseRow & { owner: string | null }>(sql.fence, [JSON.stringify(shards)]);
-      return shardsNotHeld(relayId, leases, rows);
+    async lockLeaseRows(tx, shards) {
+      if (shards.length === 0) return [];
+      const sorted = [...shards].sort((a, b) => a - b);
+      const { rows } = await tx.query<HeldLeaseRow & { owner: string | null }>(sql.lockLeaseRows, [JSON.stringify(sorted)]);
+      return rows.map(toLeaseRow);
     },
 
     async markPublished(tx, ids, keepHistory) {
@@ -145,11 +93,11 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
     },
 
     async markFailed(tx, id, error, retryInMs) {
-      await tx.query(sql.markFailed, [truncate(error, MAX_ERROR_CHARS), toMicroseconds(retryInMs, 'retryInMs'), id]);
+      await tx.query(sql.markFailed, [storableText(error), toMicroseconds(retryInMs, 'retryInMs'), id]);
     },
 
     async quarantine(tx, id, reason, status) {
-      const text = truncate(reason, MAX_ERROR_CHARS);
+      const text = storableText(reason);
       await tx.query(sql.deleteResolvedQuarantine, [id]);
       await tx.query(sql.copyToQuarantine, [text, text, status, id]);
       await tx.query(sql.deleteEvent, [id]);
@@ -167,13 +115,13 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
     async acquire(exec, relayId, shards, ttlMs) {
       if (shards.length === 0) return [];
       const ttl = toMicroseconds(ttlMs, 'ttlMs');
-      // Sorted: rows are locked in this order, the order fence uses too, so the two never deadlock.
+      // Sorted: rows are locked in this order, the order lockLeaseRows uses too, so the two never deadlock.
       const shardList = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
       return inOneTransaction(exec, async (tx) => {
         await tx.query(sql.lockLeases, [shardList]);
         await tx.query(sql.extendOwnLeases, [shardList, ttl, relayId]);
         await tx.query(sql.takeOverLeases, [shardList, relayId, ttl, relayId]);
-        const { rows } = await tx.query<LeaseRow>(sql.heldLeases, [shardList, relayId]);
+        const { rows } = await tx.query<HeldLeaseRow>(sql.heldLeases, [shardList, relayId]);
         return rows.map(toLease);
       });
     },
@@ -184,7 +132,7 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): Dialect &
       const leaseList = JSON.stringify([...leases].sort((a, b) => a.shard - b.shard).map(({ shard, epoch }) => ({ shard, epoch })));
       return inOneTransaction(exec, async (tx) => {
         await tx.query(sql.renewLeases, [leaseList, ttl, relayId]);
-        const { rows } = await tx.query<LeaseRow>(sql.heldOfLeases, [leaseList, relayId]);
+        const { rows } = await tx.query<HeldLeaseRow>(sql.heldOfLeases, [leaseList, relayId]);
         return rows.map(toLease);
       });
     },
@@ -247,17 +195,4 @@ function eventValues(event: Envelope, sequence: number): unknown[] {
     JSON.stringify(event.headers),
     toUtcDateTime(event.occurredAt),
   ];
-}
-
-/**
- * Runs `fn` in a transaction of its own when given a pool (`SqlDatabase`), so lock-then-update
- * statements hold their locks together; an executor that is already a transaction (or a single
- * connection the caller manages) is used as it is.
- */
-function inOneTransaction<T>(exec: SqlExecutor, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  return isDatabase(exec) ? exec.transaction(fn) : fn(exec);
-}
-
-function isDatabase(exec: SqlExecutor): exec is SqlDatabase {
-  return typeof (exec as Partial<SqlDatabase>).transaction === 'function';
 }

@@ -23,9 +23,10 @@ export interface MysqlPool extends MysqlQueryable {
 }
 
 /**
- * A query result that also carries the OK packet's insert id, when there is one. Extra to
- * `QueryResult`, so the dialect can save a round trip on executors from this package and still
- * work (with `SELECT LAST_INSERT_ID()`) on executors that do not provide it.
+ * A query result that also carries the OK packet's insert id, when there is one: MySQL's own
+ * extension of core's `QueryResult`. The dialect reads it to save a round trip on executors that
+ * set it ({@link mysqlExecutor}, or an ORM plugin's executor over mysql2) and asks
+ * `SELECT LAST_INSERT_ID()` on executors that do not.
  */
 export interface MysqlQueryResult<Row> extends QueryResult<Row> {
   insertId?: number;
@@ -95,6 +96,19 @@ export function mysqlDatabase(pool: MysqlPool): SqlDatabase {
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Runs `fn` in a transaction of its own when given a pool (`SqlDatabase`), so lock-then-update
+ * statements hold their locks together until one commit; an executor that is already a
+ * transaction (or a single connection the caller manages) is used as it is.
+ */
+export function inOneTransaction<T>(exec: SqlExecutor, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  return isDatabase(exec) ? exec.transaction(fn) : fn(exec);
+}
+
+function isDatabase(exec: SqlExecutor): exec is SqlDatabase {
+  return typeof (exec as Partial<SqlDatabase>).transaction === 'function';
 }
 
 /** mysql2 pool options outboxkit leaves to you; the connection target comes from the URL. */

@@ -1,8 +1,8 @@
 import { decideSequence, type InboxDialect, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
 import { toNumber } from './mysql-rows.js';
-import { hasErrno, NOW, qualifyTables, toUtcDateTime, type QualifiedTables } from './mysql-sql.js';
+import { qualifyTables, type QualifiedTables } from './mysql-identifiers.js';
+import { hasErrno, NOW, TABLE_OPTIONS, toUtcDateTime } from './mysql-sql.js';
 
-const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 const ER_DUP_ENTRY = 1062;
 
 /** Migration 2: the consumer inbox and the ordering guard's per-aggregate sequences. */

@@ -1,15 +1,8 @@
 import { OutboxError, SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
 import { mysqlInboxDdl } from './mysql-inbox.js';
-import { qualifyTables, type QualifiedTables } from './mysql-sql.js';
+import { qualifyTables, type QualifiedTables } from './mysql-identifiers.js';
 import { toNumber } from './mysql-rows.js';
-
-/**
- * InnoDB for row locks and transactions; utf8mb4 for any text; a binary collation so that
- * aggregate ids, event types and relay ids compare exactly ('Order-1' and 'order-1' are two
- * aggregates). Note: `utf8mb4_bin` ignores trailing spaces in comparisons (PAD SPACE), so
- * "a" and "a " share one sequence row; sequences stay ordered, with gaps.
- */
-const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+import { TABLE_OPTIONS } from './mysql-sql.js';
 
 /**
  * Columns shared by `events`, `published` and `quarantine`. Times are DATETIME(3) holding UTC

@@ -1,15 +1,11 @@
-import { type Dialect, type HistoryEvent, type HistoryQuery, type QuarantineEntry, type ResolvedTables, type SqlDatabase, type SqlExecutor, resolveQuarantined, type QuarantineStatements } from '@outboxkit/core';
-import { toNumber, toNumberOrNull, toStoredEvent, type EventRow } from './mysql-rows.js';
-import { EVENT_COLUMNS, NOW, placeholders, qualifyTables, toUtcDateTime } from './mysql-sql.js';
+import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
+import { inOneTransaction } from './mysql-driver.js';
+import { qualifyTables } from './mysql-identifiers.js';
+import { toNumber, toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './mysql-rows.js';
+import { EVENT_COLUMNS, NOW, epochMs, placeholders, toUtcDateTime } from './mysql-sql.js';
 
-/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup`. */
-export type OperationsMethods = Pick<
-  Dialect,
-  'currentTime' | 'readHistory' | 'listQuarantine' | 'retryQuarantined' | 'skipQuarantined' | 'deleteHistoryBefore'
->;
-
-/** A DATETIME(3) column as epoch milliseconds, independent of the session time zone (as in mysql-sql.ts). */
-const epochMs = (column: string): string => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${column}) DIV 1000`;
+/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup` (`status` is the relay store's). */
+export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
 const HISTORY_COLUMNS = [
   'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
@@ -64,7 +60,7 @@ export function mysqlOperationStatements(tables: ResolvedTables) {
       'SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ' +
       `occurred_at, created_at, ${NOW}, 0, NULL FROM ${t.quarantine} WHERE id = ?`,
     /** params: status, by, note, id. */
-    resolveQuarantined: `UPDATE ${t.quarantine} SET status = ?, resolved_at = ${NOW}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
+    markQuarantineResolved: `UPDATE ${t.quarantine} SET status = ?, resolved_at = ${NOW}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
     /**
      * params: cutoff, limit. A plain (non-locking) read of the oldest candidates: a locking
      * range scan would take next-key locks up to the newest row and stall the relay's inserts
@@ -80,38 +76,9 @@ export function mysqlOperationStatements(tables: ResolvedTables) {
   });
 }
 
-interface QuarantineRow {
-  position: unknown;
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: unknown;
-  type: string;
-  destination: string | null;
-  attempts: unknown;
-  reason: string;
-  status: QuarantineEntry['status'];
-  quarantined_at_ms: unknown;
-  resolved_at_ms: unknown;
-  resolved_by: string | null;
-  resolution_note: string | null;
-}
-
 /** The operations methods of the MySQL / MariaDB dialect. */
 export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
   const sql = mysqlOperationStatements(tables);
-
-  const quarantineStatements: QuarantineStatements = {
-    async lockStatus(tx, id) {
-      return (await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id])).rows[0]?.status;
-    },
-    async restore(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-    async markResolved(tx, id, status, resolution) {
-      await tx.query(sql.resolveQuarantined, [status, resolution.by, resolution.note, id]);
-    },
-  };
 
   return {
     async currentTime(exec) {
@@ -127,29 +94,20 @@ export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
 
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved ? 1 : 0, Math.floor(options.limit)]);
-      return rows.map((row): QuarantineEntry => {
-        const resolvedAt = toNumberOrNull(row.resolved_at_ms);
-        return Object.freeze({
-          id: row.id,
-          position: toNumber(row.position),
-          aggregateType: row.aggregate_type,
-          aggregateId: row.aggregate_id,
-          sequence: toNumber(row.sequence),
-          type: row.type,
-          destination: row.destination,
-          attempts: toNumber(row.attempts),
-          reason: row.reason,
-          status: row.status,
-          quarantinedAt: new Date(toNumber(row.quarantined_at_ms)),
-          resolvedAt: resolvedAt === null ? null : new Date(resolvedAt),
-          resolvedBy: row.resolved_by,
-          resolutionNote: row.resolution_note,
-        });
-      });
+      return rows.map(toQuarantineEntry);
     },
 
-    retryQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'retried', resolution, quarantineStatements),
-    skipQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'skipped', resolution, quarantineStatements),
+    async lockQuarantined(tx, id) {
+      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
+    },
+
+    async restoreQuarantined(tx, id) {
+      await tx.query(sql.restoreQuarantined, [id]);
+    },
+
+    async markQuarantineResolved(tx, id, status, resolution) {
+      await tx.query(sql.markQuarantineResolved, [status, resolution.by, resolution.note, id]);
+    },
 
     async deleteHistoryBefore(exec, cutoff, limit) {
       return inOneTransaction(exec, async (tx) => {
@@ -164,9 +122,4 @@ export function mysqlOperations(tables: ResolvedTables): OperationsMethods {
       });
     },
   };
-}
-
-/** A pool gets a transaction of its own, so the locks of one batch are held until its delete commits. */
-function inOneTransaction<T>(exec: SqlExecutor, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  return typeof (exec as Partial<SqlDatabase>).transaction === 'function' ? (exec as SqlDatabase).transaction(fn) : fn(exec);
 }

@@ -1,4 +1,4 @@
-import { OutboxError, type JsonValue, type Lease, type StoredEvent } from '@outboxkit/core';
+import { OutboxError, type JsonValue, type Lease, type LeaseRow, type QuarantineEntry, type StoredEvent } from '@outboxkit/core';
 
 /** A row of the `claim` statement as any MySQL executor returns it. */
 export interface EventRow {
@@ -16,7 +16,8 @@ export interface EventRow {
   attempts: number | string;
 }
 
-export interface LeaseRow {
+/** A lease a relay holds, as `acquire` and `renew` read it back. */
+export interface HeldLeaseRow {
   shard: number | string;
   epoch: number | string | bigint;
 }
@@ -55,6 +56,48 @@ export function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
-export function toLease(row: LeaseRow): Lease {
+export function toLease(row: HeldLeaseRow): Lease {
   return { shard: toNumber(row.shard), epoch: toNumber(row.epoch) };
+}
+
+export function toLeaseRow(row: HeldLeaseRow & { owner: string | null }): LeaseRow {
+  return { shard: toNumber(row.shard), owner: row.owner, epoch: toNumber(row.epoch) };
+}
+
+/** A row of `listQuarantine`; times as epoch milliseconds (see mysql-sql.ts). */
+export interface QuarantineRow {
+  position: unknown;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: unknown;
+  type: string;
+  destination: string | null;
+  attempts: unknown;
+  reason: string;
+  status: QuarantineEntry['status'];
+  quarantined_at_ms: unknown;
+  resolved_at_ms: unknown;
+  resolved_by: string | null;
+  resolution_note: string | null;
+}
+
+export function toQuarantineEntry(row: QuarantineRow): QuarantineEntry {
+  const resolvedAt = toNumberOrNull(row.resolved_at_ms);
+  return Object.freeze({
+    id: row.id,
+    position: toNumber(row.position),
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    sequence: toNumber(row.sequence),
+    type: row.type,
+    destination: row.destination,
+    attempts: toNumber(row.attempts),
+    reason: row.reason,
+    status: row.status,
+    quarantinedAt: new Date(toNumber(row.quarantined_at_ms)),
+    resolvedAt: resolvedAt === null ? null : new Date(resolvedAt),
+    resolvedBy: row.resolved_by,
+    resolutionNote: row.resolution_note,
+  });
 }

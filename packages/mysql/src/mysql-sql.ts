@@ -1,4 +1,5 @@
-import { OutboxConfigError, type ResolvedTables, type SqlExecutor, type TableNames } from '@outboxkit/core';
+import { OutboxConfigError, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
+import { qualifyTables } from './mysql-identifiers.js';
 
 /**
  * Every statement of the write path and the relay hot path, in one place.
@@ -17,30 +18,24 @@ import { OutboxConfigError, type ResolvedTables, type SqlExecutor, type TableNam
  *   expanded to `?, ?, ?`. Identifiers come from `resolveTables` and are backtick-quoted.
  */
 
+/**
+ * InnoDB for row locks and transactions; utf8mb4 for any text; a binary collation so that
+ * aggregate ids, event types and relay ids compare exactly ('Order-1' and 'order-1' are two
+ * aggregates). Note: `utf8mb4_bin` ignores trailing spaces in comparisons (PAD SPACE), so
+ * "a" and "a " share one sequence row; sequences stay ordered, with gaps.
+ */
+export const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
 /** The database clock in UTC with millisecond precision. */
 export const NOW = 'UTC_TIMESTAMP(3)';
 /** `NOW` plus a bound number of microseconds (MySQL has no millisecond interval unit). */
 const NOW_PLUS = `DATE_ADD(${NOW}, INTERVAL ? MICROSECOND)`;
 /** A DATETIME(3) column as milliseconds since the epoch, independent of the session time zone. */
-const epochMs = (column: string): string => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${column}) DIV 1000`;
-
-/** Backtick-quotes an identifier. Names are already validated; doubling backticks is defence in depth. */
-export function quoteIdentifier(name: string): string {
-  return `\`${name.replace(/`/g, '``')}\``;
-}
+export const epochMs = (column: string): string => `TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${column}) DIV 1000`;
 
 /** `?, ?, ?` for a list of `count` values. */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
-}
-
-/** Each configured table as a quoted, schema-qualified name. */
-export type QualifiedTables = Readonly<Record<keyof TableNames, string>>;
-
-export function qualifyTables(tables: ResolvedTables): QualifiedTables {
-  const prefix = tables.schema === null ? '' : `${quoteIdentifier(tables.schema)}.`;
-  const entries = Object.entries(tables.names).map(([key, name]) => [key, prefix + quoteIdentifier(name)]);
-  return Object.freeze(Object.fromEntries(entries) as Record<keyof TableNames, string>);
 }
 
 /** The columns an event row has in `events`, `published` and `quarantine` alike. */
@@ -68,12 +63,6 @@ export function toMicroseconds(ms: number, name: string): number {
   return Math.round(ms * 1000);
 }
 
-/** Truncates by code point (never splitting a surrogate pair) so the text fits its column. */
-export function truncate(text: string, maxChars: number): string {
-  const chars = Array.from(text);
-  return chars.length <= maxChars ? text : chars.slice(0, maxChars).join('');
-}
-
 /**
  * The keys a locking statement works on, as a table built from ONE bound JSON array and joined
  * first (STRAIGHT_JOIN), so each row is reached by an eq_ref lookup on its unique key.
@@ -81,7 +70,7 @@ export function truncate(text: string, maxChars: number): string {
  * Why not `WHERE id IN (?, ?, ...)`: on a small table (the pending table usually is) the optimizer
  * prefers a full scan, even with FORCE INDEX on a DELETE, and a locking scan waits for EVERY row
  * another transaction holds: marking published events would stall behind a writer's still-open
- * event (the late-commit case), and a fence would wait for other relays' leases. Rows are also
+ * event (the late-commit case), and the fencing read would wait for other relays' leases. Rows are also
  * locked in the array's order, which the dialect sorts, so lock order is deterministic.
  * The column collation matches the table's, or the comparison could not use the index.
  */
@@ -128,7 +117,7 @@ export function mysqlStatements(tables: ResolvedTables) {
       `AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} q WHERE ${sameAggregate('q')} AND q.status = 'parked') ` +
       'ORDER BY e.position LIMIT ?',
     /** Share locks (held until commit) stop a takeover, whose FOR UPDATE would wait; shard order avoids deadlocks. */
-    fence: `SELECT l.shard, l.owner, l.epoch FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ORDER BY l.shard LOCK IN SHARE MODE`,
+    lockLeaseRows: `SELECT l.shard, l.owner, l.epoch FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ORDER BY l.shard LOCK IN SHARE MODE`,
     copyToPublished:
       `INSERT INTO ${t.published} (${EVENT_COLUMN_LIST}, published_at) ` +
       `SELECT ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}, ${NOW} FROM ${ID_LIST} STRAIGHT_JOIN ${t.events} AS e ON e.id = ids.id`,
@@ -154,7 +143,7 @@ export function mysqlStatements(tables: ResolvedTables) {
       `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
-    /** Rows are locked in the order of the (sorted) JSON array: shard order, as in fence, so the two never deadlock. */
+    /** Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows, so the two never deadlock. */
     lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE`,
     /**
      * Two statements, not one with `epoch = IF(owner <=> ?, ...)`: a multi-table UPDATE does not
@@ -210,12 +199,14 @@ export async function probeTransactionWithSavepoint(exec: SqlExecutor, statement
 }
 
 /**
- * Matches a MySQL error by number or code, also when an ORM wrapped the driver error: as `cause`
+ * Matches a MySQL error by number or code, also when an ORM wrapped the driver error as `cause`
  * (Sequelize, MikroORM), or as Prisma 7 does with a driver adapter — a P2010 error whose
  * `meta.driverAdapterError.cause.originalCode` is the errno as a string.
  */
 export function hasErrno(error: unknown, errno: number, code: string): boolean {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    // TODO(prisma-unwrap): `originalCode` and `meta.driverAdapterError` are Prisma's wrapping; they
+    // go once the Prisma executor unwraps its driver errors (issue 13: knowledge where it belongs).
     const { errno: n, code: c, originalCode: o } = current as { errno?: unknown; code?: unknown; originalCode?: unknown };
     if (n === errno || c === code || o === String(errno)) return true;
     current = (current as { cause?: unknown }).cause ?? (current as { meta?: { driverAdapterError?: unknown } }).meta?.driverAdapterError;

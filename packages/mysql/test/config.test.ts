@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxConfigError } from '@outboxkit/core';
-import { createMysqlDialect, createMysqlPool, enqueue, normalizeMysqlDialectOptions } from '../src/index.js';
+import { createMysqlDialect, createMysqlPool, enqueue, normalizeMysqlOptions } from '../src/index.js';
 import { createTestDatabase, orderEvent, rows, type TestDatabase } from './helpers.js';
 
 let t: TestDatabase;
@@ -44,7 +44,7 @@ describe('configuration', () => {
   });
 
   it('normalises to frozen options with backtick-quoted, schema-qualified tables in every statement', () => {
-    const options = normalizeMysqlDialectOptions({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } });
+    const options = normalizeMysqlOptions({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } });
     expect(Object.isFrozen(options)).toBe(true);
     expect(options.tables.names).toMatchObject({ events: 'my_events', sequences: 'ob_sequences' });
     const ddl = createMysqlDialect({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } }).migrations()[0]!.statements.join('\n');

@@ -4,6 +4,7 @@ import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '../src/index
 // Each test gets its own MySQL database, migrated, and drops it afterwards.
 const harness: DialectHarness = {
   name: 'MariaDB',
+  features: { concurrentWriters: true },
   createDialect: (tables) => createMysqlDialect({ tables }),
   async setup() {
     const url = await serviceUrl('mysql');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lostShards } from '@outboxkit/testkit';
 import { serviceUrl } from '../../testkit/dist/index.js';
 import { createMysqlPool, mysqlDatabase } from '../src/index.js';
 import { createTestDatabase, rows, type TestDatabase } from './helpers.js';
@@ -70,11 +71,11 @@ describe('leases', () => {
     const held = await t.dialect.acquire(t.db, 'relay-f', [30, 31, 32], TTL);
     await expireShards([30]);
     await t.dialect.acquire(t.db, 'relay-g', [31], TTL); // live lease: not taken
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'relay-f', held))).toEqual([]);
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'relay-f', [{ shard: 31, epoch: 9 }, { shard: 32, epoch: 1 }]))).toEqual([31]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', held))).toEqual([]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', [{ shard: 31, epoch: 9 }, { shard: 32, epoch: 1 }]))).toEqual([31]);
     await expireShards([31]);
     await t.dialect.acquire(t.db, 'relay-g', [31], TTL);
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'relay-f', held))).toEqual([31]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', held))).toEqual([31]);
   });
 
   it('fence blocks a takeover of an expired lease until the fenced transaction ends', async () => {
@@ -86,7 +87,7 @@ describe('leases', () => {
       await impatientPool.query('SET SESSION innodb_lock_wait_timeout = 1');
       const impatient = mysqlDatabase(impatientPool);
       const lost = await t.db.transaction(async (tx) => {
-        const lostInside = await t.dialect.fence(tx, 'relay-old', [lease!]);
+        const lostInside = await lostShards(t.dialect, tx, 'relay-old', [lease!]);
         await expect(t.dialect.acquire(impatient, 'relay-new', [40], TTL)).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
         return lostInside;
       });
@@ -97,7 +98,7 @@ describe('leases', () => {
     } finally {
       await impatientPool.end();
     }
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'relay-old', [lease!]))).toEqual([40]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-old', [lease!]))).toEqual([40]);
   });
 });
 
@@ -111,7 +112,7 @@ describe('lease statements lock only the rows they name', () => {
       await t.db.transaction(async (tx) => {
         // Another relay holds row locks on shards 62 and 63 until this transaction ends.
         expect(await t.dialect.acquire(tx, 'relay-busy', [62, 63], TTL)).toHaveLength(2);
-        expect(await impatient.transaction((fenced) => t.dialect.fence(fenced, 'relay-mine', mine))).toEqual([]);
+        expect(await impatient.transaction((fenced) => lostShards(t.dialect, fenced, 'relay-mine', mine))).toEqual([]);
         expect(await t.dialect.renew(impatient, 'relay-mine', mine, TTL)).toEqual(mine);
         await t.dialect.release(impatient, 'relay-mine', [61]);
       });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvelope, SHARD_COUNT, type SqlExecutor } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import type { Connection, ExecuteValues } from 'mysql2/promise';
 import { mysqlStatements, probeTransactionWithSavepoint } from '../src/mysql-sql.js';
 import { createTestDatabase, orderEvent, type TestDatabase } from './helpers.js';
@@ -50,7 +51,7 @@ describe('every statement as a server-side prepared statement', () => {
       const leases = await dialect.acquire(exec, 'relay-p', [first!.shard, other!.shard], 60_000);
       expect(await dialect.renew(exec, 'relay-p', leases, 60_000)).toEqual(leases);
       await connection.beginTransaction();
-      expect(await dialect.fence(exec, 'relay-p', leases)).toEqual([]);
+      expect(await lostShards(dialect, exec, 'relay-p', leases)).toEqual([]);
       expect(await dialect.markPublished(exec, [first!.id, second!.id], true)).toBe(2);
       await dialect.markFailed(exec, other!.id, 'nope', 0);
       await dialect.quarantine(exec, third!.id, 'poison', 'parked');

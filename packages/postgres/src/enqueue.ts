@@ -1,5 +1,5 @@
-import { OutboxConfigError, writeEvents, type Dialect, type EventInput, type EventMap, type WrittenEvent } from '@outboxkit/core';
-import { createPostgresDialect, type PostgresDialect } from './postgres-dialect.js';
+import { cachedDialect, enqueueDialect, writeEvents, type EventInput, type EventMap, type WriterDialect, type WrittenEvent } from '@outboxkit/core';
+import { createPostgresDialect } from './postgres-dialect.js';
 import { pgExecutor, type PgQueryable } from './postgres-driver.js';
 import type { PostgresDialectOptions } from './postgres-options.js';
 
@@ -9,12 +9,10 @@ export interface EnqueueOptions extends PostgresDialectOptions {
    * The dialect to write with, e.g. the one your relay uses. Pass this OR `tables`/`notify`.
    * @example { dialect: createPostgresDialect({ tables: { schema: 'app' } }) }
    */
-  dialect?: Dialect;
+  dialect?: WriterDialect;
 }
 
-let defaultDialect: PostgresDialect | undefined;
-// Dialects built from options, keyed by those options: callers often pass a fresh literal per call.
-const dialectsByOptions = new Map<string, PostgresDialect>();
+const dialectFor = cachedDialect(createPostgresDialect);
 
 /**
  * Writes events inside the transaction open on `client` (a `pg` Client or PoolClient on which
@@ -41,24 +39,5 @@ export async function enqueue<Events extends EventMap = EventMap>(
   events: EventInput<Events> | readonly EventInput<Events>[],
   options: EnqueueOptions = {},
 ): Promise<WrittenEvent[]> {
-  const dialect = dialectFor(options);
-  return writeEvents(dialect, pgExecutor(client), events);
-}
-
-function dialectFor(options: EnqueueOptions): Dialect {
-  const { dialect, ...dialectOptions } = options;
-  if (dialect !== undefined) {
-    if (Object.keys(dialectOptions).length > 0) {
-      throw new OutboxConfigError('dialect', `pass either a dialect or ${Object.keys(dialectOptions).join('/')}, not both: the dialect already fixes them`);
-    }
-    return dialect;
-  }
-  if (Object.keys(dialectOptions).length === 0) return (defaultDialect ??= createPostgresDialect());
-  const key = JSON.stringify(dialectOptions);
-  let cached = dialectsByOptions.get(key);
-  if (!cached) {
-    cached = createPostgresDialect(dialectOptions);
-    dialectsByOptions.set(key, cached);
-  }
-  return cached;
+  return writeEvents(enqueueDialect(options, dialectFor), pgExecutor(client), events);
 }

@@ -14,3 +14,4 @@ export { postgresMigrations, migratePostgres, MIGRATION_LOCK_KEY } from './postg
 export { pgListener, type PgListenerOptions, type PgListenerState, type PgListenClient } from './postgres-listener.js';
 export { enqueue, type EnqueueOptions } from './enqueue.js';
 export { postgresInbox, postgresInboxDdl } from './postgres-inbox.js';
+export { relayConnector } from './relay-connector.js';

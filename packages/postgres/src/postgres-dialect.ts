@@ -1,28 +1,24 @@
 import {
   OutboxValidationError,
+  storableText,
   type Dialect,
   type Envelope,
-  type InboxDialect,
   type Lease,
   type OutboxStatus,
   type SqlExecutor,
-  shardsNotHeld,
 } from '@outboxkit/core';
 import { postgresInbox } from './postgres-inbox.js';
 import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
 import { postgresOperations } from './postgres-operations.js';
 import { normalizePostgresOptions, type PostgresDialectOptions } from './postgres-options.js';
-import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
+import { toDate, toLeaseRow, toLeases, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
 import { postgresStatements } from './postgres-sql.js';
 
-/** The PostgreSQL dialect: core's `Dialect` and `InboxDialect` plus the NOTIFY channel a relay should LISTEN on. */
-export interface PostgresDialect extends Dialect, InboxDialect {
+/** The PostgreSQL dialect: every role of core's `Dialect`, plus the NOTIFY channel its writers signal. */
+export interface PostgresDialect extends Dialect {
   /** The channel written to at every commit that enqueued events, or null when notify is off. */
   readonly notifyChannel: string | null;
 }
-
-/** Errors are stored as text; long stack traces are cut so one poison event cannot bloat the table. */
-const MAX_ERROR_LENGTH = 2000;
 
 /**
  * Creates the PostgreSQL dialect. Options are validated here, before any SQL exists, so a bad
@@ -39,7 +35,6 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
 
   const dialect: PostgresDialect = {
     name: 'postgres',
-    capabilities: Object.freeze({ supportsSkipLocked: true, supportsNotify: true, singleWriter: false }),
     tables,
     notifyChannel,
 
@@ -79,13 +74,10 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       return rows.map(toStoredEvent);
     },
 
-    async fence(tx: SqlExecutor, relayId: string, leases: readonly Lease[]) {
-      if (leases.length === 0) return [];
-      const { rows } = await tx.query<{ shard: unknown; owner: string | null; epoch: unknown }>(
-        sql.fence,
-        [leases.map((lease) => lease.shard)],
-      );
-      return shardsNotHeld(relayId, leases, rows);
+    async lockLeaseRows(tx: SqlExecutor, shards: readonly number[]) {
+      if (shards.length === 0) return [];
+      const { rows } = await tx.query<{ shard: unknown; owner: string | null; epoch: unknown }>(sql.lockLeaseRows, [shards]);
+      return rows.map(toLeaseRow);
     },
 
     async markPublished(tx: SqlExecutor, ids: readonly string[], keepHistory: boolean) {
@@ -95,11 +87,11 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     },
 
     async markFailed(tx: SqlExecutor, id: string, error: string, retryInMs: number) {
-      await tx.query(sql.markFailed, [id, storableText(error), retryInMs]);
+      await tx.query(sql.markFailed, [id, storableText(withoutNul(error)), retryInMs]);
     },
 
     async quarantine(tx: SqlExecutor, id: string, reason: string, status: 'parked' | 'dead-lettered') {
-      await tx.query(sql.quarantine, [id, storableText(reason), status]);
+      await tx.query(sql.quarantine, [id, storableText(withoutNul(reason)), status]);
     },
 
     async heartbeat(exec: SqlExecutor, relayId: string, ttlMs: number) {
@@ -181,14 +173,6 @@ function nulCharacterError(field: string): OutboxValidationError {
 }
 
 /** PostgreSQL text cannot hold NUL; a broker error containing one must not make the relay's own update fail. */
-function storableText(text: string): string {
-  const clean = text.replaceAll('\u0000', '');
-  const chars = Array.from(clean);
-  return chars.length <= MAX_ERROR_LENGTH ? clean : chars.slice(0, MAX_ERROR_LENGTH).join('');
-}
-
-function toLeases(rows: readonly { shard: unknown; epoch: unknown }[]): Lease[] {
-  return rows
-    .map((row) => Object.freeze({ shard: toNumber(row.shard), epoch: toNumber(row.epoch) }))
-    .sort((a, b) => a.shard - b.shard);
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '');
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolConfig } from 'pg';
-import { OutboxConfigError, OutboxError, redactUrl, scrub, type QueryResult, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import { OutboxConfigError, OutboxError, redactUrl, scrubbedError, secretsOf, type QueryResult, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
 
 /** The subset of a `pg` Client, PoolClient or Pool that outboxkit calls. */
 export interface PgQueryable {
@@ -161,35 +161,4 @@ export function validatePgUrl(url: unknown, option: string): string {
     throw new OutboxConfigError(option, `a ${parsed.protocol} URL is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
   }
   return url;
-}
-
-/** The strings that must never appear in a message: the password, raw and decoded, and the URL itself. */
-export function secretsOf(url: string): string[] {
-  const secrets = [url];
-  try {
-    const { password } = new URL(url);
-    if (password) secrets.push(password, safeDecode(password));
-  } catch {
-    // Not a URL: the whole string is the secret, already listed.
-  }
-  return secrets;
-}
-
-/** A copy of `error` whose message and stack have the secrets removed (the original may be logged by a cause chain). */
-export function scrubbedError(error: unknown, secrets: readonly string[]): Error {
-  const original = error instanceof Error ? error : new Error(String(error));
-  const copy = new Error(scrub(original.message, secrets));
-  copy.name = original.name;
-  if (original.stack) copy.stack = scrub(original.stack, secrets);
-  const code = (original as { code?: unknown }).code;
-  if (code !== undefined) (copy as { code?: unknown }).code = code;
-  return copy;
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

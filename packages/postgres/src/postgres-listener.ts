@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { OutboxConfigError, validateIdentifier, type WakeSource } from '@outboxkit/core';
-import { scrubbedError, secretsOf, validatePgUrl } from './postgres-driver.js';
+import { OutboxConfigError, scrubbedError, secretsOf, validateIdentifier, type WakeSource } from '@outboxkit/core';
+import { validatePgUrl } from './postgres-driver.js';
 import { quoteIdentifier } from './postgres-identifiers.js';
 import { POSTGRES_DEFAULTS } from './postgres-options.js';
 

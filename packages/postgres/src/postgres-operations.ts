@@ -1,13 +1,10 @@
-import { type Dialect, type HistoryEvent, type HistoryQuery, type QuarantineEntry, type ResolvedTables, resolveQuarantined, type QuarantineStatements } from '@outboxkit/core';
+import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
 import { qualifiedTable } from './postgres-identifiers.js';
-import { toDate, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
+import { toDate, toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './postgres-rows.js';
 import { EVENT_COLUMNS } from './postgres-sql.js';
 
-/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup`. */
-export type OperationsMethods = Pick<
-  Dialect,
-  'currentTime' | 'readHistory' | 'listQuarantine' | 'retryQuarantined' | 'skipQuarantined' | 'deleteHistoryBefore'
->;
+/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup` (`status` is the relay store's). */
+export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
 const HISTORY_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, ' +
@@ -54,7 +51,7 @@ SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destin
        occurred_at, created_at, now(), 0, NULL
 FROM ${quarantine} WHERE id = $1::uuid`,
     /** $1 id, $2 status, $3 by, $4 note. */
-    resolveQuarantined: `UPDATE ${quarantine} SET status = $2, resolved_at = now(), resolved_by = $3, resolution_note = $4 WHERE id = $1::uuid`,
+    markQuarantineResolved: `UPDATE ${quarantine} SET status = $2, resolved_at = now(), resolved_by = $3, resolution_note = $4 WHERE id = $1::uuid`,
     /**
      * $1 cutoff, $2 limit. Oldest first through the published_at index; rows another cleanup
      * has locked are skipped, so concurrent cleanups split the work instead of queueing.
@@ -68,38 +65,9 @@ DELETE FROM ${published} p USING doomed d WHERE p.position = d.position`,
   });
 }
 
-interface QuarantineRow {
-  position: unknown;
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: unknown;
-  type: string;
-  destination: string | null;
-  attempts: unknown;
-  reason: string;
-  status: QuarantineEntry['status'];
-  quarantined_at: unknown;
-  resolved_at: unknown;
-  resolved_by: string | null;
-  resolution_note: string | null;
-}
-
 /** The operations methods of the PostgreSQL dialect. */
 export function postgresOperations(tables: ResolvedTables): OperationsMethods {
   const sql = postgresOperationStatements(tables);
-
-  const quarantineStatements: QuarantineStatements = {
-    async lockStatus(tx, id) {
-      return (await tx.query<{ status: QuarantineEntry['status'] }>(sql.lockQuarantined, [id])).rows[0]?.status;
-    },
-    async restore(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-    async markResolved(tx, id, status, resolution) {
-      await tx.query(sql.resolveQuarantined, [id, status, resolution.by, resolution.note]);
-    },
-  };
 
   return {
     async currentTime(exec) {
@@ -115,29 +83,20 @@ export function postgresOperations(tables: ResolvedTables): OperationsMethods {
 
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved, options.limit]);
-      return rows.map(
-        (row): QuarantineEntry =>
-          Object.freeze({
-            id: row.id,
-            position: toNumber(row.position),
-            aggregateType: row.aggregate_type,
-            aggregateId: row.aggregate_id,
-            sequence: toNumber(row.sequence),
-            type: row.type,
-            destination: row.destination,
-            attempts: toNumber(row.attempts),
-            reason: row.reason,
-            status: row.status,
-            quarantinedAt: toDate(row.quarantined_at),
-            resolvedAt: row.resolved_at === null ? null : toDate(row.resolved_at),
-            resolvedBy: row.resolved_by,
-            resolutionNote: row.resolution_note,
-          }),
-      );
+      return rows.map(toQuarantineEntry);
     },
 
-    retryQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'retried', resolution, quarantineStatements),
-    skipQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'skipped', resolution, quarantineStatements),
+    async lockQuarantined(tx, id) {
+      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
+    },
+
+    async restoreQuarantined(tx, id) {
+      await tx.query(sql.restoreQuarantined, [id]);
+    },
+
+    async markQuarantineResolved(tx, id, status, resolution) {
+      await tx.query(sql.markQuarantineResolved, [id, status, resolution.by, resolution.note]);
+    },
 
     async deleteHistoryBefore(exec, cutoff, limit) {
       const result = await exec.query(sql.deleteHistoryBefore, [cutoff.toISOString(), limit]);

@@ -1,4 +1,4 @@
-import { OutboxConfigError, resolveTables, validateIdentifier, type ResolvedTables, type TableOptions } from '@outboxkit/core';
+import { checkDialectOptions, describeKind, OutboxConfigError, resolveTables, validateIdentifier, type ResolvedTables, type TableOptions } from '@outboxkit/core';
 
 /** Options of {@link createPostgresDialect}. */
 export interface PostgresDialectOptions {
@@ -28,41 +28,24 @@ export const POSTGRES_DEFAULTS = Object.freeze({
   notifyChannel: 'outbox_events',
 });
 
-const KNOWN_OPTIONS = new Set(['tables', 'notify']);
+const KNOWN_OPTIONS = ['tables', 'notify'];
 
 /**
  * Validates {@link PostgresDialectOptions} and applies the defaults. Every problem is an
  * `OutboxConfigError` naming the option, thrown before any SQL could be built from it.
  */
 export function normalizePostgresOptions(options: PostgresDialectOptions = {}): NormalizedPostgresOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new OutboxConfigError('options', `expected an object like { tables, notify }, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new OutboxConfigError(key, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
-    }
-  }
-  if (options.tables !== undefined && (options.tables === null || typeof options.tables !== 'object')) {
-    throw new OutboxConfigError('tables', `expected an object like { schema, prefix, names }, got ${describe(options.tables)}`);
-  }
-  const tables = resolveTables(options.tables);
-  return Object.freeze({ tables, notifyChannel: normalizeNotify(options.notify) });
+  checkDialectOptions(options, KNOWN_OPTIONS);
+  return Object.freeze({ tables: resolveTables(options.tables), notifyChannel: normalizeNotify(options.notify) });
 }
 
 function normalizeNotify(notify: PostgresDialectOptions['notify']): string | null {
   if (notify === undefined || notify === true) return POSTGRES_DEFAULTS.notifyChannel;
   if (notify === false) return null;
   if (notify === null || typeof notify !== 'object' || Array.isArray(notify)) {
-    throw new OutboxConfigError('notify', `expected true, false or { channel }, got ${describe(notify)}`);
+    throw new OutboxConfigError('notify', `expected true, false or { channel }, got ${describeKind(notify)}`);
   }
   if (notify.channel === undefined) return POSTGRES_DEFAULTS.notifyChannel;
   // LISTEN takes the channel as an identifier, so it is held to the same rule as table names.
   return validateIdentifier(notify.channel, 'notify.channel');
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }

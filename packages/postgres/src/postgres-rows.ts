@@ -1,4 +1,4 @@
-import type { JsonValue, StoredEvent } from '@outboxkit/core';
+import type { JsonValue, Lease, LeaseRow, QuarantineEntry, StoredEvent } from '@outboxkit/core';
 
 /**
  * Row conversions that do not depend on the driver's type parsers: `pg` returns bigint and
@@ -52,5 +52,52 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     sequence: toNumber(row.sequence),
     position: toNumber(row.position),
     attempts: toNumber(row.attempts),
+  });
+}
+
+/** Leases as `acquire` and `renew` return them: numbers, in shard order. */
+export function toLeases(rows: readonly { shard: unknown; epoch: unknown }[]): Lease[] {
+  return rows
+    .map((row) => Object.freeze({ shard: toNumber(row.shard), epoch: toNumber(row.epoch) }))
+    .sort((a, b) => a.shard - b.shard);
+}
+
+export function toLeaseRow(row: { shard: unknown; owner: string | null; epoch: unknown }): LeaseRow {
+  return Object.freeze({ shard: toNumber(row.shard), owner: row.owner, epoch: toNumber(row.epoch) });
+}
+
+export interface QuarantineRow {
+  position: unknown;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: unknown;
+  type: string;
+  destination: string | null;
+  attempts: unknown;
+  reason: string;
+  status: QuarantineEntry['status'];
+  quarantined_at: unknown;
+  resolved_at: unknown;
+  resolved_by: string | null;
+  resolution_note: string | null;
+}
+
+export function toQuarantineEntry(row: QuarantineRow): QuarantineEntry {
+  return Object.freeze({
+    id: row.id,
+    position: toNumber(row.position),
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    sequence: toNumber(row.sequence),
+    type: row.type,
+    destination: row.destination,
+    attempts: toNumber(row.attempts),
+    reason: row.reason,
+    status: row.status,
+    quarantinedAt: toDate(row.quarantined_at),
+    resolvedAt: row.resolved_at === null ? null : toDate(row.resolved_at),
+    resolvedBy: row.resolved_by,
+    resolutionNote: row.resolution_note,
   });
 }

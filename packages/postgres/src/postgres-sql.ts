@@ -17,7 +17,7 @@ export interface PostgresStatements {
   /** $1 shards int[], $2 limit. */
   readonly claim: string;
   /** $1 shards int[]. */
-  readonly fence: string;
+  readonly lockLeaseRows: string;
   /** $1 ids uuid[]; keeps history. */
   readonly markPublishedKeep: string;
   /** $1 ids uuid[]; history off. */
@@ -103,8 +103,8 @@ WHERE e.shard = ANY($1::int[])
 ORDER BY e.position
 LIMIT $2::int`,
 
-    // Share locks, in shard order like acquire's update locks, so fence and acquire never deadlock.
-    fence: `SELECT shard, owner, epoch FROM ${leases} WHERE shard = ANY($1::int[]) ORDER BY shard FOR SHARE`,
+    // Share locks, in shard order like acquire's update locks, so fencing and acquire never deadlock.
+    lockLeaseRows: `SELECT shard, owner, epoch FROM ${leases} WHERE shard = ANY($1::int[]) ORDER BY shard FOR SHARE`,
 
     markPublishedKeep: `WITH moved AS (
   DELETE FROM ${events} WHERE id = ANY($1::uuid[]) RETURNING ${columns}

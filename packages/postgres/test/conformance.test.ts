@@ -5,6 +5,7 @@ import { createPostgresDialect, pgDatabase } from '../src/index.js';
 // Each test gets its own schema, migrated, and drops it afterwards.
 const harness: DialectHarness = {
   name: 'PostgreSQL',
+  features: { concurrentWriters: true },
   createDialect: (tables) => createPostgresDialect({ tables }),
   async setup() {
     const url = await serviceUrl('postgres');

@@ -52,7 +52,6 @@ describe('options and configuration errors', () => {
     expect(normalizePostgresOptions({ notify: false }).notifyChannel).toBeNull();
     expect(normalizePostgresOptions({ notify: { channel: 'Orders_2' } }).notifyChannel).toBe('Orders_2');
     const dialect = createPostgresDialect();
-    expect(dialect.capabilities).toEqual({ supportsSkipLocked: true, supportsNotify: true, singleWriter: false });
     expect(dialect.name).toBe('postgres');
   });
 

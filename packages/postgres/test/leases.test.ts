@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SqlExecutor } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { pgExecutor } from '../src/index.js';
 import { backendPid, begin, commit, createTestSchema, isWaitingOnLock, waitFor, type TestSchema } from './helpers.js';
 
@@ -84,18 +85,18 @@ describe('leases: acquire, renew, release, leave, heartbeat, fence', () => {
     const held = await t.dialect.acquire(exec, 'r1', [30, 31], 1);
     await waitFor('the leases to expire', () => expired(30));
     await t.dialect.acquire(exec, 'r2', [30], 60_000);
-    const lost = await t.db.transaction((tx) => t.dialect.fence(tx, 'r1', held));
+    const lost = await t.db.transaction((tx) => lostShards(t.dialect, tx, 'r1', held));
     expect(lost).toEqual([30]);
     // Expiry alone is not loss: 31 expired too, but nobody took it, so its epoch still fences correctly.
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'r1', [{ shard: 31, epoch: 1 }]))).toEqual([]);
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'r1', [{ shard: 31, epoch: 5 }]))).toEqual([31]);
-    expect(await t.db.transaction((tx) => t.dialect.fence(tx, 'r2', [{ shard: 30, epoch: 2 }]))).toEqual([]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'r1', [{ shard: 31, epoch: 1 }]))).toEqual([]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'r1', [{ shard: 31, epoch: 5 }]))).toEqual([31]);
+    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'r2', [{ shard: 30, epoch: 2 }]))).toEqual([]);
   });
 
   it('fence blocks a takeover until the fencing transaction ends', async () => {
     const held = await t.dialect.acquire(exec, 'r1', [40], 1);
     const fencing = await begin(t.pool);
-    expect(await t.dialect.fence(pgExecutor(fencing), 'r1', held)).toEqual([]);
+    expect(await lostShards(t.dialect, pgExecutor(fencing), 'r1', held)).toEqual([]);
     await waitFor('the lease to expire', () => expired(40));
 
     const taker = await t.pool.connect();

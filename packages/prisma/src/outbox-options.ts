@@ -1,4 +1,4 @@
-import { OutboxConfigError, type Dialect } from '@outboxkit/core';
+import { OutboxConfigError, requireWriterDialect, type WriterDialect } from '@outboxkit/core';
 
 /** Options of {@link outbox}. */
 export interface OutboxExtensionOptions {
@@ -7,12 +7,12 @@ export interface OutboxExtensionOptions {
    * It must match the client's provider (`postgresql`, `mysql` or `sqlite`).
    * @example createPostgresDialect({ tables: { schema: 'app' } })
    */
-  dialect: Dialect;
+  dialect: WriterDialect;
 }
 
 /** The options after validation, frozen. */
 export interface ResolvedOutboxExtensionOptions {
-  readonly dialect: Dialect;
+  readonly dialect: WriterDialect;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['dialect']);
@@ -25,12 +25,5 @@ export function normalizeOutboxExtensionOptions(options: OutboxExtensionOptions)
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new OutboxConfigError(key, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
   }
-  const { dialect } = options;
-  if (dialect === undefined || dialect === null) {
-    throw new OutboxConfigError('dialect', 'is required: pass the dialect of your database, e.g. createPostgresDialect(), createMysqlDialect() or createSqliteDialect()');
-  }
-  if (typeof dialect !== 'object' || typeof dialect.insertEvents !== 'function' || typeof dialect.name !== 'string') {
-    throw new OutboxConfigError('dialect', 'is not an outboxkit Dialect; create it with createPostgresDialect(), createMysqlDialect() or createSqliteDialect()');
-  }
-  return Object.freeze({ dialect });
+  return Object.freeze({ dialect: requireWriterDialect(options.dialect) });
 }

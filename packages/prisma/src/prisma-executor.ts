@@ -1,4 +1,5 @@
 import type { QueryResult, SqlExecutor } from '@outboxkit/core';
+import { unwrapDriverError } from './driver-error.js';
 
 /**
  * The two raw-SQL methods of a Prisma client (base or interactive-transaction) that outboxkit
@@ -22,7 +23,9 @@ const RETURNS_ROWS = /^\s*(?:select|with|values|show|pragma|explain)\b|\breturni
  * statements run inside the caller's transaction.
  *
  * Values come back as Prisma decodes them: BIGINT and COUNT(*) as `bigint`, JSON columns parsed,
- * timestamps as `Date`; the dialects' row readers accept these.
+ * timestamps as `Date`; the dialects' row readers accept these. A failed statement rejects with
+ * a {@link PrismaDriverError} carrying the driver's own error code, so dialects recognise it as
+ * they recognise a plain driver error (a duplicate key, a missing savepoint).
  *
  * @example
  * await prisma.$transaction(async (tx) => {
@@ -34,13 +37,16 @@ export function prismaExecutor(tx: PrismaRawClient): SqlExecutor {
     // Only ever built over a transaction client (see outbox-extension.ts); SQLite's dialect reads it.
     inTransaction: true,
     async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
-      if (!RETURNS_ROWS.test(sql)) {
-        const rowCount = await tx.$executeRawUnsafe(sql, ...params);
-        return { rows: [], rowCount };
+      try {
+        if (!RETURNS_ROWS.test(sql)) {
+          const rowCount = await tx.$executeRawUnsafe(sql, ...params);
+          return { rows: [], rowCount };
+        }
+        const rows = await tx.$queryRawUnsafe<Row[]>(sql, ...params);
+        return { rows, rowCount: rows.length };
+      } catch (error) {
+        throw unwrapDriverError(error, tx);
       }
-      const rows = await tx.$queryRawUnsafe<Row[]>(sql, ...params);
-      return { rows, rowCount: rows.length };
     },
   };
 }
-

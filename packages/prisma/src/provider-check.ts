@@ -1,46 +1,39 @@
-import { OutboxConfigError, type Dialect } from '@outboxkit/core';
+import { assertDialectFamily, OutboxConfigError, type DatabaseFamily, type WriterDialect } from '@outboxkit/core';
 
-/** Prisma datasource provider -> the `Dialect.name` that writes SQL for it. */
-const DIALECT_OF_PROVIDER: Readonly<Record<string, string>> = Object.freeze({
+/** Prisma datasource provider -> the database family whose dialect writes SQL for it. */
+const FAMILY_OF_PROVIDER: Readonly<Record<string, DatabaseFamily>> = Object.freeze({
   postgresql: 'postgres',
   mysql: 'mysql',
   sqlite: 'sqlite',
-});
-
-const FACTORY_OF_DIALECT: Readonly<Record<string, string>> = Object.freeze({
-  postgres: 'createPostgresDialect() from @outboxkit/postgres',
-  mysql: 'createMysqlDialect() from @outboxkit/mysql',
-  sqlite: 'createSqliteDialect() from @outboxkit/sqlite',
 });
 
 /**
  * Refuses a dialect that would send another database's SQL through this client: better at
  * `$extends` than as a syntax error inside the first business transaction.
  *
- * The provider is read from the client's `_activeProvider` (the schema's datasource provider;
- * internal to Prisma, present in Prisma 5 to 7). When a future Prisma hides it, the check is
- * skipped and a mismatch surfaces as a database error at the first write.
+ * When a future Prisma hides the provider (see {@link providerOf}), the check is skipped and a
+ * mismatch surfaces as a database error at the first write.
  */
-export function assertDialectMatchesClient(client: unknown, dialect: Dialect): void {
-  const provider = readProvider(client);
+export function assertDialectMatchesClient(client: unknown, dialect: WriterDialect): void {
+  const provider = providerOf(client);
   if (provider === undefined) return;
-  const expected = DIALECT_OF_PROVIDER[provider];
-  if (expected === undefined) {
+  const family = FAMILY_OF_PROVIDER[provider];
+  if (family === undefined) {
     throw new OutboxConfigError(
       'dialect',
-      `the Prisma client's provider "${provider}" is not supported by outboxkit; supported providers: ${Object.keys(DIALECT_OF_PROVIDER).join(', ')}`,
+      `the Prisma client's provider "${provider}" is not supported by outboxkit; supported providers: ${Object.keys(FAMILY_OF_PROVIDER).join(', ')}`,
     );
   }
-  if (dialect.name !== expected) {
-    throw new OutboxConfigError(
-      'dialect',
-      `the Prisma client's provider is "${provider}" but the dialect is "${dialect.name}"; pass ${FACTORY_OF_DIALECT[expected]}`,
-    );
-  }
+  assertDialectFamily(dialect, family, `the Prisma client's provider is "${provider}"`);
 }
 
-function readProvider(client: unknown): string | undefined {
-  if (client === null || typeof client !== 'object') return undefined;
+/**
+ * The schema's datasource provider (`postgresql`, `mysql`, `sqlite`), read from the client's
+ * `_activeProvider`: internal to Prisma, present in Prisma 5 to 7 on the base client and on
+ * interactive-transaction clients alike. Undefined when absent.
+ */
+export function providerOf(client: unknown): string | undefined {
+  if (client === null || (typeof client !== 'object' && typeof client !== 'function')) return undefined;
   const provider = (client as { _activeProvider?: unknown })._activeProvider;
   return typeof provider === 'string' ? provider : undefined;
 }

@@ -5,6 +5,7 @@ import {
   PublishesInFlight,
   redactUrl,
   scrub,
+  secretsOf,
   tracePublish,
   withPublishDeadline,
   type Publisher,
@@ -189,15 +190,6 @@ function openConnection(url: string): Connection {
       'connection',
       `rabbitmq-client cannot use ${redactUrl(url)}: ${scrub(err instanceof Error ? err.message : String(err), secretsOf(url))}; expected amqp://user:password@host:5672/vhost`,
     );
-  }
-}
-
-function secretsOf(url: string): string[] {
-  try {
-    const parsed = new URL(url);
-    return [url, parsed.password, decodeURIComponent(parsed.password)].filter((secret) => secret !== '');
-  } catch {
-    return [url];
   }
 }
 

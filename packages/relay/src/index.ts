@@ -1,4 +1,4 @@
-export { openDatabase, databaseModule, type DatabaseTarget, type DatabaseModule, type OpenOptions } from './connect.js';
+export { openDatabase, relayConnectorFor, type DatabaseTarget } from './connect.js';
 export { migrateCommand } from './commands/migrate.js';
 export { statusCommand } from './commands/status.js';
 export { runCommand, type RunFlags } from './commands/run.js';

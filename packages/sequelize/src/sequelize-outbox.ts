@@ -1,12 +1,14 @@
 import {
+  assertDialectFamily,
   OutboxConfigError,
+  requireWriterDialect,
   signalLocalCommit,
   writeEvents,
-  type Dialect,
   type EventInput,
   type EventMap,
   type SqlExecutor,
   type WrittenEvent,
+  type WriterDialect,
 } from '@outboxkit/core';
 import type { Model, ModelStatic, Sequelize, Transaction } from 'sequelize';
 import { connectionAdapterFor } from './connection-executors.js';
@@ -19,7 +21,7 @@ export interface SequelizeOutboxOptions {
    * table options the relay uses. It must match Sequelize's dialect.
    * @example createPostgresDialect({ tables: { schema: 'app' } })
    */
-  dialect: Dialect;
+  dialect: WriterDialect;
 }
 
 export interface AddOptions {
@@ -34,7 +36,7 @@ export interface AddOptions {
 export type EventsInput<Events extends EventMap = EventMap> = EventInput<Events> | readonly EventInput<Events>[];
 
 export interface SequelizeOutbox<Events extends EventMap = EventMap> {
-  readonly dialect: Dialect;
+  readonly dialect: WriterDialect;
   /**
    * Writes events in the given (or CLS) transaction, so they commit or roll back with the
    * business change. Throws `OutboxTransactionRequiredError` when the transaction is missing,
@@ -86,17 +88,9 @@ export function createSequelizeOutbox<Events extends EventMap = EventMap>(
   if (sequelize === null || typeof sequelize !== 'object' || typeof (sequelize as Partial<Sequelize>).getDialect !== 'function') {
     throw new OutboxConfigError('sequelize', 'expected a Sequelize 6 instance (new Sequelize(...))');
   }
-  const dialect = options?.dialect;
-  if (dialect === null || typeof dialect !== 'object' || typeof dialect.insertEvents !== 'function') {
-    throw new OutboxConfigError('dialect', 'pass the outbox dialect of your database, e.g. createPostgresDialect({ tables })');
-  }
+  const dialect = requireWriterDialect(options?.dialect);
   const adapter = connectionAdapterFor(sequelize.getDialect());
-  if (dialect.name !== adapter.outboxDialect) {
-    throw new OutboxConfigError(
-      'dialect',
-      `Sequelize is connected to ${sequelize.getDialect()}, but the outbox dialect is "${dialect.name}": pass ${adapter.factory}`,
-    );
-  }
+  assertDialectFamily(dialect, adapter.family, `Sequelize is connected to ${sequelize.getDialect()}`);
   let executorFactory: Promise<(connection: unknown) => SqlExecutor> | undefined;
   const states = new WeakMap<TransactionInternals, TransactionState>();
 

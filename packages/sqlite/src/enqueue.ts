@@ -1,30 +1,30 @@
 import {
   OutboxTransactionRequiredError,
+  cachedDialect,
   createEnvelopes,
+  enqueueDialect,
   writeEvents,
-  type Dialect,
   type EventInput,
   type EventMap,
   type SqlExecutor,
-  type TableOptions,
+  type WriterDialect,
   type WrittenEvent,
 } from '@outboxkit/core';
 import { createSqliteDialect } from './sqlite-dialect.js';
 import { runStatement, sqliteExecutor, type SqliteConnection } from './sqlite-driver.js';
+import type { SqliteDialectOptions } from './sqlite-options.js';
 import { insertEventParams, sqliteStatements } from './sqlite-sql.js';
 
-export interface EnqueueOptions {
-  /** The same table options the relay uses. @example { prefix: 'shop_outbox_' } */
-  tables?: TableOptions;
+/** Where to write: a dialect you created once (preferred), or the options to create one. */
+export interface EnqueueOptions extends SqliteDialectOptions {
+  /**
+   * The dialect to write with, e.g. the one your relay uses. Pass this OR `tables`.
+   * @example { dialect: createSqliteDialect({ tables: { prefix: 'shop_outbox_' } }) }
+   */
+  dialect?: WriterDialect;
 }
 
-let defaultDialect: Dialect | undefined;
-
-function dialectFor(options: EnqueueOptions): Dialect {
-  if (options.tables !== undefined) return createSqliteDialect({ tables: options.tables });
-  defaultDialect ??= createSqliteDialect();
-  return defaultDialect;
-}
+const dialectFor = cachedDialect(createSqliteDialect);
 
 function isConnection(db: SqliteConnection | SqlExecutor): db is SqliteConnection {
   return typeof (db as Partial<SqliteConnection>).prepare === 'function';
@@ -55,7 +55,7 @@ export function enqueue<Events extends EventMap = EventMap>(
   options: EnqueueOptions = {},
 ): Promise<WrittenEvent[]> {
   const exec = isConnection(db) ? sqliteExecutor(db) : db;
-  return writeEvents(dialectFor(options), exec, events);
+  return writeEvents(enqueueDialect(options, dialectFor), exec, events);
 }
 
 /**
@@ -82,7 +82,7 @@ export function enqueueSync<Events extends EventMap = EventMap>(
         "db.exec('BEGIN'), so the event commits or rolls back with the change",
     );
   }
-  const sql = sqliteStatements(dialectFor(options).tables);
+  const sql = sqliteStatements(enqueueDialect(options, dialectFor).tables);
   return envelopes.map((envelope) => {
     const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
       .rows[0]!.last_sequence;

@@ -1,4 +1,5 @@
-export { createSqliteDialect, executorInTransaction, type SqliteDialectOptions } from './sqlite-dialect.js';
+export { createSqliteDialect, executorInTransaction, type SqliteDialect } from './sqlite-dialect.js';
+export { normalizeSqliteOptions, type SqliteDialectOptions, type NormalizedSqliteOptions } from './sqlite-options.js';
 export {
   openSqliteDatabase,
   sqliteExecutor,
@@ -14,3 +15,4 @@ export { sqlitePathFromUrl } from './sqlite-url.js';
 export { enqueue, enqueueSync, type EnqueueOptions } from './enqueue.js';
 export { sqlite3Executor, type Sqlite3Database } from './sqlite3-driver.js';
 export { sqliteInbox, sqliteInboxDdl } from './sqlite-inbox.js';
+export { relayConnector } from './relay-connector.js';

@@ -1,53 +1,30 @@
-import {
-  OutboxConfigError,
-  resolveTables,
-  type Dialect,
-  type InboxDialect,
-  type Lease,
-  type OutboxStatus,
-  type SqlExecutor,
-  type TableOptions,
-  shardsNotHeld,
-} from '@outboxkit/core';
+import { storableText, type Dialect, type Lease, type LeaseRow, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
 import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
 import { sqliteOperations } from './sqlite-operations.js';
-import { insertEventParams, sqliteStatements, toStoredEvent, type EventRow } from './sqlite-sql.js';
+import { normalizeSqliteOptions, type SqliteDialectOptions } from './sqlite-options.js';
+import { toLeaseRow, toLeases, toStoredEvent, type EventRow } from './sqlite-rows.js';
+import { insertEventParams, sqliteStatements } from './sqlite-sql.js';
 
-export interface SqliteDialectOptions {
-  /**
-   * Table names. `schema` is refused: SQLite's equivalent is an ATTACHed database file, and in
-   * WAL mode a transaction spanning two files is atomic per file only, so an outbox row could
-   * commit without its business change. Use `prefix` or `names` instead.
-   * @example { prefix: 'shop_outbox_' }
-   */
-  tables?: TableOptions;
-}
+/** The SQLite dialect: every role of core's `Dialect`. */
+export type SqliteDialect = Dialect;
 
 /**
- * The SQLite {@link Dialect}: one writer at a time for the whole database (`singleWriter`), no
- * row locks to skip and no notifications, so relays coordinate through the lease table only.
+ * The SQLite dialect. SQLite has one writer at a time for the whole database, no row locks to
+ * skip and no notifications, so relays coordinate through the lease table only.
  *
  * @example
  * const dialect = createSqliteDialect({ tables: { prefix: 'shop_outbox_' } });
  * const db = openSqliteDatabase('./shop.db');
  * await dialect.migrate(db);
  */
-export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect & InboxDialect {
-  if (options.tables?.schema !== undefined) {
-    throw new OutboxConfigError(
-      'tables.schema',
-      'SQLite has no schemas, and tables in an ATTACHed file would not commit atomically with your business tables in WAL mode; ' +
-        'remove tables.schema and use tables.prefix or tables.names to separate outbox tables',
-    );
-  }
-  const tables = resolveTables(options.tables);
+export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteDialect {
+  const { tables } = normalizeSqliteOptions(options);
   const sql = sqliteStatements(tables);
 
   return Object.freeze({
     name: 'sqlite',
-    capabilities: Object.freeze({ supportsSkipLocked: false, supportsNotify: false, singleWriter: true }),
     tables,
 
     migrations: () => sqliteMigrations(tables),
@@ -82,12 +59,10 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
       return rows.map(toStoredEvent);
     },
 
-    async fence(tx, relayId, leases) {
-      if (leases.length === 0) return [];
-      const { rows } = await tx.query<{ shard: number; owner: string | null; epoch: number }>(sql.fence, [
-        JSON.stringify(leases.map((lease) => lease.shard)),
-      ]);
-      return shardsNotHeld(relayId, leases, rows);
+    async lockLeaseRows(tx, shards) {
+      if (shards.length === 0) return [];
+      const { rows } = await tx.query<LeaseRow>(sql.lockLeaseRows, [JSON.stringify(shards)]);
+      return rows.map(toLeaseRow);
     },
 
     async markPublished(tx, ids, keepHistory) {
@@ -98,11 +73,12 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
     },
 
     async markFailed(tx, id, error, retryInMs) {
-      await tx.query(sql.markFailed, [error, wholeMs(retryInMs), id]);
+      await tx.query(sql.markFailed, [storableText(error), wholeMs(retryInMs), id]);
     },
 
     async quarantine(tx, id, reason, status) {
-      await tx.query(sql.copyToQuarantine, [reason, reason, status, id]);
+      const text = storableText(reason);
+      await tx.query(sql.copyToQuarantine, [text, text, status, id]);
       await tx.query(sql.deleteEvent, [id]);
     },
 
@@ -116,14 +92,14 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
     async acquire(exec, relayId, shards, ttlMs) {
       if (shards.length === 0) return [];
       const { rows } = await exec.query<Lease>(sql.acquire, [relayId, relayId, wholeMs(ttlMs), JSON.stringify(shards), relayId]);
-      return byShard(rows);
+      return toLeases(rows);
     },
 
     async renew(exec, relayId, leases, ttlMs) {
       if (leases.length === 0) return [];
       const held = JSON.stringify(leases.map((lease) => [lease.shard, lease.epoch]));
       const { rows } = await exec.query<Lease>(sql.renew, [wholeMs(ttlMs), relayId, held]);
-      return byShard(rows);
+      return toLeases(rows);
     },
 
     async release(exec, relayId, shards) {
@@ -149,7 +125,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): Dialect
         parkedAggregates: Number(figures.parked),
       };
     },
-  } satisfies Dialect & InboxDialect);
+  } satisfies SqliteDialect);
 }
 
 /**
@@ -169,8 +145,4 @@ export async function executorInTransaction(exec: SqlExecutor): Promise<boolean>
 /** Times are whole milliseconds in STRICT INTEGER columns. */
 function wholeMs(ms: number): number {
   return Math.max(0, Math.round(ms));
-}
-
-function byShard(rows: readonly Lease[]): Lease[] {
-  return rows.map((row) => ({ shard: row.shard, epoch: row.epoch })).sort((a, b) => a.shard - b.shard);
 }

@@ -1,5 +1,6 @@
 import { decideSequence, type InboxDialect, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
-import { NOW_MS, quoteIdentifier } from './sqlite-sql.js';
+import { quoteIdentifier } from './sqlite-identifiers.js';
+import { NOW_MS } from './sqlite-sql.js';
 
 /**
  * Migration 2: the consumer inbox and the ordering guard's per-aggregate sequences.

@@ -1,6 +1,7 @@
 import type { Migration, ResolvedTables, SqlDatabase, SqlExecutor } from '@outboxkit/core';
 import { sqliteInboxDdl } from './sqlite-inbox.js';
-import { NOW_MS, quoteIdentifier } from './sqlite-sql.js';
+import { quoteIdentifier } from './sqlite-identifiers.js';
+import { NOW_MS } from './sqlite-sql.js';
 
 /**
  * Versioned DDL. Tables are STRICT, so a value of the wrong type (a Date object, a float epoch)

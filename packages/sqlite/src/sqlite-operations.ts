@@ -1,11 +1,10 @@
-import { type Dialect, type HistoryEvent, type HistoryQuery, type QuarantineEntry, type ResolvedTables, resolveQuarantined, type QuarantineStatements } from '@outboxkit/core';
-import { EVENT_COLUMNS, NOW_MS, quoteIdentifier, toStoredEvent, type EventRow } from './sqlite-sql.js';
+import type { HistoryEvent, HistoryQuery, OperationsDialect, QuarantineStatus, ResolvedTables } from '@outboxkit/core';
+import { quoteIdentifier } from './sqlite-identifiers.js';
+import { toQuarantineEntry, toStoredEvent, type EventRow, type QuarantineRow } from './sqlite-rows.js';
+import { EVENT_COLUMNS, NOW_MS } from './sqlite-sql.js';
 
-/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup`. */
-export type OperationsMethods = Pick<
-  Dialect,
-  'currentTime' | 'readHistory' | 'listQuarantine' | 'retryQuarantined' | 'skipQuarantined' | 'deleteHistoryBefore'
->;
+/** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup` (`status` is the relay store's). */
+export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
 const HISTORY_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, attempts, published_at';
@@ -49,14 +48,14 @@ export function sqliteOperationStatements(tables: ResolvedTables) {
       `SELECT ${QUARANTINE_COLUMNS} FROM ${quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` +
       'ORDER BY quarantined_at, position LIMIT ?',
     /** params: id. No row locks in SQLite: the transaction (BEGIN IMMEDIATE) holds the write lock. */
-    quarantineStatus: `SELECT status FROM ${quarantine} WHERE id = ?`,
+    lockQuarantined: `SELECT status FROM ${quarantine} WHERE id = ?`,
     /** params: id. Original position: the event goes back before every later event of its aggregate. */
     restoreQuarantined:
       `INSERT INTO ${events} (${EVENT_COLUMNS}) ` +
       'SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ' +
       `occurred_at, created_at, ${NOW_MS}, 0, NULL FROM ${quarantine} WHERE id = ?`,
     /** params: status, by, note, id. */
-    resolveQuarantined: `UPDATE ${quarantine} SET status = ?, resolved_at = ${NOW_MS}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
+    markQuarantineResolved: `UPDATE ${quarantine} SET status = ?, resolved_at = ${NOW_MS}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
     /**
      * params: cutoff ms, limit. One statement: SQLite has one writer at a time, so concurrent
      * cleanups take turns (the driver's busy handling waits) and each deletes rows that still exist.
@@ -67,38 +66,9 @@ export function sqliteOperationStatements(tables: ResolvedTables) {
   });
 }
 
-interface QuarantineRow {
-  position: number;
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: number;
-  type: string;
-  destination: string | null;
-  attempts: number;
-  reason: string;
-  status: QuarantineEntry['status'];
-  quarantined_at: number;
-  resolved_at: number | null;
-  resolved_by: string | null;
-  resolution_note: string | null;
-}
-
 /** The operations methods of the SQLite dialect. */
 export function sqliteOperations(tables: ResolvedTables): OperationsMethods {
   const sql = sqliteOperationStatements(tables);
-
-  const quarantineStatements: QuarantineStatements = {
-    async lockStatus(tx, id) {
-      return (await tx.query<{ status: QuarantineEntry['status'] }>(sql.quarantineStatus, [id])).rows[0]?.status;
-    },
-    async restore(tx, id) {
-      await tx.query(sql.restoreQuarantined, [id]);
-    },
-    async markResolved(tx, id, status, resolution) {
-      await tx.query(sql.resolveQuarantined, [status, resolution.by, resolution.note, id]);
-    },
-  };
 
   return {
     async currentTime(exec) {
@@ -114,29 +84,20 @@ export function sqliteOperations(tables: ResolvedTables): OperationsMethods {
 
     async listQuarantine(exec, options) {
       const { rows } = await exec.query<QuarantineRow>(sql.listQuarantine, [options.includeResolved ? 1 : 0, Math.floor(options.limit)]);
-      return rows.map(
-        (row): QuarantineEntry =>
-          Object.freeze({
-            id: row.id,
-            position: row.position,
-            aggregateType: row.aggregate_type,
-            aggregateId: row.aggregate_id,
-            sequence: row.sequence,
-            type: row.type,
-            destination: row.destination,
-            attempts: row.attempts,
-            reason: row.reason,
-            status: row.status,
-            quarantinedAt: new Date(row.quarantined_at),
-            resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at),
-            resolvedBy: row.resolved_by,
-            resolutionNote: row.resolution_note,
-          }),
-      );
+      return rows.map(toQuarantineEntry);
     },
 
-    retryQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'retried', resolution, quarantineStatements),
-    skipQuarantined: (tx, id, resolution) => resolveQuarantined(tx, id, 'skipped', resolution, quarantineStatements),
+    async lockQuarantined(tx, id) {
+      return (await tx.query<{ status: QuarantineStatus }>(sql.lockQuarantined, [id])).rows[0]?.status;
+    },
+
+    async restoreQuarantined(tx, id) {
+      await tx.query(sql.restoreQuarantined, [id]);
+    },
+
+    async markQuarantineResolved(tx, id, status, resolution) {
+      await tx.query(sql.markQuarantineResolved, [status, resolution.by, resolution.note, id]);
+    },
 
     async deleteHistoryBefore(exec, cutoff, limit) {
       return (await exec.query(sql.deleteHistoryBefore, [cutoff.getTime(), Math.floor(limit)])).rowCount;

@@ -1,4 +1,5 @@
-import type { Envelope, JsonValue, ResolvedTables, StoredEvent } from '@outboxkit/core';
+import type { Envelope, ResolvedTables } from '@outboxkit/core';
+import { quoteIdentifier } from './sqlite-identifiers.js';
 
 /**
  * Every statement of the write path and the relay's hot path, in one place.
@@ -11,11 +12,6 @@ import type { Envelope, JsonValue, ResolvedTables, StoredEvent } from '@outboxki
 
 /** The database clock in epoch milliseconds. `'now'` is fixed for the duration of one statement step. */
 export const NOW_MS = "CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)";
-
-/** Table names are validated by core's `resolveTables`; quoting is the second line of defence. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 /** The columns an event keeps when it moves to `published` or `quarantine`. */
 export const EVENT_COLUMNS =
@@ -70,7 +66,7 @@ export function sqliteStatements(tables: ResolvedTables) {
      * params: shards (JSON array). A plain read: the relay's transaction began IMMEDIATE, so it
      * already holds the database write lock and no takeover can commit before it does.
      */
-    fence: `SELECT shard, owner, epoch FROM ${leases} WHERE shard IN (SELECT value FROM json_each(?)) ORDER BY shard`,
+    lockLeaseRows: `SELECT shard, owner, epoch FROM ${leases} WHERE shard IN (SELECT value FROM json_each(?)) ORDER BY shard`,
 
     /** params: ids (JSON array) */
     copyToPublished:
@@ -79,9 +75,8 @@ export function sqliteStatements(tables: ResolvedTables) {
     /** params: ids (JSON array) */
     deleteEvents: `DELETE FROM ${events} WHERE id IN (${idsFromJson})`,
 
-    /** params: error, retryInMs, id. substr counts characters, so a multi-byte message is never split. */
-    markFailed:
-      `UPDATE ${events} SET attempts = attempts + 1, last_error = substr(?, 1, 2000), available_at = ${NOW_MS} + ? WHERE id = ?`,
+    /** params: error, retryInMs, id. */
+    markFailed: `UPDATE ${events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_MS} + ? WHERE id = ?`,
 
     /**
      * params: reason, reason, status, id. An event quarantined again after an operator retried it
@@ -90,7 +85,7 @@ export function sqliteStatements(tables: ResolvedTables) {
     copyToQuarantine:
       `INSERT INTO ${quarantine} (${EVENT_COLUMNS}, reason, status, quarantined_at) ` +
       `SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ` +
-      `occurred_at, created_at, available_at, attempts + 1, substr(?, 1, 2000), ?, ?, ${NOW_MS} FROM ${events} WHERE id = ? ` +
+      `occurred_at, created_at, available_at, attempts + 1, ?, ?, ?, ${NOW_MS} FROM ${events} WHERE id = ? ` +
       'ON CONFLICT (id) DO UPDATE SET position = excluded.position, sequence = excluded.sequence, shard = excluded.shard, ' +
       'type = excluded.type, destination = excluded.destination, payload = excluded.payload, headers = excluded.headers, ' +
       'occurred_at = excluded.occurred_at, created_at = excluded.created_at, available_at = excluded.available_at, ' +
@@ -156,37 +151,4 @@ export function insertEventParams(envelope: Envelope, sequence: number): unknown
     JSON.stringify(envelope.headers),
     envelope.occurredAt.getTime(),
   ];
-}
-
-/** A row of `claim` as better-sqlite3 returns it. */
-export interface EventRow {
-  position: number;
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: number;
-  shard: number;
-  type: string;
-  destination: string | null;
-  payload: string;
-  headers: string;
-  occurred_at: number;
-  attempts: number;
-}
-
-export function toStoredEvent(row: EventRow): StoredEvent {
-  return Object.freeze({
-    id: row.id,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    type: row.type,
-    payload: JSON.parse(row.payload) as JsonValue,
-    headers: Object.freeze(JSON.parse(row.headers) as Record<string, string>),
-    occurredAt: new Date(row.occurred_at),
-    destination: row.destination,
-    shard: row.shard,
-    sequence: row.sequence,
-    position: row.position,
-    attempts: row.attempts,
-  });
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SHARD_COUNT } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { useTempFiles } from './support.js';
 
 const files = useTempFiles();
@@ -50,7 +51,7 @@ describe('a writer process and the relay on one SQLite file', () => {
       }
       const writerWasRunning = writerExit === undefined;
       published += await db.transaction(async (tx) => {
-        expect(await dialect.fence(tx, RELAY, leases)).toEqual([]);
+        expect(await lostShards(dialect, tx, RELAY, leases)).toEqual([]);
         return dialect.markPublished(
           tx,
           batch.map((event) => event.id),

@@ -13,6 +13,8 @@ let files = 0;
 
 const harness: DialectHarness = {
   name: 'SQLite',
+  // One writer at a time for the whole database: commits are serialised.
+  features: { concurrentWriters: false },
   createDialect: (tables) => createSqliteDialect({ tables }),
   async setup() {
     const path = join(dir, `conformance-${++files}.db`);

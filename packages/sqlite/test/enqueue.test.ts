@@ -120,6 +120,15 @@ describe('enqueue (async)', () => {
     expect((await dialect.claim(db, ALL_SHARDS, 10)).map((event) => event.id)).toEqual([written[0]!.id]);
   });
 
+  it('writes with the dialect it is given, and refuses a dialect together with table options', async () => {
+    const { db, dialect } = await files.migrated({ tables: { prefix: 'shop_' } });
+    const written = await db.transaction((tx) => enqueue(tx, orderEvent('o-8'), { dialect }));
+    expect((await dialect.claim(db, ALL_SHARDS, 10)).map((event) => event.id)).toEqual([written[0]!.id]);
+    await expect(db.transaction((tx) => enqueue(tx, orderEvent('o-9'), { dialect, tables: { prefix: 'shop_' } }))).rejects.toMatchObject({
+      option: 'dialect',
+    });
+  });
+
   it('leaves nothing behind after ROLLBACK', async () => {
     const { path, db } = await files.migrated();
     const app = files.openRaw(path);

@@ -111,4 +111,17 @@ describe('table options', () => {
   it('explains why tables.schema is refused', () => {
     expect(() => createSqliteDialect({ tables: { schema: 'audit' } })).toThrow(/ATTACHed file would not commit atomically/);
   });
+
+  it('refuses unknown options, naming the key, instead of ignoring them', () => {
+    let error: unknown;
+    try {
+      createSqliteDialect({ tabels: { prefix: 'shop_' } } as never);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(OutboxConfigError);
+    expect((error as OutboxConfigError).option).toBe('tabels');
+    expect((error as Error).message).toMatch(/^tabels: unknown option; known: tables/);
+    expect(() => createSqliteDialect(null as never)).toThrow(OutboxConfigError);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SHARD_COUNT, shardOf, type Dialect, type StoredEvent } from '@outboxkit/core';
+import { SHARD_COUNT, shardOf, type StoredEvent } from '@outboxkit/core';
+import { lostShards } from '@outboxkit/testkit';
 import { enqueue, type SqliteDatabase } from '../src/index.js';
 import { orderEvent, untilDatabaseClockPasses, useTempFiles } from './support.js';
 
@@ -169,8 +170,8 @@ describe('leases', () => {
 
     expect(await dialect.acquire(db, 'new', [5], HOUR_MS)).toEqual([{ shard: 5, epoch: 2 }]);
     expect(await dialect.renew(db, 'old', [old!], HOUR_MS)).toEqual([]);
-    expect(await db.transaction((tx) => dialect.fence(tx, 'old', [old!]))).toEqual([5]);
-    expect(await db.transaction((tx) => dialect.fence(tx, 'new', [{ shard: 5, epoch: 2 }]))).toEqual([]);
+    expect(await db.transaction((tx) => lostShards(dialect, tx, 'old', [old!]))).toEqual([5]);
+    expect(await db.transaction((tx) => lostShards(dialect, tx, 'new', [{ shard: 5, epoch: 2 }]))).toEqual([]);
   });
 
   it('renew extends only leases whose owner and epoch match', async () => {
@@ -201,7 +202,7 @@ describe('leases', () => {
     await dialect.acquire(db, 'r2', [3], HOUR_MS);
 
     const stale = await db.transaction((tx) =>
-      dialect.fence(tx, 'r1', [
+      lostShards(dialect, tx, 'r1', [
         { shard: 3, epoch: 1 },
         { shard: 2, epoch: 1 },
         { shard: 1, epoch: 2 },
@@ -288,14 +289,5 @@ describe('status', () => {
     }
     expect(status.quarantined).toBe(3);
     expect(status.parkedAggregates).toBe(2);
-  });
-});
-
-describe('capabilities', () => {
-  it('declares a single-writer database without skip-locked or notify', async () => {
-    const { dialect } = await files.migrated();
-    expect(dialect.name).toBe('sqlite');
-    expect(dialect.capabilities).toEqual({ supportsSkipLocked: false, supportsNotify: false, singleWriter: true });
-    expect(Object.isFrozen((dialect as Dialect).capabilities)).toBe(true);
   });
 });

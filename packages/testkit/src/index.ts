@@ -5,6 +5,7 @@ export * from './pg-schema.js';
 export * from './conformance/harness.js';
 export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
+export * from './conformance/orm-adapter-conformance.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
 export * from './message-collector.js';

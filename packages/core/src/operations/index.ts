@@ -1,7 +1,6 @@
 export * from './types.js';
 export * from './time.js';
 export * from './history-pages.js';
-export * from './publish-in-order.js';
 export * from './replay.js';
 export * from './cleanup.js';
 export * from './inbox-support.js';

@@ -2,7 +2,7 @@ import type { OperationsDialect } from '../dialect.js';
 import type { Publisher } from '../publisher.js';
 import type { SqlExecutor } from '../sql.js';
 import { historyPages } from './history-pages.js';
-import { publishInAggregateOrder } from './publish-in-order.js';
+import { aggregateKey, publishInAggregateOrder } from '../ordered-publish.js';
 import type { HistoryEvent, HistoryQuery } from './types.js';
 
 /** Options of {@link replayHistory}. */
@@ -68,15 +68,22 @@ export async function replayHistory(options: ReplayOptions): Promise<ReplayResul
     const outgoing = options.transform ? chosen.map(options.transform) : chosen;
     selected += outgoing.length;
     for (const event of outgoing) {
-      aggregates.add(JSON.stringify([event.aggregateType, event.aggregateId]));
+      aggregates.add(aggregateKey(event));
       options.onEvent?.(event);
     }
     if (options.publisher !== null && outgoing.length > 0) {
-      const result = await publishInAggregateOrder(options.publisher, outgoing, options.maxInFlight);
-      sent += result.sent;
-      if (result.failure !== null) {
-        return { ...progress(), failure: { event: result.failure.event as HistoryEvent, error: result.failure.error } };
-      }
+      const stop: { failure: ReplayResult['failure'] } = { failure: null };
+      // The first failure stops the replay, so a broker outage is not skipped through.
+      await publishInAggregateOrder(options.publisher, outgoing, options.maxInFlight, {
+        confirmed: () => {
+          sent++;
+        },
+        failed: (event, error) => {
+          stop.failure ??= { event, error };
+          return 'stop';
+        },
+      });
+      if (stop.failure !== null) return { ...progress(), failure: stop.failure };
     }
     lastPosition = page[page.length - 1]!.position;
     options.onProgress?.(progress());

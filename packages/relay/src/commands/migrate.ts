@@ -1,4 +1,4 @@
-import { databaseModule, openDatabase } from '../connect.js';
+import { openDatabase, relayConnectorFor } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 
 export interface MigrateFlags extends DatabaseFlags {
@@ -10,7 +10,7 @@ export async function migrateCommand(flags: MigrateFlags, out: (line: string) =>
   const url = requireDatabaseUrl(flags);
   const options = { tables: tableOptions(flags) };
   if (flags.print) {
-    const dialect = (await databaseModule(url)).dialect(url, options);
+    const dialect = (await relayConnectorFor(url)).dialect(url, options);
     for (const migration of dialect.migrations()) {
       out(`-- outboxkit migration ${migration.version}: ${migration.name} (${dialect.name})`);
       for (const statement of migration.statements) out(`${statement.trim().replace(/;$/, '')};\n`);

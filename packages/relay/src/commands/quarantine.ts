@@ -1,4 +1,12 @@
-import { OPEN_QUARANTINE_STATUSES, OutboxConfigError, OutboxError, type QuarantineEntry, type QuarantineOutcome } from '@outboxkit/core';
+import {
+  OPEN_QUARANTINE_STATUSES,
+  OutboxConfigError,
+  OutboxError,
+  resolveQuarantined,
+  storableText,
+  type QuarantineEntry,
+  type QuarantineOutcome,
+} from '@outboxkit/core';
 import { openDatabase } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { defaultOperator, eventIds, nameFlag, rangeFlag, type CommandOutput } from './operations-shared.js';
@@ -13,8 +21,6 @@ export interface QuarantineResolveFlags extends DatabaseFlags {
   by?: string;
   reason?: string;
 }
-
-const MAX_NOTE = 2000;
 
 /**
  * `outbox-relay quarantine list`: open quarantine rows (parked / dead-lettered), oldest first;
@@ -71,14 +77,14 @@ export function quarantineSkipCommand(ids: string[], flags: QuarantineResolveFla
 async function resolveEach(action: 'retry' | 'skip', rawIds: string[], flags: QuarantineResolveFlags, io: CommandOutput): Promise<void> {
   const ids = eventIds(rawIds, '<id>');
   const by = nameFlag(flags.by ?? defaultOperator(), '--by');
-  const note = flags.reason === undefined ? null : flags.reason.trim().slice(0, MAX_NOTE) || null;
+  const note = flags.reason === undefined ? null : storableText(flags.reason.trim()) || null;
   const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
   const notFound: string[] = [];
   try {
     for (const id of ids) {
       // One short transaction per event: a failure leaves the others as they were decided.
       const result: QuarantineOutcome = await target.database.transaction((tx) =>
-        action === 'retry' ? target.dialect.retryQuarantined(tx, id, { by, note }) : target.dialect.skipQuarantined(tx, id, { by, note }),
+        resolveQuarantined(target.dialect, tx, id, action === 'retry' ? 'retried' : 'skipped', { by, note }),
       );
       if (result.outcome === 'done') {
         io.out(action === 'retry' ? `retried ${id}: back in the pending table at its original position (by ${by})` : `skipped ${id} (by ${by})`);

@@ -18,6 +18,8 @@ import { serviceUrl, uniqueName } from '../services.js';
 import { GatedPublisher } from './gated-publisher.js';
 import type { ConformanceDatabase, DialectHarness } from './harness.js';
 
+export { lostShards } from './fencing.js';
+
 const WAIT_MS = 120_000;
 /** The concurrency case writes 10,000 transactions; on a loaded 2-core machine that takes a while. */
 const LONG_TEST_MS = 300_000;
@@ -27,12 +29,12 @@ const LONG_TEST_MS = 300_000;
  * with the real relay and the real RabbitMQ. Call it from a test file of the dialect package:
  *
  * @example
- * describeDialectConformance(postgresHarness);
+ * describeDialectConformance({ name: 'SQLite', features: { concurrentWriters: false }, setup, createDialect });
  *
- * What differs between databases is read from `dialect.capabilities`, never from its name.
+ * What differs between databases is read from `harness.features`, never from its name.
  */
 export function describeDialectConformance(harness: DialectHarness): void {
-  const { capabilities } = harness.createDialect({});
+  const { features } = harness;
   describe(`dialect conformance: ${harness.name}`, () => {
     let db: ConformanceDatabase;
     let brokerUrl: string;
@@ -272,7 +274,7 @@ export function describeDialectConformance(harness: DialectHarness): void {
 
     // A single-writer database serialises transactions, so a commit can never land behind later
     // commits there; everywhere else this is the case a position cursor would skip.
-    if (!capabilities.singleWriter) {
+    if (features.concurrentWriters) {
       it('delivers a transaction that commits after 1,000 later events were published', async () => {
         let commitLate!: () => void;
         const held = new Promise<void>((resolve) => {

@@ -12,12 +12,27 @@ export interface ConformanceDatabase {
 }
 
 /**
+ * What a database can do that the suite's cases depend on, declared by the package that runs
+ * the suite (as Watermill's pub/sub tests take a `Features` object): a case that needs a
+ * feature runs only where it is declared, and never by database name.
+ */
+export interface DialectFeatures {
+  /**
+   * Transactions on different connections write at the same time, so one can commit after
+   * later ones were published (PostgreSQL, MySQL). False where the database has one writer at
+   * a time (SQLite), which serialises commits.
+   */
+  readonly concurrentWriters: boolean;
+}
+
+/**
  * What a dialect package gives the conformance suite: how to make an isolated, migrated
- * database and how to build its dialect from table options. Nothing else about the database is
- * known to the suite; what differs is read from `dialect.capabilities`.
+ * database, how to build its dialect from table options, and the features it has. Nothing else
+ * about the database is known to the suite.
  */
 export interface DialectHarness {
   readonly name: string;
+  readonly features: DialectFeatures;
   setup(): Promise<ConformanceDatabase>;
   /** Builds the dialect without I/O, for the configuration checks. */
   createDialect(tables: TableOptions): Dialect;

@@ -1,0 +1,20 @@
+import type { RelayConnector, RelayDatabaseOptions } from '@outboxkit/core';
+import { createSqliteDialect, type SqliteDialect } from './sqlite-dialect.js';
+import { openSqliteDatabase } from './sqlite-driver.js';
+
+function dialect(_url: string, options: RelayDatabaseOptions): SqliteDialect {
+  return createSqliteDialect(options.tables === undefined ? {} : { tables: options.tables });
+}
+
+/**
+ * How the `outbox-relay` binary opens a SQLite file. SQLite has no cross-process notification,
+ * so there is no wake source: a relay in another process polls, and one in the writer's process
+ * is woken by the in-process commit signal.
+ */
+export const relayConnector: RelayConnector = {
+  schemes: ['sqlite:', 'file:'],
+  dialect,
+  async open(url, options) {
+    return { dialect: dialect(url, options), database: openSqliteDatabase(url), wakeSources: [] };
+  },
+};
