@@ -13,3 +13,4 @@ export * from './conformance/publisher-harness.js';
 export * from './conformance/publisher-conformance.js';
 export * from './conformance/sqlite-database.js';
 export * from './nats-collector.js';
+export * from './redis-collector.js';
