@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase } from '@outboxkit/relay';
-import {
-  allCommittedDelivered,
-  collectJetStream,
-  collectRedisStreams,
-  expectDeliveryOk,
-  formatReport,
-  serviceUrl,
-  uniqueName,
-  type MessageCollector,
-} from '@outboxkit/testkit';
+import { allCommittedDelivered, expectDeliveryOk, formatReport } from '@outboxkit/testkit';
 import { metric, scrape, spawnRelay } from './faults/harness.js';
+import { BROKER_CASES } from './support/brokers.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { runCli } from './support/relay-process.js';
 
@@ -39,34 +31,7 @@ describe('outbox-relay run --broker-url: broker selection and its errors', () =>
   });
 });
 
-interface BrokerCase {
-  readonly name: string;
-  url(): Promise<string>;
-  /** The relay flags and a collector of what they publish, both isolated to this test. */
-  isolate(url: string): Promise<{ flags: string[]; collector: MessageCollector }>;
-}
-
-const BROKERS: readonly BrokerCase[] = [
-  {
-    name: 'NATS JetStream',
-    url: () => serviceUrl('nats'),
-    async isolate(url) {
-      const prefix = uniqueName('okt_e2e');
-      const stream = prefix.toUpperCase();
-      return { flags: ['--subject-prefix', prefix, '--nats-stream', stream], collector: await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] }) };
-    },
-  },
-  {
-    name: 'Redis Streams',
-    url: () => serviceUrl('redis'),
-    async isolate(url) {
-      const prefix = uniqueName('okt_e2e');
-      return { flags: ['--stream-prefix', prefix, '--max-len', '100000'], collector: await collectRedisStreams({ url, keyPrefix: `${prefix}:` }) };
-    },
-  },
-];
-
-describe.each(BROKERS)('outbox-relay end to end on $name', (broker) => {
+describe.each(BROKER_CASES)('outbox-relay end to end on $name', (broker) => {
   describe.each(DATABASE_KINDS)('with %s', (kind) => {
     let db: TestDatabase;
 

@@ -84,7 +84,7 @@ describe('Redis inbox consumer', () => {
     await waitFor('the dead letter', () => consumer.stats().deadLettered === 1);
     expect(runs).toBe(3);
     expect(consumer.stats()).toMatchObject({ failed: 3, deadLettered: 1, processed: 0 });
-    const [dead] = await client.xRange(`${stream}:dead`, '-', '+');
+    const [dead] = (await client.xRange(`${stream}:dead`, '-', '+')) ?? [];
     expect(dead!.message[DEAD_LETTER_HEADERS.error]).toMatch(/handler refuses/);
     expect(dead!.message[DEAD_LETTER_HEADERS.deliveries]).toBe('3');
     expect(dead!.message['x-outbox-event-id']).toBe(poison.id);
