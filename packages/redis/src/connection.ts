@@ -44,6 +44,7 @@ export class RedisLink {
   readonly #where: string;
   readonly #secrets: readonly string[];
   readonly #connected: Promise<void>;
+  readonly #firstOutcome: Promise<void>;
   #lastError: unknown = null;
   #everReady = false;
 
@@ -65,6 +66,8 @@ export class RedisLink {
     this.client.on('ready', this.#onReady);
     if (this.client.isReady) this.#onReady();
     this.#connected = this.#owned ? this.client.connect().then(() => undefined, (error: unknown) => this.#onError(error)) : Promise.resolve();
+    // The first connect attempt either succeeds or reports an error; either ends a publish's wait.
+    this.#firstOutcome = Promise.race([this.#connected, new Promise<void>((resolve) => this.client.once('error', () => resolve()))]);
   }
 
   get up(): boolean {
@@ -78,10 +81,8 @@ export class RedisLink {
   async ready(signal: AbortSignal): Promise<void> {
     if (this.client.isReady) return;
     if (this.#everReady || this.#lastError !== null) throw this.downError();
-    // The first connect attempt either succeeds or reports an error; either ends the wait.
     await Promise.race([
-      this.#connected,
-      new Promise((resolve) => this.client.once('error', resolve)),
+      this.#firstOutcome,
       new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
     ]);
     if (!this.client.isReady) throw this.downError();
