@@ -38,6 +38,15 @@ export interface InboxConsumerStats {
   readonly heldBack: number;
 }
 
+/** A running inbox consumer, whatever its broker. */
+export interface InboxConsumerHandle {
+  /** Resolves once the broker-side setup exists (queue, durable consumer, group) and consuming has started. */
+  ready(): Promise<void>;
+  stats(): InboxConsumerStats;
+  /** Stops taking messages, lets running handlers finish (commit and ack), then closes the connections it opened. */
+  close(): Promise<void>;
+}
+
 const MAX_ERROR_TEXT = 1000;
 
 /** An error as header text: its message, bounded so one huge stack cannot bloat every retry or dead letter. */

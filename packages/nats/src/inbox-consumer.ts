@@ -2,7 +2,7 @@ import {
   deadLetterHeaders,
   InboxDeliveries,
   MESSAGE_HEADERS,
-  type InboxConsumerStats,
+  type InboxConsumerHandle, type InboxConsumerStats,
   type SqlExecutor,
 } from '@outboxkit/core';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -11,13 +11,8 @@ import { NatsLink } from './connection.js';
 import { normalizeNatsInboxConsumerOptions, type NatsInboxConsumerOptions, type NormalizedNatsInboxConsumerOptions } from './inbox-options.js';
 import { readHeaders, toMsgHdrs } from './wire-format.js';
 
-export interface NatsInboxConsumer {
-  /** Resolves once the durable consumer exists and consuming has started. */
-  ready(): Promise<void>;
-  stats(): InboxConsumerStats;
-  /** Stops pulling, lets running handlers finish (commit and ack), then closes the connection if it was a URL. */
-  close(): Promise<void>;
-}
+/** A running JetStream inbox consumer: the same handle as every broker's. */
+export type NatsInboxConsumer = InboxConsumerHandle;
 
 /**
  * Consumes outbox events from a durable JetStream consumer (explicit acks) with an inbox: each

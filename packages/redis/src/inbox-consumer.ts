@@ -1,16 +1,11 @@
-import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
+import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
 import { ErrorReply } from 'redis';
 import { RedisLink, type RedisClient } from './connection.js';
 import { normalizeRedisInboxConsumerOptions, type NormalizedRedisInboxConsumerOptions, type RedisInboxConsumerOptions } from './inbox-options.js';
 import { fromStreamFields } from './wire-format.js';
 
-export interface RedisInboxConsumer {
-  /** Resolves once the group exists and reading has started. */
-  ready(): Promise<void>;
-  stats(): InboxConsumerStats;
-  /** Stops reading, lets running handlers finish (commit and XACK), then closes the connections it opened. */
-  close(): Promise<void>;
-}
+/** A running Redis Streams inbox consumer: the same handle as every broker's. */
+export type RedisInboxConsumer = InboxConsumerHandle;
 
 /**
  * Consumes a Redis stream through a consumer group with an inbox: each entry runs in one database
