@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, describeFailure, uniqueName, type DeliveryReport, type QueueCollector } from '@outboxkit/testkit';
+import { allCommittedDelivered, collectQueue, DeliveryLog, describeFailure, uniqueName, type DeliveryReport, type MessageCollector, type QueueCollector } from '@outboxkit/testkit';
 import { startRelay, type RelayProcess } from '../support/relay-process.js';
 
 // ---------------------------------------------------------------- results table
@@ -207,7 +207,8 @@ export interface RelaySpec {
   databaseUrl: string;
   schema: string | undefined;
   brokerUrl: string;
-  exchange: string;
+  /** RabbitMQ's exchange; other brokers take their own flags in `extra`. */
+  exchange?: string;
   relayId: string;
   extra?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -243,7 +244,7 @@ export function spawnRelay(spec: RelaySpec): ManagedRelay {
   const relay = startRelay(
     [
       '--database-url', spec.databaseUrl, ...(spec.schema ? ['--schema', spec.schema] : []),
-      '--broker-url', spec.brokerUrl, '--exchange', spec.exchange, '--relay-id', spec.relayId,
+      '--broker-url', spec.brokerUrl, ...(spec.exchange ? ['--exchange', spec.exchange] : []), '--relay-id', spec.relayId,
       '--poll-interval-ms', '200', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--status-interval-ms', '500',
       '--log-level', 'info',
       ...(spec.extra ?? []),
@@ -306,7 +307,7 @@ export async function durableCollector(brokerUrl: string, exchange: string, log:
 }
 
 /** Waits until every committed event arrived; returns how long that took. */
-export async function drain(collector: QueueCollector, timeoutMs: number): Promise<number> {
+export async function drain(collector: Pick<QueueCollector, 'waitFor'> | MessageCollector, timeoutMs: number): Promise<number> {
   const started = Date.now();
   await collector.waitFor(allCommittedDelivered, timeoutMs);
   // A short quiet period so late duplicates of the last batch are counted too.

@@ -26,3 +26,7 @@ export * from './settlement.js';
 export * from './relay-options.js';
 export * from './relay.js';
 export * from './operations/index.js';
+export * from './message-headers.js';
+export * from './inbox-observer.js';
+export * from './inbox-deliveries.js';
+export * from './publish-support.js';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyInboxEvent, type ApplyInboxEventOptions, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
+import { applyInboxEvent, boundedErrorText, type ApplyInboxEventOptions, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
-import { counterHeader, copyOf, decodeInboxEvent, errorText, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
+import { counterHeader, copyOf, decodeInboxEvent, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
 import {
   normalizeInboxConsumerOptions,
   type InboxConsumerOptions,
@@ -9,19 +9,7 @@ import {
   type NormalizedInboxConsumerOptions,
 } from './inbox-options.js';
 
-/** Counts since the consumer started. */
-export interface InboxConsumerStats {
-  /** Handler ran and committed. */
-  readonly processed: number;
-  /** Deliveries skipped because the inbox had the event id. */
-  readonly duplicates: number;
-  /** Handler runs that threw (each retry counts). */
-  readonly failed: number;
-  /** Messages published to the dead-letter exchange. */
-  readonly deadLettered: number;
-  /** Deliveries the ordering guard put back for an earlier event. */
-  readonly heldBack: number;
-}
+export type { InboxConsumerStats };
 
 export interface InboxConsumer {
   /** Resolves once the queue is declared and consuming has started. */
@@ -164,7 +152,7 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
     this.#stats.failed++;
     const willRetry = attempt < this.#config.maxAttempts;
     this.#notify('onFailed', { event, error, attempt, durationMs, willRetry });
-    const reason = errorText(error);
+    const reason = boundedErrorText(error);
     if (!willRetry) return this.#deadLetter(message, reason, attempt);
     if (!(await this.#wait(this.#config.retryDelayMs))) return ConsumerStatus.REQUEUE;
     return this.#republish(message, { [INBOX_HEADERS.attempts]: attempt, [INBOX_HEADERS.error]: reason });

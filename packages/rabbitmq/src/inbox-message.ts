@@ -1,4 +1,4 @@
-import { MAX_INBOX_KEY_LENGTH, RESERVED_HEADER_PREFIX, type InboxEvent, type JsonValue } from '@outboxkit/core';
+import { MAX_INBOX_KEY_LENGTH, RESERVED_HEADER_PREFIX, UndecodableMessage, type InboxEvent, type JsonValue } from '@outboxkit/core';
 import type { AsyncMessage, Envelope } from 'rabbitmq-client';
 import { OUTBOX_HEADERS, readOutboxHeaders } from './wire-format.js';
 
@@ -16,12 +16,7 @@ export const INBOX_HEADERS = Object.freeze({
   sourceQueue: 'x-outbox-source-queue',
 });
 
-const MAX_ERROR_HEADER_CHARS = 1000;
-
-/** A message that cannot be an outbox event (no id, bad JSON...): retrying cannot fix it. */
-export class UndecodableMessage {
-  constructor(readonly reason: string) {}
-}
+export { UndecodableMessage };
 
 /**
  * Decodes a delivery into the event the handler gets. The id comes from the
@@ -113,10 +108,4 @@ export function copyOf(message: AsyncMessage, headers: Record<string, unknown>):
   // Undefined properties would be encoded as empty values by some clients; leave them out.
   for (const key of Object.keys(envelope) as (keyof Envelope)[]) if (envelope[key] === undefined) delete envelope[key];
   return { envelope, body };
-}
-
-/** An error as header text: its message, bounded so one huge stack cannot bloat every retry. */
-export function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.length <= MAX_ERROR_HEADER_CHARS ? text : `${text.slice(0, MAX_ERROR_HEADER_CHARS - 1)}…`;
 }

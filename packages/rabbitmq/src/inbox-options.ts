@@ -8,30 +8,13 @@ import {
   type InboxDialect,
   type InboxEvent,
   type InboxHandler,
+  type InboxObserver,
   type SqlExecutor,
 } from '@outboxkit/core';
 import type { Connection } from 'rabbitmq-client';
 
-/** What the consumer reports, for metrics and logs. Every hook is optional; a throwing hook is reported to `onError` and otherwise ignored. */
-export interface InboxObserver {
-  /** The handler ran and its transaction committed. `durationMs` is the handler's own time. */
-  onProcessed?(info: { event: InboxEvent; attempt: number; durationMs: number }): void;
-  /**
-   * After the commit and BEFORE the ack: the window in which a crash leaves a committed message
-   * unacknowledged (it is then redelivered and detected as a duplicate). Awaited.
-   */
-  afterCommit?(info: { event: InboxEvent }): void | Promise<void>;
-  /** The inbox already had the event id: the handler did not run; the message was acked. */
-  onDuplicate?(info: { event: InboxEvent }): void;
-  /** The handler threw; the transaction was rolled back. `willRetry` false means it goes to the dead-letter exchange. */
-  onFailed?(info: { event: InboxEvent; error: unknown; attempt: number; durationMs: number; willRetry: boolean }): void;
-  /** The ordering guard held the event back for an earlier one of its aggregate. */
-  onHeldBack?(info: { event: InboxEvent; holds: number }): void;
-  /** The message was published to the dead-letter exchange (and acked). */
-  onDeadLettered?(info: { messageId: string | undefined; reason: string; attempts: number }): void;
-  /** Errors that are nobody's message: the database or broker failing, a hook throwing. */
-  onError?(error: unknown): void;
-}
+/** The observer hooks are the same for every broker's inbox consumer; defined in core. */
+export type { InboxObserver };
 
 /** The ordering guard's options (see docs/consumers.md for its cost). */
 export interface InboxOrderingOptions {

@@ -1,5 +1,16 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { OutboxConfigError, PublishError, redactUrl, scrub, secretsOf, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
+import {
+  OutboxConfigError,
+  PublishError,
+  PublishesInFlight,
+  redactUrl,
+  scrub,
+  secretsOf,
+  tracePublish,
+  withPublishDeadline,
+  type Publisher,
+  type StoredEvent,
+} from '@outboxkit/core';
 import { Connection, type Publisher as AmqpPublisher } from 'rabbitmq-client';
 import { classifySendError, codeOf } from './classify.js';
 import { ConnectionMonitor } from './connection-state.js';
@@ -41,8 +52,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   readonly #channel: AmqpPublisher;
   readonly #returns = new ReturnTracker();
   readonly #exchanges: ExchangeDirectory;
-  readonly #inFlight = new Set<Promise<void>>();
-  #closing: Promise<void> | null = null;
+  readonly #inFlight = new PublishesInFlight('RabbitMQ');
 
   constructor(config: NormalizedRabbitPublisherOptions) {
     this.#config = config;
@@ -70,23 +80,15 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   isConnected(): boolean {
-    return this.#closing === null && this.#monitor.ready;
+    return !this.#inFlight.closed && this.#monitor.ready;
   }
 
   publish(event: StoredEvent): Promise<void> {
-    if (this.#closing !== null) {
-      return Promise.reject(new PublishError('connection', `the RabbitMQ publisher is closed; event ${event.id} was not sent`));
-    }
-    const publishing = this.#publish(event);
-    const tracked = publishing.catch(() => undefined);
-    this.#inFlight.add(tracked);
-    void tracked.finally(() => this.#inFlight.delete(tracked));
-    return publishing;
+    return this.#inFlight.run(event, () => this.#publish(event));
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
-    return this.#closing;
+    return this.#inFlight.close(() => this.#shutDown());
   }
 
   async #publish(event: StoredEvent): Promise<void> {
@@ -103,7 +105,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
       // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its own
       // context replaces the writer's in the message headers so the consumer becomes its child.
       await tracePublish(event, { system: 'rabbitmq', destination: route.exchange, routingKey: route.routingKey }, (trace) =>
-        this.#withDeadline(event, (signal) => this.#send(event, route, withHeaders(message, trace), signal)),
+        withPublishDeadline(event, this.#deadline, (signal) => this.#send(event, route, withHeaders(message, trace), signal)),
       );
     } catch (err) {
       // Waiting for a channel or checking an exchange can fail with a raw driver error too; the
@@ -157,30 +159,11 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   /** Bounds a publish, including the wait for the connection, by confirmTimeoutMs. */
-  async #withDeadline(event: StoredEvent, work: (signal: AbortSignal) => Promise<void>): Promise<void> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new PublishError(
-          'timeout',
-          `event ${event.id} was not confirmed within confirmTimeoutMs (${this.#config.confirmTimeoutMs} ms): ${this.#monitor.describe()}. ` +
-            'The event stays pending and will be retried',
-        );
-        controller.abort(err);
-        reject(err);
-      }, this.#config.confirmTimeoutMs);
-    });
-    try {
-      await Promise.race([work(controller.signal), expired]);
-    } finally {
-      clearTimeout(timer);
-      controller.abort();
-    }
+  get #deadline() {
+    return { timeoutMs: this.#config.confirmTimeoutMs, option: 'confirmTimeoutMs', awaited: 'confirmed', describe: () => this.#monitor.describe() };
   }
 
   async #shutDown(): Promise<void> {
-    await Promise.all(this.#inFlight);
     // A publisher whose channel never opened (broker unreachable) rejects close(); nothing is
     // left to release then.
     await this.#channel.close().catch(() => undefined);

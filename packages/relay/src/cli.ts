@@ -8,6 +8,7 @@ import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
+import { brokerRunOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -113,11 +114,7 @@ databaseOptions(program.command('cleanup').description('delete history and inbox
     await cleanupCommand(flags, io);
   });
 
-databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM'))
-  .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl))
-  .addOption(new Option('--exchange <name>', 'exchange to publish to (default outbox.events, topic)').env(ENV.exchange))
-  .option('--no-declare-exchange', 'do not declare the exchange (it must exist; the broker user then needs no configure permission)')
-  .option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB)', int('--max-message-bytes'))
+brokerRunOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM')))
   .option('--batch-size <n>', 'events claimed per cycle (default 500)', int('--batch-size'))
   .option('--max-in-flight <n>', 'unconfirmed publishes at once, across aggregates (default 128)', int('--max-in-flight'))
   .option('--poll-interval-ms <ms>', 'longest idle wait between polls (default 1000)', int('--poll-interval-ms'))

@@ -3,7 +3,7 @@ import { redactUrl } from '@outboxkit/core';
 // The publisher's own header names, so the collector reads exactly what the relay writes.
 import { OUTBOX_HEADERS } from '@outboxkit/rabbitmq';
 import { DeliveryLog, type Delivery } from './delivery-log.js';
-import { aggregateLabel } from './aggregate-label.js';
+import { describePending } from './message-collector.js';
 
 /** Where the collector's queue comes from. */
 export interface QueueDeclaration {
@@ -61,8 +61,6 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
 const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 /** Enough in flight that the broker is not the bottleneck of a drain, bounded so memory is. */
 const PREFETCH = 256;
-/** How many undelivered events a timeout message lists. */
-const SHOWN_PENDING = 10;
 
 /**
  * Consumes a queue and records every delivery (id from `messageId`, aggregate and sequence from
@@ -234,14 +232,8 @@ class RabbitQueueCollector implements QueueCollector {
       `collectQueue(${this.queue}): timed out after ${timeoutMs} ms waiting for ${wanted}; ` +
         `received ${this.messages.length} deliveries (${this.log.distinctDelivered} distinct ids)`,
     ];
-    const pending = this.log.pending();
-    if (pending.length > 0) {
-      const shown = pending
-        .slice(0, SHOWN_PENDING)
-        .map((event) => `${event.id} ${aggregateLabel(event.aggregateType, event.aggregateId)}${event.sequence === undefined ? '' : ` #${event.sequence}`}`);
-      const more = pending.length > SHOWN_PENDING ? `, … and ${pending.length - SHOWN_PENDING} more` : '';
-      parts.push(`committed events not delivered yet (${pending.length}): ${shown.join(', ')}${more}`);
-    }
+    const pending = describePending(this.log);
+    if (pending !== '') parts.push(pending);
     if (this.errors.length > 0) parts.push(`consumer errors: ${this.errors.map(errorText).join('; ')}`);
     return parts.join('; ');
   }

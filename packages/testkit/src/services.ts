@@ -7,6 +7,8 @@ export const SERVICES = {
   postgres: { env: 'OUTBOX_TEST_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/test' },
   mysql: { env: 'OUTBOX_TEST_MYSQL_URL', fallback: 'mysql://root@127.0.0.1:3306/test' },
   rabbitmq: { env: 'OUTBOX_TEST_RABBITMQ_URL', fallback: 'amqp://guest:guest@127.0.0.1:5672' },
+  nats: { env: 'OUTBOX_TEST_NATS_URL', fallback: 'nats://127.0.0.1:4222' },
+  redis: { env: 'OUTBOX_TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379' },
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;

@@ -1,16 +1,11 @@
 import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
-import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import type { Logger } from 'pino';
+import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabase } from '../connect.js';
-import { DEFAULT_BROKER_URL, requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
-export interface RunFlags extends DatabaseFlags {
-  brokerUrl?: string;
-  exchange?: string;
-  /** false: the exchange must exist; the broker user then needs no configure permission. */
-  declareExchange?: boolean;
-  maxMessageBytes?: number;
+export interface RunFlags extends DatabaseFlags, BrokerFlags {
   batchSize?: number;
   maxInFlight?: number;
   pollIntervalMs?: number;
@@ -37,12 +32,12 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   // Checked before connecting, so a typo fails fast with exit code 2.
   const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags), listen: !flags.once });
-  const publisher = createRabbitPublisher({
-    connection: flags.brokerUrl ?? DEFAULT_BROKER_URL,
-    ...(flags.exchange ? { exchange: flags.exchange } : {}),
-    ...(flags.declareExchange === false ? { declareExchange: false } : {}),
-    ...(flags.maxMessageBytes !== undefined ? { maxMessageBytes: flags.maxMessageBytes } : {}),
+  const databaseUrl = requireDatabaseUrl(flags);
+  // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
+  const publisher = await createBrokerPublisher(flags);
+  const target = await openDatabase(databaseUrl, { tables: tableOptions(flags), listen: !flags.once }).catch(async (error: unknown) => {
+    await publisher.close();
+    throw error;
   });
   let observability: RelayObservability | undefined;
   try {

@@ -2,3 +2,6 @@ export { startRabbitNode, type RabbitNode, type RabbitNodeOptions } from './rabb
 export { startPostgresCluster, type PostgresCluster, type PostgresClusterOptions } from './postgres-cluster.js';
 export { startMariaDbInstance, type MariaDbInstance, type MariaDbInstanceOptions } from './mariadb-instance.js';
 export { freePort, waitForPort } from './ports.js';
+export { startNatsServer, type NatsServer } from './nats-server.js';
+export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
+export { ChildServer, startPrivateServer, type ChildServerSpec, type PrivateServer } from './child-server.js';

@@ -1,0 +1,35 @@
+import { messageHeaders, type StoredEvent } from '@outboxkit/core';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+
+/** The JetStream message for one event: the payload as UTF-8 JSON, every header a string. */
+export interface NatsMessage {
+  readonly data: Uint8Array;
+  /** Core's headers (`x-outbox-event-id`, ...) and the event's own; `Nats-Msg-Id` is added on publish. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Maps a stored event to the message the publisher sends. `trace` is the publish span's context,
+ * which replaces the writer's (`traceparent`) when tracing is set up.
+ *
+ * @example
+ * const { data, headers } = toNatsMessage(event);
+ */
+export function toNatsMessage(event: StoredEvent, trace: Readonly<Record<string, string>> = {}): NatsMessage {
+  return { data: Buffer.from(JSON.stringify(event.payload), 'utf8'), headers: messageHeaders(event, trace) };
+}
+
+/** The headers as the client's MsgHdrs. */
+export function toMsgHdrs(headers: Readonly<Record<string, string>>): MsgHdrs {
+  const result = natsHeaders();
+  for (const [name, value] of Object.entries(headers)) result.set(name, value);
+  return result;
+}
+
+/** Headers of a received message as a plain map (the first value of each; JetStream's own `Nats-*` ones included). */
+export function readHeaders(headers: MsgHdrs | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (headers === undefined) return result;
+  for (const name of headers.keys()) result[name] = headers.get(name);
+  return result;
+}

@@ -1,0 +1,4 @@
+import { describePublisherConformance } from '@outboxkit/testkit';
+import { natsHarness } from './harness.js';
+
+describePublisherConformance(natsHarness);

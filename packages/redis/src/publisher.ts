@@ -1,0 +1,92 @@
+import { PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { classifyRedisError } from './classify.js';
+import { RedisLink } from './connection.js';
+import { normalizeRedisPublisherOptions, type NormalizedRedisPublisherOptions, type RedisPublisherOptions } from './options.js';
+import { resolveStream } from './routing.js';
+import { PAYLOAD_FIELD, toStreamFields } from './wire-format.js';
+
+/** A {@link Publisher} for Redis Streams. `close()` waits for publishes in flight, then closes. */
+export interface RedisPublisher extends Publisher {
+  /**
+   * Resolves once Redis replied to the `XADD` with the entry id. That reply means the entry is in
+   * the server's memory; whether it is on disk depends on the server's `appendfsync` (see docs/redis.md).
+   */
+  publish(event: StoredEvent): Promise<void>;
+  /** True while the client is connected. */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the Redis Streams publisher: one `XADD` per event to the stream its routing rule names,
+ * with the event id and headers as fields, optionally trimmed with `MAXLEN ~`.
+ *
+ * @example
+ * const publisher = createRedisPublisher({ connection: 'redis://127.0.0.1:6379' });
+ * await publisher.publish(event); // XADD outbox:<aggregateType> * x-outbox-event-id … x-outbox-payload {…}
+ * await publisher.close();
+ */
+export function createRedisPublisher(options: RedisPublisherOptions): RedisPublisher {
+  return new StreamPublisher(normalizeRedisPublisherOptions(options));
+}
+
+class StreamPublisher implements RedisPublisher {
+  readonly #config: NormalizedRedisPublisherOptions;
+  readonly #link: RedisLink;
+  readonly #inFlight = new PublishesInFlight('Redis');
+
+  constructor(config: NormalizedRedisPublisherOptions) {
+    this.#config = config;
+    this.#link = new RedisLink(config.connection, 'outboxkit-publisher');
+  }
+
+  isConnected(): boolean {
+    return !this.#inFlight.closed && this.#link.up;
+  }
+
+  publish(event: StoredEvent): Promise<void> {
+    return this.#inFlight.run(event, () => this.#publish(event));
+  }
+
+  close(): Promise<void> {
+    return this.#inFlight.close(() => this.#link.close());
+  }
+
+  async #publish(event: StoredEvent): Promise<void> {
+    const stream = resolveStream(event, this.#config);
+    const deadline = { timeoutMs: this.#config.replyTimeoutMs, option: 'replyTimeoutMs', awaited: 'acknowledged by Redis', describe: () => this.#link.describe() };
+    try {
+      await tracePublish(event, { system: 'redis', destination: stream }, (trace) =>
+        withPublishDeadline(event, deadline, (signal) => this.#send(event, stream, toStreamFields(event, trace), signal)),
+      );
+    } catch (error) {
+      throw classifyRedisError(error, { eventId: event.id, stream, text: (e) => this.#link.text(e) });
+    }
+  }
+
+  async #send(event: StoredEvent, stream: string, fields: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const bytes = Buffer.byteLength(fields[PAYLOAD_FIELD]!);
+    if (bytes > this.#config.maxMessageBytes) {
+      throw new PublishError(
+        'too-large',
+        `event ${event.id} (${event.type}) has a ${bytes}-byte payload; maxMessageBytes is ${this.#config.maxMessageBytes}. ` +
+          'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes',
+      );
+    }
+    await this.#link.ready(signal);
+    signal.throwIfAborted();
+    const client = this.#link.client.withAbortSignal(signal);
+    const trim = this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
+    if (this.#config.createStreams) {
+      await client.xAdd(stream, '*', fields, trim);
+      return;
+    }
+    const id = await client.xAddNoMkStream(stream, '*', fields, trim);
+    if (id === null) {
+      throw new PublishError(
+        'invalid-destination',
+        `stream "${stream}" does not exist and createStreams is off (event ${event.id}); create it (XGROUP CREATE ${stream} <group> $ MKSTREAM) or fix the event's destination or the route option`,
+      );
+    }
+  }
+}

@@ -1,0 +1,4 @@
+import { describePublisherConformance } from '@outboxkit/testkit';
+import { redisHarness } from './harness.js';
+
+describePublisherConformance(redisHarness);

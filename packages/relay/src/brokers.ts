@@ -1,0 +1,153 @@
+import { Option, type Command } from 'commander';
+import { OutboxConfigError, redactUrl, type Publisher } from '@outboxkit/core';
+import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
+
+/** The broker flags of `outbox-relay run`; each applies to the brokers named in {@link BROKER_OPTIONS}. */
+export interface BrokerFlags {
+  brokerUrl?: string;
+  /** RabbitMQ */
+  exchange?: string;
+  /** RabbitMQ: false when --no-declare-exchange was given. */
+  declareExchange?: boolean;
+  /** NATS */
+  subjectPrefix?: string;
+  /** NATS */
+  natsStream?: string;
+  /** NATS: false when --no-declare-stream was given. */
+  declareStream?: boolean;
+  /** Redis */
+  streamPrefix?: string;
+  /** Redis */
+  maxLen?: number;
+  /** Redis: false when --no-create-streams was given. */
+  createStreams?: boolean;
+  maxMessageBytes?: number;
+  publishTimeoutMs?: number;
+}
+
+type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis';
+
+/** Environment variables of the broker flags (flags win). */
+export const BROKER_ENV = {
+  subjectPrefix: 'OUTBOX_NATS_SUBJECT_PREFIX',
+  natsStream: 'OUTBOX_NATS_STREAM',
+  streamPrefix: 'OUTBOX_REDIS_STREAM_PREFIX',
+  maxLen: 'OUTBOX_REDIS_MAX_LEN',
+  maxMessageBytes: 'OUTBOX_MAX_MESSAGE_BYTES',
+  publishTimeoutMs: 'OUTBOX_PUBLISH_TIMEOUT_MS',
+} as const;
+
+/** Which broker each broker-specific flag belongs to, by flag name; used for the help and the errors. */
+const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: BrokerKind; readonly unset: (value: unknown) => boolean }> = {
+  exchange: { flag: '--exchange', broker: 'RabbitMQ', unset: (v) => v === undefined },
+  declareExchange: { flag: '--no-declare-exchange', broker: 'RabbitMQ', unset: (v) => v !== false },
+  subjectPrefix: { flag: '--subject-prefix', broker: 'NATS', unset: (v) => v === undefined },
+  natsStream: { flag: '--nats-stream', broker: 'NATS', unset: (v) => v === undefined },
+  declareStream: { flag: '--no-declare-stream', broker: 'NATS', unset: (v) => v !== false },
+  streamPrefix: { flag: '--stream-prefix', broker: 'Redis', unset: (v) => v === undefined },
+  maxLen: { flag: '--max-len', broker: 'Redis', unset: (v) => v === undefined },
+  createStreams: { flag: '--no-create-streams', broker: 'Redis', unset: (v) => v !== false },
+};
+
+interface BrokerModule {
+  readonly kind: BrokerKind;
+  /** Builds the publisher; each package is imported only when its scheme is used. */
+  create(url: string, flags: BrokerFlags): Promise<Publisher>;
+}
+
+const defined = <T extends object>(options: T): Partial<T> =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+
+const RABBITMQ: BrokerModule = {
+  kind: 'RabbitMQ',
+  async create(url, flags) {
+    const { createRabbitPublisher } = await import('@outboxkit/rabbitmq');
+    return createRabbitPublisher({
+      connection: url,
+      ...defined({ exchange: flags.exchange, maxMessageBytes: flags.maxMessageBytes, confirmTimeoutMs: flags.publishTimeoutMs }),
+      ...(flags.declareExchange === false ? { declareExchange: false } : {}),
+    });
+  },
+};
+
+const NATS: BrokerModule = {
+  kind: 'NATS',
+  async create(url, flags) {
+    const { createNatsPublisher } = await import('@outboxkit/nats');
+    return createNatsPublisher({
+      connection: url,
+      ...defined({ subjectPrefix: flags.subjectPrefix, stream: flags.natsStream, maxMessageBytes: flags.maxMessageBytes, ackTimeoutMs: flags.publishTimeoutMs }),
+      ...(flags.declareStream === false ? { declareStream: false } : {}),
+    });
+  },
+};
+
+const REDIS: BrokerModule = {
+  kind: 'Redis',
+  async create(url, flags) {
+    const { createRedisPublisher } = await import('@outboxkit/redis');
+    return createRedisPublisher({
+      connection: url,
+      ...defined({ streamPrefix: flags.streamPrefix, maxLength: flags.maxLen, maxMessageBytes: flags.maxMessageBytes, replyTimeoutMs: flags.publishTimeoutMs }),
+      ...(flags.createStreams === false ? { createStreams: false } : {}),
+    });
+  },
+};
+
+const BROKERS: Record<string, BrokerModule> = {
+  'amqp:': RABBITMQ,
+  'amqps:': RABBITMQ,
+  'nats:': NATS,
+  'redis:': REDIS,
+  'rediss:': REDIS,
+};
+
+/**
+ * The publisher for `--broker-url`, chosen by its scheme. A broker-specific flag given for
+ * another broker is a configuration error naming the flag, not silently ignored. Each
+ * publisher's own option checks name the option; their messages never show the password.
+ */
+export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publisher> {
+  const url = flags.brokerUrl ?? DEFAULT_BROKER_URL;
+  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
+  const broker = scheme === undefined ? undefined : BROKERS[scheme];
+  if (broker === undefined) {
+    throw new OutboxConfigError(
+      '--broker-url',
+      `${redactUrl(url)} ${scheme === undefined ? 'is not a URL' : `uses an unknown scheme "${scheme}"`}; supported: ${Object.keys(BROKERS).join(' ')} (or set ${ENV.brokerUrl})`,
+    );
+  }
+  for (const [key, { flag, broker: owner, unset }] of Object.entries(BROKER_OPTIONS)) {
+    if (owner !== broker.kind && !unset(flags[key as keyof BrokerFlags])) {
+      throw new OutboxConfigError(flag, `applies to ${owner} only, but --broker-url is a ${broker.kind} URL (${redactUrl(url)}); remove it`);
+    }
+  }
+  try {
+    return await broker.create(url, flags);
+  } catch (error) {
+    // The publisher packages name their own options; say which flag sets it.
+    if (error instanceof OutboxConfigError) throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
+    throw error;
+  }
+}
+
+function int(name: string): (value: string) => number {
+  const parse = intFlag(name);
+  return (value) => parse(value);
+}
+
+/** Adds `run`'s broker flags (URL, per-broker options, limits) with their help and environment variables. */
+export function brokerRunOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--broker-url <url>', `amqp:// (RabbitMQ), nats:// (NATS JetStream) or redis:// (Redis Streams); default ${redactUrl(DEFAULT_BROKER_URL)}`).env(ENV.brokerUrl))
+    .addOption(new Option('--exchange <name>', 'RabbitMQ: exchange to publish to (default outbox.events, topic)').env(ENV.exchange))
+    .option('--no-declare-exchange', 'RabbitMQ: do not declare the exchange (it must exist; the broker user then needs no configure permission)')
+    .addOption(new Option('--subject-prefix <prefix>', 'NATS: subjects are <prefix>.<aggregateType>.<type> (default outbox)').env(BROKER_ENV.subjectPrefix))
+    .addOption(new Option('--nats-stream <name>', 'NATS: the JetStream stream capturing <prefix>.> (default OUTBOX)').env(BROKER_ENV.natsStream))
+    .option('--no-declare-stream', 'NATS: do not create the stream (a subject no stream captures then fails permanently)')
+    .addOption(new Option('--stream-prefix <prefix>', 'Redis: streams are <prefix>:<aggregateType> (default outbox)').env(BROKER_ENV.streamPrefix))
+    .addOption(new Option('--max-len <n>', 'Redis: trim each stream to about n entries (XADD MAXLEN ~; off by default)').env(BROKER_ENV.maxLen).argParser(int('--max-len')))
+    .option('--no-create-streams', 'Redis: XADD NOMKSTREAM, so a missing stream fails permanently')
+    .addOption(new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB)').env(BROKER_ENV.maxMessageBytes).argParser(int('--max-message-bytes')))
+    .addOption(new Option('--publish-timeout-ms <ms>', 'budget of one publish up to the broker\'s acknowledgement (default 10000)').env(BROKER_ENV.publishTimeoutMs).argParser(int('--publish-timeout-ms')));
+}
