@@ -1,12 +1,14 @@
 import type { MikroORM, Options } from '@mikro-orm/core';
-import { OutboxConfigError, type EventMap } from '@outboxkit/core';
+import { OutboxConfigError, type EventMap, type WriterDialect } from '@outboxkit/core';
 import { isOutboxSubscriber, OutboxSubscriber, type OutboxOptions } from './outbox-subscriber.js';
 import { assertTransactionsEnabled } from './transaction-checks.js';
 import { familyOfDriver } from './transaction-executor.js';
 
 /**
  * Adds the outbox to a MikroORM config: the flush subscriber (explicit `outbox.add` and the
- * change-driven `rules`) and a startup check. `MikroORM.init` then rejects with an
+ * change-driven `rules`), a startup check, and the outbox tables in
+ * `schemaGenerator.skipTables`, so `orm.schema.updateSchema()` and `migration:create` never
+ * drop or alter the tables `outbox-relay migrate` created. `MikroORM.init` rejects with an
  * `OutboxConfigError` when transactions are disabled or the dialect does not match the driver.
  *
  * @example
@@ -27,11 +29,24 @@ export function withOutbox<Config extends Options<any, any>, Events extends Even
     throw new OutboxConfigError('subscribers', 'the outbox is already registered in this config; a second subscriber would write every event twice');
   }
   const subscriber = new OutboxSubscriber(options);
+  const schemaGenerator = config.schemaGenerator ?? {};
   return {
     ...config,
+    schemaGenerator: { ...schemaGenerator, skipTables: [...(schemaGenerator.skipTables ?? []), ...outboxTableNames(subscriber.dialect)] },
     subscribers: [...subscribers, subscriber],
     extensions: [...(config.extensions ?? []), { register: (orm: MikroORM) => checkAtStartup(orm, subscriber) }],
   };
+}
+
+/**
+ * The names the schema generator must skip. MikroORM matches the bare table name when it reads
+ * the database's tables (and the bare or `schema.table` name against entities), so the bare
+ * name is what protects the tables; a same-named table in another schema is skipped as well.
+ */
+function outboxTableNames(dialect: WriterDialect): string[] {
+  const { schema, names } = dialect.tables;
+  const bare = Object.values(names);
+  return schema === null ? bare : [...bare, ...bare.map((name) => `${schema}.${name}`)];
 }
 
 /** The part of MikroORM's SQL connection that names the raw driver (knex's client). */

@@ -90,3 +90,18 @@ describe('outbox.add refuses an EntityManager whose events nobody would write', 
     }
   });
 });
+
+describe('withOutbox keeps the schema generator off the outbox tables', () => {
+  it('adds every resolved outbox table name (bare and schema-qualified) to schemaGenerator.skipTables, after your own', () => {
+    const dialect = createPostgresDialect({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'pending_events' } } });
+    const config = withOutbox({ ...base(), schemaGenerator: { skipTables: ['legacy', /^tmp_/], disableForeignKeys: true } }, { dialect });
+    const skipped = config.schemaGenerator?.skipTables ?? [];
+    expect(skipped.slice(0, 2)).toEqual(['legacy', /^tmp_/]);
+    const names = Object.values(dialect.tables.names);
+    expect(names).toContain('pending_events');
+    expect(names).toContain('ob_inbox_sequences');
+    expect(skipped.slice(2)).toEqual([...names, ...names.map((name) => `app.${name}`)]);
+    // The user's other generator options are kept.
+    expect(config.schemaGenerator?.disableForeignKeys).toBe(true);
+  });
+});

@@ -5,9 +5,11 @@ import { postgresql, type OrmDatabase } from './support/databases.js';
 import { InvoiceSchema, OrderSchema } from './support/entities.js';
 import { mikroOrmAdapter } from './support/mikro-orm-adapter.js';
 import { describeMikroOrmOutbox } from './support/outbox-suite.js';
+import { describeSchemaGeneratorKeepsOutbox } from './support/schema-generator-suite.js';
 
 describeOrmAdapterConformance(mikroOrmAdapter(postgresql));
 describeMikroOrmOutbox(postgresql);
+describeSchemaGeneratorKeepsOutbox(postgresql);
 
 // PostgreSQL can show directly what the other databases show through rollbacks: the entity row
 // and its event row were written by one transaction (same xmin).
