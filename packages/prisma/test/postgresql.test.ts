@@ -1,5 +1,4 @@
 import { describeOrmAdapterConformance, serviceUrl } from '@outboxkit/testkit';
-import type { PostgresDialect } from '@outboxkit/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox } from '../src/index.js';
@@ -22,7 +21,7 @@ describe('Prisma outbox extension: PostgreSQL NOTIFY', () => {
   // Prisma cannot decode the void column of `SELECT pg_notify(...)`; the dialect's statement casts
   // it to text, so relays in other processes still wake at commit.
   it('delivers the dialect NOTIFY at commit of a Prisma transaction', async () => {
-    const channel = (db.dialect as PostgresDialect).notifyChannel!;
+    const channel = db.notifyChannel!;
     const listener = new pg.Client({ connectionString: await serviceUrl('postgres') });
     await listener.connect();
     try {

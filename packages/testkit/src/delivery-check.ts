@@ -1,5 +1,5 @@
 import { aggregateLabel } from './aggregate-label.js';
-import type { Attempt, DeliveryLog, RecordedDelivery } from './delivery-log.js';
+import type { Attempt, DeliveryRecords, RecordedDelivery } from './delivery-types.js';
 
 /** A delivery of an id that should never have arrived. */
 export interface UnexpectedDelivery extends RecordedDelivery {
@@ -37,7 +37,7 @@ export interface DeliveryMismatch {
   readonly arrival: number;
 }
 
-/** The verdict on a {@link DeliveryLog}. Plain data: it can be printed, logged or saved as JSON. */
+/** The verdict on a delivery log ({@link DeliveryRecords}). Plain data: it can be printed, logged or saved as JSON. */
 export interface DeliveryReport {
   /** Distinct event ids attempted; equals committed + rolledBack + unknown. */
   readonly attempted: number;
@@ -86,7 +86,7 @@ export interface DeliveryReport {
  * console.log(formatReport(report, 'relay crash mid-batch'));
  * expectDeliveryOk(report);
  */
-export function checkDeliveries(log: DeliveryLog): DeliveryReport {
+export function checkDeliveries(log: DeliveryRecords): DeliveryReport {
   const attempts = log.attempts;
   const deliveryCounts = new Map<string, number>();
   const unexpected: UnexpectedDelivery[] = [];

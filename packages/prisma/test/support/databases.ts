@@ -25,6 +25,8 @@ export interface PrismaTestDatabase {
   readonly database: SqlDatabase;
   /** The business table `orders`, qualified as raw SQL on this database must name it. */
   readonly ordersTable: string;
+  /** The NOTIFY channel the dialect writes at commit (PostgreSQL only). */
+  readonly notifyChannel?: string;
   /** What the driver reports for a duplicate key: the fields a dialect matches on. */
   readonly duplicateKey: { readonly errno?: number; readonly code?: string };
   /** Disconnects everything and drops what setup created. */
@@ -61,7 +63,8 @@ export const postgresql: PrismaDatabaseKind = {
   async setup() {
     const schema = await withPostgresSchema({ prefix: 'okprisma' });
     const database = pgDatabase(createPgPool(schema.url, { max: 4 }));
-    const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: uniqueName('okprisma') } });
+    const notifyChannel = uniqueName('okprisma');
+    const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: notifyChannel } });
     await dialect.migrate(database);
     for (const statement of BUSINESS_TABLES.postgresql(schema.schema)) await database.query(statement);
     const prisma = new clients.postgresql({ adapter: new PrismaPg({ connectionString: schema.url }, { schema: schema.schema }) });
@@ -71,6 +74,7 @@ export const postgresql: PrismaDatabaseKind = {
       wrongDialect: createMysqlDialect(),
       database,
       ordersTable: `"${schema.schema}".orders`,
+      notifyChannel,
       duplicateKey: { code: '23505' },
       async dispose() {
         await prisma.$disconnect();
