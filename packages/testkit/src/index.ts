@@ -7,3 +7,4 @@ export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
+export * from './containers/index.js';
