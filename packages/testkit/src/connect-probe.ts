@@ -1,3 +1,4 @@
+import { redactUrl } from '@outboxkit/core';
 import { createConnection, type NetConnectOpts } from 'node:net';
 
 /** What one connection attempt found: `ok`, or the socket error code (`ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`, ...). */
@@ -22,8 +23,16 @@ export function probeConnect(target: NetConnectOpts, timeoutMs: number): Promise
   });
 }
 
-/** Whether something accepts connections at a service URL's host and port. */
-export async function urlAnswers(url: string, timeoutMs = 2000): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return (await probeConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) }, timeoutMs)).ok;
+/**
+ * Whether something accepts connections at a service URL's host and port. `from` names where
+ * the URL came from (a variable), for the error when it is not a URL at all.
+ */
+export async function urlAnswers(url: string, from: string, timeoutMs = 2000): Promise<boolean> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`${from} is not a URL (${redactUrl(url)}); expected something like scheme://user@host:port/database`);
+  }
+  return (await probeConnect({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) }, timeoutMs)).ok;
 }

@@ -18,7 +18,7 @@ export async function serviceUrl(name: ServiceName): Promise<string> {
   const url = process.env[env] || fallback;
   let probe = reachable.get(url);
   if (!probe) {
-    probe = urlAnswers(url);
+    probe = urlAnswers(url, env);
     reachable.set(url, probe);
   }
   if (!(await probe)) throw new Error(await unreachableMessage(name, url, process.env));

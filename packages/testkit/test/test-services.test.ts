@@ -47,6 +47,12 @@ describe('startOutboxTestServices (real local servers)', () => {
         `- nats is not reachable at ${deadNats}. OUTBOX_TEST_NATS_URL is used as given, never replaced by a container: start the server it names or correct it. CI=true: a missing service fails the run.`,
     );
   });
+
+  it('rejects a service variable that is not a URL, naming the variable and hiding the value', async () => {
+    await expect(startOutboxTestServices({ services: ['postgres', 'redis'], env: { OUTBOX_TEST_REDIS_URL: 's3cret' } })).rejects.toThrow(
+      'OUTBOX_TEST_REDIS_URL is not a URL (<redacted>); expected something like scheme://user@host:port/database',
+    );
+  });
 });
 
 describe('serviceUrl and the vitest global setup (fresh processes)', () => {

@@ -74,8 +74,21 @@ export interface ProvidedServices {
 export async function provideServices(names: readonly ServiceName[], env: NodeJS.ProcessEnv, startupTimeoutMs: number): Promise<ProvidedServices> {
   let chance: Promise<ContainerChance> | undefined;
   const sharedChance = () => (chance ??= containerChance(env));
-  const resolutions = await Promise.all(names.map((name) => resolveService(name, env, sharedChance, startupTimeoutMs)));
+  const settled = await Promise.allSettled(names.map((name) => resolveService(name, env, sharedChance, startupTimeoutMs)));
+  const resolutions = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   const started = resolutions.flatMap((resolution) => ('container' in resolution ? [resolution] : []));
+  const stop = async () => {
+    const outcomes = await Promise.allSettled(started.map(({ container }) => container.stop()));
+    const failures = outcomes.flatMap((outcome, index) => (outcome.status === 'rejected' ? [`${started[index]!.name}: ${(outcome.reason as Error).message}`] : []));
+    if (failures.length > 0) throw new Error(`stopping test containers failed: ${failures.join('; ')}`);
+  };
+  // A setting that is wrong (an unparsable URL, say) fails the call, but not before the
+  // containers other services got are stopped again.
+  const broken = settled.find((outcome) => outcome.status === 'rejected');
+  if (broken) {
+    await stop();
+    throw broken.reason;
+  }
   for (const { name, url } of started) env[SERVICES[name].env] = url;
   let stopping: Promise<void> | undefined;
   return {
@@ -85,9 +98,7 @@ export async function provideServices(names: readonly ServiceName[], env: NodeJS
         for (const { name, url } of started) {
           if (env[SERVICES[name].env] === url) delete env[SERVICES[name].env];
         }
-        const outcomes = await Promise.allSettled(started.map(({ container }) => container.stop()));
-        const failures = outcomes.flatMap((outcome, index) => (outcome.status === 'rejected' ? [`${started[index]!.name}: ${(outcome.reason as Error).message}`] : []));
-        if (failures.length > 0) throw new Error(`stopping test containers failed: ${failures.join('; ')}`);
+        await stop();
       })()),
   };
 }
