@@ -29,5 +29,8 @@ export default defineConfig({
     // Test files share the machine's servers; each isolates by unique schema and queue names.
     fileParallelism: true,
     maxWorkers: 2,
+    // Outside CI: services nobody runs start in containers once per run, where Docker or Podman
+    // answers (docs/testing.md). Under CI it does nothing.
+    globalSetup: ['@outboxkit/testkit/vitest-global-setup'],
   },
 });

@@ -14,3 +14,4 @@ export * from './conformance/publisher-conformance.js';
 export * from './conformance/sqlite-database.js';
 export * from './nats-collector.js';
 export * from './redis-collector.js';
+export * from './containers/index.js';

@@ -1,50 +1,28 @@
-import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { redactUrl } from '@outboxkit/core';
+import { urlAnswers } from './connect-probe.js';
+import { unreachableMessage } from './containers/resolve.js';
+import { SERVICES, type ServiceName } from './service-catalog.js';
 
-/** The shared services tests talk to, with the variable that overrides each default URL. */
-export const SERVICES = {
-  postgres: { env: 'OUTBOX_TEST_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/test' },
-  mysql: { env: 'OUTBOX_TEST_MYSQL_URL', fallback: 'mysql://root@127.0.0.1:3306/test' },
-  rabbitmq: { env: 'OUTBOX_TEST_RABBITMQ_URL', fallback: 'amqp://guest:guest@127.0.0.1:5672' },
-  nats: { env: 'OUTBOX_TEST_NATS_URL', fallback: 'nats://127.0.0.1:4222' },
-  redis: { env: 'OUTBOX_TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379' },
-} as const;
-
-export type ServiceName = keyof typeof SERVICES;
+export { SERVICES, SERVICE_NAMES, type ServiceName } from './service-catalog.js';
 
 const reachable = new Map<string, Promise<boolean>>();
 
 /**
- * The URL of a test service: the environment variable, else the local default. It is probed
- * once per process; an unreachable service throws (it never skips), with the variable to set.
- * No Docker engine exists on CI machines, so there is no container fallback here.
+ * The URL of a test service: the environment variable, else the local default (a container
+ * started for the run by startOutboxTestServices() or the vitest global setup is found through
+ * the variable). It is probed once per process; an unreachable service throws (it never skips),
+ * saying why no container stood in and what to set.
  */
 export async function serviceUrl(name: ServiceName): Promise<string> {
   const { env, fallback } = SERVICES[name];
   const url = process.env[env] || fallback;
   let probe = reachable.get(url);
   if (!probe) {
-    probe = canConnect(url);
+    probe = urlAnswers(url, env);
     reachable.set(url, probe);
   }
-  if (!(await probe)) {
-    throw new Error(
-      `${name} is not reachable at ${redactUrl(url)}. Start it (see ../shared/ENVIRONMENT.md or docs/testing.md) ` +
-        `or point ${env} at a running server.${process.env.CI === 'true' ? ' CI=true: a missing service fails the run.' : ''}`,
-    );
-  }
+  if (!(await probe)) throw new Error(await unreachableMessage(name, url, process.env));
   return url;
-}
-
-function canConnect(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port), timeout: 2000 });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A name unique to this test run, safe as a SQL identifier and an AMQP name: `prefix_<time>_<random>`. */

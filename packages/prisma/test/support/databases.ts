@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import type { Dialect, SqlDatabase } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
@@ -12,6 +14,14 @@ import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
 import { loadTestClients, type TestPrismaClient } from './test-clients.js';
 
 const clients = await loadTestClients();
+
+/** The part of better-sqlite3 used here; typed by hand because its types are a devDependency of @outboxkit/sqlite only. */
+type BetterSqlite3 = new (path: string) => { exec(sql: string): unknown; close(): void };
+
+async function betterSqlite3(): Promise<BetterSqlite3> {
+  const specifier: string = 'better-sqlite3';
+  return ((await import(specifier)) as { default: BetterSqlite3 }).default;
+}
 
 /** One isolated database (schema, MariaDB database or file) with the outbox, inbox and business tables. */
 export interface PrismaTestDatabase {
@@ -33,10 +43,28 @@ export interface PrismaTestDatabase {
   dispose(): Promise<void>;
 }
 
+/**
+ * Where a setup puts the outbox tables: the `outbox-relay` flags that name them, and a way to run
+ * a SQL script on the database as one text through the plain driver (what `prisma migrate deploy`
+ * does with a migration.sql).
+ */
+export interface OutboxTablesTarget {
+  readonly dialect: Dialect;
+  readonly database: SqlDatabase;
+  /** `--database-url ... [--schema ...]` for `outbox-relay`. */
+  readonly relayFlags: readonly string[];
+  runScript(sql: string): Promise<void>;
+}
+
+/** How a setup creates the outbox tables; the default is the dialect's own `migrate`. */
+export type CreateOutboxTables = (target: OutboxTablesTarget) => Promise<unknown>;
+
+const migrateWithDialect: CreateOutboxTables = ({ dialect, database }) => dialect.migrate(database);
+
 /** One database kind the Prisma tests run on. */
 export interface PrismaDatabaseKind {
   readonly name: string;
-  setup(): Promise<PrismaTestDatabase>;
+  setup(createOutboxTables?: CreateOutboxTables): Promise<PrismaTestDatabase>;
 }
 
 /** The business tables of test/schemas/*.prisma, as each database spells them (`prisma migrate` cannot run here). */
@@ -60,12 +88,27 @@ const BUSINESS_TABLES = {
 // from test/schemas/postgresql.prisma written as SQL.
 export const postgresql: PrismaDatabaseKind = {
   name: 'PostgreSQL',
-  async setup() {
+  async setup(createOutboxTables = migrateWithDialect) {
+    const serverUrl = await serviceUrl('postgres');
     const schema = await withPostgresSchema({ prefix: 'okprisma' });
     const database = pgDatabase(createPgPool(schema.url, { max: 4 }));
     const notifyChannel = uniqueName('okprisma');
     const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: notifyChannel } });
-    await dialect.migrate(database);
+    await createOutboxTables({
+      dialect,
+      database,
+      relayFlags: ['--database-url', serverUrl, '--schema', schema.schema],
+      runScript: async (sql) => {
+        // Without parameters pg sends the text as one simple query: every statement in it runs.
+        const client = new pg.Client({ connectionString: serverUrl });
+        await client.connect();
+        try {
+          await client.query(sql);
+        } finally {
+          await client.end();
+        }
+      },
+    });
     for (const statement of BUSINESS_TABLES.postgresql(schema.schema)) await database.query(statement);
     const prisma = new clients.postgresql({ adapter: new PrismaPg({ connectionString: schema.url }, { schema: schema.schema }) });
     return {
@@ -88,13 +131,27 @@ export const postgresql: PrismaDatabaseKind = {
 // One MariaDB database per setup, dropped afterwards.
 export const mariadb: PrismaDatabaseKind = {
   name: 'MariaDB',
-  async setup() {
+  async setup(createOutboxTables = migrateWithDialect) {
     const serverUrl = await serviceUrl('mysql');
     const name = uniqueName('okprisma');
     const database = mysqlDatabase(createMysqlPool(serverUrl, { connectionLimit: 4 }));
     await database.query(`CREATE DATABASE \`${name}\``);
     const dialect = createMysqlDialect({ tables: { schema: name } });
-    await dialect.migrate(database);
+    const databaseUrl = new URL(serverUrl);
+    databaseUrl.pathname = `/${name}`;
+    await createOutboxTables({
+      dialect,
+      database,
+      relayFlags: ['--database-url', databaseUrl.toString(), '--schema', name],
+      runScript: async (sql) => {
+        const connection = await mysql.createConnection({ uri: databaseUrl.toString(), multipleStatements: true });
+        try {
+          await connection.query(sql);
+        } finally {
+          await connection.end();
+        }
+      },
+    });
     for (const statement of BUSINESS_TABLES.mysql(name)) await database.query(statement);
     const url = new URL(serverUrl);
     const prisma = new clients.mysql({
@@ -126,12 +183,24 @@ export const mariadb: PrismaDatabaseKind = {
 // One database file in a temporary directory per setup, deleted afterwards.
 export const sqlite: PrismaDatabaseKind = {
   name: 'SQLite',
-  async setup() {
+  async setup(createOutboxTables = migrateWithDialect) {
     const dir = mkdtempSync(join(tmpdir(), 'outboxkit-prisma-'));
     const path = join(dir, 'shop.db');
     const database = openSqliteDatabase(path);
     const dialect = createSqliteDialect();
-    await dialect.migrate(database);
+    await createOutboxTables({
+      dialect,
+      database,
+      relayFlags: ['--database-url', `sqlite:${path}`],
+      runScript: async (sql) => {
+        const connection = new (await betterSqlite3())(path);
+        try {
+          connection.exec(sql);
+        } finally {
+          connection.close();
+        }
+      },
+    });
     for (const statement of BUSINESS_TABLES.sqlite()) await database.query(statement);
     const prisma = new clients.sqlite({ adapter: new PrismaBetterSqlite3({ url: `file:${path}` }) });
     return {

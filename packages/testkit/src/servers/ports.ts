@@ -1,4 +1,5 @@
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { probeConnect } from '../connect-probe.js';
 
 /**
  * A TCP port that was free a moment ago on 127.0.0.1 (the OS picked it). Another process could
@@ -31,16 +32,5 @@ export async function waitForPort(port: number, deadline: number, gaveUp: () => 
 }
 
 function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  return probeConnect({ host: '127.0.0.1', port }, 1000).then((probe) => probe.ok);
 }
