@@ -38,6 +38,26 @@ export type EventInput<Events extends EventMap = EventMap> = {
 /** Event type name -> payload type. The default accepts any type name and any JSON payload. */
 export type EventMap = Record<string, unknown>;
 
+/**
+ * `Base` (an event shape with `type` and `payload`) for one event map: a union with one member
+ * per event type, so checking `event.type` narrows `event.payload`. With the default, open
+ * {@link EventMap} it is `Base` unchanged (`type: string`, a JSON payload).
+ *
+ * @example
+ * type Events = { OrderPlaced: { total: number }; OrderCancelled: { reason: string } };
+ * declare const event: TypedEvent<Envelope, Events>;
+ * if (event.type === 'OrderPlaced') event.payload.total; // number
+ */
+export type TypedEvent<Base extends { readonly type: string; readonly payload: unknown }, Events extends EventMap> = string extends keyof Events
+  ? Base
+  : { [Type in keyof Events & string]: Omit<Base, 'type' | 'payload'> & { readonly type: Type; readonly payload: Events[Type] } }[keyof Events & string];
+
+/**
+ * What a write that takes one event or a list returns for its `Input`: `Item[]` for a list,
+ * `Item` for one event. One signature instead of two overloads, so a wrong event gets one error.
+ */
+export type OneOrList<Input, Item> = Input extends readonly unknown[] ? Item[] : Item;
+
 /** A validated, immutable event, ready to be written. The sequence is assigned by the database at write time. */
 export interface Envelope {
   readonly id: string;

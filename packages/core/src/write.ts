@@ -1,13 +1,16 @@
 import type { BacklogGuard } from './backlog-guard.js';
 import type { WriterDialect } from './dialect.js';
-import { createEnvelope, type Envelope, type EventInput, type EventMap } from './envelope.js';
+import { createEnvelope, type Envelope, type EventInput, type EventMap, type TypedEvent } from './envelope.js';
 import { OutboxTransactionRequiredError } from './errors.js';
 import type { SqlExecutor } from './sql.js';
 import { traceHeaders, withTraceHeaders } from './tracing.js';
 
-export interface WrittenEvent extends Envelope {
-  readonly sequence: number;
-}
+/**
+ * An event as a write returns it: the validated envelope with the sequence the database gave it
+ * (1, 2, 3... per aggregate). Typed by the writer's event map: `WrittenEvent<Events>` has the
+ * map's `type` and `payload` (see {@link TypedEvent}); without a map, `type: string` and a JSON payload.
+ */
+export type WrittenEvent<Events extends EventMap = EventMap> = TypedEvent<Envelope & { readonly sequence: number }, Events>;
 
 export interface WriteOptions {
   /** Set by plugins that already hold the ORM's transaction handle: skips the database-side check. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { createEnvelopes, OutboxConfigError, type Envelope, type EventInput, type EventMap } from '@outboxkit/core';
+import { createEnvelopes, OutboxConfigError, type Envelope, type EventInput, type EventMap, type OneOrList, type TypedEvent } from '@outboxkit/core';
 import { isOutboxSubscriber } from './outbox-subscriber.js';
 import { queueEvents } from './pending-events.js';
 import { assertTransactionsEnabled } from './transaction-checks.js';
@@ -7,14 +7,13 @@ import { assertTransactionsEnabled } from './transaction-checks.js';
 /** Queues events on an EntityManager's unit of work; see {@link outbox}. */
 export interface Outbox<Events extends EventMap = EventMap> {
   /**
-   * Validates the event now (bad input throws `OutboxValidationError` here, nothing is queued)
-   * and queues it on `em`'s unit of work. The next flush writes it inside its transaction, after
-   * the entity changes, so it commits or rolls back with them. Returns the envelope (its `id` is
-   * the idempotency key consumers dedupe by).
+   * Validates the event (or every event of a list) now — bad input throws `OutboxValidationError`
+   * here and nothing is queued — and queues it on `em`'s unit of work. The next flush writes it
+   * inside its transaction, after the entity changes, so it commits or rolls back with them.
+   * Returns the envelope (a list for a list), typed by the event map; its `id` is the idempotency
+   * key consumers dedupe by.
    */
-  add<E extends Events = Events>(em: EntityManager, event: EventInput<E>): Envelope;
-  /** Queues several events at once; all are validated before any is queued. */
-  add<E extends Events = Events>(em: EntityManager, events: readonly EventInput<E>[]): Envelope[];
+  add<Input extends EventInput<Events> | readonly EventInput<Events>[]>(em: EntityManager, events: Input): OneOrList<Input, TypedEvent<Envelope, Events>>;
 }
 
 /**
@@ -26,10 +25,8 @@ export interface Outbox<Events extends EventMap = EventMap> {
  * outbox.add(em, { aggregateType: 'order', aggregateId: 'A-1', type: 'OrderPlaced', payload: { total: 5 } });
  * await em.flush(); // order row + event row in one transaction
  */
-export const outbox: Outbox = { add };
+export const outbox: Outbox = { add: add as Outbox['add'] };
 
-function add(em: EntityManager, event: EventInput): Envelope;
-function add(em: EntityManager, events: readonly EventInput[]): Envelope[];
 function add(em: EntityManager, events: EventInput | readonly EventInput[]): Envelope | Envelope[] {
   const context = requireOutboxEm(em);
   // Every event is validated before any is queued: a bad one leaves the unit of work as it was.
@@ -44,7 +41,8 @@ function isEventList(events: EventInput | readonly EventInput[]): events is read
 }
 
 /**
- * {@link outbox} with your event map, so `type` and `payload` are checked at compile time.
+ * {@link outbox} with your event map, so `type` and `payload` are checked at compile time and the
+ * returned envelopes carry them.
  *
  * @example
  * type ShopEvents = { OrderPlaced: { total: number } };
@@ -52,6 +50,7 @@ function isEventList(events: EventInput | readonly EventInput[]): events is read
  * shopOutbox.add(em, { aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { total: 5 } });
  */
 export function typedOutbox<Events extends EventMap>(): Outbox<Events> {
+  // The same function: an envelope is validated from its input, so it has that input's type and payload.
   return outbox as unknown as Outbox<Events>;
 }
 

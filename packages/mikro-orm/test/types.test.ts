@@ -1,5 +1,5 @@
 import type { EntityManager, ChangeSet } from '@mikro-orm/core';
-import type { Envelope, EventInput } from '@outboxkit/core';
+import type { Envelope, EventInput, JsonValue, TypedEvent } from '@outboxkit/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { outbox, outboxRule, typedOutbox, type OutboxRule } from '../src/index.js';
 import { InvoiceSchema, type Invoice } from './support/entities.js';
@@ -14,16 +14,24 @@ declare const em: EntityManager;
 const shop = typedOutbox<ShopEvents>();
 
 describe('typed events (core EventMap)', () => {
-  it('typedOutbox checks type and payload against the event map', () => {
+  it('typedOutbox checks type and payload against the event map and returns envelopes of the map', () => {
     // Only type positions: nothing here runs against a database.
     const add = () => {
-      expectTypeOf(shop.add(em, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { orderId: 'o-1', total: 5 } })).toEqualTypeOf<Envelope>();
+      const one = shop.add(em, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { orderId: 'o-1', total: 5 } });
+      expectTypeOf(one).toEqualTypeOf<TypedEvent<Envelope, ShopEvents>>();
+      expectTypeOf(one.type).toEqualTypeOf<'OrderPlaced' | 'OrderCancelled'>();
+      // `type` narrows `payload`, with no cast.
+      if (one.type === 'OrderPlaced') expectTypeOf(one.payload.total).toEqualTypeOf<number>();
       expectTypeOf(
         shop.add(em, [
           { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { orderId: 'o-1', total: 5 } },
           { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderCancelled', payload: { orderId: 'o-1', reason: 'customer' } },
         ]),
-      ).toEqualTypeOf<Envelope[]>();
+      ).toEqualTypeOf<TypedEvent<Envelope, ShopEvents>[]>();
+      // One signature: one event or a list; a list of unknown length gives a list.
+      expectTypeOf(shop.add).parameter(1).toEqualTypeOf<EventInput<ShopEvents> | readonly EventInput<ShopEvents>[]>();
+      const list: EventInput<ShopEvents>[] = [];
+      expectTypeOf(shop.add(em, list)).toEqualTypeOf<TypedEvent<Envelope, ShopEvents>[]>();
       // @ts-expect-error unknown event type
       shop.add(em, { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderShipped', payload: { orderId: 'o-1' } });
       // @ts-expect-error payload of the wrong event
@@ -34,12 +42,13 @@ describe('typed events (core EventMap)', () => {
     expectTypeOf(add).toBeFunction();
   });
 
-  it('outbox.add takes the event map as a type argument; without one any type and JSON payload go', () => {
+  it('outbox.add without an event map takes any type and JSON payload and returns the plain envelope', () => {
     const add = () => {
-      outbox.add<ShopEvents>(em, { aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced', payload: { orderId: '1', total: 1 } });
-      // @ts-expect-error payload does not match OrderCancelled
-      outbox.add<ShopEvents>(em, { aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { total: 1 } });
-      expectTypeOf(outbox.add(em, { aggregateType: 'x', aggregateId: 1, type: 'anything', payload: [1, 'two'] })).toEqualTypeOf<Envelope>();
+      const envelope = outbox.add(em, { aggregateType: 'x', aggregateId: 1, type: 'anything', payload: [1, 'two'] });
+      expectTypeOf(envelope).toEqualTypeOf<Envelope>();
+      expectTypeOf(envelope.type).toEqualTypeOf<string>();
+      expectTypeOf(envelope.payload).toEqualTypeOf<JsonValue>();
+      expectTypeOf(outbox.add(em, [{ aggregateType: 'x', aggregateId: 1, type: 'anything', payload: null }])).toEqualTypeOf<Envelope[]>();
       // @ts-expect-error the EntityManager comes first
       outbox.add({ aggregateType: 'x', aggregateId: 1, type: 'anything', payload: null });
     };

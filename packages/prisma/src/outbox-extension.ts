@@ -1,6 +1,6 @@
 import { Prisma } from '@prisma/client/extension';
 import type { Types } from '@prisma/client/runtime/client';
-import { OutboxTransactionRequiredError, writeEvents, type EventInput, type EventMap, type WrittenEvent } from '@outboxkit/core';
+import { OutboxTransactionRequiredError, writeEvents, type EventInput, type EventMap, type OneOrList, type WrittenEvent } from '@outboxkit/core';
 import { CommitTracker } from './commit-tracker.js';
 import { normalizeOutboxExtensionOptions, type OutboxExtensionOptions } from './outbox-options.js';
 import { prismaExecutor, type PrismaRawClient } from './prisma-executor.js';
@@ -8,17 +8,29 @@ import { assertDialectMatchesClient } from './provider-check.js';
 import { transactionKeyOf } from './transaction-scope.js';
 
 /**
- * `tx.$outbox`: writes one event (or several, in order) inside the current interactive
+ * What `$outbox` requires its client to be: the `tx` of `prisma.$transaction(async (tx) => ...)`,
+ * whose raw-SQL methods it writes through. Prisma types that client without `$extends` (the base
+ * client has it), so `prisma.$outbox(...)` on the base client is a compile error: "The 'this'
+ * context of type ... is not assignable to method's 'this' of type 'InteractiveTransactionClient'".
+ * At run time it throws {@link OutboxTransactionRequiredError}.
+ */
+export interface InteractiveTransactionClient extends PrismaRawClient {
+  readonly $extends?: never;
+}
+
+/**
+ * `tx.$outbox`: writes one event (or a list, in order) inside the current interactive
  * transaction, on its connection, so it commits or rolls back with your business writes.
- * Resolves to the written event(s) with the sequence the database assigned.
+ * Resolves to the written event (a list for a list) with the sequence the database assigned,
+ * typed by the event map: `type` and `payload` narrow together.
  *
  * Only valid on the `tx` client of `prisma.$transaction(async (tx) => ...)`; on any other client
- * it throws {@link OutboxTransactionRequiredError} synchronously.
+ * it is a type error, and throws {@link OutboxTransactionRequiredError} synchronously.
  */
-export interface OutboxWrite<Events extends EventMap = EventMap> {
-  (event: EventInput<Events>): Promise<WrittenEvent>;
-  (events: readonly EventInput<Events>[]): Promise<WrittenEvent[]>;
-}
+export type OutboxWrite<Events extends EventMap = EventMap> = <Input extends EventInput<Events> | readonly EventInput<Events>[]>(
+  this: InteractiveTransactionClient,
+  events: Input,
+) => Promise<OneOrList<Input, WrittenEvent<Events>>>;
 
 /** What the extension adds to the client, typed by your event map. (A type alias: Prisma wants an index signature.) */
 export type OutboxClientMethods<Events extends EventMap = EventMap> = {
@@ -56,7 +68,7 @@ export function outbox<Events extends EventMap = EventMap>(options: OutboxExtens
     // the outermost client as `this`, so `tx` keeps every extension (this one included).
     const parentTransaction = (client as unknown as { $transaction: TransactionMethod }).$transaction;
 
-    function $outbox(this: unknown, events: EventInput<Events> | readonly EventInput<Events>[]): Promise<WrittenEvent | WrittenEvent[]> {
+    function $outbox(this: unknown, events: EventInput<Events> | readonly EventInput<Events>[]): Promise<WrittenEvent<Events> | WrittenEvent<Events>[]> {
       const key = transactionKeyOf(this);
       // Thrown, not returned as a rejection: inside `$transaction([...])` an array element is
       // evaluated on the base client, and this must stop the batch before it starts.
@@ -67,8 +79,10 @@ export function outbox<Events extends EventMap = EventMap>(options: OutboxExtens
         );
       }
       const executor = prismaExecutor(this as PrismaRawClient);
-      return writeEvents<Events>(dialect, executor, events, { transactionChecked: true }).then((written) => {
+      return writeEvents<Events>(dialect, executor, events, { transactionChecked: true }).then((stored) => {
         commits.wrote(key);
+        // Each stored event was validated from its input, so it has that input's type and payload.
+        const written = stored as WrittenEvent<Events>[];
         return Array.isArray(events) ? written : written[0]!;
       });
     }

@@ -39,7 +39,7 @@ export interface SequelizeOutbox<Events extends EventMap = EventMap> {
   readonly dialect: WriterDialect;
   /**
    * Writes events in the given (or CLS) transaction, so they commit or roll back with the
-   * business change. Throws `OutboxTransactionRequiredError` when the transaction is missing,
+   * business change, and resolves to the written events (always a list), typed by the event map. Throws `OutboxTransactionRequiredError` when the transaction is missing,
    * `null`, finished, or belongs to another Sequelize instance; nothing is written then.
    *
    * @example
@@ -48,7 +48,7 @@ export interface SequelizeOutbox<Events extends EventMap = EventMap> {
    *   await outbox.add({ aggregateType: 'order', aggregateId: order.id, type: 'OrderPlaced', payload: { total: 5 } }, { transaction });
    * });
    */
-  add(events: EventsInput<Events>, options?: AddOptions): Promise<WrittenEvent[]>;
+  add(events: EventsInput<Events>, options?: AddOptions): Promise<WrittenEvent<Events>[]>;
   /**
    * Emits events from a model's lifecycle hooks, inside the caller's transaction, and refuses
    * every write to the model that has no transaction before the row is written. Returns a
@@ -94,7 +94,7 @@ export function createSequelizeOutbox<Events extends EventMap = EventMap>(
   let executorFactory: Promise<(connection: unknown) => SqlExecutor> | undefined;
   const states = new WeakMap<TransactionInternals, TransactionState>();
 
-  async function add(events: EventsInput<Events>, addOptions: AddOptions = {}): Promise<WrittenEvent[]> {
+  async function add(events: EventsInput<Events>, addOptions: AddOptions = {}): Promise<WrittenEvent<Events>[]> {
     const transaction = requireOpenTransaction(sequelize, addOptions?.transaction, 'outbox.add()');
     const root = rootOf(transaction);
     let state = states.get(root);
@@ -109,7 +109,8 @@ export function createSequelizeOutbox<Events extends EventMap = EventMap>(
       requireOpenTransaction(sequelize, transaction, 'outbox.add()');
       executorFactory ??= adapter.load();
       const executor = (await executorFactory)(root.connection);
-      return writeEvents<Events>(dialect, executor, events, { transactionChecked: true });
+      // Each stored event was validated from its input, so it has that input's type and payload.
+      return (await writeEvents<Events>(dialect, executor, events, { transactionChecked: true })) as WrittenEvent<Events>[];
     });
     state.tail = write.catch(() => undefined);
     const written = await write;

@@ -1,6 +1,6 @@
 import { DataTypes, Sequelize, type Model, type ModelStatic } from 'sequelize';
 import { afterAll, describe, expectTypeOf, it } from 'vitest';
-import type { EventInput, WrittenEvent } from '@outboxkit/core';
+import type { EventInput, JsonValue, WrittenEvent } from '@outboxkit/core';
 import { createSqliteDialect } from '@outboxkit/sqlite';
 import { createSequelizeOutbox, type ModelOutboxHooks, type SequelizeOutbox } from '../src/index.js';
 
@@ -26,11 +26,18 @@ describe('typed events (EventMap generic)', () => {
   it('types add() by event type and payload', () => {
     expectTypeOf(outbox).toEqualTypeOf<SequelizeOutbox<ShopEvents>>();
     expectTypeOf(outbox.add).parameter(0).toEqualTypeOf<EventInput<ShopEvents> | readonly EventInput<ShopEvents>[]>();
-    expectTypeOf(outbox.add).returns.toEqualTypeOf<Promise<WrittenEvent[]>>();
+    expectTypeOf(outbox.add).returns.toEqualTypeOf<Promise<WrittenEvent<ShopEvents>[]>>();
     const transaction = {} as never;
     // Type-level only: these calls are never awaited against a database.
     const typed = () => outbox.add({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { orderId: 'o-1', total: 5 } }, { transaction });
-    expectTypeOf(typed).returns.toEqualTypeOf<Promise<WrittenEvent[]>>();
+    expectTypeOf(typed).returns.toEqualTypeOf<Promise<WrittenEvent<ShopEvents>[]>>();
+    const narrowed = async () => {
+      const [event] = await typed();
+      // `type` narrows `payload`, with no cast.
+      if (event?.type === 'OrderCancelled') expectTypeOf(event.payload.reason).toEqualTypeOf<string>();
+      expectTypeOf(event!.type).toEqualTypeOf<'OrderPlaced' | 'OrderCancelled'>();
+    };
+    expectTypeOf(narrowed).toBeFunction();
     const wrong = () => [
       // @ts-expect-error unknown event type
       outbox.add({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderShipped', payload: {} }, { transaction }),
@@ -66,5 +73,7 @@ describe('typed events (EventMap generic)', () => {
     const untyped = createSequelizeOutbox(sequelize, { dialect: createSqliteDialect() });
     expectTypeOf(untyped).toEqualTypeOf<SequelizeOutbox>();
     expectTypeOf(untyped.add).toBeCallableWith({ aggregateType: 'a', aggregateId: 1, type: 'anything', payload: { x: [1] } }, {});
+    expectTypeOf(untyped.add).returns.toEqualTypeOf<Promise<WrittenEvent[]>>();
+    expectTypeOf<WrittenEvent['payload']>().toEqualTypeOf<JsonValue>();
   });
 });

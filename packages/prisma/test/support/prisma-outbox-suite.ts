@@ -47,10 +47,15 @@ export function describePrismaOutbox(kind: PrismaDatabaseKind): void {
       const prisma = extended();
       const number = uniqueName('N');
       const event = placed(1, number, 1);
+      // Each of these is a type error as well (types.test.ts); this checks what plain JS, or a cast, meets.
+      // @ts-expect-error the base client
       expect(() => prisma.$outbox(event)).toThrow(OutboxTransactionRequiredError);
+      // @ts-expect-error the base client
       expect(() => prisma.$outbox([event])).toThrow(OutboxTransactionRequiredError);
+      // @ts-expect-error the base client
       expect(() => prisma.$outbox(event)).toThrow('prisma.$transaction(async (tx) => {');
       // Batch transactions: the array is built on the base client, so the batch never starts.
+      // @ts-expect-error the base client
       expect(() => prisma.$transaction([prisma.order.create({ data: { number, total: 1 } }), prisma.$outbox(event) as never])).toThrow(
         /batch transactions/,
       );
