@@ -20,7 +20,8 @@ import ts from 'typescript';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*(\S*)\s*(.*)$/;
 const DIRECTIVE = /^\s*<!--\s*docs-check:\s*(\S*)/;
-const HIDDEN_FILE = /^file=([\w.-]+\.ts)$/;
+/** `file=<name>.ts`: a snippet's (or hidden module's) file name in its page's folder. */
+const FILE = /^file=([\w.-]+\.ts)$/;
 const TS_LANGS = new Set(['ts', 'typescript']);
 
 /** The ```ts blocks and hidden modules of one markdown file, with their attributes. */
@@ -31,7 +32,7 @@ export function extractSnippets(path, text) {
   for (let i = 0; i < lines.length; i++) {
     const directive = DIRECTIVE.exec(lines[i]);
     if (directive) {
-      const file = HIDDEN_FILE.exec(directive[1]);
+      const file = FILE.exec(directive[1]);
       const end = lines.findIndex((line, j) => j >= i && line.includes('-->'));
       if (!file || end === -1) {
         problems.push(`${path}:${i + 1}: expected <!-- docs-check: file=<name>.ts ... --> (a hidden module of the page), got "${directive[1]}"`);
@@ -64,7 +65,7 @@ function parseAttributes(info) {
   const attributes = { partial: false, file: undefined, problem: undefined };
   for (const word of info.split(/\s+/).filter(Boolean)) {
     if (word === 'partial') attributes.partial = true;
-    else if (/^file=[\w.-]+\.ts$/.test(word)) attributes.file = word.slice('file='.length);
+    else if (FILE.test(word)) attributes.file = FILE.exec(word)[1];
     else attributes.problem = `unknown snippet attribute "${word}"; use partial or file=<name>.ts`;
   }
   if (attributes.partial && attributes.file) attributes.problem = 'a partial snippet cannot be a file other snippets import';
