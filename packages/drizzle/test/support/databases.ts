@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { count, eq } from 'drizzle-orm';
+import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { drizzle as drizzleMysql, type MySql2Database } from 'drizzle-orm/mysql2';
+import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { integer as pgInteger, pgTable, serial, text as pgText } from 'drizzle-orm/pg-core';
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { Dialect, SqlDatabase } from '@outboxkit/core';
+import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
+import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
+import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
+import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
+
+/** The business table `orders` of each core, keyed by its unique `number`. */
+export const pgOrders = pgTable('orders', { id: serial('id').primaryKey(), number: pgText('number').notNull().unique(), total: pgInteger('total').notNull() });
+export const mysqlOrders = mysqlTable('orders', { id: int('id').autoincrement().primaryKey(), number: varchar('number', { length: 191 }).notNull().unique(), total: int('total').notNull() });
+export const sqliteOrders = sqliteTable('orders', { id: integer('id').primaryKey({ autoIncrement: true }), number: text('number').notNull().unique(), total: integer('total').notNull() });
+
+/** One isolated database (a PostgreSQL schema, a MariaDB database or a SQLite file) with Drizzle on it. */
+export interface DrizzleTestDatabase<Db> {
+  readonly db: Db;
+  /** The dialect matching the driver, migrated. */
+  readonly dialect: Dialect;
+  /** A dialect of another database, for the mismatch check. */
+  readonly wrongDialect: Dialect;
+  /** The relay's own pool on the same tables, apart from every Drizzle connection. */
+  readonly database: SqlDatabase;
+  /** Closes Drizzle's pool and the relay's, drops what setup created. */
+  dispose(): Promise<void>;
+}
+
+export interface DrizzleDatabaseKind<Db> {
+  readonly name: string;
+  setup(): Promise<DrizzleTestDatabase<Db>>;
+}
+
+// A schema of its own on the shared server; Drizzle's pool has it as search_path.
+export const postgresql: DrizzleDatabaseKind<NodePgDatabase> = {
+  name: 'PostgreSQL (node-postgres)',
+  async setup() {
+    const schema = await withPostgresSchema({ prefix: 'okdrz' });
+    const database = pgDatabase(createPgPool(schema.url, { max: 4 }));
+    const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: uniqueName('okdrz') } });
+    await dialect.migrate(database);
+    await database.query('CREATE TABLE orders (id serial PRIMARY KEY, number text NOT NULL UNIQUE, total integer NOT NULL)');
+    const pool = new pg.Pool({ connectionString: schema.url, max: 4 });
+    return {
+      db: drizzlePg({ client: pool }),
+      dialect,
+      wrongDialect: createMysqlDialect(),
+      database,
+      async dispose() {
+        await pool.end();
+        await database.close();
+        await schema.drop();
+      },
+    };
+  },
+};
+
+// A database of its own on the shared server, dropped afterwards.
+export const mariadb: DrizzleDatabaseKind<MySql2Database> = {
+  name: 'MariaDB (mysql2)',
+  async setup() {
+    const serverUrl = await serviceUrl('mysql');
+    const name = uniqueName('okdrz');
+    const database = mysqlDatabase(createMysqlPool(serverUrl, { connectionLimit: 4 }));
+    await database.query(`CREATE DATABASE \`${name}\``);
+    const dialect = createMysqlDialect({ tables: { schema: name } });
+    await dialect.migrate(database);
+    await database.query(`CREATE TABLE \`${name}\`.orders (id INT AUTO_INCREMENT PRIMARY KEY, number VARCHAR(191) NOT NULL UNIQUE, total INT NOT NULL) ENGINE=InnoDB`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    const pool = mysql.createPool({ uri: url.toString(), connectionLimit: 4 });
+    return {
+      db: drizzleMysql({ client: pool }),
+      dialect,
+      wrongDialect: createSqliteDialect(),
+      database,
+      async dispose() {
+        await pool.end();
+        await database.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await database.close();
+      },
+    };
+  },
+};
+
+/** The SQLite kind also hands out its connection, for the checks that look at it directly. */
+export interface SqliteTestDatabase extends DrizzleTestDatabase<BetterSQLite3Database> {
+  readonly connection: Database.Database;
+}
+
+// A file of its own in a temporary directory; the relay opens it separately (WAL).
+export const sqlite: DrizzleDatabaseKind<BetterSQLite3Database> & { setup(): Promise<SqliteTestDatabase> } = {
+  name: 'SQLite (better-sqlite3)',
+  async setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'outboxkit-drizzle-'));
+    const path = join(dir, 'shop.db');
+    const database = openSqliteDatabase(path);
+    const dialect = createSqliteDialect();
+    await dialect.migrate(database);
+    await database.query('CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL UNIQUE, total INTEGER NOT NULL)');
+    const connection = new Database(path);
+    return {
+      db: drizzleSqlite({ client: connection }),
+      connection,
+      dialect,
+      wrongDialect: createPostgresDialect(),
+      database,
+      async dispose() {
+        connection.close();
+        await database.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** Business rows with `number = key` as `handle` (database or transaction) sees them. */
+export const countOrders = {
+  async pg(handle: Pick<NodePgDatabase, 'select'>, key: string): Promise<number> {
+    const [row] = await handle.select({ n: count() }).from(pgOrders).where(eq(pgOrders.number, key));
+    return row!.n;
+  },
+  async mysql(handle: Pick<MySql2Database, 'select'>, key: string): Promise<number> {
+    const [row] = await handle.select({ n: count() }).from(mysqlOrders).where(eq(mysqlOrders.number, key));
+    return row!.n;
+  },
+  sqlite(handle: Pick<BetterSQLite3Database, 'select'>, key: string): number {
+    return handle.select({ n: count() }).from(sqliteOrders).where(eq(sqliteOrders.number, key)).get()!.n;
+  },
+};
