@@ -62,9 +62,10 @@ export function describeAsyncDrizzleOutbox(kind: DrizzleDatabaseKind<AsyncDb>): 
       const finished = await transaction(async (tx) => tx);
       expect(() => outbox(finished).add(placed(uniqueName('late')))).toThrow(/already committed or rolled back/);
       // The same pool under another Drizzle instance: its transactions are not this outbox's.
+      const client = (setup.db as unknown as { $client: never }).$client;
       const other = kind.name.startsWith('PostgreSQL')
-        ? (await import('drizzle-orm/node-postgres')).drizzle({ client: (setup.db as NodePgDatabase).$client })
-        : (await import('drizzle-orm/mysql2')).drizzle({ client: (setup.db as MySql2Database).$client });
+        ? (await import('drizzle-orm/node-postgres')).drizzle({ client })
+        : (await import('drizzle-orm/mysql2')).drizzle({ client });
       await transactionOf(other).transaction(async (tx) => {
         expect(() => outbox(tx)).toThrow(/belongs to another Drizzle database/);
       });

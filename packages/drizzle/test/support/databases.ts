@@ -98,7 +98,7 @@ export interface SqliteTestDatabase extends DrizzleTestDatabase<BetterSQLite3Dat
 }
 
 // A file of its own in a temporary directory; the relay opens it separately (WAL).
-export const sqlite: DrizzleDatabaseKind<BetterSQLite3Database> & { setup(): Promise<SqliteTestDatabase> } = {
+export const sqlite: { readonly name: string; setup(): Promise<SqliteTestDatabase> } = {
   name: 'SQLite (better-sqlite3)',
   async setup() {
     const dir = mkdtempSync(join(tmpdir(), 'outboxkit-drizzle-'));

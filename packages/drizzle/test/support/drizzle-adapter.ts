@@ -48,10 +48,10 @@ function asyncAdapter<Db extends NodePgDatabase | MySql2Database>(kind: DrizzleD
 }
 
 export const postgresAdapter = (kind: DrizzleDatabaseKind<NodePgDatabase>): OrmAdapter<PgTx> =>
-  asyncAdapter(kind, { insert: (tx, key) => tx.insert(pgOrders).values({ number: key, total: 5 }), count: countOrders.pg });
+  asyncAdapter<NodePgDatabase>(kind, { insert: (tx, key) => tx.insert(pgOrders).values({ number: key, total: 5 }), count: countOrders.pg });
 
 export const mysqlAdapter = (kind: DrizzleDatabaseKind<MySql2Database>): OrmAdapter<MysqlTx> =>
-  asyncAdapter(kind, { insert: (tx, key) => tx.insert(mysqlOrders).values({ number: key, total: 5 }), count: countOrders.mysql });
+  asyncAdapter<MySql2Database>(kind, { insert: (tx, key) => tx.insert(mysqlOrders).values({ number: key, total: 5 }), count: countOrders.mysql });
 
 /**
  * better-sqlite3: Drizzle's `db.transaction` there is synchronous, and every case of the suite
