@@ -54,21 +54,27 @@ describe('typed events through drizzleOutbox<Events>()', () => {
   });
 
   it('refuses the database itself where a transaction is expected', () => {
-    // @ts-expect-error the database is not a transaction
-    outbox(pgDb);
-    // @ts-expect-error the database is not a transaction
-    outbox(sqliteDb);
+    const misuse = () => {
+      // @ts-expect-error the database is not a transaction
+      outbox(pgDb);
+      // @ts-expect-error the database is not a transaction
+      outbox(sqliteDb);
+    };
+    expectTypeOf(misuse).toBeFunction();
   });
 
-  it('accepts any type and JSON payload without an event map, and requires the dialect option', () => {
-    expectTypeOf(drizzleOutbox(pgDb, { dialect })).resolves.toEqualTypeOf<DrizzleOutbox>();
+  it('defaults to any type and JSON payload without an event map, and requires the dialect option', () => {
+    expectTypeOf(drizzleOutbox<{}>).returns.resolves.toEqualTypeOf<DrizzleOutbox<{}>>();
+    expectTypeOf(drizzleOutbox).toBeCallableWith({} as NodePgDatabase, { dialect });
     // @ts-expect-error dialect is required
-    void drizzleOutbox(pgDb, {});
+    expectTypeOf(drizzleOutbox).toBeCallableWith({} as NodePgDatabase, {});
+    const untyped = (tx: DrizzleTransactionOf<NodePgDatabase>, plain: DrizzleOutbox) =>
+      plain(tx).add({ aggregateType: 'cart', aggregateId: 'c-1', type: 'Anything', payload: { free: ['form'] } });
+    expectTypeOf(untyped).returns.toEqualTypeOf<Promise<WrittenEvent[]>>();
   });
 
   it("types the inbox handler's transaction as the database's", () => {
-    expectTypeOf(drizzleInbox(pgDb)).resolves.toHaveProperty('transaction');
-    type SqliteTx = DrizzleTransactionOf<BetterSQLite3Database>;
-    expectTypeOf<Parameters<Parameters<Awaited<ReturnType<typeof drizzleInbox<BetterSQLite3Database>>>['transaction']>[0]>[0]>().toEqualTypeOf<SqliteTx>();
+    type Inbox = Awaited<ReturnType<typeof drizzleInbox<BetterSQLite3Database>>>;
+    expectTypeOf<Parameters<Parameters<Inbox['transaction']>[0]>[0]>().toEqualTypeOf<DrizzleTransactionOf<BetterSQLite3Database>>();
   });
 });
