@@ -1,8 +1,8 @@
-import { localCommits, OutboxConfigError, OutboxTransactionRequiredError, OutboxValidationError, type EventInput, type WrittenEvent } from '@outboxkit/core';
-import { DeliveryBench, describeOrmAdapterConformance, uniqueName } from '@outboxkit/testkit';
+import { OutboxConfigError, OutboxTransactionRequiredError, OutboxValidationError, type EventInput, type WrittenEvent } from '@outboxkit/core';
+import { describeOrmAdapterConformance, uniqueName, useDeliveryHooks } from '@outboxkit/testkit';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drizzleInbox, drizzleOutbox, type DrizzleOutbox } from '../src/index.js';
 import { countOrders, sqlite, sqliteOrders, type SqliteTestDatabase } from './support/databases.js';
 import { sqliteAdapter } from './support/drizzle-adapter.js';
@@ -20,32 +20,18 @@ const placed = (key: string, n = 1): EventInput => ({ aggregateType: 'order', ag
 describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transaction idiom', () => {
   let setup: SqliteTestDatabase;
   let outbox: DrizzleOutbox;
-  let bench: DeliveryBench;
-  let signals = 0;
-  let unsubscribe: () => void;
 
   beforeAll(async () => {
     setup = await sqlite.setup();
     outbox = await drizzleOutbox(setup.db, { dialect: setup.dialect });
-    unsubscribe = localCommits.subscribe(() => signals++);
   });
 
   afterAll(async () => {
-    unsubscribe?.();
     await setup?.dispose();
   });
 
-  beforeEach(async () => {
-    signals = 0;
-    bench = await DeliveryBench.open(setup);
-  });
-
-  afterEach(async () => {
-    await bench.close();
-    expect(await pending()).toBe(0);
-  });
-
-  const pending = () => setup.dialect.countPending(setup.database);
+  const delivery = useDeliveryHooks(() => setup);
+  const { pending } = delivery;
   const insert = (tx: Pick<typeof setup.db, 'insert'>, key: string) => tx.insert(sqliteOrders).values({ number: key, total: 5 }).run();
 
   it('the row and its events commit together: add returns the written events, sequences in order, one wake-up after the commit', async () => {
@@ -56,17 +42,17 @@ describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transact
       // Written already, in the transaction: visible on its connection, not yet committed.
       expect(countOrders.sqlite(tx, key)).toBe(1);
       expect(setup.connection.inTransaction).toBe(true);
-      expect(signals).toBe(0);
+      expect(delivery.signals).toBe(0);
       return events;
     });
     expect(Array.isArray(written)).toBe(true);
     expect(written.map((event: WrittenEvent) => event.sequence)).toEqual([1, 2]);
-    expect(signals).toBe(1);
+    expect(delivery.signals).toBe(1);
     expect(countOrders.sqlite(setup.db, key)).toBe(1);
-    bench.record(written, 'committed');
-    const { drained } = await bench.deliverAndCheck();
+    delivery.bench.record(written, 'committed');
+    const { drained } = await delivery.bench.deliverAndCheck();
     expect(drained.published).toBe(2);
-    expect(bench.bodyOf(written[0]!.id)).toEqual({ key, n: 1 });
+    expect(delivery.bench.bodyOf(written[0]!.id)).toEqual({ key, n: 1 });
   });
 
   it('a throw or tx.rollback() leaves neither the row nor the events, and wakes nobody', async () => {
@@ -85,13 +71,13 @@ describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transact
         tx.rollback();
       }),
     ).toThrow(/Rollback/);
-    bench.record(lost, 'rolled-back');
+    delivery.bench.record(lost, 'rolled-back');
     expect(countOrders.sqlite(setup.db, key)).toBe(0);
     expect(await pending()).toBe(0);
-    expect(signals).toBe(0);
+    expect(delivery.signals).toBe(0);
     const kept = setup.db.transaction((tx) => outbox(tx).add(placed(uniqueName('kept'))));
-    bench.record(kept, 'committed');
-    const { report } = await bench.deliverAndCheck();
+    delivery.bench.record(kept, 'committed');
+    const { report } = await delivery.bench.deliverAndCheck();
     expect(report.rolledBack).toBe(1);
   });
 
@@ -121,16 +107,16 @@ describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transact
         }),
       ).toThrow('inner unit fails');
       const fromSavepoint = tx.transaction((nested) => outbox(nested).add(placed(released)));
-      expect(signals).toBe(0);
+      expect(delivery.signals).toBe(0);
       return [...own, ...fromSavepoint];
     });
-    expect(signals).toBe(1);
-    bench.record(written, 'committed');
-    bench.record(rolledBack, 'rolled-back');
+    expect(delivery.signals).toBe(1);
+    delivery.bench.record(written, 'committed');
+    delivery.bench.record(rolledBack, 'rolled-back');
     expect([outer, inner].map((key) => countOrders.sqlite(setup.db, key))).toEqual([1, 0]);
     expect(await pending()).toBe(2);
-    await bench.deliverAndCheck();
-    expect(bench.log.wasDelivered(rolledBack[0]!.id)).toBe(false);
+    await delivery.bench.deliverAndCheck();
+    expect(delivery.bench.log.wasDelivered(rolledBack[0]!.id)).toBe(false);
   });
 
   it('100 events of one aggregate in one transaction get sequences 1..100 and are delivered in that order', async () => {
@@ -140,9 +126,9 @@ describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transact
       ...outbox(tx).add(Array.from({ length: 99 }, (_, i) => placed(key, i + 2))),
     ]);
     expect(written.map((event) => event.sequence)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(signals).toBe(1);
-    bench.record(written, 'committed');
-    const { drained, report } = await bench.deliverAndCheck();
+    expect(delivery.signals).toBe(1);
+    delivery.bench.record(written, 'committed');
+    const { drained, report } = await delivery.bench.deliverAndCheck();
     expect(drained.published).toBe(100);
     expect(report.orderViolations).toEqual([]);
   });
@@ -161,7 +147,7 @@ describe('Drizzle outbox on SQLite (better-sqlite3): the synchronous db.transact
     expect(countOrders.sqlite(setup.db, key)).toBe(0);
     // Transactions without events commit without a wake-up.
     setup.db.transaction((tx) => void insert(tx, uniqueName('quiet')));
-    expect(signals).toBe(0);
+    expect(delivery.signals).toBe(0);
     expect(await pending()).toBe(0);
   });
 

@@ -6,5 +6,7 @@ export * from './conformance/harness.js';
 export * from './conformance/gated-publisher.js';
 export * from './conformance/dialect-conformance.js';
 export * from './conformance/orm-adapter-conformance.js';
+export * from './conformance/delivery-hooks.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
+export * from './orders-database.js';

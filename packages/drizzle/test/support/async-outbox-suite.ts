@@ -1,5 +1,5 @@
-import { localCommits, OutboxConfigError, OutboxTransactionRequiredError, type EventInput } from '@outboxkit/core';
-import { DeliveryBench, uniqueName } from '@outboxkit/testkit';
+import { OutboxConfigError, OutboxTransactionRequiredError, type EventInput } from '@outboxkit/core';
+import { uniqueName, useDeliveryHooks } from '@outboxkit/testkit';
 import { TransactionRollbackError } from 'drizzle-orm';
 import type { MySql2Database } from 'drizzle-orm/mysql2';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
@@ -35,7 +35,8 @@ export function describeAsyncDrizzleOutbox(kind: DrizzleDatabaseKind<AsyncDb>): 
       await setup?.dispose();
     });
 
-    const pending = () => setup.dialect.countPending(setup.database);
+    const delivery = useDeliveryHooks(() => setup);
+    const { pending } = delivery;
     const transaction = <T>(work: (tx: AnyTx) => Promise<T>, config?: object) => transactionOf(setup.db).transaction(work, config);
 
     it('refuses at setup a dialect of another database, unknown options, a transaction and an unsupported driver, naming the option', async () => {
@@ -73,36 +74,22 @@ export function describeAsyncDrizzleOutbox(kind: DrizzleDatabaseKind<AsyncDb>): 
     });
 
     it("tx.rollback() (Drizzle's TransactionRollbackError) takes the events along and wakes nobody", async () => {
-      let signals = 0;
-      const unsubscribe = localCommits.subscribe(() => signals++);
-      try {
-        await expect(
-          transaction(async (tx) => {
-            expect(await outbox(tx).add([placed(uniqueName('rb')), placed(uniqueName('rb'))])).toHaveLength(2);
-            tx.rollback();
-          }),
-        ).rejects.toBeInstanceOf(TransactionRollbackError);
-        expect(signals).toBe(0);
-        expect(await pending()).toBe(0);
-      } finally {
-        unsubscribe();
-      }
+      await expect(
+        transaction(async (tx) => {
+          expect(await outbox(tx).add([placed(uniqueName('rb')), placed(uniqueName('rb'))])).toHaveLength(2);
+          tx.rollback();
+        }),
+      ).rejects.toBeInstanceOf(TransactionRollbackError);
+      expect(delivery.signals).toBe(0);
+      expect(await pending()).toBe(0);
     });
 
     it('two outboxes on one database wake relays once per commit, and the relay delivers both events', async () => {
       const second = await drizzleOutbox(setup.db, { dialect: setup.dialect });
-      const bench = await DeliveryBench.open(setup);
-      let signals = 0;
-      const unsubscribe = localCommits.subscribe(() => signals++);
-      try {
-        const written = await transaction(async (tx) => [...(await outbox(tx).add(placed(uniqueName('two')))), ...(await second(tx).add(placed(uniqueName('two'))))]);
-        bench.record(written, 'committed');
-        expect(signals).toBe(1);
-        expect((await bench.deliverAndCheck()).drained.published).toBe(2);
-      } finally {
-        unsubscribe();
-        await bench.close();
-      }
+      const written = await transaction(async (tx) => [...(await outbox(tx).add(placed(uniqueName('two')))), ...(await second(tx).add(placed(uniqueName('two'))))]);
+      delivery.bench.record(written, 'committed');
+      expect(delivery.signals).toBe(1);
+      expect((await delivery.bench.deliverAndCheck()).drained.published).toBe(2);
     });
   });
 }

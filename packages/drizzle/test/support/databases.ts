@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { count, eq } from 'drizzle-orm';
 import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -15,7 +12,7 @@ import type { Dialect, SqlDatabase } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
 import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
-import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
+import { mariadbOrdersDatabase, postgresOrdersDatabase, sqliteOrdersDatabase, uniqueName } from '@outboxkit/testkit';
 
 /** The business table `orders` of each core, keyed by its unique `number`. */
 export const pgOrders = pgTable('orders', { id: serial('id').primaryKey(), number: pgText('number').notNull().unique(), total: pgInteger('total').notNull() });
@@ -40,25 +37,24 @@ export interface DrizzleDatabaseKind<Db> {
   setup(): Promise<DrizzleTestDatabase<Db>>;
 }
 
+/** The outbox dialect and the relay's pool of each database, for testkit's isolated places. */
+const postgresFactories = { dialect: (schema: string) => createPostgresDialect({ tables: { schema }, notify: { channel: uniqueName('okdrz') } }), database: (url: string) => pgDatabase(createPgPool(url, { max: 4 })) };
+const mariadbFactories = { dialect: (schema: string) => createMysqlDialect({ tables: { schema } }), database: (url: string) => mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })) };
+const sqliteFactories = { dialect: () => createSqliteDialect(), database: (path: string) => openSqliteDatabase(path) };
+
 // A schema of its own on the shared server; Drizzle's pool has it as search_path.
 export const postgresql: DrizzleDatabaseKind<NodePgDatabase> = {
   name: 'PostgreSQL (node-postgres)',
   async setup() {
-    const schema = await withPostgresSchema({ prefix: 'okdrz' });
-    const database = pgDatabase(createPgPool(schema.url, { max: 4 }));
-    const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: uniqueName('okdrz') } });
-    await dialect.migrate(database);
-    await database.query('CREATE TABLE orders (id serial PRIMARY KEY, number text NOT NULL UNIQUE, total integer NOT NULL)');
-    const pool = new pg.Pool({ connectionString: schema.url, max: 4 });
+    const place = await postgresOrdersDatabase('okdrz', postgresFactories);
+    const pool = new pg.Pool({ connectionString: place.location, max: 4 });
     return {
+      ...place,
       db: drizzlePg({ client: pool }),
-      dialect,
       wrongDialect: createMysqlDialect(),
-      database,
       async dispose() {
         await pool.end();
-        await database.close();
-        await schema.drop();
+        await place.drop();
       },
     };
   },
@@ -68,25 +64,15 @@ export const postgresql: DrizzleDatabaseKind<NodePgDatabase> = {
 export const mariadb: DrizzleDatabaseKind<MySql2Database> = {
   name: 'MariaDB (mysql2)',
   async setup() {
-    const serverUrl = await serviceUrl('mysql');
-    const name = uniqueName('okdrz');
-    const database = mysqlDatabase(createMysqlPool(serverUrl, { connectionLimit: 4 }));
-    await database.query(`CREATE DATABASE \`${name}\``);
-    const dialect = createMysqlDialect({ tables: { schema: name } });
-    await dialect.migrate(database);
-    await database.query(`CREATE TABLE \`${name}\`.orders (id INT AUTO_INCREMENT PRIMARY KEY, number VARCHAR(191) NOT NULL UNIQUE, total INT NOT NULL) ENGINE=InnoDB`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    const pool = mysql.createPool({ uri: url.toString(), connectionLimit: 4 });
+    const place = await mariadbOrdersDatabase('okdrz', mariadbFactories);
+    const pool = mysql.createPool({ uri: place.location, connectionLimit: 4 });
     return {
+      ...place,
       db: drizzleMysql({ client: pool }),
-      dialect,
       wrongDialect: createSqliteDialect(),
-      database,
       async dispose() {
         await pool.end();
-        await database.query(`DROP DATABASE IF EXISTS \`${name}\``);
-        await database.close();
+        await place.drop();
       },
     };
   },
@@ -101,23 +87,16 @@ export interface SqliteTestDatabase extends DrizzleTestDatabase<BetterSQLite3Dat
 export const sqlite: { readonly name: string; setup(): Promise<SqliteTestDatabase> } = {
   name: 'SQLite (better-sqlite3)',
   async setup() {
-    const dir = mkdtempSync(join(tmpdir(), 'outboxkit-drizzle-'));
-    const path = join(dir, 'shop.db');
-    const database = openSqliteDatabase(path);
-    const dialect = createSqliteDialect();
-    await dialect.migrate(database);
-    await database.query('CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL UNIQUE, total INTEGER NOT NULL)');
-    const connection = new Database(path);
+    const place = await sqliteOrdersDatabase('outboxkit-drizzle', sqliteFactories);
+    const connection = new Database(place.location);
     return {
+      ...place,
       db: drizzleSqlite({ client: connection }),
       connection,
-      dialect,
       wrongDialect: createPostgresDialect(),
-      database,
       async dispose() {
         connection.close();
-        await database.close();
-        rmSync(dir, { recursive: true, force: true });
+        await place.drop();
       },
     };
   },

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type Dialect as KyselyDialect, type Generated, type KyselyConfig } from 'kysely';
 import { createPool } from 'mysql2';
@@ -9,7 +6,7 @@ import type { Dialect, SqlDatabase } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
 import { createSqliteDialect, openSqliteDatabase } from '@outboxkit/sqlite';
-import { serviceUrl, uniqueName, withPostgresSchema } from '@outboxkit/testkit';
+import { mariadbOrdersDatabase, postgresOrdersDatabase, sqliteOrdersDatabase, uniqueName, type OrdersDatabase } from '@outboxkit/testkit';
 import { withOutbox } from '../../src/index.js';
 
 /** The business table the tests write and count, keyed by its unique `number`. */
@@ -38,10 +35,10 @@ export interface KyselyDatabaseKind {
 }
 
 /**
- * Kysely instances on `kyselyDialect()` (a new dialect, with its own pool, each time), all
- * destroyed by the returned `dispose` before `drop` removes the database.
+ * Kysely on an isolated place of testkit's: instances on `kyselyDialect()` (a new dialect, with
+ * its own pool, each time), all destroyed by `dispose` before the place is dropped.
  */
-function kyselyOn(kyselyDialect: () => KyselyDialect, rest: Omit<KyselyTestDatabase, 'db' | 'open' | 'dispose'>, drop: () => Promise<void>): KyselyTestDatabase {
+function kyselyOn(place: OrdersDatabase, kyselyDialect: () => KyselyDialect, wrongDialect: Dialect): KyselyTestDatabase {
   const instances: Kysely<ShopDatabase>[] = [];
   const open = (config: Omit<KyselyConfig, 'dialect'> = {}, wrap = true) => {
     const db = new Kysely<ShopDatabase>({ ...config, dialect: wrap ? withOutbox(kyselyDialect()) : kyselyDialect() });
@@ -49,12 +46,14 @@ function kyselyOn(kyselyDialect: () => KyselyDialect, rest: Omit<KyselyTestDatab
     return db;
   };
   return {
-    ...rest,
+    dialect: place.dialect,
+    database: place.database,
+    wrongDialect,
     db: open(),
     open,
     async dispose() {
       for (const db of instances.splice(0)) await db.destroy();
-      await drop();
+      await place.drop();
     },
   };
 }
@@ -63,15 +62,11 @@ function kyselyOn(kyselyDialect: () => KyselyDialect, rest: Omit<KyselyTestDatab
 export const postgresql: KyselyDatabaseKind = {
   name: 'PostgreSQL (pg)',
   async setup() {
-    const schema = await withPostgresSchema({ prefix: 'okky' });
-    const database = pgDatabase(createPgPool(schema.url, { max: 4 }));
-    const dialect = createPostgresDialect({ tables: { schema: schema.schema }, notify: { channel: uniqueName('okky') } });
-    await dialect.migrate(database);
-    await database.query('CREATE TABLE orders (id serial PRIMARY KEY, number text NOT NULL UNIQUE, total integer NOT NULL)');
-    return kyselyOn(() => new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 4 }) }), { dialect, wrongDialect: createMysqlDialect(), database }, async () => {
-      await database.close();
-      await schema.drop();
+    const place = await postgresOrdersDatabase('okky', {
+      dialect: (schema) => createPostgresDialect({ tables: { schema }, notify: { channel: uniqueName('okky') } }),
+      database: (url) => pgDatabase(createPgPool(url, { max: 4 })),
     });
+    return kyselyOn(place, () => new PostgresDialect({ pool: new pg.Pool({ connectionString: place.location, max: 4 }) }), createMysqlDialect());
   },
 };
 
@@ -79,19 +74,11 @@ export const postgresql: KyselyDatabaseKind = {
 export const mariadb: KyselyDatabaseKind = {
   name: 'MariaDB (mysql2)',
   async setup() {
-    const serverUrl = await serviceUrl('mysql');
-    const name = uniqueName('okky');
-    const database = mysqlDatabase(createMysqlPool(serverUrl, { connectionLimit: 4 }));
-    await database.query(`CREATE DATABASE \`${name}\``);
-    const dialect = createMysqlDialect({ tables: { schema: name } });
-    await dialect.migrate(database);
-    await database.query(`CREATE TABLE \`${name}\`.orders (id INT AUTO_INCREMENT PRIMARY KEY, number VARCHAR(191) NOT NULL UNIQUE, total INT NOT NULL) ENGINE=InnoDB`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return kyselyOn(() => new MysqlDialect({ pool: createPool({ uri: url.toString(), connectionLimit: 4 }) }), { dialect, wrongDialect: createSqliteDialect(), database }, async () => {
-      await database.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await database.close();
+    const place = await mariadbOrdersDatabase('okky', {
+      dialect: (schema) => createMysqlDialect({ tables: { schema } }),
+      database: (url) => mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })),
     });
+    return kyselyOn(place, () => new MysqlDialect({ pool: createPool({ uri: place.location, connectionLimit: 4 }) }), createSqliteDialect());
   },
 };
 
@@ -99,16 +86,8 @@ export const mariadb: KyselyDatabaseKind = {
 export const sqlite: KyselyDatabaseKind = {
   name: 'SQLite (better-sqlite3)',
   async setup() {
-    const dir = mkdtempSync(join(tmpdir(), 'outboxkit-kysely-'));
-    const path = join(dir, 'shop.db');
-    const database = openSqliteDatabase(path);
-    const dialect = createSqliteDialect();
-    await dialect.migrate(database);
-    await database.query('CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL UNIQUE, total INTEGER NOT NULL)');
-    return kyselyOn(() => new SqliteDialect({ database: new Database(path) }), { dialect, wrongDialect: createPostgresDialect(), database }, async () => {
-      await database.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const place = await sqliteOrdersDatabase('outboxkit-kysely', { dialect: () => createSqliteDialect(), database: (path) => openSqliteDatabase(path) });
+    return kyselyOn(place, () => new SqliteDialect({ database: new Database(place.location) }), createPostgresDialect());
   },
 };
 

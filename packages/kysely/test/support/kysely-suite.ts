@@ -1,7 +1,7 @@
-import { localCommits, OutboxConfigError, OutboxTransactionRequiredError, type EventInput, type WrittenEvent } from '@outboxkit/core';
-import { DeliveryBench, uniqueName } from '@outboxkit/testkit';
+import { OutboxConfigError, OutboxTransactionRequiredError, type EventInput, type WrittenEvent } from '@outboxkit/core';
+import { uniqueName, useDeliveryHooks } from '@outboxkit/testkit';
 import { CamelCasePlugin } from 'kysely';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kyselyOutbox, withOutbox, type KyselyOutbox } from '../../src/index.js';
 import { countOrders, type KyselyDatabaseKind, type KyselyTestDatabase } from './databases.js';
 
@@ -16,32 +16,18 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
   describe(`Kysely outbox on ${kind.name}: refusals, controlled transactions, plugins`, () => {
     let setup: KyselyTestDatabase;
     let outbox: KyselyOutbox;
-    let bench: DeliveryBench;
-    let signals = 0;
-    let unsubscribe: () => void;
 
     beforeAll(async () => {
       setup = await kind.setup();
       outbox = kyselyOutbox(setup.db, { dialect: setup.dialect });
-      unsubscribe = localCommits.subscribe(() => signals++);
     });
 
     afterAll(async () => {
-      unsubscribe?.();
       await setup?.dispose();
     });
 
-    beforeEach(async () => {
-      signals = 0;
-      bench = await DeliveryBench.open(setup);
-    });
-
-    afterEach(async () => {
-      await bench.close();
-      expect(await pending()).toBe(0);
-    });
-
-    const pending = () => setup.dialect.countPending(setup.database);
+    const delivery = useDeliveryHooks(() => setup);
+    const { pending } = delivery;
 
     it('refuses at setup another database\'s dialect, unknown options, a transaction, an instance without withOutbox, naming the option', async () => {
       const mismatch = (() => {
@@ -77,7 +63,7 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
         });
       const finished = await setup.db.transaction().execute(async (trx) => trx);
       await expect(outbox(finished).add(placed(uniqueName('late')))).rejects.toThrow(/already committed/);
-      expect(signals).toBe(0);
+      expect(delivery.signals).toBe(0);
     });
 
     it('controlled transactions: a rolled-back savepoint takes its row and events along, a released one commits with the transaction, one wake-up at commit', async () => {
@@ -92,16 +78,16 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
       const second = await afterRollback.savepoint('second').execute();
       const fromSavepoint = await outbox(second).add(placed(released));
       const afterRelease = await second.releaseSavepoint('second').execute();
-      expect(signals).toBe(0);
+      expect(delivery.signals).toBe(0);
       expect(await pending()).toBe(0);
       await afterRelease.commit().execute();
-      expect(signals).toBe(1);
-      bench.record([...own, ...fromSavepoint], 'committed');
-      bench.record(rolledBack, 'rolled-back');
+      expect(delivery.signals).toBe(1);
+      delivery.bench.record([...own, ...fromSavepoint], 'committed');
+      delivery.bench.record(rolledBack, 'rolled-back');
       expect(await Promise.all([outer, inner].map((key) => countOrders(setup.db, key)))).toEqual([1, 0]);
       expect(await pending()).toBe(2);
-      await bench.deliverAndCheck();
-      expect(bench.log.wasDelivered(rolledBack[0]!.id)).toBe(false);
+      await delivery.bench.deliverAndCheck();
+      expect(delivery.bench.log.wasDelivered(rolledBack[0]!.id)).toBe(false);
     });
 
     it('a controlled transaction rolled back leaves no events and wakes nobody', async () => {
@@ -109,7 +95,7 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
       const lost = await outbox(trx).add([placed(uniqueName('ctl')), placed(uniqueName('ctl'))]);
       await trx.rollback().execute();
       expect(lost).toHaveLength(2);
-      expect(signals).toBe(0);
+      expect(delivery.signals).toBe(0);
       expect(await pending()).toBe(0);
     });
 
@@ -122,8 +108,8 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
         ...(await camelOutbox(trx).add(placed(key, 2))),
       ]);
       expect(written.map((event) => event.sequence)).toEqual([1, 2]);
-      bench.record(written, 'committed');
-      expect((await bench.deliverAndCheck()).report.orderViolations).toEqual([]);
+      delivery.bench.record(written, 'committed');
+      expect((await delivery.bench.deliverAndCheck()).report.orderViolations).toEqual([]);
     });
   });
 }
