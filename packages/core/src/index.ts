@@ -6,6 +6,7 @@ export * from './sql.js';
 export * from './tables.js';
 export * from './dialect.js';
 export * from './database-families.js';
+export * from './driver-connections.js';
 export * from './dialect-options.js';
 export * from './dialect-cache.js';
 export * from './stored-text.js';
