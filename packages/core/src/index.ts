@@ -15,6 +15,7 @@ export * from './inbox.js';
 export * from './publisher.js';
 export * from './wake.js';
 export * from './write.js';
+export * from './serial-by-key.js';
 export * from './tracing.js';
 export * from './backlog-guard.js';
 export * from './options.js';

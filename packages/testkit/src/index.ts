@@ -8,3 +8,4 @@ export * from './conformance/dialect-conformance.js';
 export * from './conformance/orm-adapter-conformance.js';
 export * from './servers/index.js';
 export * from './rabbit-testbed.js';
+export * from './thrown.js';

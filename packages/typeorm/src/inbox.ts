@@ -1,4 +1,4 @@
-import { lazyConnectionExecutor, type InboxDatabase, type SqlExecutor } from '@outboxkit/core';
+import { lazyConnectionExecutor, serialByKey, transactionConnectionExecutor, type InboxDatabase, type SqlExecutor } from '@outboxkit/core';
 import type { DataSource, EntityManager } from 'typeorm';
 import { databaseOf } from './data-source-family.js';
 
@@ -45,23 +45,9 @@ export function typeormInbox(dataSource: DataSource, options: TypeormInboxOption
   const inTransaction = <T>(fn: (manager: EntityManager) => Promise<T>) => (manager: EntityManager) => fn(dataSource.createEntityManager(manager.queryRunner));
   const transaction = <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> =>
     isolationLevel === undefined ? dataSource.transaction(inTransaction(fn)) : dataSource.transaction(isolationLevel, inTransaction(fn));
-  let previous: Promise<unknown> = Promise.resolve();
+  const serial = serialByKey<DataSource>();
   return Object.freeze({
-    transaction: database.sharedConnection
-      ? <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => {
-          const next = previous.then(() => transaction(fn));
-          previous = next.catch(() => undefined);
-          return next;
-        }
-      : transaction,
-    executor(manager: EntityManager): SqlExecutor {
-      // executor() answers synchronously; the connection and the dialect package's executor are reached asynchronously.
-      return {
-        inTransaction: true,
-        async query<Row>(sql: string, params?: readonly unknown[]) {
-          return (await executorFor())(await manager.queryRunner!.connect()).query<Row>(sql, params);
-        },
-      };
-    },
+    transaction: database.sharedConnection ? <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => serial(dataSource, () => transaction(fn)) : transaction,
+    executor: (manager: EntityManager): SqlExecutor => transactionConnectionExecutor(executorFor, () => manager.queryRunner!.connect()),
   });
 }

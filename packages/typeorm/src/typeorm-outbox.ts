@@ -1,15 +1,4 @@
-import {
-  assertDialectFamily,
-  lazyConnectionExecutor,
-  OutboxConfigError,
-  requireWriterDialect,
-  signalLocalCommit,
-  writeEvents,
-  type EventInput,
-  type EventMap,
-  type WrittenEvent,
-  type WriterDialect,
-} from '@outboxkit/core';
+import { assertDialectFamily, connectionWriter, OutboxConfigError, requireWriterDialect, signalLocalCommit, type EventMap, type EventsInput, type WrittenEvent, type WriterDialect } from '@outboxkit/core';
 import type { DataSource, EntitySubscriberInterface, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import { databaseOf } from './data-source-family.js';
 import { registerEntitySubscriber, type EntityOutboxMappers } from './entity-subscriber.js';
@@ -23,9 +12,6 @@ export interface TypeormOutboxOptions {
    */
   dialect: WriterDialect;
 }
-
-/** Events, one or several, to write in the business transaction. */
-export type EventsInput<Events extends EventMap = EventMap> = EventInput<Events> | readonly EventInput<Events>[];
 
 export interface TypeormOutbox<Events extends EventMap = EventMap> {
   readonly dialect: WriterDialect;
@@ -57,12 +43,6 @@ export interface TypeormOutbox<Events extends EventMap = EventMap> {
   subscribe<Entity extends ObjectLiteral>(entity: EntityTarget<Entity>, mappers: EntityOutboxMappers<Entity, Events>): () => void;
 }
 
-/** Per QueryRunner: the tail of its chain of outbox writes, and whether its open transaction wrote events. */
-interface TransactionState {
-  tail: Promise<unknown>;
-  wrote: boolean;
-}
-
 /**
  * Binds outboxkit to a TypeORM DataSource (before or after `initialize()`). The dialect is
  * checked against the DataSource's `type` (an `OutboxConfigError` naming `dialect` otherwise),
@@ -76,20 +56,18 @@ export function createTypeormOutbox<Events extends EventMap = EventMap>(dataSour
   const database = databaseOf(dataSource);
   const dialect = requireWriterDialect(options?.dialect);
   assertDialectFamily(dialect, database.family, `the DataSource is of type ${database.type}`);
-  const executorFor = lazyConnectionExecutor(database.family, '@outboxkit/typeorm', (specifier) => import(specifier));
-  const states = new WeakMap<QueryRunner, TransactionState>();
+  const write = connectionWriter<QueryRunner>(dialect, database.family, '@outboxkit/typeorm', (specifier) => import(specifier));
+  /** QueryRunners whose open transaction wrote events that no commit has announced yet. */
+  const unannounced = new WeakSet<QueryRunner>();
 
   // TypeORM broadcasts every transaction end to the DataSource's subscribers, with the QueryRunner.
   // Savepoints end too, with the transaction still active: only the outermost end counts.
   const commitListener: EntitySubscriberInterface = {
     afterTransactionCommit({ queryRunner }) {
-      if (queryRunner.isTransactionActive) return;
-      const wrote = states.get(queryRunner)?.wrote === true;
-      states.delete(queryRunner);
-      if (wrote) signalLocalCommit();
+      if (!queryRunner.isTransactionActive && unannounced.delete(queryRunner)) signalLocalCommit();
     },
     afterTransactionRollback({ queryRunner }) {
-      if (!queryRunner.isTransactionActive) states.delete(queryRunner);
+      if (!queryRunner.isTransactionActive) unannounced.delete(queryRunner);
     },
   };
 
@@ -97,22 +75,12 @@ export function createTypeormOutbox<Events extends EventMap = EventMap>(dataSour
     const queryRunner = requireOpenTransaction(dataSource, handle, 'outbox.add()');
     // Checked at every write, not once: dataSource.initialize() replaces the subscriber list.
     if (!dataSource.subscribers.includes(commitListener)) dataSource.subscribers.push(commitListener);
-    let state = states.get(queryRunner);
-    if (state === undefined) {
-      state = { tail: Promise.resolve(), wrote: false };
-      states.set(queryRunner, state);
-    }
-    // TypeORM runs the subscribers of one save() concurrently. Writes of one transaction go one
-    // after another so each event's sequence upsert and its insert stay adjacent: sequence order
-    // then equals position order, which the relay publishes in.
-    const write = state.tail.then(async () => {
-      requireOpenTransaction(dataSource, queryRunner, 'outbox.add()');
-      const executor = (await executorFor())(await queryRunner.connect());
-      return writeEvents<Events>(dialect, executor, events, { transactionChecked: true });
-    });
-    state.tail = write.catch(() => undefined);
-    const written = await write;
-    if (written.length > 0) state.wrote = true;
+    // TypeORM runs the subscribers of one save() concurrently: connectionWriter writes them one after another.
+    const written = await write(
+      { key: queryRunner, connection: () => queryRunner.connect(), assertOpen: () => requireOpenTransaction(dataSource, queryRunner, 'outbox.add()') },
+      events,
+    );
+    if (written.length > 0) unannounced.add(queryRunner);
     return written;
   }
 

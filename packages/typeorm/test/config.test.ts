@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '@outboxkit/testkit';
 import { OutboxConfigError } from '@outboxkit/core';
 import { createMysqlDialect } from '@outboxkit/mysql';
 import { createPostgresDialect } from '@outboxkit/postgres';
@@ -13,15 +14,7 @@ const mariadb = new DataSource({ type: 'mariadb', url: 'mysql://root@127.0.0.1:3
 const mysql = new DataSource({ type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' });
 const sqlite = new DataSource({ type: 'better-sqlite3', database: ':memory:' });
 
-function configError(fn: () => unknown): OutboxConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OutboxConfigError);
-    return error as OutboxConfigError;
-  }
-  throw new Error('expected an OutboxConfigError');
-}
+const configError = (fn: () => unknown): OutboxConfigError => thrownBy(OutboxConfigError, fn);
 
 describe('createTypeormOutbox configuration', () => {
   it('accepts the dialect of the database the DataSource is configured for', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxConfigError, OutboxTransactionRequiredError, type EventInput, type WrittenEvent } from '@outboxkit/core';
 import { DeliveryBench, uniqueName } from '@outboxkit/testkit';
 import { createTypeormOutbox, type TypeormOutbox } from '../../src/index.js';
@@ -16,7 +16,6 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
   describe(`@outboxkit/typeorm on ${target.name}`, () => {
     let db: TypeormTestDatabase;
     let outbox: TypeormOutbox;
-    let bench: DeliveryBench;
 
     beforeAll(async () => {
       db = await target.setup();
@@ -27,19 +26,11 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
       await db?.dispose();
     });
 
-    beforeEach(async () => {
-      bench = await DeliveryBench.open({ dialect: db.dialect, database: db.relayDatabase });
-    });
-
-    afterEach(async () => {
-      await bench.close();
-      // Every test leaves the outbox empty, so the next one counts from zero.
-      expect(await pending()).toBe(0);
-    });
+    const bench = DeliveryBench.eachTest(() => ({ dialect: db.dialect, database: db.relayDatabase }));
 
     const pending = async () => Number(await db.dialect.countPending(db.relayDatabase));
     const placed = (id: string, total: number): EventInput => ({ aggregateType: 'order', aggregateId: id, type: 'order.placed', payload: { id, total } });
-    const record = (written: readonly WrittenEvent[], outcome: 'committed' | 'rolled-back') => bench.record(written, outcome);
+    const record = (written: readonly WrittenEvent[], outcome: 'committed' | 'rolled-back') => bench().record(written, outcome);
 
     describe('outbox.add', () => {
       it('writes on a QueryRunner whose transaction the caller opened and committed by hand', async () => {
@@ -57,7 +48,7 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         } finally {
           await queryRunner.release();
         }
-        await bench.deliverAndCheck();
+        await bench().deliverAndCheck();
       });
 
       it('refuses a manager without a transaction, a finished one, one of another DataSource, and other values; writes nothing', async () => {
@@ -97,7 +88,7 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         );
         expect(written.map((event) => event.sequence)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
         record(written, 'committed');
-        const { report } = await bench.deliverAndCheck();
+        const { report } = await bench().deliverAndCheck();
         expect(report.orderViolations).toEqual([]);
       });
     });
@@ -111,7 +102,7 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
       };
       /** Records the subscriber events written since the last call with their transaction's outcome. */
       const settle = (outcome: 'committed' | 'rolled-back') => {
-        bench.record(emitted.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })), outcome);
+        bench().record(emitted.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })), outcome);
       };
       let unsubscribe: () => void;
 
@@ -142,8 +133,8 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         const idsOf = (aggregateId: string) => new Set(emitted.filter((e) => e.aggregateId === aggregateId).map((e) => e.id));
         const [ofId, ofSoft] = [idsOf(id), idsOf(soft)];
         settle('committed');
-        await bench.deliverAndCheck();
-        const typesOf = (ids: Set<string>) => bench.collector.messages.filter((m) => ids.has(String(m.messageId))).map((m) => m.type);
+        await bench().deliverAndCheck();
+        const typesOf = (ids: Set<string>) => bench().collector.messages.filter((m) => ids.has(String(m.messageId))).map((m) => m.type);
         expect(typesOf(ofId)).toEqual(['order.created', 'order.updated', 'order.removed']);
         expect(typesOf(ofSoft)).toEqual(['order.created', 'order.soft-removed']);
       });
@@ -165,7 +156,7 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         expect(emitted).toHaveLength(1);
         settle('rolled-back');
         expect(await db.dataSource.manager.countBy(Order, { id: dropped })).toBe(0);
-        await bench.deliverAndCheck();
+        await bench().deliverAndCheck();
         expect(await db.dataSource.manager.countBy(Order, { id: kept })).toBe(1);
       });
 
@@ -194,7 +185,7 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         });
         expect(await repository.findOneByOrFail({ id })).toMatchObject({ status: 'paid' });
         settle('committed');
-        await bench.deliverAndCheck();
+        await bench().deliverAndCheck();
 
         await db.dataSource.getRepository(PlainOrder).insert({ id, total: 1 });
         expect(await db.dataSource.manager.countBy(PlainOrder, { id })).toBe(1);
@@ -217,8 +208,8 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         const id = uniqueName('p');
         await db.dataSource.getRepository(PlainOrder).save({ id, total: 2 });
         expect(ids).toHaveLength(1);
-        bench.record(ids.map((eventId) => ({ id: eventId, aggregateType: 'order', aggregateId: id })), 'committed');
-        await bench.deliverAndCheck();
+        bench().record(ids.map((eventId) => ({ id: eventId, aggregateType: 'order', aggregateId: id })), 'committed');
+        await bench().deliverAndCheck();
 
         remove();
         await db.dataSource.getRepository(PlainOrder).save({ id: `${id}-after`, total: 2 });
