@@ -12,6 +12,9 @@ import { traceHeaders, withTraceHeaders } from './tracing.js';
  */
 export type WrittenEvent<Events extends EventMap = EventMap> = TypedEvent<Envelope & { readonly sequence: number }, Events>;
 
+/** Events, one or several, to write in the business transaction: what every writer API takes. */
+export type EventsInput<Events extends EventMap = EventMap> = EventInput<Events> | readonly EventInput<Events>[];
+
 export interface WriteOptions {
   /** Set by plugins that already hold the ORM's transaction handle: skips the database-side check. */
   transactionChecked?: boolean;
@@ -39,7 +42,7 @@ export interface WriteOptions {
 export async function writeEvents<Events extends EventMap = EventMap>(
   dialect: WriterDialect,
   tx: SqlExecutor,
-  events: EventInput<Events> | readonly EventInput<Events>[],
+  events: EventsInput<Events>,
   options: WriteOptions = {},
 ): Promise<WrittenEvent[]> {
   const envelopes = createEnvelopes(events);
@@ -61,7 +64,7 @@ export async function writeEvents<Events extends EventMap = EventMap>(
  * do plugins that must validate at call time and write later (MikroORM's flush, SQLite's
  * synchronous enqueue).
  */
-export function createEnvelopes<Events extends EventMap = EventMap>(events: EventInput<Events> | readonly EventInput<Events>[]): Envelope[] {
+export function createEnvelopes<Events extends EventMap = EventMap>(events: EventsInput<Events>): Envelope[] {
   const list = (Array.isArray(events) ? events : [events]) as readonly EventInput[];
   // One injection per call: every event of one write shares the writer's context.
   const trace = traceHeaders();

@@ -1,5 +1,6 @@
 import { Sequelize } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
+import { thrownBy } from '@outboxkit/testkit';
 import { OutboxConfigError } from '@outboxkit/core';
 import { createMysqlDialect } from '@outboxkit/mysql';
 import { createPostgresDialect } from '@outboxkit/postgres';
@@ -13,15 +14,7 @@ const sqlite = new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: 
 const other = new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: false });
 afterAll(() => Promise.all([postgres, mysql, sqlite, other].map((s) => s.close())));
 
-function configError(fn: () => unknown): OutboxConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OutboxConfigError);
-    return error as OutboxConfigError;
-  }
-  throw new Error('expected an OutboxConfigError');
-}
+const configError = (fn: () => unknown): OutboxConfigError => thrownBy(OutboxConfigError, fn);
 
 describe('createSequelizeOutbox configuration', () => {
   it('accepts the dialect of the database Sequelize is connected to', () => {

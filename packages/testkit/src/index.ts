@@ -17,3 +17,4 @@ export * from './nats-collector.js';
 export * from './redis-collector.js';
 export * from './containers/index.js';
 export * from './orders-database.js';
+export * from './thrown.js';

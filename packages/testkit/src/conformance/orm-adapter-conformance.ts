@@ -114,6 +114,33 @@ export class DeliveryBench {
     return new DeliveryBench(target, brokerUrl, exchange, log, collector);
   }
 
+  /**
+   * A fresh bench for each test of the calling `describe`, on the tables `target()` names (read
+   * before each test, so a `beforeAll` may set them up): opened before the test, closed after it,
+   * with the check that the test left the outbox empty, so the next one counts from zero. Returns
+   * the current test's bench.
+   *
+   * @example
+   * const bench = DeliveryBench.eachTest(() => ({ dialect: db.dialect, database: db.relayDatabase }));
+   * it('delivers', async () => { bench().record(written, 'committed'); await bench().deliverAndCheck(); });
+   */
+  static eachTest(target: () => { readonly dialect: Dialect; readonly database: SqlDatabase }): () => DeliveryBench {
+    let current: DeliveryBench | undefined;
+    beforeEach(async () => {
+      current = await DeliveryBench.open(target());
+    });
+    afterEach(async () => {
+      await current?.close();
+      current = undefined;
+      const { dialect, database } = target();
+      expect(Number(await dialect.countPending(database)), 'events left pending by the test').toBe(0);
+    });
+    return () => {
+      if (current === undefined) throw new Error('DeliveryBench.eachTest: the bench exists only while a test runs');
+      return current;
+    };
+  }
+
   /** Records written events with how their transaction ended. */
   record(events: readonly AttemptedEvent[], outcome: WriteOutcome): void {
     for (const event of events) this.log.attempted(event, outcome);
