@@ -64,9 +64,15 @@ const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set([
 export class PublishError extends OutboxError {
   readonly reason: PublishFailureReason;
   readonly permanent: boolean;
-  constructor(reason: PublishFailureReason, message: string, options?: { cause?: unknown }) {
-    super('OUTBOX_PUBLISH', message, options);
+  /**
+   * Where the event was going, in the broker's words (`exchange "x" with routing key "k"`), when
+   * the failure is about the destination. The relay warns once per reason and destination.
+   */
+  readonly destination: string | undefined;
+  constructor(reason: PublishFailureReason, message: string, options?: { cause?: unknown; destination?: string }) {
+    super('OUTBOX_PUBLISH', message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.reason = reason;
     this.permanent = PERMANENT_REASONS.has(reason);
+    this.destination = options?.destination;
   }
 }

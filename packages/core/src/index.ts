@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './schema-missing.js';
 export * from './redact.js';
 export * from './envelope.js';
 export * from './shards.js';
@@ -24,6 +25,8 @@ export * from './observer.js';
 export * from './leases.js';
 export * from './ordered-publish.js';
 export * from './pacer.js';
+export * from './broker-gate.js';
+export * from './failure-warnings.js';
 export * from './settlement.js';
 export * from './relay-options.js';
 export * from './relay.js';

@@ -3,17 +3,22 @@ export type CycleEnd =
   | { readonly kind: 'claimed' }
   | { readonly kind: 'empty' }
   | { readonly kind: 'breaker-open'; readonly remainingMs: number }
+  /** The relay is out of the group until its broker is reachable again. */
+  | { readonly kind: 'broker-down' }
   | { readonly kind: 'error' };
 
 /** Error backoff never waits longer than this, or the poll interval when that is longer. */
 const ERROR_DELAY_CAP_MS = 5000;
+/** How often a relay out of the group looks at its broker connection again (a cheap, local check). */
+const BROKER_RECHECK_MS = 1000;
 
 /**
  * The relay loop's waits between cycles. A cycle that claimed something is followed at once
  * (more is probably waiting); an empty poll waits, doubling from a short delay up to
  * `pollIntervalMs`, and a wake-up (a commit was signalled) cuts that wait short and starts the
  * doubling over. A failed cycle backs off, doubling up to the larger of `pollIntervalMs` and
- * 5 s; an open breaker is waited out. Wake-ups never cut those two short, since new events do
+ * 5 s; an open breaker is waited out, and an unreachable broker is looked at again every poll
+ * interval (at most a second). Wake-ups never cut those short, since new events do
  * not fix the database or the broker — but one that arrives then is kept for the next idle wait.
  *
  * @example
@@ -45,6 +50,7 @@ export class Pacer {
     }
     this.errorDelayMs = this.minDelayMs;
     if (end.kind === 'breaker-open') return this.pause(Math.max(end.remainingMs, 1), false);
+    if (end.kind === 'broker-down') return this.pause(Math.min(this.pollIntervalMs, BROKER_RECHECK_MS), false);
     if (end.kind === 'claimed') {
       this.idleDelayMs = this.minDelayMs;
       return;

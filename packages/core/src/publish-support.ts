@@ -12,6 +12,10 @@ export interface PublishDeadline {
   describe(): string;
 }
 
+// The reason the signal of a publish that settled is aborted with (releasing whatever still listens
+// to it). One shared error: `abort()` without a reason builds a DOMException, stack and all, per publish.
+const SETTLED = Object.freeze(new Error('the publish settled before its deadline'));
+
 /**
  * Runs one publish of `event` under a deadline: past `timeoutMs` it rejects with a transient
  * `timeout` and aborts `signal`, so the work can stop before sending (sending after the deadline
@@ -35,7 +39,7 @@ export async function withPublishDeadline<T>(event: StoredEvent, deadline: Publi
     return await Promise.race([work(controller.signal), expired]);
   } finally {
     clearTimeout(timer);
-    controller.abort();
+    controller.abort(SETTLED);
   }
 }
 

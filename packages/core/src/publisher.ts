@@ -9,7 +9,15 @@ import type { StoredEvent } from './envelope.js';
  */
 export interface Publisher {
   publish(event: StoredEvent): Promise<void>;
-  /** Whether the broker connection is currently up (for readiness and the breaker). */
+  /** Whether the broker connection is currently up (for readiness, the breaker and shard ownership). */
   isConnected(): boolean;
+  /**
+   * Resolves once the broker connection is up. Rejects with the reason (a transient
+   * `PublishError` naming the broker, never the password) when the broker is known to be
+   * unreachable or refuses the connection, or with `signal.reason` when aborted. The relay asks at
+   * start, so a wrong URL, port or password is reported at once instead of at the first event.
+   * Optional: without it the relay follows `isConnected()` alone.
+   */
+  connected?(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

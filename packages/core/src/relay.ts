@@ -1,7 +1,9 @@
 import { CircuitBreaker } from './backoff.js';
+import { BROKER_START_WAIT_MS, BrokerGate } from './broker-gate.js';
 import type { RelayStore, LeaseStore } from './dialect.js';
 import type { StoredEvent } from './envelope.js';
 import { OutboxError, type PublishError } from './errors.js';
+import { FailureWarnings } from './failure-warnings.js';
 import { LeaseSet } from './leases.js';
 import { silentLogger, type RelayLogger, type RelayObserver } from './observer.js';
 import { publishInAggregateOrder } from './ordered-publish.js';
@@ -50,8 +52,9 @@ const NOTHING_SETTLED: Settlement = Object.freeze({ decisions: [], lostShards: [
 /**
  * Publishes committed outbox rows to a broker, at least once, in per-aggregate order.
  *
- * `start()` takes this relay's share of the shards, then loops; each cycle (`runCycle`):
- * rebalance the shards when due, claim pending rows of the leased shards (position order),
+ * `start()` checks the broker and takes this relay's share of the shards, then loops; each cycle
+ * first asks the {@link BrokerGate} (a relay that cannot reach its broker holds no shards), then
+ * (`runCycle`): rebalance the shards when due, claim pending rows of the leased shards (position order),
  * publish them in aggregate order (pipelined across aggregates, strictly one after another
  * within one), settle the outcome in ONE fenced transaction, and let the batch open or close the
  * breaker. The {@link Pacer} decides the wait before the next cycle. `stop()` lets the batch in
@@ -75,6 +78,8 @@ export class Relay {
   private readonly leases: LeaseSet;
   private readonly breaker = new CircuitBreaker(BREAKER_INITIAL_MS, BREAKER_MAX_MS);
   private readonly pacer: Pacer;
+  private readonly gate: BrokerGate;
+  private readonly failureWarnings = new FailureWarnings();
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private loopDone: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -93,17 +98,23 @@ export class Relay {
     this.observer = options.observer ?? {};
     this.leases = new LeaseSet(this.dialect, this.db, this.id, this.options.leaseTtlMs);
     this.pacer = new Pacer(this.options.pollIntervalMs);
+    this.gate = new BrokerGate(this.publisher, this.renewIntervalMs);
   }
 
   /**
    * Joins the relay group, takes this relay's share of the shards and starts the loop. Rejects
-   * when the database is unusable (for example, the tables were never migrated).
+   * when the database is unusable (for example, the tables were never migrated). A broker that
+   * does not answer within 5 s is warned about at once, with the reason; the relay then starts
+   * without shards and joins when the broker is back.
    */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new OutboxError('OUTBOX_RELAY_STATE', `relay ${this.id} was already started`);
     this.state = 'running';
     try {
-      await this.rebalance();
+      const unreachable = await this.gate.probe(BROKER_START_WAIT_MS);
+      // Leaving also checks the database, as joining would.
+      if (unreachable === null) await this.rebalance();
+      else await this.leaveGroup(unreachable, 'at start');
     } catch (error) {
       this.state = 'stopped';
       throw error;
@@ -127,6 +138,7 @@ export class Relay {
   /** One cycle, reduced to what the pacer needs to know about it. */
   private async cycle(): Promise<CycleEnd> {
     try {
+      if (!(await this.followBroker())) return { kind: 'broker-down' };
       const result = await this.runCycle();
       if (result.transient) return { kind: 'breaker-open', remainingMs: this.breaker.remainingMs() };
       // Any non-empty claim polls again at once: more is probably waiting.
@@ -164,6 +176,34 @@ export class Relay {
     };
   }
 
+  /** Leaves the relay group while the broker is unreachable and rejoins once it is back; false while out. */
+  private async followBroker(): Promise<boolean> {
+    switch (this.gate.step()) {
+      case 'publish':
+        return true;
+      case 'wait':
+        return false;
+      case 'leave':
+        await this.leaveGroup(await this.gate.reason(), 'while running');
+        return false;
+      case 'rejoin':
+        this.logger.info({ relayId: this.id }, 'broker reachable again: rejoining the relay group');
+        await this.rebalance();
+        return true;
+    }
+  }
+
+  /** Gives every shard up and stops heartbeating, so the other relays take them all. */
+  private async leaveGroup(reason: string, when: 'at start' | 'while running'): Promise<void> {
+    const released = this.leases.shards.length;
+    await this.leases.leave();
+    this.observer.shards?.([]);
+    this.logger.warn(
+      { relayId: this.id, shardsReleased: released, err: { message: reason } },
+      `broker unavailable ${when}: ${reason}. This relay holds no shards until it can publish; other relays take them`,
+    );
+  }
+
   private async rebalance(): Promise<void> {
     const before = this.leases.shards.join(',');
     await this.leases.rebalance();
@@ -199,6 +239,7 @@ export class Relay {
         this.observer.failed?.(event, error as Error, permanent);
         if (permanent) {
           outcome.failures.push({ event, error });
+          this.warnPermanentFailure(event, error);
           return 'end-chain';
         }
         outcome.transient ??= { cause: error };
@@ -254,6 +295,20 @@ export class Relay {
         'lease lost: marks refused, the new owner will publish these events',
       );
     }
+  }
+
+  /**
+   * A permanent failure burns one of the event's attempts (an unbound routing key: a consumer
+   * that is not started yet), so it is a warning, but one per route and interval, not per event.
+   */
+  private warnPermanentFailure(event: StoredEvent, error: PublishError): void {
+    const due = this.failureWarnings.due(`${error.reason} ${error.destination ?? ''}`);
+    if (due === null) return;
+    const attempt = event.attempts + 1;
+    this.logger.warn(
+      { relayId: this.id, reason: error.reason, destination: error.destination, eventId: event.id, attempt, maxAttempts: this.options.maxAttempts, notLogged: due.suppressed },
+      `${error.message} (attempt ${attempt} of ${this.options.maxAttempts}: retried with backoff, then quarantined; logged once per route and minute)`,
+    );
   }
 
   /** A transient failure opens the breaker; a batch without one closes it again. */
@@ -340,7 +395,8 @@ export class Relay {
   }
 
   private async renew(): Promise<void> {
-    if (this.renewing || this.state !== 'running') return;
+    // Out of the group, the relay must not heartbeat: the others would keep its share free.
+    if (this.renewing || this.state !== 'running' || this.gate.out) return;
     this.renewing = true;
     try {
       const lost = await this.leases.renew();

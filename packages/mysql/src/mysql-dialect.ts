@@ -1,4 +1,4 @@
-import { storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import { guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { inOneTransaction, type MysqlQueryResult } from './mysql-driver.js';
 import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
@@ -167,7 +167,8 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       };
     },
   };
-  return Object.freeze(dialect);
+  // ER_NO_SUCH_TABLE: the migrations were not applied to this database.
+  return guardMissingTables(dialect, (error) => hasErrno(error, 1146, 'ER_NO_SUCH_TABLE'));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { OutboxConfigError, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
+import { OutboxConfigError, someCause, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
 import { qualifyTables } from './mysql-identifiers.js';
 
 /**
@@ -204,10 +204,8 @@ export async function probeTransactionWithSavepoint(exec: SqlExecutor, statement
  * `errno`, see `PrismaDriverError`).
  */
 export function hasErrno(error: unknown, errno: number, code: string): boolean {
-  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
-    const { errno: n, code: c } = current as { errno?: unknown; code?: unknown };
-    if (n === errno || c === code) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return someCause(error, (candidate) => {
+    const { errno: n, code: c } = candidate as { errno?: unknown; code?: unknown };
+    return n === errno || c === code;
+  });
 }

@@ -14,6 +14,8 @@ export interface NatsPublisher extends Publisher {
   publish(event: StoredEvent): Promise<void>;
   /** True while the connection is up (not reconnecting). */
   isConnected(): boolean;
+  /** Resolves once connected; rejects with the reason (no password) while NATS is unreachable. */
+  connected(signal: AbortSignal): Promise<void>;
   /** Waits for publishes in flight, then closes the connection if it was given as a URL. */
   close(): Promise<void>;
 }
@@ -47,6 +49,10 @@ class JetStreamPublisher implements NatsPublisher {
 
   isConnected(): boolean {
     return !this.#inFlight.closed && this.#link.up;
+  }
+
+  async connected(signal: AbortSignal): Promise<void> {
+    await this.#link.connection(signal);
   }
 
   publish(event: StoredEvent): Promise<void> {

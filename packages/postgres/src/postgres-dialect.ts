@@ -1,5 +1,7 @@
 import {
+  guardMissingTables,
   OutboxValidationError,
+  someCause,
   storableText,
   type Dialect,
   type Envelope,
@@ -142,7 +144,12 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       });
     },
   };
-  return Object.freeze(dialect);
+  return guardMissingTables(dialect, isUndefinedTable);
+}
+
+/** SQLSTATE 42P01 undefined_table: the migrations were not applied to this database or schema. */
+export function isUndefinedTable(error: unknown): boolean {
+  return someCause(error, (candidate) => (candidate as { code?: unknown }).code === '42P01');
 }
 
 function toInsertParams(envelope: Envelope): unknown[] {

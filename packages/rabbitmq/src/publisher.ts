@@ -14,7 +14,7 @@ import {
 import { Connection, type Publisher as AmqpPublisher } from 'rabbitmq-client';
 import { classifySendError, codeOf } from './classify.js';
 import { ConnectionMonitor } from './connection-state.js';
-import { ExchangeDirectory } from './exchanges.js';
+import { exchangeDeclaration, ExchangeDirectory } from './exchanges.js';
 import { normalizeRabbitPublisherOptions, type NormalizedRabbitPublisherOptions, type RabbitPublisherOptions } from './options.js';
 import { ReturnTracker } from './returns.js';
 import { resolveRoute, type Route } from './routing.js';
@@ -26,6 +26,8 @@ export interface RabbitPublisher extends Publisher {
   publish(event: StoredEvent): Promise<void>;
   /** True while the connection is open and not blocked by a broker resource alarm. */
   isConnected(): boolean;
+  /** Resolves once connected; rejects with the reason (ACCESS_REFUSED, ECONNREFUSED, ...; no password) while RabbitMQ is unreachable. */
+  connected(signal: AbortSignal): Promise<void>;
   /** Waits for publishes in flight, closes the channel, and closes the connection if it was given as a URL. */
   close(): Promise<void>;
 }
@@ -73,7 +75,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     // on the new channel after every reconnect.
     this.#channel = this.#connection.createPublisher({
       confirm: true,
-      exchanges: declared.map((exchange) => ({ exchange, type: config.exchangeType, durable: true })),
+      exchanges: declared.map((exchange) => exchangeDeclaration(exchange, config.exchangeType)),
     });
     this.#channel.on('basic.return', (message) => this.#returns.onReturn(message));
     this.#exchanges = new ExchangeDirectory(this.#connection, declared);
@@ -81,6 +83,10 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
 
   isConnected(): boolean {
     return !this.#inFlight.closed && this.#monitor.ready;
+  }
+
+  connected(signal: AbortSignal): Promise<void> {
+    return this.#monitor.waitUntilReady(signal);
   }
 
   publish(event: StoredEvent): Promise<void> {
@@ -132,8 +138,9 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
       if (ticket.returnedWith !== null) {
         throw new PublishError(
           'unroutable',
-          `RabbitMQ returned event ${event.id} (${ticket.returnedWith}): no queue is bound to ${describeRoute(route)}. ` +
-            'Bind a queue for this routing key or fix the event\'s destination',
+          `RabbitMQ returned event ${event.id} (${ticket.returnedWith}): no queue is bound to ${describeRoute(route)} — ` +
+            'bind a queue (start the consumer), or fix the event\'s destination',
+          { destination: describeRoute(route) },
         );
       }
     } finally {
@@ -198,7 +205,7 @@ function missingExchange(event: StoredEvent, route: Route, cause?: unknown): Pub
     'invalid-destination',
     `event ${event.id} is routed to exchange "${route.exchange}", which does not exist. ` +
       'Declare the exchange, or fix the event\'s destination or the route option',
-    cause === undefined ? undefined : { cause },
+    { cause, destination: `exchange "${route.exchange}"` },
   );
 }
 

@@ -81,6 +81,8 @@ export class RedisLink {
   async ready(signal: AbortSignal): Promise<void> {
     if (this.client.isReady) return;
     if (this.#everReady || this.#lastError !== null) throw this.downError();
+    // An 'abort' listener added to an aborted signal never fires.
+    signal.throwIfAborted();
     await Promise.race([
       this.#firstOutcome,
       new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),

@@ -14,6 +14,8 @@ export interface RedisPublisher extends Publisher {
   publish(event: StoredEvent): Promise<void>;
   /** True while the client is connected. */
   isConnected(): boolean;
+  /** Resolves once connected; rejects with the reason (no password) while Redis is unreachable. */
+  connected(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,10 @@ class StreamPublisher implements RedisPublisher {
 
   isConnected(): boolean {
     return !this.#inFlight.closed && this.#link.up;
+  }
+
+  connected(signal: AbortSignal): Promise<void> {
+    return this.#link.ready(signal);
   }
 
   publish(event: StoredEvent): Promise<void> {
@@ -75,7 +81,9 @@ class StreamPublisher implements RedisPublisher {
     }
     await this.#link.ready(signal);
     signal.throwIfAborted();
-    const client = this.#link.client.withAbortSignal(signal);
+    // The deadline's signal drops an XADD not yet written; node-redis's own default timeout
+    // (5 s, until written) would only repeat that, at the cost of an AbortSignal.timeout per command.
+    const client = this.#link.client.withCommandOptions({ abortSignal: signal, timeout: undefined });
     const trim = this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
     if (this.#config.createStreams) {
       await client.xAdd(stream, '*', fields, trim);

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { OutboxConfigError, redactUrl, type Publisher } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
+import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
 
 /** The broker flags of `outbox-relay run`; each applies to the brokers named in {@link BROKER_OPTIONS}. */
 export interface BrokerFlags {
@@ -51,8 +52,21 @@ const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: B
 
 interface BrokerModule {
   readonly kind: BrokerKind;
-  /** Builds the publisher; each package is imported only when its scheme is used. */
+  /**
+   * Builds the publisher. Each package is imported only when its scheme is used: the publisher
+   * packages and their clients are optional peers, an application installs its own broker's.
+   */
   create(url: string, flags: BrokerFlags): Promise<Publisher>;
+}
+
+/** The broker's package, or a configuration error saying what to install. */
+function brokerPackage<T>(scheme: string, packages: readonly string[], load: () => Promise<T>): Promise<T> {
+  return importOptional({ flag: '--broker-url', what: `a ${scheme}// broker URL`, packages }, load);
+}
+
+/** @outboxkit/rabbitmq, for `run` and for the operations commands that publish. */
+export function loadRabbitmq(): Promise<typeof import('@outboxkit/rabbitmq')> {
+  return brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
 }
 
 const defined = <T extends object>(options: T): Partial<T> =>
@@ -61,7 +75,7 @@ const defined = <T extends object>(options: T): Partial<T> =>
 const RABBITMQ: BrokerModule = {
   kind: 'RabbitMQ',
   async create(url, flags) {
-    const { createRabbitPublisher } = await import('@outboxkit/rabbitmq');
+    const { createRabbitPublisher } = await loadRabbitmq();
     return createRabbitPublisher({
       connection: url,
       ...defined({ exchange: flags.exchange, maxMessageBytes: flags.maxMessageBytes, confirmTimeoutMs: flags.publishTimeoutMs }),
@@ -73,7 +87,7 @@ const RABBITMQ: BrokerModule = {
 const NATS: BrokerModule = {
   kind: 'NATS',
   async create(url, flags) {
-    const { createNatsPublisher } = await import('@outboxkit/nats');
+    const { createNatsPublisher } = await brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
     return createNatsPublisher({
       connection: url,
       ...defined({ subjectPrefix: flags.subjectPrefix, stream: flags.natsStream, maxMessageBytes: flags.maxMessageBytes, ackTimeoutMs: flags.publishTimeoutMs }),
@@ -85,7 +99,7 @@ const NATS: BrokerModule = {
 const REDIS: BrokerModule = {
   kind: 'Redis',
   async create(url, flags) {
-    const { createRedisPublisher } = await import('@outboxkit/redis');
+    const { createRedisPublisher } = await brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
     return createRedisPublisher({
       connection: url,
       ...defined({ streamPrefix: flags.streamPrefix, maxLength: flags.maxLen, maxMessageBytes: flags.maxMessageBytes, replyTimeoutMs: flags.publishTimeoutMs }),

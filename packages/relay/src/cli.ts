@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { OutboxConfigError, OutboxError } from '@outboxkit/core';
 import { migrateCommand } from './commands/migrate.js';
@@ -12,8 +13,12 @@ import { brokerRunOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
 import { createLogger } from './logger.js';
 
+// dist/cli.js -> the package's own manifest, which ships with it.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('outbox-relay')
   .description('Publishes committed transactional-outbox events to the broker, at least once, in per-aggregate order.')
+  .version(version, '-V, --version', 'print the version of @outboxkit/relay')
   .showHelpAfterError();
 
 function databaseOptions(command: Command): Command {

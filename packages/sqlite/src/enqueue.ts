@@ -3,6 +3,7 @@ import {
   cachedDialect,
   createEnvelopes,
   enqueueDialect,
+  withMigrateHint,
   writeEvents,
   type EventInput,
   type EventMap,
@@ -10,7 +11,7 @@ import {
   type WriterDialect,
   type WrittenEvent,
 } from '@outboxkit/core';
-import { createSqliteDialect } from './sqlite-dialect.js';
+import { createSqliteDialect, isNoSuchTable } from './sqlite-dialect.js';
 import { runStatement, sqliteExecutor, type SqliteConnection } from './sqlite-driver.js';
 import type { SqliteDialectOptions } from './sqlite-options.js';
 import { insertEventParams, sqliteStatements } from './sqlite-sql.js';
@@ -82,11 +83,16 @@ export function enqueueSync<Events extends EventMap = EventMap>(
         "db.exec('BEGIN'), so the event commits or rolls back with the change",
     );
   }
-  const sql = sqliteStatements(enqueueDialect(options, dialectFor).tables);
-  return envelopes.map((envelope) => {
-    const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
-      .rows[0]!.last_sequence;
-    runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
-    return { ...envelope, sequence };
-  });
+  const { tables } = enqueueDialect(options, dialectFor);
+  const sql = sqliteStatements(tables);
+  try {
+    return envelopes.map((envelope) => {
+      const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
+        .rows[0]!.last_sequence;
+      runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
+      return { ...envelope, sequence };
+    });
+  } catch (error) {
+    throw withMigrateHint(error, tables, isNoSuchTable);
+  }
 }

@@ -1,4 +1,4 @@
-import { storableText, type Dialect, type Lease, type LeaseRow, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import { guardMissingTables, someCause, storableText, type Dialect, type Lease, type LeaseRow, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
 import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
@@ -23,7 +23,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
   const { tables } = normalizeSqliteOptions(options);
   const sql = sqliteStatements(tables);
 
-  return Object.freeze({
+  return guardMissingTables({
     name: 'sqlite',
     tables,
 
@@ -125,7 +125,12 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
         parkedAggregates: Number(figures.parked),
       };
     },
-  } satisfies SqliteDialect);
+  } satisfies SqliteDialect, isNoSuchTable);
+}
+
+/** SQLite reports a missing table only in its message ("no such table: outbox_events"), with code SQLITE_ERROR. */
+export function isNoSuchTable(error: unknown): boolean {
+  return someCause(error, (candidate) => candidate instanceof Error && candidate.message.includes('no such table'));
 }
 
 /**

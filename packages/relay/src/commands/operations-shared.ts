@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { OutboxConfigError, type HistoryEvent, type Publisher } from '@outboxkit/core';
-import { createRabbitPublisher, resolveRoute, RABBIT_PUBLISHER_DEFAULTS } from '@outboxkit/rabbitmq';
+import { loadRabbitmq } from '../brokers.js';
 import { DEFAULT_BROKER_URL } from '../config.js';
 
 /** Where operations commands write: results on stdout, progress and notes on stderr. */
@@ -55,23 +55,26 @@ export function defaultOperator(): string {
 }
 
 /** A publisher for the operations commands, configured like `run`'s (same flags and defaults). */
-export function operationsPublisher(flags: BrokerFlags): Publisher {
+export async function operationsPublisher(flags: BrokerFlags): Promise<Publisher> {
+  const { createRabbitPublisher } = await loadRabbitmq();
   return createRabbitPublisher({ connection: flags.brokerUrl ?? DEFAULT_BROKER_URL, ...(flags.exchange ? { exchange: flags.exchange } : {}) });
 }
 
-/** `exchange/routingKey` as the publisher would route `event` (the default rule), for dry runs. */
-export function describeRoute(event: HistoryEvent, flags: BrokerFlags): string {
-  try {
-    const route = resolveRoute(event, { exchange: flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange, route: null });
-    return `${route.exchange === '' ? '(default exchange)' : route.exchange}/${route.routingKey}`;
-  } catch (error) {
-    return `(unroutable: ${(error as Error).message})`;
-  }
-}
-
-/** One line per event: what replay sends or would send. */
-export function describeEvent(event: HistoryEvent, flags: BrokerFlags): string {
-  return `${event.id}  ${event.aggregateType}:${event.aggregateId}  #${event.sequence}  ${event.type}  -> ${describeRoute(event, flags)}`;
+/**
+ * One line per event, for dry runs: what replay would send and where, `exchange/routingKey` as
+ * the publisher routes it (the default rule).
+ */
+export async function eventDescriber(flags: BrokerFlags): Promise<(event: HistoryEvent) => string> {
+  const { resolveRoute, RABBIT_PUBLISHER_DEFAULTS } = await loadRabbitmq();
+  const describeRoute = (event: HistoryEvent): string => {
+    try {
+      const route = resolveRoute(event, { exchange: flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange, route: null });
+      return `${route.exchange === '' ? '(default exchange)' : route.exchange}/${route.routingKey}`;
+    } catch (error) {
+      return `(unroutable: ${(error as Error).message})`;
+    }
+  };
+  return (event) => `${event.id}  ${event.aggregateType}:${event.aggregateId}  #${event.sequence}  ${event.type}  -> ${describeRoute(event)}`;
 }
 
 /** A positive integer flag with a range, named in the error. */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { inboxOperationsOf, OutboxConfigError, OutboxError, replayHistory, type HistoryEvent } from '@outboxkit/core';
-import { openDatabase } from '../connect.js';
+import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { timeWindow } from './replay.js';
 import { errorText, nameFlag, operationsPublisher, rangeFlag, type BrokerFlags, type CommandOutput } from './operations-shared.js';
@@ -42,9 +42,9 @@ export async function reconcileCommand(flags: ReconcileFlags, io: CommandOutput)
   const maxInFlight = rangeFlag(flags.maxInFlight, '--max-in-flight', 64, 1, 10_000);
   const recorded = flags.idsFile === undefined ? null : await readIdsFile(flags.idsFile);
 
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const publisher = flags.replay ? await operationsPublisher(flags) : null;
+  const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
   const inbox = inboxOperationsOf(target.dialect);
-  const publisher = flags.replay ? operationsPublisher(flags) : null;
   try {
     if (recorded === null && inbox === null) {
       throw new OutboxConfigError('--ids-file', `the ${target.dialect.name} dialect has no inbox table support here; export the ids consumer "${consumer}" processed, one per line, and pass the file`);

@@ -1,10 +1,10 @@
 import { OutboxConfigError, OutboxError, parseTimeFlag, replayHistory, type HistoryEvent, type HistoryQuery, type ReplayResult } from '@outboxkit/core';
-import { openDatabase } from '../connect.js';
+import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import {
   aggregateFlag,
-  describeEvent,
   errorText,
+  eventDescriber,
   eventIds,
   nameFlag,
   operationsPublisher,
@@ -44,8 +44,10 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
   const pageSize = rangeFlag(flags.pageSize, '--page-size', REPLAY_DEFAULTS.pageSize, 1, 10_000);
   const maxInFlight = rangeFlag(flags.maxInFlight, '--max-in-flight', REPLAY_DEFAULTS.maxInFlight, 1, 10_000);
 
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
-  const publisher = flags.dryRun ? null : operationsPublisher(flags);
+  // Before the database, so a missing broker package fails fast.
+  const describeEvent = flags.dryRun ? await eventDescriber(flags) : null;
+  const publisher = flags.dryRun ? null : await operationsPublisher(flags);
+  const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
   try {
     const window = await timeWindow(flags, () => target.dialect.currentTime(target.database));
     const query: Omit<HistoryQuery, 'afterPosition'> = {
@@ -64,7 +66,7 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
       ...(destination ? { transform: (event: HistoryEvent) => ({ ...event, destination }) } : {}),
       onEvent(event) {
         found.add(event.id);
-        if (flags.dryRun) io.out(describeEvent(event, flags));
+        if (describeEvent) io.out(describeEvent(event));
       },
       // One line per page: a short replay stays quiet, a long one shows it is moving.
       onProgress(progress) {

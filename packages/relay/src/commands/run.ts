@@ -1,7 +1,7 @@
 import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
-import { openDatabase } from '../connect.js';
+import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
@@ -35,10 +35,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const databaseUrl = requireDatabaseUrl(flags);
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
   const publisher = await createBrokerPublisher(flags);
-  const target = await openDatabase(databaseUrl, { tables: tableOptions(flags), listen: !flags.once }).catch(async (error: unknown) => {
-    await publisher.close();
-    throw error;
-  });
+  const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once });
   let observability: RelayObservability | undefined;
   try {
     if (flags.migrate) {
