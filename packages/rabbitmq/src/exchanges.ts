@@ -1,4 +1,19 @@
 import type { Connection } from 'rabbitmq-client';
+import type { ExchangeType } from './options.js';
+
+/**
+ * How outboxkit declares an exchange, the publisher and the inbox consumer alike: durable, no
+ * other arguments. Declaring it twice with different arguments fails with PRECONDITION_FAILED,
+ * so both sides take the declaration from here and whichever starts first creates it.
+ */
+export function exchangeDeclaration(exchange: string, type: ExchangeType): { exchange: string; type: ExchangeType; durable: true } {
+  return { exchange, type, durable: true };
+}
+
+/** Exchanges nobody may declare: the default one and the broker's own `amq.*`. */
+export function isPredeclaredExchange(exchange: string): boolean {
+  return exchange === '' || exchange.startsWith('amq.');
+}
 
 /**
  * Knows which exchanges exist, checking unknown ones with a passive declare on a short-lived

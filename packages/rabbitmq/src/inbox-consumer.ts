@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyInboxEvent, boundedErrorText, type ApplyInboxEventOptions, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
+import { applyInboxEvent, boundedErrorText, secretsOf, type ApplyInboxEventOptions, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
+import { ConsumerSetup } from './consumer-setup.js';
+import { exchangeDeclaration, isPredeclaredExchange } from './exchanges.js';
 import { counterHeader, copyOf, decodeInboxEvent, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
 import {
   normalizeInboxConsumerOptions,
@@ -8,11 +10,17 @@ import {
   type InboxObserver,
   type NormalizedInboxConsumerOptions,
 } from './inbox-options.js';
+import { RABBIT_PUBLISHER_DEFAULTS } from './options.js';
 
 export type { InboxConsumerStats };
 
 export interface InboxConsumer {
-  /** Resolves once the queue is declared and consuming has started. */
+  /**
+   * Resolves once the exchanges and the queue are declared, the bindings made and consuming has
+   * started. Rejects with the broker's reason (an `OutboxError` with code
+   * `OUTBOX_CONSUMER_SETUP`) when that fails or the broker cannot be reached; the consumer keeps
+   * retrying, and a later `ready()` resolves once a setup succeeded.
+   */
   ready(): Promise<void>;
   stats(): InboxConsumerStats;
   /**
@@ -50,6 +58,12 @@ export function createInboxConsumer<Tx = SqlExecutor>(options: InboxConsumerOpti
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Each bound exchange once, except the broker's own. */
+function exchangesToDeclare(bindings: NormalizedInboxConsumerOptions<unknown>['bindings']) {
+  const names = new Set(bindings.map((binding) => binding.exchange).filter((exchange) => !isPredeclaredExchange(exchange)));
+  return [...names].map((exchange) => exchangeDeclaration(exchange, RABBIT_PUBLISHER_DEFAULTS.exchangeType));
+}
+
 class RabbitInboxConsumer<Tx> implements InboxConsumer {
   readonly #config: NormalizedInboxConsumerOptions<Tx>;
   readonly #apply: ApplyInboxEventOptions<Tx>;
@@ -57,7 +71,7 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
   readonly #ownsConnection: boolean;
   readonly #publisher: Publisher;
   readonly #consumer: Consumer;
-  readonly #ready: Promise<void>;
+  readonly #setup: ConsumerSetup;
   readonly #stats: Mutable<InboxConsumerStats> = { processed: 0, duplicates: 0, failed: 0, deadLettered: 0, heldBack: 0 };
   /** Aborts retry and hold delays on close, so shutdown does not wait them out. */
   readonly #closing = new AbortController();
@@ -68,7 +82,14 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
     this.#apply = { db: config.db, dialect: config.dialect, consumer: config.consumer, handler: config.handler, ordering: config.ordering };
     this.#ownsConnection = config.connection.kind === 'owned';
     this.#connection = config.connection.kind === 'owned' ? new Connection(config.connection.url) : config.connection.instance;
-    if (this.#ownsConnection) this.#connection.on('error', (error) => this.#report(error));
+    this.#setup = new ConsumerSetup({
+      consumer: config.consumer,
+      queue: config.queue,
+      declareQueue: config.declareQueue,
+      declareExchanges: config.declareExchanges,
+      secrets: config.connection.kind === 'owned' ? secretsOf(config.connection.url) : [],
+    });
+    this.#connection.on('error', this.#onConnectionError);
 
     const { deadLetter } = config;
     // Confirmed publishes: a retry copy or a dead letter is acknowledged by the broker before
@@ -85,6 +106,8 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
       {
         queue: config.queue,
         queueOptions: config.declareQueue ? { durable: true } : { passive: true },
+        // Declared like the relay declares its exchange, so either may start first.
+        exchanges: config.declareExchanges ? exchangesToDeclare(config.bindings) : [],
         queueBindings: config.bindings.map((binding) => ({ queue: config.queue, ...binding })),
         qos: { prefetchCount: config.prefetch },
         concurrency: config.concurrency,
@@ -92,13 +115,23 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
       },
       (message) => this.#onMessage(message),
     );
-    this.#consumer.on('error', (error) => this.#report(error));
-    this.#ready = new Promise((resolve) => this.#consumer.once('ready', () => resolve()));
+    this.#consumer.on('error', (error) => {
+      this.#setup.failed(error, 'setup');
+      this.#report(error);
+    });
+    this.#consumer.on('ready', () => this.#setup.succeeded());
   }
 
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#setup.wait();
   }
+
+  /** Also keeps an owned connection's errors from crashing the process (an emitter without an 'error' listener throws). */
+  readonly #onConnectionError = (error: unknown): void => {
+    // While the connection is up it re-emits errors of its channels, which the consumer reports itself.
+    if (!this.#connection.ready) this.#setup.failed(error, 'connection');
+    if (this.#ownsConnection) this.#report(error);
+  };
 
   stats(): InboxConsumerStats {
     return Object.freeze({ ...this.#stats });
@@ -110,6 +143,7 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
       await this.#consumer.close();
       await this.#publisher.close();
       if (this.#ownsConnection) await this.#connection.close();
+      this.#connection.off('error', this.#onConnectionError);
     })();
     return this.#closed;
   }

@@ -120,6 +120,14 @@ export interface InboxConsumerOptions<Tx = SqlExecutor> {
   declareQueue?: boolean;
   /** Bindings declared with the queue, e.g. `[{ exchange: 'outbox.events', routingKey: 'order.#' }]`. */
   bindings?: readonly { exchange: string; routingKey: string }[];
+  /**
+   * Declare the exchange of every binding before binding to it, exactly as the relay declares
+   * its exchange (topic, durable), so the consumer may start before the relay ever ran. Turn off
+   * when the exchanges are managed elsewhere (another type, no configure permission): they must
+   * then exist, or `ready()` rejects with the broker's NOT_FOUND.
+   * @default true
+   */
+  declareExchanges?: boolean;
   observer?: InboxObserver;
 }
 
@@ -138,6 +146,7 @@ export interface NormalizedInboxConsumerOptions<Tx> {
   readonly ordering: { readonly acceptFirstSeen: boolean; readonly maxHolds: number; readonly holdDelayMs: number } | null;
   readonly declareQueue: boolean;
   readonly bindings: readonly { readonly exchange: string; readonly routingKey: string }[];
+  readonly declareExchanges: boolean;
   readonly observer: InboxObserver;
 }
 
@@ -155,7 +164,7 @@ const MAX_QUEUE_NAME = 250;
 const MAX_DELAY_MS = 3_600_000;
 const KNOWN_OPTIONS = new Set([
   'connection', 'queue', 'consumer', 'db', 'dialect', 'handler', 'prefetch', 'concurrency', 'maxAttempts',
-  'retryDelayMs', 'deadLetter', 'ordering', 'declareQueue', 'bindings', 'observer',
+  'retryDelayMs', 'deadLetter', 'ordering', 'declareQueue', 'bindings', 'declareExchanges', 'observer',
 ]);
 
 /**
@@ -199,6 +208,7 @@ export function normalizeInboxConsumerOptions<Tx>(options: InboxConsumerOptions<
     ordering: normalizeOrdering(options.ordering),
     declareQueue: booleanOption(options.declareQueue, 'declareQueue', true),
     bindings: normalizeBindings(options.bindings),
+    declareExchanges: booleanOption(options.declareExchanges, 'declareExchanges', true),
     observer: options.observer ?? {},
   });
 }

@@ -16,6 +16,7 @@ export {
   type OutboxMessageInfo,
 } from './wire-format.js';
 export { createInboxConsumer, type InboxConsumer, type InboxConsumerStats } from './inbox-consumer.js';
+export { CONSUMER_SETUP_FAILED } from './consumer-setup.js';
 export {
   INBOX_CONSUMER_DEFAULTS,
   normalizeInboxConsumerOptions,
