@@ -20,6 +20,8 @@ export function serviceUrls(env = process.env) {
     postgres: env.OUTBOX_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test',
     mysql: env.OUTBOX_TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test',
     rabbitmq: env.OUTBOX_TEST_RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672',
+    nats: env.OUTBOX_TEST_NATS_URL || 'nats://127.0.0.1:4222',
+    redis: env.OUTBOX_TEST_REDIS_URL || 'redis://127.0.0.1:6379',
   };
 }
 
@@ -35,6 +37,7 @@ export async function main(argv) {
     urls,
     runs: options.runs,
     databases: options.databases,
+    brokers: options.brokers,
     sizes: options.sizes,
     // The relay's defaults, stated in the report; scenarios override only what they must.
     relayOptions: { pollIntervalMs: RELAY_DEFAULTS.pollIntervalMs },
@@ -43,7 +46,7 @@ export async function main(argv) {
     commitLatencyMs: {},
     log: progress,
   };
-  progress(`outboxkit bench: ${options.quick ? 'quick' : 'full'}, scenarios ${options.only.join(',')}, databases ${options.databases.join(',')}, ${options.runs} run(s)`);
+  progress(`outboxkit bench: ${options.quick ? 'quick' : 'full'}, scenarios ${options.only.join(',')}, databases ${options.databases.join(',')}, brokers ${options.brokers.join(',')}, ${options.runs} run(s)`);
   const machine = await describeMachine(urls);
   const scenarios = {};
   for (const scenario of SCENARIOS.filter((s) => options.only.includes(s.id))) {
@@ -70,6 +73,7 @@ export async function main(argv) {
       runs: options.runs,
       only: options.only,
       databases: options.databases,
+      brokers: options.brokers,
       sizes: options.sizes,
       relay: { batchSize: RELAY_DEFAULTS.batchSize, maxInFlight: RELAY_DEFAULTS.maxInFlight, pollIntervalMs: RELAY_DEFAULTS.pollIntervalMs, keepHistory: RELAY_DEFAULTS.keepHistory },
     },

@@ -1,4 +1,5 @@
 // Command-line options and the workload sizes of a full and a quick run.
+import { BROKERS } from './brokers/index.mjs';
 // Sized so that a full run stays under 30 minutes on a busy 2-core machine (estimate from the
 // per-step costs of a quick run: see README.md, "How long a run takes").
 export const FULL = Object.freeze({
@@ -15,6 +16,12 @@ export const FULL = Object.freeze({
   peerEvents: 1000,
   peerSteadySeconds: 5,
   calibrationSeconds: 2,
+  // Scenario "brokers": enough events that the drain lasts seconds, not the setup; as many
+  // aggregates as the full drain, so a batch of 500 holds 500 chains and the relay can keep its
+  // 128 publishes in flight, as the raw client does.
+  brokerEvents: 20_000,
+  brokerAggregates: 1000,
+  brokerSteadySeconds: 5,
 });
 
 export const QUICK = Object.freeze({
@@ -31,16 +38,18 @@ export const QUICK = Object.freeze({
   peerEvents: 80,
   peerSteadySeconds: 2.5,
   calibrationSeconds: 0.5,
+  brokerEvents: 5000,
+  brokerSteadySeconds: 1.5,
 });
 
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];
 
-const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer]
-       [--databases postgres,mysql,sqlite] [--runs N] [--events N] [--out DIR]`;
+const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers]
+       [--databases postgres,mysql,sqlite] [--brokers rabbitmq,nats,redis] [--runs N] [--events N] [--out DIR]`;
 
 /** Parses argv; throws with the usage on anything unknown. */
 export function parseArgs(argv, scenarioIds) {
-  const options = { quick: false, only: [...scenarioIds], databases: [...DATABASES], runs: 3, events: undefined, out: undefined };
+  const options = { quick: false, only: [...scenarioIds], databases: [...DATABASES], brokers: [...BROKERS], runs: 3, events: undefined, out: undefined };
   const value = (i, name) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value\n${USAGE}`);
@@ -52,6 +61,7 @@ export function parseArgs(argv, scenarioIds) {
     if (arg === '--quick') options.quick = true;
     else if (arg === '--only') options.only = list(value(i++, arg), scenarioIds, arg);
     else if (arg === '--databases') options.databases = list(value(i++, arg), DATABASES, arg);
+    else if (arg === '--brokers') options.brokers = list(value(i++, arg), BROKERS, arg);
     else if (arg === '--runs') options.runs = positive(value(i++, arg), arg);
     else if (arg === '--events') options.events = positive(value(i++, arg), arg);
     else if (arg === '--out') options.out = value(i++, arg);
@@ -61,7 +71,7 @@ export function parseArgs(argv, scenarioIds) {
   const base = options.quick ? QUICK : FULL;
   const sizes = { ...base };
   if (options.events !== undefined) {
-    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents']) sizes[key] = options.events;
+    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents']) sizes[key] = options.events;
   }
   return { ...options, sizes };
 }

@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import pg from 'pg';
 import { execFileSync } from 'node:child_process';
 import { createMysqlPool } from '@outboxkit/mysql';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { createClient } from 'redis';
 
 const require = createRequire(import.meta.url);
 
@@ -18,7 +20,7 @@ function packageVersion(name) {
 export async function describeMachine(urls) {
   const cpus = os.cpus();
   const versions = { node: process.version };
-  for (const name of ['@outboxkit/core', 'pg', 'mysql2', 'better-sqlite3', 'rabbitmq-client', 'hdr-histogram-js', 'pg-transactional-outbox']) versions[name] = packageVersion(name);
+  for (const name of ['@outboxkit/core', 'pg', 'mysql2', 'better-sqlite3', 'rabbitmq-client', '@nats-io/jetstream', '@nats-io/transport-node', 'redis', 'hdr-histogram-js', 'pg-transactional-outbox']) versions[name] = packageVersion(name);
   versions.postgres = await query(async () => {
     const client = new pg.Client({ connectionString: urls.postgres });
     await client.connect();
@@ -48,6 +50,24 @@ export async function describeMachine(urls) {
   });
   // AMQP clients are not told the server version; the Debian package knows it.
   versions.rabbitmq = await query(async () => execFileSync('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server'], { encoding: 'utf8', timeout: 5000 }).trim());
+  versions['nats-server'] = await query(async () => {
+    const nc = await natsConnect({ servers: urls.nats.replace(/^nats:\/\//, '') });
+    try {
+      return nc.info?.version ?? 'unknown';
+    } finally {
+      await nc.close();
+    }
+  });
+  versions['redis-server'] = await query(async () => {
+    const client = createClient({ url: urls.redis });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown';
+    } finally {
+      client.destroy();
+    }
+  });
   return {
     host: os.hostname(),
     cpuModel: cpus[0]?.model ?? 'unknown',

@@ -5,7 +5,7 @@
 // RabbitMQ exchange + queue, passes their names as one JSON argument, kills this process after a
 // deadline and drops the schema and queue afterwards. Isolating the peer in a process of its own
 // means a stall of its listener (see README, "peer") costs a figure, not the whole run.
-import { openBroker } from './broker.mjs';
+import { openRabbitBroker as openBroker } from './brokers/rabbitmq.mjs';
 import { progress } from './util.mjs';
 import { peerDrain, peerSteady } from './scenarios/peer.mjs';
 

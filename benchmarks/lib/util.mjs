@@ -1,5 +1,6 @@
 // Small helpers shared by the scenarios: progress lines, statistics, resource sampling, payloads.
 import { randomBytes } from 'node:crypto';
+import { createEnvelope } from '@outboxkit/core';
 
 /** One progress line per step, on stderr (stdout stays free for the report path). */
 export function progress(message) {
@@ -77,6 +78,14 @@ export function orderPayload(i) {
 /** Event `i` of a workload spread over `aggregates` aggregates, round-robin. */
 export function orderEvent(i, aggregates, prefix = 'o') {
   return { aggregateType: 'order', aggregateId: `${prefix}-${i % aggregates}`, type: 'order.placed', payload: orderPayload(i) };
+}
+
+/**
+ * Event `i` as the relay would have claimed it (its own id, sequence within its aggregate), for
+ * the raw-client baselines, which send exactly the message the publisher would.
+ */
+export function storedOrderEvent(i, aggregates) {
+  return { ...createEnvelope(orderEvent(i, aggregates)), sequence: Math.floor(i / aggregates) + 1, position: i + 1, attempts: 0 };
 }
 
 /** Runs `count` calls of `task(i)` with at most `concurrency` in flight. */

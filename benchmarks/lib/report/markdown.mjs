@@ -1,6 +1,7 @@
 // The Markdown report: machine and versions, then one section per scenario with a table
 // (median and min–max of the runs) and, where it helps, an SVG chart written beside it.
 import { barChart, percentileChart } from './svg.mjs';
+import { BROKER_NAMES } from '../brokers/index.mjs';
 
 const DB_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB', sqlite: 'SQLite' };
 const num = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -37,7 +38,7 @@ export function renderReport(results, base) {
     ...Object.entries(machine.versions).map(([k, v]) => [k, String(v)]),
   ]));
   out.push('', '## Settings', '');
-  out.push(table(['setting', 'value'], Object.entries({ ...settings.sizes, relay: JSON.stringify(settings.relay), databases: settings.databases.join(', '), scenarios: settings.only.join(', ') }).map(([k, v]) => [k, `\`${Array.isArray(v) ? v.join(', ') : v}\``])));
+  out.push(table(['setting', 'value'], Object.entries({ ...settings.sizes, relay: JSON.stringify(settings.relay), databases: settings.databases.join(', '), brokers: (settings.brokers ?? ['rabbitmq']).join(', '), scenarios: settings.only.join(', ') }).map(([k, v]) => [k, `\`${Array.isArray(v) ? v.join(', ') : v}\``])));
   out.push('', 'Everything on the client side (relay, consumer, producers) runs in one Node process; CPU figures are that process\'s user+system time over the measured part, peak RSS its resident memory. The database and broker servers are not included.');
 
   for (const [id, scenario] of Object.entries(results.scenarios)) {
@@ -137,6 +138,32 @@ const RENDERERS = {
     parts.push(steadyTable(rows, 'system'), '', `Latency ratios (below 1 = outboxkit faster): ${ratios.join('; ')}`, '');
     if (series.length > 0) parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
     return parts.join('\n');
+  },
+  brokers(result, chart) {
+    const kinds = Object.keys(result.perBroker);
+    const drains = table(['broker', 'relay events/s', 'raw client msg/s', 'relay / raw', 'relay CPU ms', 'raw client CPU ms'], kinds.map((kind) => {
+      const d = result.perBroker[kind].drain;
+      return [BROKER_NAMES[kind], spread(d.rate), spread(d.rawRate), spread(d.ratio, 2), spread(d.cpuMs), spread(d.rawCpuMs)];
+    }));
+    const rows = [];
+    const series = [];
+    const ratios = [];
+    for (const kind of kinds) {
+      for (const point of result.perBroker[kind].steady) {
+        for (const system of ['relay', 'raw']) {
+          rows.push(steadyRow(`${BROKER_NAMES[kind]} ${system === 'relay' ? 'relay' : 'raw client'}`, point[system]));
+          series.push({ label: `${BROKER_NAMES[kind]} ${system} ${point.fraction * 100}%`, points: point[system].curve });
+        }
+        ratios.push(`${BROKER_NAMES[kind]} ${point.fraction * 100}%: p50 relay/raw = ${num(point.p50Ratio, 1)}, p99 relay/raw = ${num(point.p99Ratio, 1)}`);
+      }
+    }
+    return [
+      `Database: ${DB_NAMES[result.database]}.`, '', drains, '',
+      chart('brokers-drain', barChart({ title: 'Drain per broker: relay vs the broker\'s own client (events/s, consumed)', unit: '/s', groups: kinds.map((kind) => ({ label: BROKER_NAMES[kind], bars: [bar('outboxkit relay', result.perBroker[kind].drain.rate), bar('raw client', result.perBroker[kind].drain.rawRate)] })) })), '',
+      'Steady state (relay: COMMIT -> consumer; raw client: send -> consumer; same arrival rate for both):', '',
+      steadyTable(rows, 'system'), '', `Latency ratios: ${ratios.join('; ')}.`, '',
+      chart('brokers-steady', percentileChart({ title: 'Steady state per broker: relay vs raw client latency (median-p99 run)', series })),
+    ].join('\n');
   },
 };
 

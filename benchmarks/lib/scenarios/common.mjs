@@ -1,28 +1,26 @@
 // Building blocks the scenarios share: a relay wired to a target and a broker, a measured drain,
 // the open-loop producer, and per-run bookkeeping.
 import { Relay } from '@outboxkit/core';
-import { createRabbitPublisher } from '@outboxkit/rabbitmq';
-import { openBroker } from '../broker.mjs';
+import { openBroker, publishRaw } from '../brokers/index.mjs';
 import { latencyRecorder } from '../latency.mjs';
-import { withResources, summarize, sleep, orderEvent, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../util.mjs';
+import { withResources, summarize, sleep, orderEvent, storedOrderEvent, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../util.mjs';
 
-/** Opens a target and a broker queue, runs `fn`, and always cleans both up. */
-export async function withSetup(ctx, kind, fn, targetOptions = {}) {
+/**
+ * Opens a target and a broker destination (RabbitMQ unless `broker` names another), runs `fn`,
+ * and always cleans both up.
+ */
+export async function withSetup(ctx, kind, fn, { broker: brokerKind = 'rabbitmq', ...targetOptions } = {}) {
   // Loaded on first use: the peer's child process needs this module but never opens a target.
   const { openTarget } = await import('../targets.mjs');
   const target = await openTarget(kind, ctx.urls, targetOptions);
   let broker;
   try {
-    broker = await openBroker(ctx.urls.rabbitmq);
+    broker = await openBroker(brokerKind, ctx.urls);
     return await fn(target, broker);
   } finally {
     await broker?.close().catch(() => {});
     await target.close().catch((error) => ctx.log(`cleanup of ${kind} failed: ${error.message}`));
   }
-}
-
-export function publisherFor(ctx, broker) {
-  return createRabbitPublisher({ connection: ctx.urls.rabbitmq, exchange: broker.exchange, declareExchange: false });
 }
 
 export function relayFor(ctx, target, publisher, options = {}) {
@@ -42,25 +40,34 @@ export async function measuredDrain(ctx, counter, count, drain) {
   return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000 };
 }
 
-/** The outboxkit relay draining `count` pre-written events over `aggregates` aggregates, on a fresh target. */
-export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, beforeDrain }) {
+/**
+ * The outboxkit relay draining `count` pre-written events over `aggregates` aggregates, on a fresh
+ * target and broker destination. With `raw`, the same number of the same messages is also sent
+ * with the broker's own client on the same destination (`rawRate`), after the relay's drain or,
+ * with `rawFirst`, before it, so repeated runs can alternate the order.
+ */
+export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind }) {
   return withSetup(ctx, kind, async (target, broker) => {
     await beforeDrain?.(target);
     await target.prewrite(count, aggregates);
     const counter = await broker.consume();
-    const publisher = publisherFor(ctx, broker);
+    const publisher = broker.publisher();
     try {
       const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
-      const result = await measuredDrain(ctx, counter, count, () => relay.drain());
-      if (raw) {
-        const baseline = await measuredDrain(ctx, counter, count, () => broker.publishRaw(count, (i) => orderEvent(i, aggregates).payload));
-        result.rawRate = baseline.rate;
-      }
-      return result;
+      const relayDrain = () => measuredDrain(ctx, counter, count, () => relay.drain());
+      const rawDrain = async () => {
+        const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
+        return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
+      };
+      if (!raw) return await relayDrain();
+      const baseline = rawFirst ? await rawDrain() : undefined;
+      const result = await relayDrain();
+      const { rate: rawRate, cpuMs: rawCpuMs } = baseline ?? (await rawDrain());
+      return { ...result, rawRate, rawCpuMs };
     } finally {
       await publisher.close();
     }
-  });
+  }, { broker: brokerKind });
 }
 
 /**
@@ -71,7 +78,7 @@ export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions
 export async function withDrains(ctx, kind, fn) {
   return withSetup(ctx, kind, async (target, broker) => {
     const counter = await broker.consume();
-    const publisher = publisherFor(ctx, broker);
+    const publisher = broker.publisher();
     const drainWith = async (count, aggregates, drain) => {
       await target.prewrite(count, aggregates);
       return measuredDrain(ctx, counter, count, () => drain({ target, publisher }));
@@ -194,4 +201,42 @@ export function producerPoolSize(kind, rate, commitLatencyMs) {
   if (kind === 'sqlite') return 1;
   const busy = (rate * commitLatencyMs) / 1000;
   return Math.min(MAX_PRODUCER_CONNECTIONS, Math.max(PRODUCER_CONNECTIONS, Math.ceil(busy * 2)));
+}
+
+/** One steady-state figure: the runs at one target rate, summarized. */
+export function steadyPoint(fraction, rate, runs, producerConnections, errors = []) {
+  // The curve drawn is the run with the median p99.
+  const byP99 = [...runs].sort((a, b) => a.percentiles.p99 - b.percentiles.p99);
+  const medianRun = byP99[Math.floor(byP99.length / 2)];
+  return {
+    fraction,
+    targetRate: rate,
+    producerConnections,
+    offeredRate: summarize(runs.map((r) => r.offeredRate)),
+    achievedRate: summarize(runs.map((r) => r.achievedRate)),
+    achievedShare: summarize(runs.map((r) => r.achievedRate / rate)),
+    events: summarize(runs.map((r) => r.events)),
+    percentiles: Object.fromEntries(Object.keys(runs[0].percentiles).map((p) => [p, summarize(runs.map((r) => r.percentiles[p]))])),
+    maxMs: summarize(runs.map((r) => r.maxMs)),
+    maxProducerLagMs: summarize(runs.map((r) => r.maxProducerLagMs)),
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+    cpuMs: summarize(runs.map((r) => r.cpuMs)),
+    peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)),
+    curve: medianRun.curve,
+    errors,
+  };
+}
+
+/** The outboxkit relay as an open-loop system: producers commit business transactions with the event, the relay publishes. */
+export function outboxkitSystem(ctx, target, broker, wake, aggregates = ctx.sizes.aggregates) {
+  const publisher = broker.publisher();
+  const relay = relayFor(ctx, target, publisher, { wakeSources: target.wakeSources(wake) });
+  return {
+    start: () => relay.start(),
+    async stop() {
+      await relay.stop();
+      await publisher.close();
+    },
+    write: (i) => target.businessTx(i, { outbox: true, notify: wake, wake, event: orderEvent(i, aggregates) }),
+  };
 }

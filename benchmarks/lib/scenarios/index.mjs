@@ -1,9 +1,10 @@
-// The seven scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
+// The eight scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
 // times, and returns per-run figures plus their median and spread.
 import { ALL_SHARDS, PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { orderEvent, withResources, summarize } from '../util.mjs';
-import { withSetup, publisherFor, relayFor, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop, withDrains, commitLatencyFor, producerPoolSize } from './common.mjs';
+import { withSetup, relayFor, steadyPoint, outboxkitSystem, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop, withDrains, commitLatencyFor, producerPoolSize } from './common.mjs';
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
+import { brokers } from './brokers.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
 async function drainRateFor(ctx, kind) {
@@ -95,42 +96,6 @@ async function steadyCurves(ctx, kind, label, baseRate, makeSystem, runOne, seco
   return points;
 }
 
-function steadyPoint(fraction, rate, runs, producerConnections, errors = []) {
-  // The curve drawn is the run with the median p99.
-  const byP99 = [...runs].sort((a, b) => a.percentiles.p99 - b.percentiles.p99);
-  const medianRun = byP99[Math.floor(byP99.length / 2)];
-  return {
-    fraction,
-    targetRate: rate,
-    producerConnections,
-    offeredRate: summarize(runs.map((r) => r.offeredRate)),
-    achievedRate: summarize(runs.map((r) => r.achievedRate)),
-    achievedShare: summarize(runs.map((r) => r.achievedRate / rate)),
-    events: summarize(runs.map((r) => r.events)),
-    percentiles: Object.fromEntries(Object.keys(runs[0].percentiles).map((p) => [p, summarize(runs.map((r) => r.percentiles[p]))])),
-    maxMs: summarize(runs.map((r) => r.maxMs)),
-    maxProducerLagMs: summarize(runs.map((r) => r.maxProducerLagMs)),
-    failures: runs.reduce((n, r) => n + r.failures, 0),
-    cpuMs: summarize(runs.map((r) => r.cpuMs)),
-    peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)),
-    curve: medianRun.curve,
-    errors,
-  };
-}
-
-function outboxkitSystem(ctx, target, broker, wake) {
-  const publisher = publisherFor(ctx, broker);
-  const relay = relayFor(ctx, target, publisher, { wakeSources: target.wakeSources(wake) });
-  return {
-    start: () => relay.start(),
-    async stop() {
-      await relay.stop();
-      await publisher.close();
-    },
-    write: (i) => target.businessTx(i, { outbox: true, notify: wake, wake, event: orderEvent(i, ctx.sizes.aggregates) }),
-  };
-}
-
 export const steady = {
   id: 'steady',
   title: 'Steady state: commit -> consumer latency (open loop)',
@@ -168,7 +133,7 @@ export const history = {
     for (const kind of ctx.databases) {
       perDatabase[kind] = await withSetup(ctx, kind, async (target, broker) => {
         const counter = await broker.consume();
-        const publisher = publisherFor(ctx, broker);
+        const publisher = broker.publisher();
         try {
           const drainOnce = async () => {
             await target.prewrite(ctx.sizes.historyDrainEvents, ctx.sizes.aggregates);
@@ -304,4 +269,4 @@ export const peer = {
   },
 };
 
-export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer];
+export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer, brokers];
