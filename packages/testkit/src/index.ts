@@ -18,3 +18,4 @@ export * from './redis-collector.js';
 export * from './containers/index.js';
 export * from './orders-database.js';
 export * from './thrown.js';
+export * from './sqs-collector.js';

@@ -71,8 +71,11 @@ export function describePublisherConformance(harness: PublisherHarness): void {
       );
     }
 
+    const durable = features.durableBroker !== false;
     it(
-      'publish resolves only once the broker stored the message: confirmed messages survive a broker SIGKILL',
+      durable
+        ? 'publish resolves only once the broker stored the message: confirmed messages survive a broker SIGKILL'
+        : 'publish resolves only once the broker stored the message: every confirmed message is delivered (the emulator keeps nothing across a crash)',
       async () => {
         const broker = await privateBroker();
         const target = await bed(broker.url);
@@ -80,9 +83,11 @@ export function describePublisherConformance(harness: PublisherHarness): void {
         const out = publisher(target, { timeoutMs: 5000 });
         const events = Array.from({ length: 30 }, (_, i) => storedEvent({ aggregateId: `d-${i % 6}` }, Math.floor(i / 6) + 1));
         await Promise.all(events.map((event) => out.publish(event)));
-        // Killed the moment the last confirm arrived: whatever was confirmed must be on disk.
-        await broker.kill();
-        await broker.start();
+        if (durable) {
+          // Killed the moment the last confirm arrived: whatever was confirmed must be on disk.
+          await broker.kill();
+          await broker.start();
+        }
         await seen.waitFor((log) => events.every((event) => log.wasDelivered(event.id)), WAIT_MS);
         expect(new Set(seen.log.deliveries.map((d) => d.id))).toEqual(new Set(events.map((e) => e.id)));
       },
@@ -241,6 +246,8 @@ export function describePublisherConformance(harness: PublisherHarness): void {
           // Connected and publishing before the broker goes away.
           await write(db, seen.log, [input('b-0', -1)]);
           expect((await relay(db, relayOptions).drain()).published).toBe(1);
+          // An emulator without durability loses what is still queued when it is killed.
+          if (!durable) await seen.waitFor(1, WAIT_MS);
           await broker.kill();
           const written = await write(
             db,

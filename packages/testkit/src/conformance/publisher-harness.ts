@@ -25,6 +25,14 @@ export interface PublisherFeatures {
    */
   readonly orderingKey: boolean;
   /**
+   * The broker keeps what it acknowledged across a SIGKILL of its process (true when omitted).
+   * An emulator that keeps everything in memory (fauxqs for SQS/SNS) does not: the suite then
+   * checks that every acknowledged message is delivered, and lets the consumer read what was
+   * published before a kill before it kills; the harness's `start()` creates its destinations
+   * again. The cloud service's own durability cannot be tested on these machines.
+   */
+  readonly durableBroker?: boolean;
+  /**
    * The largest message the broker itself accepts, when it is small enough to test (NATS
    * `max_payload`, 1 MiB by default): a larger event must fail as a permanent `too-large` with the
    * publisher's default options, not as a transient broker error. Null when no such limit applies.
