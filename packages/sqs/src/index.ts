@@ -12,3 +12,5 @@ export {
 export { parseAwsUrl, type AwsEndpointConfig } from './connection.js';
 export { defaultDestination, isFifo, messageGroupId, resolveQueue, resolveTopic } from './routing.js';
 export { fromSqsMessage, MAX_MESSAGE_ATTRIBUTES, toAwsMessage, type AwsMessage, type ReceivedSqsMessage } from './wire-format.js';
+export { createSqsInboxConsumer, type SqsInboxConsumer } from './inbox-consumer.js';
+export { normalizeSqsInboxConsumerOptions, type NormalizedSqsInboxConsumerOptions, type SqsInboxConsumerOptions } from './inbox-options.js';
