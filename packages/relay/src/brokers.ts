@@ -22,11 +22,17 @@ export interface BrokerFlags {
   maxLen?: number;
   /** Redis: false when --no-create-streams was given. */
   createStreams?: boolean;
+  /** SQS */
+  queuePrefix?: string;
+  /** SNS */
+  topicPrefix?: string;
+  /** SQS and SNS: default destinations are FIFO (`.fifo`). */
+  fifo?: boolean;
   maxMessageBytes?: number;
   publishTimeoutMs?: number;
 }
 
-type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis';
+type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis' | 'SQS' | 'SNS';
 
 /** Environment variables of the broker flags (flags win). */
 export const BROKER_ENV = {
@@ -34,12 +40,15 @@ export const BROKER_ENV = {
   natsStream: 'OUTBOX_NATS_STREAM',
   streamPrefix: 'OUTBOX_REDIS_STREAM_PREFIX',
   maxLen: 'OUTBOX_REDIS_MAX_LEN',
+  queuePrefix: 'OUTBOX_SQS_QUEUE_PREFIX',
+  topicPrefix: 'OUTBOX_SNS_TOPIC_PREFIX',
+  fifo: 'OUTBOX_AWS_FIFO',
   maxMessageBytes: 'OUTBOX_MAX_MESSAGE_BYTES',
   publishTimeoutMs: 'OUTBOX_PUBLISH_TIMEOUT_MS',
 } as const;
 
-/** Which broker each broker-specific flag belongs to, by flag name; used for the help and the errors. */
-const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: BrokerKind; readonly unset: (value: unknown) => boolean }> = {
+/** Which brokers each broker-specific flag belongs to, by flag name; used for the help and the errors. */
+const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: BrokerKind | readonly BrokerKind[]; readonly unset: (value: unknown) => boolean }> = {
   exchange: { flag: '--exchange', broker: 'RabbitMQ', unset: (v) => v === undefined },
   declareExchange: { flag: '--no-declare-exchange', broker: 'RabbitMQ', unset: (v) => v !== false },
   subjectPrefix: { flag: '--subject-prefix', broker: 'NATS', unset: (v) => v === undefined },
@@ -48,6 +57,9 @@ const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: B
   streamPrefix: { flag: '--stream-prefix', broker: 'Redis', unset: (v) => v === undefined },
   maxLen: { flag: '--max-len', broker: 'Redis', unset: (v) => v === undefined },
   createStreams: { flag: '--no-create-streams', broker: 'Redis', unset: (v) => v !== false },
+  queuePrefix: { flag: '--queue-prefix', broker: 'SQS', unset: (v) => v === undefined },
+  topicPrefix: { flag: '--topic-prefix', broker: 'SNS', unset: (v) => v === undefined },
+  fifo: { flag: '--fifo', broker: ['SQS', 'SNS'], unset: (v) => v !== true },
 };
 
 interface BrokerModule {
@@ -71,6 +83,7 @@ function brokerPackage<T>(scheme: string, packages: readonly string[], load: () 
 const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
 const loadNats = () => brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
 const loadRedis = () => brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
+const loadAws = (scheme: string) => brokerPackage(scheme, OPTIONAL_PACKAGES.aws, () => import('@outboxkit/sqs'));
 
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
@@ -139,12 +152,54 @@ const REDIS: BrokerModule = {
   },
 };
 
+// Replay keeps the event id as the deduplication id: consumers' inboxes check the two agree.
+const AWS_REPLAY_NOTE =
+  'note: on FIFO queues and topics, SQS and SNS drop a message whose deduplication id (the event id) was sent in the last 5 minutes, ' +
+  'so only events published longer ago are delivered again; standard queues and topics deliver every re-publish';
+
+/** SQS and SNS: the same options but the prefix; the URL carries region, endpoint and (SNS) account. */
+function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
+  const scheme = kind === 'SQS' ? 'sqs:' : 'sns:';
+  const common = (flags: BrokerFlags) => ({
+    ...defined({ maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
+    ...(flags.fifo === true ? { fifo: true } : {}),
+  });
+  return {
+    kind,
+    async create(url, flags) {
+      const aws = await loadAws(scheme);
+      return kind === 'SQS'
+        ? aws.createSqsPublisher({ connection: url, ...common(flags), ...defined({ queuePrefix: flags.queuePrefix }) })
+        : aws.createSnsPublisher({ connection: url, ...common(flags), ...defined({ topicPrefix: flags.topicPrefix }) });
+    },
+    async destination(flags) {
+      const { resolveQueue, resolveTopic, SQS_PUBLISHER_DEFAULTS, SNS_PUBLISHER_DEFAULTS } = await loadAws(scheme);
+      const fifo = flags.fifo === true;
+      if (kind === 'SQS') {
+        const routing = { prefix: flags.queuePrefix ?? SQS_PUBLISHER_DEFAULTS.queuePrefix, fifo, route: null };
+        return (event) => `queue ${resolveQueue(event, routing)}`;
+      }
+      const routing = { prefix: flags.topicPrefix ?? SNS_PUBLISHER_DEFAULTS.topicPrefix, fifo, route: null };
+      return (event) => `topic ${resolveTopic(event, routing)}`;
+    },
+    replayNote: AWS_REPLAY_NOTE,
+  };
+}
+const SQS = awsModule('SQS');
+const SNS = awsModule('SNS');
+
 const BROKERS: Record<string, BrokerModule> = {
   'amqp:': RABBITMQ,
   'amqps:': RABBITMQ,
   'nats:': NATS,
   'redis:': REDIS,
   'rediss:': REDIS,
+  'sqs:': SQS,
+  'sqs+http:': SQS,
+  'sqs+https:': SQS,
+  'sns:': SNS,
+  'sns+http:': SNS,
+  'sns+https:': SNS,
 };
 
 /**
@@ -162,8 +217,9 @@ function brokerFor(flags: BrokerFlags): { broker: BrokerModule; url: string } {
     );
   }
   for (const [key, { flag, broker: owner, unset }] of Object.entries(BROKER_OPTIONS)) {
-    if (owner !== broker.kind && !unset(flags[key as keyof BrokerFlags])) {
-      throw new OutboxConfigError(flag, `applies to ${owner} only, but --broker-url is a ${broker.kind} URL (${redactUrl(url)}); remove it`);
+    const owners: readonly BrokerKind[] = typeof owner === 'string' ? [owner] : owner;
+    if (!owners.includes(broker.kind) && !unset(flags[key as keyof BrokerFlags])) {
+      throw new OutboxConfigError(flag, `applies to ${owners.join(' and ')} only, but --broker-url is a ${broker.kind} URL (${redactUrl(url)}); remove it`);
     }
   }
   return { broker, url };
@@ -217,7 +273,8 @@ export function brokerOptions(command: Command): Command {
     .addOption(
       new Option(
         '--broker-url <url>',
-        `amqp:// (RabbitMQ), nats:// (NATS JetStream) or redis:// (Redis Streams); default ${redactUrl(DEFAULT_BROKER_URL)}`,
+        'amqp:// (RabbitMQ), nats:// (NATS JetStream), redis:// (Redis Streams), sqs://<region> (Amazon SQS) or sns://<region>/<account> (Amazon SNS); ' +
+          `sqs+http://host:port?region=... and sns+http://host:port/<account>?region=... for another endpoint (an emulator); default ${redactUrl(DEFAULT_BROKER_URL)}`,
       ).env(ENV.brokerUrl),
     )
     .addOption(new Option('--exchange <name>', 'RabbitMQ: exchange to publish to (default outbox.events, topic)').env(ENV.exchange))
@@ -232,8 +289,13 @@ export function brokerOptions(command: Command): Command {
         .argParser(int('--max-len')),
     )
     .option('--no-create-streams', 'Redis: XADD NOMKSTREAM, so a missing stream fails permanently')
+    .addOption(new Option('--queue-prefix <prefix>', 'SQS: queues are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.queuePrefix))
+    .addOption(new Option('--topic-prefix <prefix>', 'SNS: topics are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.topicPrefix))
     .addOption(
-      new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB)')
+      new Option('--fifo', 'SQS/SNS: default queue/topic names end in .fifo (group = aggregate, deduplication id = event id)').env(BROKER_ENV.fifo),
+    )
+    .addOption(
+      new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB; SQS/SNS 256 KiB)')
         .env(BROKER_ENV.maxMessageBytes)
         .argParser(int('--max-message-bytes')),
     )

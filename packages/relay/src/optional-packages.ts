@@ -13,6 +13,8 @@ export const OPTIONAL_PACKAGES = Object.freeze({
   rabbitmq: ['@outboxkit/rabbitmq', 'rabbitmq-client'],
   nats: ['@outboxkit/nats', '@nats-io/jetstream', '@nats-io/transport-node'],
   redis: ['@outboxkit/redis', 'redis'],
+  // One package for both services: its publishers and consumer import both clients.
+  aws: ['@outboxkit/sqs', '@aws-sdk/client-sqs', '@aws-sdk/client-sns'],
 } as const satisfies Record<string, readonly string[]>);
 
 /** What one flag value needs: e.g. `--database-url` `postgres://` needs {@link OPTIONAL_PACKAGES}.postgres. */

@@ -1,11 +1,22 @@
 import * as sqlite from '@outboxkit/sqlite';
 import { DEAD_LETTER_HEADERS, type InboxEvent } from '@outboxkit/core';
-import { freePort, sqliteConformanceDatabase, startFauxqs, storedEvent, uniqueName, waitFor, type ConformanceDatabase, type FauxqsServer } from '@outboxkit/testkit';
-import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { CreateTopicCommand, PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  awsBrokerUrl,
+  awsClientOptions,
+  createSqsQueue,
+  freePort,
+  sqliteConformanceDatabase,
+  startFauxqs,
+  storedEvent,
+  uniqueName,
+  waitFor,
+  type ConformanceDatabase,
+  type FauxqsServer,
+} from '@outboxkit/testkit';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsInboxConsumer, toAwsMessage, type SqsInboxConsumer, type SqsInboxConsumerOptions } from '../src/index.js';
-import { createQueue, snsClient, sqsClient, sqsUrl } from './harness.js';
 
 describe('SQS inbox consumer', () => {
   let fauxqs: FauxqsServer;
@@ -15,7 +26,7 @@ describe('SQS inbox consumer', () => {
 
   beforeAll(async () => {
     fauxqs = await startFauxqs();
-    client = sqsClient(fauxqs.url);
+    client = new SQSClient(awsClientOptions(fauxqs.url));
     db = await sqliteConformanceDatabase(sqlite);
     await db.database.query('CREATE TABLE effects (event_id TEXT NOT NULL)');
   });
@@ -31,8 +42,8 @@ describe('SQS inbox consumer', () => {
   async function newQueue(fifo = false): Promise<{ url: string; dead: string }> {
     const suffix = fifo ? '.fifo' : '';
     const name = uniqueName('okt_in');
-    const dead = await createQueue(fauxqs.url, `${name}-dead${suffix}`);
-    const { url } = await createQueue(fauxqs.url, `${name}${suffix}`, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) });
+    const dead = await createSqsQueue(fauxqs.url, `${name}-dead${suffix}`);
+    const { url } = await createSqsQueue(fauxqs.url, `${name}${suffix}`, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) });
     return { url, dead: dead.url };
   }
 
@@ -44,7 +55,7 @@ describe('SQS inbox consumer', () => {
 
   async function consume(queue: string, options: Partial<SqsInboxConsumerOptions> = {}): Promise<SqsInboxConsumer> {
     const consumer = createSqsInboxConsumer({
-      connection: sqsUrl(fauxqs.url),
+      connection: awsBrokerUrl(fauxqs.url),
       queue,
       consumer: uniqueName('c'),
       db: db.database,
@@ -97,7 +108,7 @@ describe('SQS inbox consumer', () => {
     // The queue appears later: the consumer retried by itself.
     const name = uniqueName('okt_late');
     const late = createSqsInboxConsumer({
-      connection: sqsUrl(fauxqs.url),
+      connection: awsBrokerUrl(fauxqs.url),
       queue: name,
       deadLetterQueue: `${name}-dead`,
       consumer: 'late_q',
@@ -107,8 +118,8 @@ describe('SQS inbox consumer', () => {
     });
     consumers.push(late);
     await expect(late.ready()).rejects.toMatchObject({ code: 'OUTBOX_CONSUMER_SETUP', message: expect.stringMatching(/QueueDoesNotExist/) });
-    await createQueue(fauxqs.url, name);
-    await createQueue(fauxqs.url, `${name}-dead`);
+    await createSqsQueue(fauxqs.url, name);
+    await createSqsQueue(fauxqs.url, `${name}-dead`);
     await waitFor(
       'ready() resolves after the queues exist',
       () =>
@@ -121,8 +132,8 @@ describe('SQS inbox consumer', () => {
   });
 
   it('refuses a queue without a redrive policy when no deadLetterQueue is set, saying how to fix it', async () => {
-    const { url } = await createQueue(fauxqs.url, uniqueName('okt_nodlq'));
-    const consumer = createSqsInboxConsumer({ connection: sqsUrl(fauxqs.url), queue: url, consumer: 'x', db: db.database, dialect: db.dialect, handler: async () => undefined });
+    const { url } = await createSqsQueue(fauxqs.url, uniqueName('okt_nodlq'));
+    const consumer = createSqsInboxConsumer({ connection: awsBrokerUrl(fauxqs.url), queue: url, consumer: 'x', db: db.database, dialect: db.dialect, handler: async () => undefined });
     consumers.push(consumer);
     await expect(consumer.ready()).rejects.toThrow(/has no redrive policy and deadLetterQueue is not set/);
   });
@@ -198,7 +209,7 @@ describe('SQS inbox consumer', () => {
 
   it('reads events SNS delivered as notifications (no raw message delivery), in order per aggregate on FIFO', async () => {
     const { url } = await newQueue(true);
-    const sns = snsClient(fauxqs.url);
+    const sns = new SNSClient(awsClientOptions(fauxqs.url));
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `${uniqueName('okt_t')}.fifo`, Attributes: { FifoTopic: 'true' } }));
     const queueArn = `arn:aws:sqs:us-east-1:000000000000:${url.split('/').at(-1)}`;
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: queueArn }));

@@ -19,3 +19,4 @@ export * from './containers/index.js';
 export * from './orders-database.js';
 export * from './thrown.js';
 export * from './sqs-collector.js';
+export * from './aws-testbed.js';

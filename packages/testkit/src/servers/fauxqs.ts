@@ -8,9 +8,14 @@ import { freePort } from './ports.js';
 /**
  * A private fauxqs (an SQS/SNS emulator speaking the AWS wire protocol) on its own port. Its
  * `url` is the endpoint, `http://127.0.0.1:<port>`; any credentials are accepted, and the account
- * is 000000000000. It keeps everything in memory: a kill() loses every queue, topic and message.
+ * is 000000000000. It keeps everything in memory: a kill() loses every queue, topic and message,
+ * so what a test registers with `afterStart` (its queues and topics) is created again by each
+ * later start(), as infrastructure code would after an outage.
  */
-export type FauxqsServer = PrivateServer;
+export interface FauxqsServer extends PrivateServer {
+  /** Runs `setup` now and after every later start(). */
+  afterStart<T>(setup: () => Promise<T>): Promise<T>;
+}
 
 /** The account fauxqs puts in queue URLs and ARNs. */
 export const FAUXQS_ACCOUNT = '000000000000';
@@ -38,7 +43,7 @@ export async function startFauxqs(options: { startTimeoutMs?: number } = {}): Pr
   const cli = fauxqsCli();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'okt-fauxqs-'));
-  return startPrivateServer(
+  const server = await startPrivateServer(
     {
       name: 'fauxqs',
       command: 'env',
@@ -49,4 +54,15 @@ export async function startFauxqs(options: { startTimeoutMs?: number } = {}): Pr
     `http://127.0.0.1:${port}`,
     dir,
   );
+  const setups: (() => Promise<unknown>)[] = [];
+  return Object.assign(Object.create(server) as PrivateServer, {
+    async start() {
+      await server.start();
+      for (const setup of setups) await setup();
+    },
+    afterStart<T>(setup: () => Promise<T>): Promise<T> {
+      setups.push(setup);
+      return setup();
+    },
+  });
 }
