@@ -10,7 +10,11 @@ import { runCli } from './support/relay-process.js';
 
 describe('outbox-relay run --broker-url: broker selection and its errors', () => {
   it.each([
-    [['--broker-url', 'kafka://u:s3cretpw@127.0.0.1:9092'], '--broker-url', /unknown scheme "kafka:"; supported: amqp: amqps: nats: redis: rediss: sqs: sqs\+http: sqs\+https: sns: sns\+http: sns\+https:/],
+    [
+      ['--broker-url', 'kafka://u:s3cretpw@127.0.0.1:9092'],
+      '--broker-url',
+      /unknown scheme "kafka:"; supported: amqp: amqps: nats: redis: rediss: sqs: sqs\+http: sqs\+https: sns: sns\+http: sns\+https:/,
+    ],
     [
       ['--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222', '--exchange', 'x'],
       '--exchange',

@@ -79,8 +79,7 @@ export async function otherBrokerFault(p: BrokerFaultParams): Promise<void> {
       note = `relay SIGKILL mid-batch (batch ${BATCH_SIZE})`;
     }
     const stats = await writers;
-    const drainMs =
-      heldByEmulator.size === 0 ? await drain(collector, 180_000) : await drainExcept(collector, heldByEmulator, 180_000);
+    const drainMs = heldByEmulator.size === 0 ? await drain(collector, 180_000) : await drainExcept(collector, heldByEmulator, 180_000);
     const samples = p.fault === 'relay-kill' ? null : await scrape(port);
     const transient =
       samples === null
@@ -94,7 +93,11 @@ export async function otherBrokerFault(p: BrokerFaultParams): Promise<void> {
       collector.log,
       drainMs,
       `${note}; ${samples === null ? '' : `${transient} transient publish failures; `}${full.duplicateDeliveries} duplicates reached the consumer; seed ${p.seed}`,
-      { ...full, lost, ok: full.ok || (lost.length === 0 && full.unexpected.length === 0 && full.mismatches.length === 0 && full.orderViolations.length === 0) },
+      {
+        ...full,
+        lost,
+        ok: full.ok || (lost.length === 0 && full.unexpected.length === 0 && full.mismatches.length === 0 && full.orderViolations.length === 0),
+      },
     );
     expect(stats.committed).toBe(p.events);
     if (samples !== null) expect(transient, 'the relay saw the broker fail').toBeGreaterThan(0);

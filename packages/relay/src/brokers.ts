@@ -48,7 +48,10 @@ export const BROKER_ENV = {
 } as const;
 
 /** Which brokers each broker-specific flag belongs to, by flag name; used for the help and the errors. */
-const BROKER_OPTIONS: Record<string, { readonly flag: string; readonly broker: BrokerKind | readonly BrokerKind[]; readonly unset: (value: unknown) => boolean }> = {
+const BROKER_OPTIONS: Record<
+  string,
+  { readonly flag: string; readonly broker: BrokerKind | readonly BrokerKind[]; readonly unset: (value: unknown) => boolean }
+> = {
   exchange: { flag: '--exchange', broker: 'RabbitMQ', unset: (v) => v === undefined },
   declareExchange: { flag: '--no-declare-exchange', broker: 'RabbitMQ', unset: (v) => v !== false },
   subjectPrefix: { flag: '--subject-prefix', broker: 'NATS', unset: (v) => v === undefined },
@@ -291,9 +294,7 @@ export function brokerOptions(command: Command): Command {
     .option('--no-create-streams', 'Redis: XADD NOMKSTREAM, so a missing stream fails permanently')
     .addOption(new Option('--queue-prefix <prefix>', 'SQS: queues are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.queuePrefix))
     .addOption(new Option('--topic-prefix <prefix>', 'SNS: topics are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.topicPrefix))
-    .addOption(
-      new Option('--fifo', 'SQS/SNS: default queue/topic names end in .fifo (group = aggregate, deduplication id = event id)').env(BROKER_ENV.fifo),
-    )
+    .addOption(new Option('--fifo', 'SQS/SNS: default queue/topic names end in .fifo (group = aggregate, deduplication id = event id)').env(BROKER_ENV.fifo))
     .addOption(
       new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB; SQS/SNS 256 KiB)')
         .env(BROKER_ENV.maxMessageBytes)

@@ -62,7 +62,12 @@ export class AwsMessagePublisher implements AwsPublisher {
   constructor(adapter: AwsServiceAdapter) {
     this.#adapter = adapter;
     this.#inFlight = new PublishesInFlight(adapter.service);
-    this.#health = new EndpointHealth(adapter.service, adapter.where, (signal) => adapter.probe(signal), (error) => adapter.text(error));
+    this.#health = new EndpointHealth(
+      adapter.service,
+      adapter.where,
+      (signal) => adapter.probe(signal),
+      (error) => adapter.text(error),
+    );
     this.#batches = new SendBatches(
       {
         sendOne: (destination, message, signal) => this.#observed(adapter.sendOne(destination, message, signal)),
@@ -97,7 +102,12 @@ export class AwsMessagePublisher implements AwsPublisher {
     let destination = '';
     try {
       destination = adapter.destination(event);
-      const deadline = { timeoutMs: adapter.sendTimeoutMs, option: 'sendTimeoutMs', awaited: `acknowledged by ${adapter.service}`, describe: () => this.#health.describe() };
+      const deadline = {
+        timeoutMs: adapter.sendTimeoutMs,
+        option: 'sendTimeoutMs',
+        awaited: `acknowledged by ${adapter.service}`,
+        describe: () => this.#health.describe(),
+      };
       await tracePublish(event, { system: adapter.system, destination }, (trace) =>
         withPublishDeadline(event, deadline, (signal) => this.#send(event, destination, trace, signal)),
       );

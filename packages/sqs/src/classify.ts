@@ -12,7 +12,14 @@ const REFUSED_CONTENT = new Set([
   'ParameterValueInvalid',
 ]);
 /** The destination refuses this caller: a policy to fix, not something a retry changes. */
-const FORBIDDEN = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError', 'AuthorizationErrorException', 'KMSAccessDenied', 'KMSAccessDeniedException']);
+const FORBIDDEN = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'AuthorizationError',
+  'AuthorizationErrorException',
+  'KMSAccessDenied',
+  'KMSAccessDeniedException',
+]);
 /** The request's signature or keys are refused: the publisher's own configuration, transient for each event. */
 const CREDENTIALS = new Set([
   'InvalidClientTokenId',
@@ -57,7 +64,11 @@ export function classifyAwsError(error: unknown, context: AwsFailureContext): Pu
   const cause = { cause: error instanceof Error ? new Error(detail) : undefined, destination: context.destination };
   const what = `${context.service} ${context.service === 'SQS' ? 'queue' : 'topic'} "${context.destination}"`;
   if (MISSING_DESTINATION.has(code)) {
-    return new PublishError('invalid-destination', `${what} does not exist (event ${context.eventId}); create it, or fix the event's destination or the route option`, cause);
+    return new PublishError(
+      'invalid-destination',
+      `${what} does not exist (event ${context.eventId}); create it, or fix the event's destination or the route option`,
+      cause,
+    );
   }
   if (REFUSED_CONTENT.has(code) || code === 'MessageTooLong' || code === 'BatchRequestTooLong') {
     if (/too long|shorter than|too large|size/i.test(detail)) {
@@ -82,5 +93,9 @@ export function classifyAwsError(error: unknown, context: AwsFailureContext): Pu
   if (isServiceReply(error)) {
     return new PublishError('unknown', `${what} failed event ${context.eventId}: ${detail}; it will be retried`, cause);
   }
-  return new PublishError('connection', `the request to ${what} failed before it was acknowledged (${detail}); event ${context.eventId} will be retried`, cause);
+  return new PublishError(
+    'connection',
+    `the request to ${what} failed before it was acknowledged (${detail}); event ${context.eventId} will be retried`,
+    cause,
+  );
 }

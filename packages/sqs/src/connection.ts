@@ -36,7 +36,10 @@ const DEFAULT_ENDPOINT_REGION = 'us-east-1';
  * prefer a role). SNS URLs name the topics' account as their path. Errors never show the secret.
  */
 export function parseAwsUrl(text: string, service: AwsService, option: string): AwsEndpointConfig {
-  const example = service === 'sqs' ? 'sqs://eu-west-1 or sqs+http://127.0.0.1:4566?region=us-east-1' : 'sns://eu-west-1/123456789012 or sns+http://127.0.0.1:4566/000000000000';
+  const example =
+    service === 'sqs'
+      ? 'sqs://eu-west-1 or sqs+http://127.0.0.1:4566?region=us-east-1'
+      : 'sns://eu-west-1/123456789012 or sns+http://127.0.0.1:4566/000000000000';
   const fail = (problem: string): never => {
     throw new OutboxConfigError(option, `${redactUrl(text)} ${problem}; expected ${example}`);
   };
@@ -54,7 +57,8 @@ export function parseAwsUrl(text: string, service: AwsService, option: string): 
   if ((accessKeyId === '') !== (secret === '')) fail('has only half of the credentials (give access-key-id:secret-access-key, or neither)');
   const credentials = accessKeyId === '' ? undefined : { accessKeyId, secretAccessKey: secret };
   const path = url.pathname.replace(/^\/+|\/+$/g, '');
-  if (path !== '' && (service === 'sqs' || !ACCOUNT.test(path))) fail(service === 'sqs' ? 'has a path; queues come from the routing rule' : 'has a path that is not a 12-digit account id');
+  if (path !== '' && (service === 'sqs' || !ACCOUNT.test(path)))
+    fail(service === 'sqs' ? 'has a path; queues come from the routing rule' : 'has a path that is not a 12-digit account id');
   for (const key of url.searchParams.keys()) if (key !== 'region') fail(`has an unknown parameter "${key}" (only region is known)`);
   let region: string;
   let endpoint: string | undefined;

@@ -72,7 +72,10 @@ export class EndpointHealth {
   }
 
   downError(): PublishError {
-    return new PublishError('connection', `cannot reach ${this.service} at ${this.where}: ${this.text(this.#cause)}. The event stays pending; the publisher keeps probing`);
+    return new PublishError(
+      'connection',
+      `cannot reach ${this.service} at ${this.where}: ${this.text(this.#cause)}. The event stays pending; the publisher keeps probing`,
+    );
   }
 
   close(): void {

@@ -141,8 +141,11 @@ class QueueInboxConsumer<Tx> implements SqsInboxConsumer {
   async #setUp(signal: AbortSignal): Promise<Queues> {
     const url = await this.#queueUrl(this.#config.queue, undefined, signal);
     if (this.#config.deadLetterQueue !== null) return { url, deadLetterUrl: await this.#queueUrl(this.#config.deadLetterQueue, undefined, signal) };
-    const { Attributes } = await this.#client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }), { abortSignal: signal });
-    const target = Attributes?.RedrivePolicy === undefined ? undefined : (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+    const { Attributes } = await this.#client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }), {
+      abortSignal: signal,
+    });
+    const target =
+      Attributes?.RedrivePolicy === undefined ? undefined : (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
     if (target === undefined) {
       throw new Error(
         `queue ${this.#config.queue} has no redrive policy and deadLetterQueue is not set; give the queue a dead-letter queue (RedrivePolicy) or set deadLetterQueue`,
@@ -169,7 +172,10 @@ class QueueInboxConsumer<Tx> implements SqsInboxConsumer {
       this.#client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queues.url, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds }));
     const keepAlive = async () => void (await visible(this.#config.visibilityTimeoutSeconds));
     // A slow handler keeps its message: the visibility is renewed before half of it has passed.
-    const renew = setInterval(() => void keepAlive().catch((error: unknown) => this.#deliveries.report(error)), (this.#config.visibilityTimeoutSeconds * 1000) / 2);
+    const renew = setInterval(
+      () => void keepAlive().catch((error: unknown) => this.#deliveries.report(error)),
+      (this.#config.visibilityTimeoutSeconds * 1000) / 2,
+    );
     let verdict: Awaited<ReturnType<InboxDeliveries<Tx>['judge']>>;
     try {
       verdict = await this.#deliveries.judge({ message: { headers, body }, deliveries: Number.isFinite(deliveries) ? deliveries : 1, keepAlive });
@@ -204,7 +210,8 @@ function deadLetter(url: string, message: Message, reason: string, deliveries: n
     .sort(([a], [b]) => Number(!a.startsWith(KEPT_FIRST)) - Number(!b.startsWith(KEPT_FIRST)));
   const attributes: Record<string, StringAttribute> = {};
   for (const [name, value] of Object.entries(extra)) attributes[name] = { DataType: 'String', StringValue: value };
-  for (const [name, value] of original.slice(0, MAX_MESSAGE_ATTRIBUTES - Object.keys(extra).length)) attributes[name] = { DataType: 'String', StringValue: value.StringValue! };
+  for (const [name, value] of original.slice(0, MAX_MESSAGE_ATTRIBUTES - Object.keys(extra).length))
+    attributes[name] = { DataType: 'String', StringValue: value.StringValue! };
   const fifo = isFifo(url) ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: message.MessageId ?? String(Date.now()) } : {};
   return { QueueUrl: url, MessageBody: message.Body ?? '', MessageAttributes: attributes, ...fifo };
 }

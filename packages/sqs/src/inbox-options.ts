@@ -1,4 +1,11 @@
-import { integerOption, normalizeRedeliveryInboxOptions, OutboxConfigError, type NormalizedRedeliveryInboxOptions, type RedeliveryInboxOptions, type SqlExecutor } from '@outboxkit/core';
+import {
+  integerOption,
+  normalizeRedeliveryInboxOptions,
+  OutboxConfigError,
+  type NormalizedRedeliveryInboxOptions,
+  type RedeliveryInboxOptions,
+  type SqlExecutor,
+} from '@outboxkit/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { normalizeAwsClient, type AwsClientTarget } from './connection.js';
 

@@ -124,10 +124,15 @@ function prefix(value: unknown, option: string): string {
   return text;
 }
 
-function common<Client>(options: CommonPublisherOptions & { connection: unknown }, service: AwsService, namePrefix: string): NormalizedPublisherOptions<Client> {
+function common<Client>(
+  options: CommonPublisherOptions & { connection: unknown },
+  service: AwsService,
+  namePrefix: string,
+): NormalizedPublisherOptions<Client> {
   const defaults = SQS_PUBLISHER_DEFAULTS;
   const route = options.route ?? null;
-  if (route !== null && typeof route !== 'function') throw new OutboxConfigError('route', `must be a function (event) => ${service === 'sqs' ? 'queue name or URL' : 'topic name or ARN'}`);
+  if (route !== null && typeof route !== 'function')
+    throw new OutboxConfigError('route', `must be a function (event) => ${service === 'sqs' ? 'queue name or URL' : 'topic name or ARN'}`);
   return {
     connection: normalizeAwsClient<Client>(options.connection, service),
     routing: Object.freeze({ prefix: namePrefix, fifo: booleanOption(options.fifo, 'fifo', defaults.fifo), route }),

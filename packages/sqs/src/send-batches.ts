@@ -69,17 +69,23 @@ export class SendBatches<Message> {
     }
     // Every entry's deadline is about the same; the request stops at the first.
     const signal = AbortSignal.any(live.map((entry) => entry.signal));
-    this.sender.sendMany(destination, live.map((entry) => entry.message), signal).then(
-      (outcomes) => {
-        live.forEach((entry, i) => {
-          const outcome = outcomes[i];
-          if (outcome === null) entry.resolve();
-          else entry.reject(outcome ?? new Error('the batch reply has no outcome for this entry'));
-        });
-      },
-      (error: unknown) => {
-        for (const entry of live) entry.reject(error);
-      },
-    );
+    this.sender
+      .sendMany(
+        destination,
+        live.map((entry) => entry.message),
+        signal,
+      )
+      .then(
+        (outcomes) => {
+          live.forEach((entry, i) => {
+            const outcome = outcomes[i];
+            if (outcome === null) entry.resolve();
+            else entry.reject(outcome ?? new Error('the batch reply has no outcome for this entry'));
+          });
+        },
+        (error: unknown) => {
+          for (const entry of live) entry.reject(error);
+        },
+      );
   }
 }

@@ -37,7 +37,7 @@ export function toAwsMessage(event: StoredEvent, trace: Readonly<Record<string, 
     throw new PublishError(
       'rejected',
       `event ${event.id} has ${names.length} headers (${names.join(', ')}); SQS and SNS carry at most ${MAX_MESSAGE_ATTRIBUTES} message attributes and outboxkit uses 6 of them, ` +
-        'so drop some of the event\'s own headers (put data in the payload instead)',
+        "so drop some of the event's own headers (put data in the payload instead)",
     );
   }
   const body = JSON.stringify(event.payload);
@@ -45,9 +45,13 @@ export function toAwsMessage(event: StoredEvent, trace: Readonly<Record<string, 
   const attributes: Record<string, StringAttribute> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (!ATTRIBUTE_NAME.test(name)) {
-      throw new PublishError('rejected', `event ${event.id} has a header named ${JSON.stringify(name)}, which SQS/SNS do not take as an attribute name (letters, digits, - _ . only); rename it`);
+      throw new PublishError(
+        'rejected',
+        `event ${event.id} has a header named ${JSON.stringify(name)}, which SQS/SNS do not take as an attribute name (letters, digits, - _ . only); rename it`,
+      );
     }
-    if (value === '') throw new PublishError('rejected', `event ${event.id} has an empty header "${name}"; SQS/SNS refuse empty attribute values, so drop or fill it`);
+    if (value === '')
+      throw new PublishError('rejected', `event ${event.id} has an empty header "${name}"; SQS/SNS refuse empty attribute values, so drop or fill it`);
     attributes[name] = { DataType: 'String', StringValue: value };
     bytes += Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value);
   }

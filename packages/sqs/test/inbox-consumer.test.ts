@@ -43,7 +43,9 @@ describe('SQS inbox consumer', () => {
     const suffix = fifo ? '.fifo' : '';
     const name = uniqueName('okt_in');
     const dead = await createSqsQueue(fauxqs.url, `${name}-dead${suffix}`);
-    const { url } = await createSqsQueue(fauxqs.url, `${name}${suffix}`, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) });
+    const { url } = await createSqsQueue(fauxqs.url, `${name}${suffix}`, {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }),
+    });
     return { url, dead: dead.url };
   }
 
@@ -133,7 +135,14 @@ describe('SQS inbox consumer', () => {
 
   it('refuses a queue without a redrive policy when no deadLetterQueue is set, saying how to fix it', async () => {
     const { url } = await createSqsQueue(fauxqs.url, uniqueName('okt_nodlq'));
-    const consumer = createSqsInboxConsumer({ connection: awsBrokerUrl(fauxqs.url), queue: url, consumer: 'x', db: db.database, dialect: db.dialect, handler: async () => undefined });
+    const consumer = createSqsInboxConsumer({
+      connection: awsBrokerUrl(fauxqs.url),
+      queue: url,
+      consumer: 'x',
+      db: db.database,
+      dialect: db.dialect,
+      handler: async () => undefined,
+    });
     consumers.push(consumer);
     await expect(consumer.ready()).rejects.toThrow(/has no redrive policy and deadLetterQueue is not set/);
   });
@@ -216,7 +225,9 @@ describe('SQS inbox consumer', () => {
     const events = [1, 2, 3].map((n) => storedEvent({ aggregateId: 'via-sns', payload: { n } }, n));
     for (const event of events) {
       const { body, attributes } = toAwsMessage(event);
-      await sns.send(new PublishCommand({ TopicArn, Message: body, MessageAttributes: attributes, MessageGroupId: 'order:via-sns', MessageDeduplicationId: event.id }));
+      await sns.send(
+        new PublishCommand({ TopicArn, Message: body, MessageAttributes: attributes, MessageGroupId: 'order:via-sns', MessageDeduplicationId: event.id }),
+      );
     }
     sns.destroy();
     const applied: number[] = [];
