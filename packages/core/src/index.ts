@@ -36,3 +36,4 @@ export * from './inbox-observer.js';
 export * from './inbox-deliveries.js';
 export * from './inbox-consumer-support.js';
 export * from './publish-support.js';
+export * from './endpoint-health.js';

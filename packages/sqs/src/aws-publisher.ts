@@ -1,6 +1,5 @@
-import { PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
-import { classifyAwsError } from './classify.js';
-import { EndpointHealth } from './endpoint-health.js';
+import { EndpointHealth, PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { classifyAwsError, isCredentialError, isServiceReply } from './classify.js';
 import { isFifo, messageGroupId } from './routing.js';
 import { SendBatches } from './send-batches.js';
 import { toAwsMessage, type StringAttribute } from './wire-format.js';
@@ -62,12 +61,14 @@ export class AwsMessagePublisher implements AwsPublisher {
   constructor(adapter: AwsServiceAdapter) {
     this.#adapter = adapter;
     this.#inFlight = new PublishesInFlight(adapter.service);
-    this.#health = new EndpointHealth(
-      adapter.service,
-      adapter.where,
-      (signal) => adapter.probe(signal),
-      (error) => adapter.text(error),
-    );
+    this.#health = new EndpointHealth({
+      service: adapter.service,
+      where: adapter.where,
+      probe: (signal) => adapter.probe(signal),
+      answered: (error) => isServiceReply(error) && !isCredentialError(error),
+      aborted: (error) => error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError') && !isServiceReply(error),
+      text: (error) => adapter.text(error),
+    });
     this.#batches = new SendBatches(
       {
         sendOne: (destination, message, signal) => this.#observed(adapter.sendOne(destination, message, signal)),

@@ -20,3 +20,5 @@ export * from './orders-database.js';
 export * from './thrown.js';
 export * from './sqs-collector.js';
 export * from './aws-testbed.js';
+export * from './pubsub-collector.js';
+export * from './pubsub-testbed.js';

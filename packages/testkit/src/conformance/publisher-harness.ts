@@ -33,6 +33,11 @@ export interface PublisherFeatures {
    */
   readonly durableBroker?: boolean;
   /**
+   * The broker's URLs can carry a password (true when omitted), which the suite checks never
+   * shows. Pub/Sub's cannot: credentials come from Application Default Credentials.
+   */
+  readonly urlCredentials?: boolean;
+  /**
    * The largest message the broker itself accepts, when it is small enough to test (NATS
    * `max_payload`, 1 MiB by default): a larger event must fail as a permanent `too-large` with the
    * publisher's default options, not as a transient broker error. Null when no such limit applies.
@@ -92,6 +97,6 @@ export interface PublisherHarness {
   startBroker(): Promise<PrivateBroker>;
   /** An isolated, migrated outbox database for the cases that run the real relay. */
   database(): Promise<ConformanceDatabase>;
-  /** A URL of this broker's scheme where nothing listens, with a password that must never be shown. */
+  /** A URL of this broker's scheme where nothing listens, with a password that must never be shown (see `features.urlCredentials`). */
   readonly unreachableUrl: string;
 }

@@ -6,3 +6,4 @@ export { startNatsServer, type NatsServer } from './nats-server.js';
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
 export { ChildServer, startPrivateServer, type ChildServerSpec, type PrivateServer } from './child-server.js';
 export { FAUXQS_ACCOUNT, startFauxqs, type FauxqsServer } from './fauxqs.js';
+export { startPubsubEmulator, type PubsubEmulator } from './pubsub-emulator.js';

@@ -1,5 +1,4 @@
-import { PublishError } from '@outboxkit/core';
-import { isCredentialError, isServiceReply } from './classify.js';
+import { PublishError } from './errors.js';
 
 /** How long a probe waits for the endpoint, and between probes while it is down. */
 const PROBE_TIMEOUT_MS = 5000;
@@ -10,13 +9,32 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** How a publisher tells an answer of its service from a failure to reach it (or a refusal of the credentials). */
+export interface EndpointProbe {
+  /** For messages: `SQS`, `Pub/Sub`. */
+  readonly service: string;
+  /** Where, without secrets. */
+  readonly where: string;
+  /** A cheap request; any answer of the service (even "no such queue") proves the endpoint up. */
+  probe(signal: AbortSignal): Promise<unknown>;
+  /** True when `error` is the service's answer and not about the credentials. */
+  answered(error: unknown): boolean;
+  /** True when `error` is the caller's own abort or deadline: it says nothing about the endpoint. */
+  aborted(error: unknown): boolean;
+  /** Text of an error with secrets removed. */
+  text(error: unknown): string;
+}
+
 /**
- * What is known about an HTTP endpoint that has no connection to watch: up after a request the
- * service answered, down after one that never reached it (refused, reset, timed out) or that it
- * refused for the credentials. While down (or not yet known) it probes with a cheap request, so
- * `up` comes back by itself: the relay stops publishing while its broker is down and follows
- * `up` alone to resume. Any answer of the service to the probe (even "no such queue") proves
- * the endpoint reachable.
+ * What is known about an endpoint of a request/response client (AWS's HTTP APIs, gRPC) that has
+ * no connection to watch: up after a request the service answered, down after one that never
+ * reached it (refused, reset, timed out) or that it refused for the credentials. While down (or
+ * not yet known) it probes, so `up` comes back by itself: the relay stops publishing while its
+ * broker is down and follows `up` alone to resume.
+ *
+ * @example
+ * const health = new EndpointHealth({ service: 'SQS', where, probe, answered, aborted, text });
+ * health.observe(null); // after a request that succeeded
  */
 export class EndpointHealth {
   #state: 'unknown' | 'up' | 'down' = 'unknown';
@@ -26,12 +44,10 @@ export class EndpointHealth {
   #timer: NodeJS.Timeout | null = null;
   readonly #waiters = new Set<Waiter>();
 
-  constructor(
-    private readonly service: string,
-    private readonly where: string,
-    private readonly probe: (signal: AbortSignal) => Promise<unknown>,
-    private readonly text: (error: unknown) => string,
-  ) {
+  readonly #endpoint: EndpointProbe;
+
+  constructor(endpoint: EndpointProbe) {
+    this.#endpoint = endpoint;
     void this.#probe();
   }
 
@@ -41,13 +57,13 @@ export class EndpointHealth {
 
   /** After a request: up if the service answered (with anything but a credentials refusal), down otherwise. */
   observe(error: unknown): void {
-    if (error === null || (isServiceReply(error) && !isCredentialError(error))) this.#markUp();
-    else if (!isAbort(error)) this.#markDown(error);
+    if (error === null || this.#endpoint.answered(error)) this.#markUp();
+    else if (!this.#endpoint.aborted(error)) this.#markDown(error);
   }
 
   /** Resolves once the endpoint answered; rejects with the reason while it is known to be down. */
   connected(signal: AbortSignal): Promise<void> {
-    if (this.#closed) return Promise.reject(new PublishError('connection', `the ${this.service} publisher for ${this.where} is closed`));
+    if (this.#closed) return Promise.reject(new PublishError('connection', `the ${this.#endpoint.service} publisher for ${this.#endpoint.where} is closed`));
     if (this.#state === 'up') return Promise.resolve();
     if (this.#state === 'down') return Promise.reject(this.downError());
     if (signal.aborted) return Promise.reject(signal.reason);
@@ -66,22 +82,22 @@ export class EndpointHealth {
 
   /** A sentence for error messages: why a request could not complete. */
   describe(): string {
-    if (this.#state === 'down') return `${this.service} at ${this.where} is unreachable (${this.text(this.#cause)})`;
-    if (this.#state === 'unknown') return `${this.service} at ${this.where} has not answered yet`;
-    return `${this.service} at ${this.where} answers, but slowly`;
+    if (this.#state === 'down') return `${this.#endpoint.service} at ${this.#endpoint.where} is unreachable (${this.#endpoint.text(this.#cause)})`;
+    if (this.#state === 'unknown') return `${this.#endpoint.service} at ${this.#endpoint.where} has not answered yet`;
+    return `${this.#endpoint.service} at ${this.#endpoint.where} answers, but slowly`;
   }
 
   downError(): PublishError {
     return new PublishError(
       'connection',
-      `cannot reach ${this.service} at ${this.where}: ${this.text(this.#cause)}. The event stays pending; the publisher keeps probing`,
+      `cannot reach ${this.#endpoint.service} at ${this.#endpoint.where}: ${this.#endpoint.text(this.#cause)}. The event stays pending; the publisher keeps probing`,
     );
   }
 
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    const closed = new PublishError('connection', `the ${this.service} publisher for ${this.where} is closed`);
+    const closed = new PublishError('connection', `the ${this.#endpoint.service} publisher for ${this.#endpoint.where} is closed`);
     for (const waiter of [...this.#waiters]) waiter.reject(closed);
   }
 
@@ -114,7 +130,7 @@ export class EndpointHealth {
     this.#probing = true;
     let outcome: unknown = null;
     try {
-      await this.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS));
+      await this.#endpoint.probe(AbortSignal.timeout(PROBE_TIMEOUT_MS));
     } catch (error) {
       outcome = error;
     } finally {
@@ -122,10 +138,6 @@ export class EndpointHealth {
     }
     if (this.#closed) return;
     // An abort here is the probe's own timeout: the endpoint did not answer.
-    this.observe(isAbort(outcome) ? new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`) : outcome);
+    this.observe(outcome !== null && this.#endpoint.aborted(outcome) ? new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`) : outcome);
   }
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError') && !isServiceReply(error);
 }
