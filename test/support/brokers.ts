@@ -9,14 +9,15 @@ import {
   type PrivateServer,
 } from '@outboxkit/testkit';
 import { isolateAws, privateEmulator, sharedEmulatorUrl, stopSharedEmulator } from './aws-brokers.js';
+import { isolatePubsub, privatePubsubEmulator, sharedPubsubUrl, stopSharedPubsub } from './pubsub-brokers.js';
 
 /** A broker other than RabbitMQ, as the relay tests drive it: its URL, a private server, and an isolated destination. */
 export interface BrokerCase {
-  readonly name: 'NATS JetStream' | 'Redis Streams' | 'Amazon SQS FIFO' | 'Amazon SNS FIFO';
+  readonly name: 'NATS JetStream' | 'Redis Streams' | 'Amazon SQS FIFO' | 'Amazon SNS FIFO' | 'Google Cloud Pub/Sub';
   url(): Promise<string>;
   /** A private server (NATS file store; Redis append-only file, fsync always; fauxqs in memory) a fault test may kill and freeze. */
   startServer(): Promise<PrivateServer>;
-  /** False for an emulator that keeps nothing across a SIGKILL (fauxqs): what it held then is lost with it. */
+  /** False for an emulator that keeps nothing across a SIGKILL (fauxqs, the Pub/Sub emulator): what it held then is lost with it. */
   readonly durable: boolean;
   /** Where the relay's default rule sends the tests' `account.credited` events, as `replay --dry-run` shows it. */
   destination(prefix: string): string;
@@ -68,4 +69,13 @@ export const BROKER_CASES: readonly BrokerCase[] = [
       dispose: stopSharedEmulator,
     }),
   ),
+  {
+    name: 'Google Cloud Pub/Sub',
+    url: () => sharedPubsubUrl(),
+    startServer: () => privatePubsubEmulator(),
+    durable: false,
+    destination: (prefix) => `topic ${prefix}-account`,
+    isolate: (url) => isolatePubsub(url),
+    dispose: stopSharedPubsub,
+  },
 ];

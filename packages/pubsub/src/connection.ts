@@ -1,5 +1,5 @@
 import { OutboxConfigError, redactUrl } from '@outboxkit/core';
-import type { PubSub } from '@google-cloud/pubsub';
+import type { ClientConfig, PubSub } from '@google-cloud/pubsub';
 
 /** A client to use as it is, or where to open one (and own it). */
 export type PubsubClientTarget =
@@ -55,4 +55,13 @@ export function normalizePubsubClient(connection: unknown, option = 'connection'
     return { kind: 'shared', instance: connection as PubSub };
   }
   throw new OutboxConfigError(option, 'expected a pubsub:// or pubsub+http:// URL or a PubSub client from @google-cloud/pubsub');
+}
+
+/**
+ * The client options for an owned target. For another endpoint: no TLS (`emulatorMode`), and the
+ * universe named, so the auth library does not probe the GCE metadata server (169.254.169.254) for it.
+ */
+export function clientOptions(target: Extract<PubsubClientTarget, { kind: 'owned' }>): ClientConfig {
+  if (target.apiEndpoint === undefined) return { projectId: target.projectId };
+  return { projectId: target.projectId, apiEndpoint: target.apiEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' };
 }

@@ -3,3 +3,5 @@ export { normalizePubsubPublisherOptions, PUBSUB_PUBLISHER_DEFAULTS, type Normal
 export { parsePubsubUrl } from './connection.js';
 export { defaultTopic, orderingKey, resolveTopic } from './routing.js';
 export { toPubsubMessage, type PubsubMessage } from './wire-format.js';
+export { createPubsubInboxConsumer, type PubsubInboxConsumer } from './inbox-consumer.js';
+export { normalizePubsubInboxConsumerOptions, type NormalizedPubsubInboxConsumerOptions, type PubsubInboxConsumerOptions } from './inbox-options.js';

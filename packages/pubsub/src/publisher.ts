@@ -1,6 +1,7 @@
 import { EndpointHealth, PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { classifyPubsubError, isServiceAnswer } from './classify.js';
+import { clientOptions } from './connection.js';
 import { normalizePubsubPublisherOptions, type PubsubPublisherOptions } from './options.js';
 import { orderingKey, resolveTopic } from './routing.js';
 import { toPubsubMessage } from './wire-format.js';
@@ -44,10 +45,7 @@ class TopicPublisher implements PubsubPublisher {
     this.#config = config;
     const target = config.connection;
     this.#owned = target.kind === 'owned';
-    this.#client =
-      target.kind === 'owned'
-        ? new PubSub({ projectId: target.projectId, ...(target.apiEndpoint === undefined ? {} : { apiEndpoint: target.apiEndpoint, emulatorMode: true }) })
-        : target.instance;
+    this.#client = target.kind === 'owned' ? new PubSub(clientOptions(target)) : target.instance;
     this.#where = target.kind === 'owned' ? target.where : 'the given PubSub client';
     this.#health = new EndpointHealth({
       service: 'Pub/Sub',

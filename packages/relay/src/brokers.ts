@@ -24,7 +24,7 @@ export interface BrokerFlags {
   createStreams?: boolean;
   /** SQS */
   queuePrefix?: string;
-  /** SNS */
+  /** SNS and Pub/Sub */
   topicPrefix?: string;
   /** SQS and SNS: default destinations are FIFO (`.fifo`). */
   fifo?: boolean;
@@ -32,7 +32,7 @@ export interface BrokerFlags {
   publishTimeoutMs?: number;
 }
 
-type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis' | 'SQS' | 'SNS';
+type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis' | 'SQS' | 'SNS' | 'Pub/Sub';
 
 /** Environment variables of the broker flags (flags win). */
 export const BROKER_ENV = {
@@ -61,7 +61,7 @@ const BROKER_OPTIONS: Record<
   maxLen: { flag: '--max-len', broker: 'Redis', unset: (v) => v === undefined },
   createStreams: { flag: '--no-create-streams', broker: 'Redis', unset: (v) => v !== false },
   queuePrefix: { flag: '--queue-prefix', broker: 'SQS', unset: (v) => v === undefined },
-  topicPrefix: { flag: '--topic-prefix', broker: 'SNS', unset: (v) => v === undefined },
+  topicPrefix: { flag: '--topic-prefix', broker: ['SNS', 'Pub/Sub'], unset: (v) => v === undefined },
   fifo: { flag: '--fifo', broker: ['SQS', 'SNS'], unset: (v) => v !== true },
 };
 
@@ -87,6 +87,7 @@ const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, ()
 const loadNats = () => brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
 const loadRedis = () => brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
 const loadAws = (scheme: string) => brokerPackage(scheme, OPTIONAL_PACKAGES.aws, () => import('@outboxkit/sqs'));
+const loadPubsub = () => brokerPackage('pubsub:', OPTIONAL_PACKAGES.pubsub, () => import('@outboxkit/pubsub'));
 
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
@@ -191,6 +192,22 @@ function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
 const SQS = awsModule('SQS');
 const SNS = awsModule('SNS');
 
+const PUBSUB: BrokerModule = {
+  kind: 'Pub/Sub',
+  async create(url, flags) {
+    const { createPubsubPublisher } = await loadPubsub();
+    return createPubsubPublisher({
+      connection: url,
+      ...defined({ topicPrefix: flags.topicPrefix, maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
+    });
+  },
+  async destination(flags) {
+    const { resolveTopic, PUBSUB_PUBLISHER_DEFAULTS } = await loadPubsub();
+    const topicPrefix = flags.topicPrefix ?? PUBSUB_PUBLISHER_DEFAULTS.topicPrefix;
+    return (event) => `topic ${resolveTopic(event, { topicPrefix, route: null })}`;
+  },
+};
+
 const BROKERS: Record<string, BrokerModule> = {
   'amqp:': RABBITMQ,
   'amqps:': RABBITMQ,
@@ -203,6 +220,8 @@ const BROKERS: Record<string, BrokerModule> = {
   'sns:': SNS,
   'sns+http:': SNS,
   'sns+https:': SNS,
+  'pubsub:': PUBSUB,
+  'pubsub+http:': PUBSUB,
 };
 
 /**
@@ -276,8 +295,9 @@ export function brokerOptions(command: Command): Command {
     .addOption(
       new Option(
         '--broker-url <url>',
-        'amqp:// (RabbitMQ), nats:// (NATS JetStream), redis:// (Redis Streams), sqs://<region> (Amazon SQS) or sns://<region>/<account> (Amazon SNS); ' +
-          `sqs+http://host:port?region=... and sns+http://host:port/<account>?region=... for another endpoint (an emulator); default ${redactUrl(DEFAULT_BROKER_URL)}`,
+        'amqp:// (RabbitMQ), nats:// (NATS JetStream), redis:// (Redis Streams), sqs://<region> (Amazon SQS), sns://<region>/<account> (Amazon SNS) ' +
+          'or pubsub://<project> (Google Cloud Pub/Sub); sqs+http://host:port?region=..., sns+http://host:port/<account>?region=... and ' +
+          `pubsub+http://host:port/<project> for another endpoint (an emulator); default ${redactUrl(DEFAULT_BROKER_URL)}`,
       ).env(ENV.brokerUrl),
     )
     .addOption(new Option('--exchange <name>', 'RabbitMQ: exchange to publish to (default outbox.events, topic)').env(ENV.exchange))
@@ -293,7 +313,11 @@ export function brokerOptions(command: Command): Command {
     )
     .option('--no-create-streams', 'Redis: XADD NOMKSTREAM, so a missing stream fails permanently')
     .addOption(new Option('--queue-prefix <prefix>', 'SQS: queues are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.queuePrefix))
-    .addOption(new Option('--topic-prefix <prefix>', 'SNS: topics are <prefix>-<aggregateType> (default outbox); they must exist').env(BROKER_ENV.topicPrefix))
+    .addOption(
+      new Option('--topic-prefix <prefix>', 'SNS and Pub/Sub: topics are <prefix>-<aggregateType> (default outbox); they must exist').env(
+        BROKER_ENV.topicPrefix,
+      ),
+    )
     .addOption(new Option('--fifo', 'SQS/SNS: default queue/topic names end in .fifo (group = aggregate, deduplication id = event id)').env(BROKER_ENV.fifo))
     .addOption(
       new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB; SQS/SNS 256 KiB)')

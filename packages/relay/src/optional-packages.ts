@@ -15,6 +15,7 @@ export const OPTIONAL_PACKAGES = Object.freeze({
   redis: ['@outboxkit/redis', 'redis'],
   // One package for both services: its publishers and consumer import both clients.
   aws: ['@outboxkit/sqs', '@aws-sdk/client-sqs', '@aws-sdk/client-sns'],
+  pubsub: ['@outboxkit/pubsub', '@google-cloud/pubsub'],
 } as const satisfies Record<string, readonly string[]>);
 
 /** What one flag value needs: e.g. `--database-url` `postgres://` needs {@link OPTIONAL_PACKAGES}.postgres. */

@@ -1,5 +1,6 @@
 import type { DeliveryLog } from './delivery-log.js';
 import { RecordingCollector } from './message-collector.js';
+import { pubsubEmulatorOptions } from './pubsub-testbed.js';
 
 export interface CollectPubsubOptions {
   /** The emulator's `host:port`. */
@@ -19,7 +20,7 @@ export interface CollectPubsubOptions {
  */
 export async function collectPubsub(options: CollectPubsubOptions): Promise<RecordingCollector> {
   const { PubSub } = await import('@google-cloud/pubsub');
-  const client = new PubSub({ projectId: options.projectId, apiEndpoint: options.apiEndpoint, emulatorMode: true });
+  const client = new PubSub(pubsubEmulatorOptions(options.apiEndpoint, options.projectId));
   const collector = new PubsubCollector(`collectPubsub(${options.subscription})`, client, options.subscription, options.log);
   collector.begin();
   return collector;

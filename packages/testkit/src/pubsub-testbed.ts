@@ -1,6 +1,11 @@
 /** The project id the tests use on the emulator (any id works there). */
 export const PUBSUB_TEST_PROJECT = 'okt-project';
 
+/** Client options for the emulator: no TLS, and no probe of the GCE metadata server (the universe is named). */
+export function pubsubEmulatorOptions(apiEndpoint: string, projectId = PUBSUB_TEST_PROJECT) {
+  return { projectId, apiEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' };
+}
+
 /** The relay's broker URL for an emulator at `host:port`. */
 export function pubsubBrokerUrl(apiEndpoint: string): string {
   return `pubsub+http://${apiEndpoint}/${PUBSUB_TEST_PROJECT}`;
@@ -17,7 +22,7 @@ export async function createPubsubTopic(
   deadLetter?: { topic: string; maxDeliveryAttempts: number },
 ): Promise<string> {
   const { PubSub } = await import('@google-cloud/pubsub');
-  const client = new PubSub({ projectId: PUBSUB_TEST_PROJECT, apiEndpoint, emulatorMode: true });
+  const client = new PubSub(pubsubEmulatorOptions(apiEndpoint));
   try {
     const [created] = await client.createTopic(topic);
     const deadLetterPolicy =
