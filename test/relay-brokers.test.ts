@@ -60,7 +60,7 @@ describe('outbox-relay run --broker-url: broker selection and its errors', () =>
       '--queue-prefix',
       'OUTBOX_SQS_QUEUE_PREFIX',
       '--topic-prefix',
-      'OUTBOX_SNS_TOPIC_PREFIX',
+      'OUTBOX_TOPIC_PREFIX',
       '--fifo',
       'OUTBOX_AWS_FIFO',
       'sqs://<region>',

@@ -41,7 +41,7 @@ export const BROKER_ENV = {
   streamPrefix: 'OUTBOX_REDIS_STREAM_PREFIX',
   maxLen: 'OUTBOX_REDIS_MAX_LEN',
   queuePrefix: 'OUTBOX_SQS_QUEUE_PREFIX',
-  topicPrefix: 'OUTBOX_SNS_TOPIC_PREFIX',
+  topicPrefix: 'OUTBOX_TOPIC_PREFIX',
   fifo: 'OUTBOX_AWS_FIFO',
   maxMessageBytes: 'OUTBOX_MAX_MESSAGE_BYTES',
   publishTimeoutMs: 'OUTBOX_PUBLISH_TIMEOUT_MS',
