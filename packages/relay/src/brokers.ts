@@ -320,7 +320,7 @@ export function brokerOptions(command: Command): Command {
     )
     .addOption(new Option('--fifo', 'SQS/SNS: default queue/topic names end in .fifo (group = aggregate, deduplication id = event id)').env(BROKER_ENV.fifo))
     .addOption(
-      new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB; SQS/SNS 256 KiB)')
+      new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB; SQS/SNS 256 KiB; Pub/Sub 10 MB)')
         .env(BROKER_ENV.maxMessageBytes)
         .argParser(int('--max-message-bytes')),
     )
