@@ -2,6 +2,7 @@ import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } 
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
+import { withFaultHooks } from '../fault-hooks.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
@@ -57,7 +58,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
     const relay = new Relay({
-      dialect: target.dialect,
+      dialect: withFaultHooks(target.dialect),
       database: target.database,
       publisher,
       logger,
