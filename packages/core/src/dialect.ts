@@ -161,6 +161,11 @@ export interface RelayDatabaseOptions {
   readonly listen?: boolean;
   /** Where a lost idle or wake-up connection is reported (the relay keeps polling meanwhile). */
   readonly warn?: (message: string, details: object) => void;
+  /**
+   * Bounds on the pool's sessions: lock waits and idle time inside a transaction
+   * ({@link relaySessionLimits} of the lease TTL). Absent: the database's defaults.
+   */
+  readonly sessionLimits?: import('./session-limits.js').RelaySessionLimits;
 }
 
 /** A database the relay can work on: its dialect, a pool, and the wake-up sources it offers. */

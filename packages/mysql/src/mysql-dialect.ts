@@ -116,9 +116,11 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       if (shards.length === 0) return [];
       const ttl = toMicroseconds(ttlMs, 'ttlMs');
       // Sorted: rows are locked in this order, the order lockLeaseRows uses too, so the two never deadlock.
-      const shardList = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
+      const requested = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
       return inOneTransaction(exec, async (tx) => {
-        await tx.query(sql.lockLeases, [shardList]);
+        const locked = await tx.query<{ shard: unknown }>(sql.lockLeases, [requested]);
+        if (locked.rows.length === 0) return [];
+        const shardList = JSON.stringify(locked.rows.map((row) => toNumber(row.shard)));
         await tx.query(sql.extendOwnLeases, [shardList, ttl, relayId]);
         await tx.query(sql.takeOverLeases, [shardList, relayId, ttl, relayId]);
         const { rows } = await tx.query<HeldLeaseRow>(sql.heldLeases, [shardList, relayId]);

@@ -143,8 +143,14 @@ export function mysqlStatements(tables: ResolvedTables) {
       `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
-    /** Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows, so the two never deadlock. */
-    lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE`,
+    /**
+     * Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows,
+     * so the two never deadlock. SKIP LOCKED: a row another session holds (a relay inside its
+     * settle transaction, perhaps paused there) is left for a later rebalance instead of
+     * stalling the acquisition of every other shard; the statements after it touch only the
+     * rows it returned.
+     */
+    lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE SKIP LOCKED`,
     /**
      * Two statements, not one with `epoch = IF(owner <=> ?, ...)`: a multi-table UPDATE does not
      * promise the order of its assignments, so no assignment may read a column another one sets.

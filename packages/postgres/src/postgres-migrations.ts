@@ -1,4 +1,4 @@
-import { SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
+import { OutboxError, SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
 import { indexName, qualifiedTable, quoteIdentifier } from './postgres-identifiers.js';
 import { postgresInboxDdl } from './postgres-inbox.js';
 
@@ -100,6 +100,9 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
   ]);
 }
 
+/** The longest `migrate` waits for the migration lock or a table lock, in seconds. */
+export const MIGRATION_LOCK_WAIT_SECONDS = 30;
+
 /**
  * Applies the migrations not yet recorded, in order, in ONE transaction that first takes a
  * transaction-scoped advisory lock: concurrent migrators queue behind each other and the later
@@ -109,7 +112,20 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
 export async function migratePostgres(db: SqlDatabase, tables: ResolvedTables): Promise<number[]> {
   const migrationsTable = qualifiedTable(tables, 'migrations');
   return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    // Bounded: the advisory lock, and the table locks the DDL takes, wait at most this long
+    // (a DDL lock queued behind a long transaction would stall every writer of the table).
+    await tx.query(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_WAIT_SECONDS}s'`);
+    try {
+      await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '55P03') throw error;
+      throw new OutboxError(
+        'OUTBOX_MIGRATION_LOCKED',
+        `another session has held the outboxkit migration lock for ${MIGRATION_LOCK_WAIT_SECONDS}s; wait for that migration to finish and run migrate again ` +
+          `(SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted shows the holder)`,
+        { cause: error },
+      );
+    }
     for (const statement of createSchema(tables)) await tx.query(statement);
     await tx.query(createMigrationsTable(tables));
     const { rows } = await tx.query<{ version: number }>(`SELECT version FROM ${migrationsTable}`);

@@ -151,13 +151,15 @@ SELECT relay_id FROM (
 ) live
 ORDER BY relay_id COLLATE "C"`,
 
-    // Lock the candidate rows in shard order first (re-checked after any wait), then update:
-    // the epoch moves only when the owner changes, which is what fences the previous owner.
+    // Lock the candidate rows in shard order first, then update: the epoch moves only when the
+    // owner changes, which is what fences the previous owner. SKIP LOCKED: a row another session
+    // holds (a relay inside its settle transaction, perhaps paused there) is left for a later
+    // rebalance instead of stalling this relay's acquisition of every other shard.
     acquire: `WITH candidates AS (
   SELECT shard FROM ${leases}
   WHERE shard = ANY($2::int[]) AND (owner IS NULL OR owner = $1 OR expires_at < now())
   ORDER BY shard
-  FOR UPDATE
+  FOR UPDATE SKIP LOCKED
 )
 UPDATE ${leases} AS l
 SET owner = $1,

@@ -1,4 +1,4 @@
-import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
+import { integerOption, localCommits, Relay, RELAY_DEFAULTS, relaySessionLimits, type CycleResult } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
@@ -36,7 +36,9 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const databaseUrl = requireDatabaseUrl(flags);
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
   const publisher = await createBrokerPublisher(flags);
-  const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once });
+  // The relay's sessions may not wait for a lock, or idle inside a transaction, longer than its lease.
+  const sessionLimits = relaySessionLimits(flags.leaseTtlMs ?? RELAY_DEFAULTS.leaseTtlMs);
+  const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once, sessionLimits });
   let observability: RelayObservability | undefined;
   try {
     if (flags.migrate) {
