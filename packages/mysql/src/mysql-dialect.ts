@@ -1,4 +1,4 @@
-import { guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import { allOrNothing, guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { inOneTransaction, type MysqlQueryResult } from './mysql-driver.js';
 import { mysqlInbox } from './mysql-inbox.js';
 import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
@@ -56,15 +56,21 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       return probeTransactionWithSavepoint(exec, sql);
     },
 
-    async insertEvents(tx, events) {
-      const sequences: number[] = [];
-      for (const event of events) {
-        const sequence = await nextSequence(tx, sql, event);
-        await tx.query(sql.insertEvent, eventValues(event, sequence));
-        sequences.push(sequence);
-      }
-      return sequences;
-    },
+    /**
+     * In a savepoint: a statement that fails (a duplicate event id, say) after the sequence bump
+     * or after an earlier event of the write undoes the whole write, not just itself, so a
+     * caller who commits anyway keeps no sequence gap and no half of the write.
+     */
+    insertEvents: (tx, events) =>
+      allOrNothing(tx, sql.writeSavepoint, async () => {
+        const sequences: number[] = [];
+        for (const event of events) {
+          const sequence = await nextSequence(tx, sql, event);
+          await tx.query(sql.insertEvent, eventValues(event, sequence));
+          sequences.push(sequence);
+        }
+        return sequences;
+      }),
 
     async countPending(exec) {
       const { rows } = await exec.query<{ count: unknown }>(sql.countPending);

@@ -91,6 +91,12 @@ export function mysqlStatements(tables: ResolvedTables) {
     releaseSavepointProbe: 'RELEASE SAVEPOINT outboxkit_transaction_probe',
 
     // --- write path ---
+    /** Around a write's statements: MySQL undoes only a failed statement, this undoes the whole write (core's allOrNothing). */
+    writeSavepoint: Object.freeze({
+      begin: 'SAVEPOINT outboxkit_write',
+      release: 'RELEASE SAVEPOINT outboxkit_write',
+      rollback: 'ROLLBACK TO SAVEPOINT outboxkit_write',
+    }),
     /**
      * Inserts 1 or increments, and leaves the new value in LAST_INSERT_ID() (and the OK packet's
      * insert id). The row lock it takes serialises writers of one aggregate until commit.
