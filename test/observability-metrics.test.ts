@@ -102,7 +102,7 @@ describe('relay metrics', () => {
 
 describe('readiness', () => {
   const now = new Date('2026-01-01T00:01:00Z');
-  const healthy: RelayHealth = { relayId: 'r', running: true, ownedShards: [1, 2], breakerOpen: false, publisherConnected: true, lastPollAt: new Date(now.getTime() - 500) };
+  const healthy: RelayHealth = { relayId: 'r', running: true, ownedShards: [1, 2], breakerOpen: false, publisherConnected: true, lastPollAt: new Date(now.getTime() - 500), configurationError: null };
   const sample = { ok: true, at: new Date(now.getTime() - 1000) };
   const limits = readinessLimits(1000, 5000);
 
@@ -125,6 +125,13 @@ describe('readiness', () => {
     expect(report.checks[check].detail).not.toBe('');
   });
 
+  it('a broker that refuses the relay\'s user fails the broker check with the refusal, even while connected', () => {
+    const refused = 'RabbitMQ refused user "relay" write access to exchange "orders" (ACCESS_REFUSED)';
+    const report = assessReadiness({ ...healthy, configurationError: refused }, sample, limits, now);
+    expect(report).toMatchObject({ ready: false, failed: ['broker'] });
+    expect(report.checks.broker.detail).toBe(`configuration: ${refused}`);
+  });
+
   it('a standby relay owning no shards is ready', () => {
     expect(assessReadiness({ ...healthy, ownedShards: [], lastPollAt: null }, sample, limits, now).ready).toBe(true);
   });
@@ -133,7 +140,7 @@ describe('readiness', () => {
 describe('the metrics HTTP server', () => {
   it('answers /healthz, 404 elsewhere, 405 for writes', async () => {
     const metrics = createRelayMetrics({ defaultMetrics: false });
-    const server = await startObservabilityServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, readiness: () => assessReadiness({ relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null }, null, readinessLimits(1000, 5000), new Date()) });
+    const server = await startObservabilityServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, readiness: () => assessReadiness({ relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null, configurationError: null }, null, readinessLimits(1000, 5000), new Date()) });
     try {
       const base = `http://127.0.0.1:${server.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);

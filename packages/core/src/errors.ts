@@ -47,6 +47,8 @@ export type PublishFailureReason =
   | 'invalid-destination'
   | 'timeout'
   | 'connection'
+  /** The broker refused the relay's user (RabbitMQ ACCESS_REFUSED): a configuration failure, retried like a transient one. */
+  | 'permission'
   | 'unknown';
 
 const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set([

@@ -1,4 +1,4 @@
-import { integerOption, localCommits, Relay, RELAY_DEFAULTS, relaySessionLimits, type CycleResult } from '@outboxkit/core';
+import { integerOption, localCommits, OutboxError, Relay, RELAY_DEFAULTS, relaySessionLimits, type CycleResult } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
@@ -80,6 +80,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     if (flags.once) {
       const result = await relay.drain();
       logger.info(result, 'drain finished');
+      assertDrained(result);
       return result;
     }
     await relay.start();
@@ -94,5 +95,27 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     await observability?.close();
     await publisher.close();
     await target.database.close();
+  }
+}
+
+/**
+ * `--once` exits 1 (the CLI prints the message on stderr) when it stopped with events it could
+ * not publish: the broker failed, or events failed and wait for their retry. A scheduled
+ * `run --once` must not report success while its events are still pending.
+ */
+function assertDrained(result: CycleResult): void {
+  if (result.transient) {
+    throw new OutboxError(
+      'OUTBOX_DRAIN_INCOMPLETE',
+      `run --once stopped with events still pending: publishing failed (${result.brokerError ?? 'broker unavailable'}); ` +
+        `${result.published} published before that. Fix the broker connection or permissions and run again`,
+    );
+  }
+  if (result.failed > 0) {
+    throw new OutboxError(
+      'OUTBOX_DRAIN_INCOMPLETE',
+      `run --once stopped with ${result.failed} event(s) that failed to publish and wait for a retry with backoff (the warnings above say why); ` +
+        `${result.published} published. Run again after the backoff, or see \`outbox-relay quarantine list\` once they are quarantined`,
+    );
   }
 }

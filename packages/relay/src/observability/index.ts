@@ -67,7 +67,7 @@ export async function startRelayObservability(options: RelayObservabilityOptions
     },
   });
   const readiness = (): ReadinessReport => {
-    const current: RelayHealth = health?.() ?? { relayId: '', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null };
+    const current: RelayHealth = health?.() ?? { relayId: '', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null, configurationError: null };
     return assessReadiness(current, sampler.latest, limits, new Date());
   };
   let server: ObservabilityServer;
