@@ -125,7 +125,8 @@ export class Relay {
       if (unreachable === null) await this.rebalance();
       else await this.leaveGroup(unreachable, 'at start');
     } catch (error) {
-      this.state = 'stopped';
+      // Nothing was started: the caller may try again (the CLI does while the database is unreachable).
+      this.state = 'idle';
       throw error;
     }
     for (const source of this.options.wakeSources) this.unsubscribes.push(source.subscribe(() => this.wake()));

@@ -1,8 +1,9 @@
-import { integerOption, localCommits, OutboxError, Relay, RELAY_DEFAULTS, relaySessionLimits, type CycleResult } from '@outboxkit/core';
+import { integerOption, localCommits, OutboxError, Relay, RELAY_DEFAULTS, relaySessionLimits, secretsOf, type CycleResult } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
 import { withFaultHooks } from '../fault-hooks.js';
+import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
@@ -41,9 +42,16 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once, sessionLimits });
   let observability: RelayObservability | undefined;
   try {
+    // A relay started before its database waits for it (missing tables and the like fail at
+    // once); a one-shot `--once` fails at once, so a scheduler sees it.
+    const whenDatabaseAnswers = (step: () => Promise<void>): Promise<boolean> =>
+      flags.once ? step().then(() => true) : startWhenDatabaseAnswers(step, logger, signal, secretsOf(databaseUrl));
     if (flags.migrate) {
-      const applied = await target.dialect.migrate(target.database);
-      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      const migrated = await whenDatabaseAnswers(async () => {
+        const applied = await target.dialect.migrate(target.database);
+        if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      });
+      if (!migrated) return;
     }
     // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
     if (metricsPort !== undefined && !flags.once) {
@@ -83,7 +91,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       assertDrained(result);
       return result;
     }
-    await relay.start();
+    if (!(await whenDatabaseAnswers(() => relay.start()))) return;
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
