@@ -1,7 +1,7 @@
 import { deleteInBatches, inboxOperationsOf, parseDuration } from '@outboxkit/core';
 import { openDatabase } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
-import { rangeFlag, type CommandOutput } from './operations-shared.js';
+import { OPERATOR_SESSION_LIMITS, rangeFlag, type CommandOutput } from './operations-shared.js';
 
 export interface CleanupFlags extends DatabaseFlags {
   historyRetention?: string;
@@ -36,7 +36,7 @@ export async function cleanupCommand(flags: CleanupFlags, io: CommandOutput): Pr
     io.err(`cleanup: warning: --inbox-retention is shorter than --history-retention; events replayed from older history would be processed again by consumers`);
   }
 
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags), sessionLimits: OPERATOR_SESSION_LIMITS });
   try {
     const { dialect, database } = target;
     // Database clock: stored times are database times, whatever this machine's clock says.

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { OutboxConfigError, type HistoryEvent, type Publisher } from '@outboxkit/core';
+import { OutboxConfigError, RELAY_DEFAULTS, relaySessionLimits, type HistoryEvent, type Publisher } from '@outboxkit/core';
 import { loadRabbitmq } from '../brokers.js';
 import { DEFAULT_BROKER_URL } from '../config.js';
 
@@ -87,3 +87,10 @@ export function rangeFlag(value: number | undefined, flag: string, fallback: num
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The session limits of the operator commands that lock rows (cleanup, quarantine retry/skip):
+ * those of a relay with the default lease, so a command paused mid-transaction (a suspended
+ * terminal) cannot hold the relays back for longer than a lease (docs/operations.md).
+ */
+export const OPERATOR_SESSION_LIMITS = relaySessionLimits(RELAY_DEFAULTS.leaseTtlMs);

@@ -9,7 +9,7 @@ import {
 } from '@outboxkit/core';
 import { openDatabase } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
-import { defaultOperator, eventIds, nameFlag, rangeFlag, type CommandOutput } from './operations-shared.js';
+import { defaultOperator, eventIds, nameFlag, OPERATOR_SESSION_LIMITS, rangeFlag, type CommandOutput } from './operations-shared.js';
 
 export interface QuarantineListFlags extends DatabaseFlags {
   json?: boolean;
@@ -28,7 +28,7 @@ export interface QuarantineResolveFlags extends DatabaseFlags {
  */
 export async function quarantineListCommand(flags: QuarantineListFlags, io: CommandOutput): Promise<QuarantineEntry[]> {
   const limit = rangeFlag(flags.limit, '--limit', 1000, 1, 100_000);
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags), sessionLimits: OPERATOR_SESSION_LIMITS });
   try {
     const entries = await target.dialect.listQuarantine(target.database, { includeResolved: flags.all === true, limit });
     if (flags.json) {
@@ -78,7 +78,7 @@ async function resolveEach(action: 'retry' | 'skip', rawIds: string[], flags: Qu
   const ids = eventIds(rawIds, '<id>');
   const by = nameFlag(flags.by ?? defaultOperator(), '--by');
   const note = flags.reason === undefined ? null : storableText(flags.reason.trim()) || null;
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags), sessionLimits: OPERATOR_SESSION_LIMITS });
   const notFound: string[] = [];
   try {
     for (const id of ids) {
