@@ -7,22 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
 import { serviceUrl, uniqueName } from '@outboxkit/testkit';
+import { waitUntil } from './faults/harness.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { runCli, startRelay, type RelayProcess } from './support/relay-process.js';
 
 const ctl = (...args: string[]): string => execFileSync('/usr/sbin/rabbitmqctl', args, { encoding: 'utf8', stdio: 'pipe' });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 describe('outbox-relay against a broker that refuses it', () => {
   let db: TestDatabase;
   let target: DatabaseTarget;
@@ -84,16 +73,15 @@ describe('outbox-relay against a broker that refuses it', () => {
     let relay: RelayProcess | undefined;
     try {
       relay = startRelay([...dbFlags, '--broker-url', limitedUrl(), '--exchange', uniqueName('okt_fx'), '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--poll-interval-ms', '200', '--log-level', 'info']);
-      const port = await eventually('the metrics port', async () => {
+      const port = await waitUntil('the metrics port', async () => {
         const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay!.output());
         return match ? Number(match[1]) : undefined;
-      });
+      }, 30_000);
       // At least three refused publishes (the breaker retries with backoff), so the rate limit is what keeps the log to one line.
-      await eventually('three refused publishes', async () => {
+      await waitUntil('three refused publishes', async () => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        const value = Number(/outbox_publish_failures_total\{reason="permission"\} (\d+)/.exec(text)?.[1] ?? 0);
-        return value >= 3 ? value : undefined;
-      });
+        return Number(/outbox_publish_failures_total\{reason="permission"\} (\d+)/.exec(text)?.[1] ?? 0) >= 3;
+      }, 30_000);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { failed: string[]; checks: { broker: { detail: string } } };

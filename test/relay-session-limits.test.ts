@@ -5,19 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { relaySessionLimits, shardOf, shardsNotHeld, writeEvents, type Lease } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
+import { waitUntil } from './faults/harness.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './support/databases.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** An aggregate id whose events land in `shard`. */
 function aggregateIn(shard: number): string {
@@ -49,7 +38,7 @@ describe.each(['PostgreSQL', 'MariaDB'] as const satisfies readonly DatabaseKind
     await a.dialect.acquire(a.database, 'relay-a', [shard], 200);
     const held: Lease[] = [{ shard, epoch: 1 }];
     const [event] = await a.database.transaction((tx) => writeEvents(a.dialect, tx, { aggregateType: 'limits', aggregateId: aggregateIn(shard), type: 't', payload: {} }));
-    await eventually('A\'s lease to expire', async () => ((await leaseExpired(b, shard)) ? true : undefined));
+    await waitUntil('A\'s lease to expire', () => leaseExpired(b, shard), 30_000);
 
     // A's settle transaction locks its lease row, then A "freezes" (awaits without a statement).
     let resume: () => void = () => undefined;
@@ -71,10 +60,10 @@ describe.each(['PostgreSQL', 'MariaDB'] as const satisfies readonly DatabaseKind
     expect(await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000)).toEqual([{ shard: 6, epoch: 1 }, { shard: 8, epoch: 1 }]);
 
     // Once A's transaction has idled past its limit the server ends it, and B takes shard 7 with a new epoch.
-    const taken = await eventually('B to take the shard A held locked', async () => {
+    const taken = await waitUntil('B to take the shard A held locked', async () => {
       const leases = await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000);
-      return leases.some((lease) => lease.shard === shard) ? leases : undefined;
-    });
+      return leases.some((lease) => lease.shard === shard) && leases;
+    }, 30_000);
     expect(taken).toContainEqual({ shard, epoch: 2 });
 
     // A wakes: its transaction is gone, so its mark fails and nothing was marked.

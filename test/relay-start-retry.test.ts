@@ -7,20 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeEvents } from '@outboxkit/core';
 import { openDatabase } from '@outboxkit/relay';
 import { allCommittedDelivered, collectQueue, DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
+import { waitUntil } from './faults/harness.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { startRelay, type RelayProcess } from './support/relay-process.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** A loopback port nothing listens on (yet): bound once by the OS, then released. */
 async function freePort(): Promise<number> {
@@ -80,7 +69,7 @@ describe('outbox-relay run started before its database', () => {
     const relay: RelayProcess = startRelay(['--database-url', viaProxy.toString(), '--schema', db.schema!, '--broker-url', brokerUrl, '--exchange', exchange, '--poll-interval-ms', '200', '--log-level', 'info']);
     cleanup.push(() => relay.stop('SIGKILL'));
 
-    await eventually('two "database unreachable at start" lines', () => ((relay.output().match(/database unreachable at start \(.*ECONNREFUSED.*retrying in/g) ?? []).length >= 2 ? true : undefined));
+    await waitUntil('two "database unreachable at start" lines', async () => (relay.output().match(/database unreachable at start \(.*ECONNREFUSED.*retrying in/g) ?? []).length >= 2, 30_000);
     expect(relay.child.exitCode, 'the relay waits instead of exiting').toBeNull();
     expect(log.wasDelivered(event!.id)).toBe(false);
 
