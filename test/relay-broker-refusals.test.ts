@@ -64,7 +64,9 @@ describe('outbox-relay against a broker that refuses it', () => {
   it('run --once exits 1 naming the missing write permission', async () => {
     const result = await runCli(['run', '--once', ...dbFlags, '--broker-url', limitedUrl(), '--exchange', uniqueName('okt_fx'), '--log-level', 'silent']);
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/still pending: publishing failed \(RabbitMQ refused to let the relay's user publish .*ACCESS_REFUSED.*grant the user write permission/);
+    expect(result.stderr).toMatch(
+      /still pending: publishing failed \(RabbitMQ refused to let the relay's user publish .*ACCESS_REFUSED.*grant the user write permission/,
+    );
     expect(result.stdout + result.stderr).not.toContain(password);
     expect(await target.dialect.countPending(target.database)).toBe(1);
   });
@@ -72,22 +74,47 @@ describe('outbox-relay against a broker that refuses it', () => {
   it('a running relay without write permission: not ready (broker: configuration, naming the permission), reason="permission" failures, one error line per interval', async () => {
     let relay: RelayProcess | undefined;
     try {
-      relay = startRelay([...dbFlags, '--broker-url', limitedUrl(), '--exchange', uniqueName('okt_fx'), '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--poll-interval-ms', '200', '--log-level', 'info']);
-      const port = await waitUntil('the metrics port', async () => {
-        const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay!.output());
-        return match ? Number(match[1]) : undefined;
-      }, 30_000);
+      relay = startRelay([
+        ...dbFlags,
+        '--broker-url',
+        limitedUrl(),
+        '--exchange',
+        uniqueName('okt_fx'),
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+        '--poll-interval-ms',
+        '200',
+        '--log-level',
+        'info',
+      ]);
+      const port = await waitUntil(
+        'the metrics port',
+        async () => {
+          const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay!.output());
+          return match ? Number(match[1]) : undefined;
+        },
+        30_000,
+      );
       // At least three refused publishes (the breaker retries with backoff), so the rate limit is what keeps the log to one line.
-      await waitUntil('three refused publishes', async () => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return Number(/outbox_publish_failures_total\{reason="permission"\} (\d+)/.exec(text)?.[1] ?? 0) >= 3;
-      }, 30_000);
+      await waitUntil(
+        'three refused publishes',
+        async () => {
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          return Number(/outbox_publish_failures_total\{reason="permission"\} (\d+)/.exec(text)?.[1] ?? 0) >= 3;
+        },
+        30_000,
+      );
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { failed: string[]; checks: { broker: { detail: string } } };
       expect(body.failed).toContain('broker');
       expect(body.checks.broker.detail).toMatch(/^configuration: RabbitMQ refused to let the relay's user publish .*write permission/);
-      const errorLines = relay.output().split('\n').filter((line) => line.includes('"level":50') && line.includes('broker refused the relay\'s user'));
+      const errorLines = relay
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"level":50') && line.includes("broker refused the relay's user"));
       expect(errorLines).toHaveLength(1);
       expect(relay.output()).not.toContain(password);
       expect(await target.dialect.countPending(target.database)).toBe(1);

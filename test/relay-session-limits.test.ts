@@ -37,8 +37,10 @@ describe.each(['PostgreSQL', 'MariaDB'] as const satisfies readonly DatabaseKind
     // A held shard 7 with a lease that has run out, and has one of its events confirmed, unmarked.
     await a.dialect.acquire(a.database, 'relay-a', [shard], 200);
     const held: Lease[] = [{ shard, epoch: 1 }];
-    const [event] = await a.database.transaction((tx) => writeEvents(a.dialect, tx, { aggregateType: 'limits', aggregateId: aggregateIn(shard), type: 't', payload: {} }));
-    await waitUntil('A\'s lease to expire', () => leaseExpired(b, shard), 30_000);
+    const [event] = await a.database.transaction((tx) =>
+      writeEvents(a.dialect, tx, { aggregateType: 'limits', aggregateId: aggregateIn(shard), type: 't', payload: {} }),
+    );
+    await waitUntil("A's lease to expire", () => leaseExpired(b, shard), 30_000);
 
     // A's settle transaction locks its lease row, then A "freezes" (awaits without a statement).
     let resume: () => void = () => undefined;
@@ -57,13 +59,20 @@ describe.each(['PostgreSQL', 'MariaDB'] as const satisfies readonly DatabaseKind
     expect(lockedRows).toEqual([{ shard, owner: 'relay-a', epoch: 1 }]);
 
     // B takes the free shards at once and leaves the locked one (no wait on A's lock).
-    expect(await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000)).toEqual([{ shard: 6, epoch: 1 }, { shard: 8, epoch: 1 }]);
+    expect(await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000)).toEqual([
+      { shard: 6, epoch: 1 },
+      { shard: 8, epoch: 1 },
+    ]);
 
     // Once A's transaction has idled past its limit the server ends it, and B takes shard 7 with a new epoch.
-    const taken = await waitUntil('B to take the shard A held locked', async () => {
-      const leases = await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000);
-      return leases.some((lease) => lease.shard === shard) && leases;
-    }, 30_000);
+    const taken = await waitUntil(
+      'B to take the shard A held locked',
+      async () => {
+        const leases = await b.dialect.acquire(b.database, 'relay-b', [6, shard, 8], 60_000);
+        return leases.some((lease) => lease.shard === shard) && leases;
+      },
+      30_000,
+    );
     expect(taken).toContainEqual({ shard, epoch: 2 });
 
     // A wakes: its transaction is gone, so its mark fails and nothing was marked.

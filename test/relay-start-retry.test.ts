@@ -55,21 +55,45 @@ describe('outbox-relay run started before its database', () => {
     cleanup.push(() => direct.database.close());
     await direct.dialect.migrate(direct.database);
     const log = new DeliveryLog();
-    const [event] = await direct.database.transaction((tx) => writeEvents(direct.dialect, tx, { aggregateType: 'doc', aggregateId: 'd-1', type: 'doc.saved', payload: {} }));
+    const [event] = await direct.database.transaction((tx) =>
+      writeEvents(direct.dialect, tx, { aggregateType: 'doc', aggregateId: 'd-1', type: 'doc.saved', payload: {} }),
+    );
     log.attempted(event!, 'committed');
     const brokerUrl = await serviceUrl('rabbitmq');
     const exchange = uniqueName('okt_x');
-    const collector = await collectQueue({ url: brokerUrl, queue: uniqueName('okt_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true }, log });
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_q'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
     cleanup.push(() => collector.close());
 
     const real = new URL(db.url);
     const port = await freePort();
     const viaProxy = new URL(db.url);
     viaProxy.host = `127.0.0.1:${port}`;
-    const relay: RelayProcess = startRelay(['--database-url', viaProxy.toString(), '--schema', db.schema!, '--broker-url', brokerUrl, '--exchange', exchange, '--poll-interval-ms', '200', '--log-level', 'info']);
+    const relay: RelayProcess = startRelay([
+      '--database-url',
+      viaProxy.toString(),
+      '--schema',
+      db.schema!,
+      '--broker-url',
+      brokerUrl,
+      '--exchange',
+      exchange,
+      '--poll-interval-ms',
+      '200',
+      '--log-level',
+      'info',
+    ]);
     cleanup.push(() => relay.stop('SIGKILL'));
 
-    await waitUntil('two "database unreachable at start" lines', async () => (relay.output().match(/database unreachable at start \(.*ECONNREFUSED.*retrying in/g) ?? []).length >= 2, 30_000);
+    await waitUntil(
+      'two "database unreachable at start" lines',
+      async () => (relay.output().match(/database unreachable at start \(.*ECONNREFUSED.*retrying in/g) ?? []).length >= 2,
+      30_000,
+    );
     expect(relay.child.exitCode, 'the relay waits instead of exiting').toBeNull();
     expect(log.wasDelivered(event!.id)).toBe(false);
 

@@ -6,7 +6,13 @@ import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 
-const event = (aggregateId: string, extra: Partial<EventInput> = {}): EventInput => ({ aggregateType: 'account', aggregateId, type: 'account.credited', payload: { aggregateId }, ...extra });
+const event = (aggregateId: string, extra: Partial<EventInput> = {}): EventInput => ({
+  aggregateType: 'account',
+  aggregateId,
+  type: 'account.credited',
+  payload: { aggregateId },
+  ...extra,
+});
 
 describe.each(DATABASE_KINDS)('a failed write leaves nothing behind (%s)', (kind) => {
   let db: TestDatabase | undefined;
@@ -18,7 +24,7 @@ describe.each(DATABASE_KINDS)('a failed write leaves nothing behind (%s)', (kind
     db = undefined;
   });
 
-  it('the caller commits after a write failed mid-way; the aggregates\' next events get sequence 1 and no row of the failed write remains', async () => {
+  it("the caller commits after a write failed mid-way; the aggregates' next events get sequence 1 and no row of the failed write remains", async () => {
     db = await createTestDatabase(kind);
     target = await openDatabase(db.url, { tables: db.schema ? { schema: db.schema } : {} });
     const { dialect, database } = target;
@@ -43,7 +49,11 @@ describe.each(DATABASE_KINDS)('a failed write leaves nothing behind (%s)', (kind
     const { rows } = await database.query<{ aggregate_id: string; sequence: unknown }>(
       `SELECT aggregate_id, sequence FROM ${qualified(target, 'events')} ORDER BY position`,
     );
-    expect(rows.map((row) => [row.aggregate_id, Number(row.sequence)])).toEqual([['a-existing', 1], ['a-first', 1], ['a-second', 1]]);
+    expect(rows.map((row) => [row.aggregate_id, Number(row.sequence)])).toEqual([
+      ['a-existing', 1],
+      ['a-first', 1],
+      ['a-second', 1],
+    ]);
   });
 });
 

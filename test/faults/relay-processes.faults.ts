@@ -14,6 +14,7 @@ describe('relay processes killed, paused, added', () => {
     relayKills({ kind: 'SQLite', events: 10_000, aggregates: 200, kills: 10, batchSize: 500, seed: SEED }));
   it('3: a relay SIGSTOPped past its lease is fenced after SIGCONT', () => pausedRelay({ events: 12_000, aggregates: 20, seed: SEED }));
   it.each(['PostgreSQL', 'MariaDB'] as const)('13: a relay frozen inside its settle transaction does not stop the group (%s)', (kind) =>
-    frozenInTransaction({ kind, events: 6000, aggregates: 200, ttlMs: 2000, seed: SEED }));
+    frozenInTransaction({ kind, events: 6000, aggregates: 200, ttlMs: 2000, seed: SEED }),
+  );
   it('2: three relays, one SIGKILLed and one added mid-run', () => relayChurn({ eventsPerPhase: 3000, aggregates: 200, seed: SEED }));
 });

@@ -8,10 +8,29 @@
 import { expect } from 'vitest';
 import { DeliveryLog, uniqueName, type QueueCollector } from '@outboxkit/testkit';
 import type { DatabaseTarget } from '@outboxkit/relay';
-import { startMariaDbInstance, startPostgresCluster, startRabbitNode, type MariaDbInstance, type PostgresCluster, type RabbitNode } from '../../packages/testkit/src/servers/index.js';
 import {
-  checkAndRecord, drain, durableCollector, formatTable, killAll, openTarget, rng, runWriters, sleep, spawnRelay, waitUntil,
-  type ManagedRelay, type ScenarioRow, type WriterStats,
+  startMariaDbInstance,
+  startPostgresCluster,
+  startRabbitNode,
+  type MariaDbInstance,
+  type PostgresCluster,
+  type RabbitNode,
+} from '../../packages/testkit/src/servers/index.js';
+import {
+  checkAndRecord,
+  drain,
+  durableCollector,
+  formatTable,
+  killAll,
+  openTarget,
+  rng,
+  runWriters,
+  sleep,
+  spawnRelay,
+  waitUntil,
+  type ManagedRelay,
+  type ScenarioRow,
+  type WriterStats,
 } from '../faults/harness.js';
 import { startTcpProxy, type TcpProxy } from '../faults/tcp-proxy.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -105,8 +124,13 @@ export async function soak(p: { durationMs: number; seed: number }): Promise<Soa
 
     const spawn = (site: Site, env?: NodeJS.ProcessEnv): ManagedRelay => {
       const relay = spawnRelay({
-        databaseUrl: site.relayUrl, schema: site.schema, brokerUrl: broker.url, exchange: site.exchange,
-        relayId: `soak-${site.kind.toLowerCase()}-${site.spawned++}`, extra: RELAY_FLAGS, ...(env ? { env } : {}),
+        databaseUrl: site.relayUrl,
+        schema: site.schema,
+        brokerUrl: broker.url,
+        exchange: site.exchange,
+        relayId: `soak-${site.kind.toLowerCase()}-${site.spawned++}`,
+        extra: RELAY_FLAGS,
+        ...(env ? { env } : {}),
       });
       site.relays.push(relay);
       return relay;
@@ -120,10 +144,22 @@ export async function soak(p: { durationMs: number; seed: number }): Promise<Soa
     for (const site of sites) for (let i = 0; i < RELAYS_PER_DATABASE; i++) spawn(site);
 
     for (const [i, site] of sites.entries()) {
-      writers.push(runWriters({
-        target: site.target, log: site.log, total: Number.MAX_SAFE_INTEGER, aggregates: 300, concurrency: 4, paceMs: 40,
-        rollbackRate: 0.02, tolerateErrors: true, stop: () => stopWriters,
-      }, p.seed + i));
+      writers.push(
+        runWriters(
+          {
+            target: site.target,
+            log: site.log,
+            total: Number.MAX_SAFE_INTEGER,
+            aggregates: 300,
+            concurrency: 4,
+            paceMs: 40,
+            rollbackRate: 0.02,
+            tolerateErrors: true,
+            stop: () => stopWriters,
+          },
+          p.seed + i,
+        ),
+      );
     }
 
     // ---------------------------------------------------------------- the fault driver
@@ -189,12 +225,23 @@ export async function soak(p: { durationMs: number; seed: number }): Promise<Soa
         throw new Error(`${site.kind}: ${error.message}; pending ${site.log.pending().length}; a relay's log:\n${site.relays[0]?.output().slice(-3000)}`);
       });
       const s = stats[i]!;
-      checkAndRecord(`soak ${Math.round(p.durationMs / 60_000)} min (${site.kind})`, site.log, drainMs,
-        `${s.committed} committed, ${s.unknown} unknown outcome, ${s.rolledBack} rolled back; ${site.spawned} relay processes`);
+      checkAndRecord(
+        `soak ${Math.round(p.durationMs / 60_000)} min (${site.kind})`,
+        site.log,
+        drainMs,
+        `${s.committed} committed, ${s.unknown} unknown outcome, ${s.rolledBack} rolled back; ${site.spawned} relay processes`,
+      );
       const report = site.log.check();
       rows.push({
-        scenario: site.kind, attempted: report.attempted, committed: report.committed, delivered: report.delivered, lost: report.lost.length,
-        unexpected: report.unexpected.length, duplicated: report.duplicateDeliveries, orderViolations: report.orderViolations.length, drainMs,
+        scenario: site.kind,
+        attempted: report.attempted,
+        committed: report.committed,
+        delivered: report.delivered,
+        lost: report.lost.length,
+        unexpected: report.unexpected.length,
+        duplicated: report.duplicateDeliveries,
+        orderViolations: report.orderViolations.length,
+        drainMs,
       });
       expect(s.committed, `${site.kind}: the writers committed events`).toBeGreaterThan(0);
     }

@@ -51,12 +51,7 @@ export type PublishFailureReason =
   | 'permission'
   | 'unknown';
 
-const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set([
-  'unroutable',
-  'rejected',
-  'too-large',
-  'invalid-destination',
-]);
+const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set(['unroutable', 'rejected', 'too-large', 'invalid-destination']);
 
 /**
  * A broker did not confirm an event. `permanent` failures are properties of the event (no queue

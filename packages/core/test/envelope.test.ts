@@ -62,7 +62,11 @@ describe('createEnvelope', () => {
   });
 
   it.each([
-    [{ ...base, payload: { items: [{ name: 'a' }, { name: 'b' }, { name: 'bad \uD800 half' }] } }, 'payload.items[2].name', /lone UTF-16 surrogate \(\\uD800 at index 4\)/],
+    [
+      { ...base, payload: { items: [{ name: 'a' }, { name: 'b' }, { name: 'bad \uD800 half' }] } },
+      'payload.items[2].name',
+      /lone UTF-16 surrogate \(\\uD800 at index 4\)/,
+    ],
     [{ ...base, payload: { tail: 'ends in a low half \uDC00' } }, 'payload.tail', /lone UTF-16 surrogate \(\\uDC00/],
     [{ ...base, payload: { ['key\uDBFF']: 1 } }, 'payload.key\uDBFF (its key)', /lone UTF-16 surrogate/],
     [{ ...base, payload: ['nul \u0000 inside'] }, 'payload[0]', /NUL character \(\\u0000 at index 4\).*PostgreSQL/],
@@ -77,7 +81,10 @@ describe('createEnvelope', () => {
   });
 
   it('accepts well-formed text, surrogate pairs included', () => {
-    expect(createEnvelope({ ...base, payload: { emoji: 'ok \uD83D\uDE00', cjk: '漢字' }, headers: { note: '\uD83D\uDE00' } }).payload).toEqual({ emoji: 'ok 😀', cjk: '漢字' });
+    expect(createEnvelope({ ...base, payload: { emoji: 'ok \uD83D\uDE00', cjk: '漢字' }, headers: { note: '\uD83D\uDE00' } }).payload).toEqual({
+      emoji: 'ok 😀',
+      cjk: '漢字',
+    });
   });
 
   it('stores a Date in the payload as its ISO string (the one class instance accepted); other class instances are refused', () => {

@@ -1,6 +1,16 @@
 import pg from 'pg';
 import type { PoolConfig } from 'pg';
-import { OutboxConfigError, OutboxError, redactUrl, scrubbedError, secretsOf, type QueryResult, type RelaySessionLimits, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import {
+  OutboxConfigError,
+  OutboxError,
+  redactUrl,
+  scrubbedError,
+  secretsOf,
+  type QueryResult,
+  type RelaySessionLimits,
+  type SqlDatabase,
+  type SqlExecutor,
+} from '@outboxkit/core';
 
 /** The subset of a `pg` Client, PoolClient or Pool that outboxkit calls. */
 export interface PgQueryable {

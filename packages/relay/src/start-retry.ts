@@ -5,8 +5,16 @@ import type { Logger } from 'pino';
 // 57P03 (the server is starting up): the database is not there YET. Anything else (missing
 // tables, a wrong password, a typo in the database name) will not fix itself by waiting.
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', '57P03',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  '57P03',
 ]);
 const UNREACHABLE_MESSAGES = /Connection terminated|timeout expired|connect ETIMEDOUT|server closed the connection/i;
 
@@ -38,7 +46,10 @@ export async function startWhenDatabaseAnswers(start: () => Promise<void>, logge
     } catch (error) {
       if (!isDatabaseUnreachable(error)) throw error;
       const message = scrub(error instanceof Error ? error.message : String(error), secrets);
-      logger.warn({ err: { message }, retryInMs: delay }, `database unreachable at start (${message}): retrying in ${delay / 1000} s; the relay starts once it answers`);
+      logger.warn(
+        { err: { message }, retryInMs: delay },
+        `database unreachable at start (${message}): retrying in ${delay / 1000} s; the relay starts once it answers`,
+      );
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);

@@ -88,13 +88,15 @@ export function enqueueSync<Events extends EventMap = EventMap>(
   const sql = sqliteStatements(tables);
   try {
     // All or nothing, like the async write: a failed statement undoes the whole write.
-    return allOrNothingSync((statement) => runStatement(db, statement, []), sql.writeSavepoint, () =>
-      envelopes.map((envelope) => {
-        const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
-          .rows[0]!.last_sequence;
-        runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
-        return { ...envelope, sequence };
-      }),
+    return allOrNothingSync(
+      (statement) => runStatement(db, statement, []),
+      sql.writeSavepoint,
+      () =>
+        envelopes.map((envelope) => {
+          const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]).rows[0]!.last_sequence;
+          runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
+          return { ...envelope, sequence };
+        }),
     );
   } catch (error) {
     throw withMigrateHint(error, tables, isNoSuchTable);

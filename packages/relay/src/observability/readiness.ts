@@ -42,15 +42,17 @@ export function assessReadiness(health: RelayHealth, sample: StatusSample | null
   let database: CheckResult;
   if (sample === null) database = { ok: false, detail: 'no status sample yet' };
   else if (!sample.ok) database = { ok: false, detail: `last status sample failed: ${sample.error ?? 'unknown error'}` };
-  else if (ageMs(sample.at) > limits.sampleMaxAgeMs) database = { ok: false, detail: `last successful status sample is ${seconds(ageMs(sample.at))} old (limit ${seconds(limits.sampleMaxAgeMs)})` };
+  else if (ageMs(sample.at) > limits.sampleMaxAgeMs)
+    database = { ok: false, detail: `last successful status sample is ${seconds(ageMs(sample.at))} old (limit ${seconds(limits.sampleMaxAgeMs)})` };
   else database = { ok: true, detail: `reachable ${seconds(ageMs(sample.at))} ago` };
 
   // A refused permission is reported even while the connection is up: publishing still fails.
-  const broker: CheckResult = health.configurationError !== null
-    ? { ok: false, detail: `configuration: ${health.configurationError}` }
-    : health.publisherConnected
-      ? { ok: true, detail: 'connected' }
-      : { ok: false, detail: health.breakerOpen ? 'not connected (circuit breaker open)' : 'not connected' };
+  const broker: CheckResult =
+    health.configurationError !== null
+      ? { ok: false, detail: `configuration: ${health.configurationError}` }
+      : health.publisherConnected
+        ? { ok: true, detail: 'connected' }
+        : { ok: false, detail: health.breakerOpen ? 'not connected (circuit breaker open)' : 'not connected' };
 
   let poll: CheckResult;
   if (health.lastPollAt !== null && ageMs(health.lastPollAt) <= limits.pollMaxAgeMs) {
