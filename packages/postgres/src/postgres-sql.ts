@@ -1,5 +1,6 @@
 import type { ResolvedTables } from '@outboxkit/core';
 import { qualifiedTable } from './postgres-identifiers.js';
+import { claimFunction } from './postgres-migrations.js';
 
 /**
  * Every statement of the write path and the relay hot path, built once per dialect from the
@@ -46,10 +47,6 @@ export const EVENT_COLUMNS = [
   'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
 ] as const;
 
-// JSON as text: a driver's jsonb parser (or its absence) cannot tell the JSON string "x" from the text x.
-const CLAIMED_COLUMNS = 'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, ' +
-  'e.payload::text AS payload, e.headers::text AS headers, e.occurred_at, e.attempts';
-
 // `interval * float8` keeps sub-second ttls exact; the value is always a bound parameter.
 const millis = (param: string): string => `(${param}::float8 * interval '1 millisecond')`;
 
@@ -84,24 +81,8 @@ RETURNING sequence`,
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
-    // Status-based, never a position cursor: a transaction that commits late is simply claimed
-    // later. Only markFailed moves available_at into the future, and it always increments
-    // attempts: the redundant `attempts > 0` lets the small partial backoff index answer the
-    // first look-up (without it, PostgreSQL scans every pending row to find the few backing off).
-    // The parked look-up is served by the quarantine (aggregate_type, aggregate_id, status) index.
-    claim: `SELECT ${CLAIMED_COLUMNS}
-FROM ${events} e
-WHERE e.shard = ANY($1::int[])
-  AND e.available_at <= now()
-  AND NOT EXISTS (
-    SELECT 1 FROM ${events} earlier
-    WHERE earlier.aggregate_type = e.aggregate_type AND earlier.aggregate_id = e.aggregate_id
-      AND earlier.position < e.position AND earlier.attempts > 0 AND earlier.available_at > now())
-  AND NOT EXISTS (
-    SELECT 1 FROM ${quarantine} q
-    WHERE q.aggregate_type = e.aggregate_type AND q.aggregate_id = e.aggregate_id AND q.status = 'parked')
-ORDER BY e.position
-LIMIT $2::int`,
+    // Through the function of migration 3: its plan is fixed whatever the planner statistics say.
+    claim: `SELECT * FROM ${claimFunction(tables)}($1::int[], $2::int)`,
 
     // Share locks, in shard order like acquire's update locks, so fencing and acquire never deadlock.
     lockLeaseRows: `SELECT shard, owner, epoch FROM ${leases} WHERE shard = ANY($1::int[]) ORDER BY shard FOR SHARE`,
