@@ -43,7 +43,7 @@ export async function openRabbitBroker(url, prefix = 'bench', { existing } = {})
       consumers.add(consumer);
       return counter;
     },
-    publisher: () => createRabbitPublisher({ connection: url, exchange: name, declareExchange: false }),
+    publisher: (create = createRabbitPublisher) => create({ connection: url, exchange: name, declareExchange: false }),
     async rawClient() {
       // A connection of its own, as the relay's publisher has, and the same wire settings:
       // confirms, and the message toAmqpMessage builds (persistent, mandatory, the same
