@@ -103,7 +103,11 @@ const RENDERERS = {
       for (const v of r.variants) rows.push([DB_NAMES[db], v, spread(r.rates[v]), r.relativeToBusinessOnly[v] ? spread(r.relativeToBusinessOnly[v], 2) : '1']);
       groups.push({ label: DB_NAMES[db], bars: r.variants.map((v) => bar(v, r.rates[v])) });
     }
-    return table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) + '\n\n' + chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }));
+    const floors = Object.entries(result.perDatabase).filter(([, r]) => r.overheadVsFloor).map(([db, r]) =>
+      [DB_NAMES[db], spread(r.overheadVsFloor, 2), r.overheadVsFloorNoNotify ? spread(r.overheadVsFloorNoNotify, 2) : '']);
+    return table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) + '\n\n' +
+      (floors.length > 0 ? table(['database', 'overheadVsFloor (business + outbox / business + plain row)', 'same, PostgreSQL without NOTIFY'], floors) + '\n\n' : '') +
+      chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }));
   },
   ordering(result, chart) {
     const dbs = Object.keys(result.perDatabase);

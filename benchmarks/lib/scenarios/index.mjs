@@ -166,17 +166,25 @@ export const producer = {
   title: 'Producer overhead of the outbox write',
   describe: (s) =>
     `Closed loop: ${s.producerConcurrency} concurrent producers commit business transactions for ${s.producerSeconds} s each: ` +
-    'the order row alone, the order row + the outbox event, and on PostgreSQL also + the event without NOTIFY ' +
-    '(`createPostgresDialect({ notify: false })`). No relay runs. Variants alternate within each run.',
+    'the order row alone; the order row + a plain row of the event\'s size in a table without any index (the floor: the cost of writing any row at all); ' +
+    'the order row + the outbox event (wake-up on: NOTIFY on PostgreSQL); on PostgreSQL also + the event without NOTIFY ' +
+    '(`createPostgresDialect({ notify: false })`). No relay runs. Variants alternate within each run. ' +
+    '`overheadVsFloor` = rate(business + outbox) / rate(business + plain row).',
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
       perDatabase[kind] = await withSetup(ctx, kind, async (target) => {
-        const variants = [{ name: 'business only', outbox: false }, { name: 'business + outbox', outbox: true, notify: true }];
+        const variants = [
+          { name: 'business only', outbox: false },
+          { name: 'business + plain row', outbox: false, plainRow: true },
+          { name: 'business + outbox', outbox: true, notify: true },
+        ];
         if (kind === 'postgres') variants.push({ name: 'business + outbox, no NOTIFY', outbox: true, notify: false });
-        const runs = await repeat(ctx, `producer ${kind}`, async () => {
+        const runs = await repeat(ctx, `producer ${kind}`, async (run) => {
           const row = {};
-          for (const variant of variants) {
+          // Rotated per run, so no variant always runs first (warm-up) or last.
+          const order = variants.map((_, i) => variants[(i + run - 1) % variants.length]);
+          for (const variant of order) {
             let commits = 0;
             let i = 0;
             const until = performance.now() + ctx.sizes.producerSeconds * 1000;
@@ -184,7 +192,7 @@ export const producer = {
               Promise.all(Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
                 while (performance.now() < until) {
                   const n = i++;
-                  await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                  await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, plainRow: variant.plainRow, event: orderEvent(n, ctx.sizes.aggregates) });
                   commits++;
                 }
               })),
@@ -192,12 +200,20 @@ export const producer = {
             row[variant.name] = commits / (res.wallMs / 1000);
             row[`${variant.name} cpuMs`] = res.cpuMs;
           }
+          row.overheadVsFloor = row['business + outbox'] / row['business + plain row'];
+          if (kind === 'postgres') row.overheadVsFloorNoNotify = row['business + outbox, no NOTIFY'] / row['business + plain row'];
           return row;
         });
         const summary = summarizeRuns(runs);
         const base = runs.map((r) => r['business only']);
         const overhead = Object.fromEntries(variants.slice(1).map((v) => [v.name, summarize(runs.map((r, i) => r[v.name] / base[i]))]));
-        return { variants: variants.map((v) => v.name), rates: summary, relativeToBusinessOnly: overhead };
+        return {
+          variants: variants.map((v) => v.name),
+          rates: summary,
+          relativeToBusinessOnly: overhead,
+          overheadVsFloor: summary.overheadVsFloor,
+          ...(summary.overheadVsFloorNoNotify ? { overheadVsFloorNoNotify: summary.overheadVsFloorNoNotify } : {}),
+        };
       });
     }
     return { perDatabase };
