@@ -48,6 +48,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     ...postgresOperations(tables),
 
     async inTransaction(exec: SqlExecutor) {
+      if (exec.inTransaction !== undefined) return exec.inTransaction;
       const { rows } = await exec.query<{ in_transaction: boolean }>(sql.inTransaction);
       return rows[0]?.in_transaction === true;
     },
@@ -57,11 +58,12 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       // would refuse cannot abort the caller's transaction halfway through the batch.
       const rows = envelopes.map(toInsertParams);
       const sequences: number[] = [];
-      for (const params of rows) {
-        const result = await tx.query<{ sequence: unknown }>(sql.insertEvent, params);
+      for (const [i, params] of rows.entries()) {
+        // The last event also sends the NOTIFY (one per transaction is enough).
+        const notify = notifyChannel !== null && i === rows.length - 1;
+        const result = await tx.query<{ sequence: unknown }>(notify ? sql.insertEventNotify : sql.insertEvent, notify ? [...params, notifyChannel] : params);
         sequences.push(toNumber(result.rows[0]?.sequence));
       }
-      if (notifyChannel !== null && rows.length > 0) await tx.query(sql.notify, [notifyChannel]);
       return sequences;
     },
 

@@ -12,8 +12,8 @@ export interface PostgresStatements {
   readonly inTransaction: string;
   /** $1 aggregate_type, $2 aggregate_id, $3 id, $4 shard, $5 type, $6 destination, $7 payload, $8 headers, $9 occurred_at. */
   readonly insertEvent: string;
-  /** $1 channel. */
-  readonly notify: string;
+  /** As insertEvent, $10 the NOTIFY channel. */
+  readonly insertEventNotify: string;
   readonly countPending: string;
   /** $1 shards int[], $2 limit. */
   readonly claim: string;
@@ -47,6 +47,21 @@ export const EVENT_COLUMNS = [
   'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
 ] as const;
 
+function insertEventStatement(sequences: string, events: string, alsoFrom: string): string {
+  return `WITH next AS (
+  INSERT INTO ${sequences} AS s (aggregate_type, aggregate_id, last_sequence)
+  VALUES ($1, $2, 1)
+  ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = s.last_sequence + 1
+  RETURNING last_sequence
+), inserted AS (
+  INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at)
+  SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz
+  FROM next
+  RETURNING sequence
+)
+SELECT inserted.sequence FROM inserted${alsoFrom}`;
+}
+
 // `interval * float8` keeps sub-second ttls exact; the value is always a bound parameter.
 const millis = (param: string): string => `(${param}::float8 * interval '1 millisecond')`;
 
@@ -64,20 +79,12 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
 
     // One round trip per event: the upsert takes (or waits for) the aggregate's row lock and
     // hands its new value to the event insert, so sequence order is commit order per aggregate.
-    insertEvent: `WITH next AS (
-  INSERT INTO ${sequences} AS s (aggregate_type, aggregate_id, last_sequence)
-  VALUES ($1, $2, 1)
-  ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = s.last_sequence + 1
-  RETURNING last_sequence
-)
-INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at)
-SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz
-FROM next
-RETURNING sequence`,
+    insertEvent: insertEventStatement(sequences, events, ''),
 
-    // Delivered at commit only, and folded into one per transaction by the server.
-    // ::text: pg_notify returns void, a column type some clients (Prisma) cannot decode.
-    notify: `SELECT pg_notify($1, '')::text AS notified`,
+    // The same, and the NOTIFY in the same round trip (the last event of a write sends it): a
+    // separate `SELECT pg_notify` cost every writing transaction one more round trip. Delivered
+    // at commit only, and folded into one per transaction by the server.
+    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($10, '')) AS notified`),
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
