@@ -95,6 +95,8 @@ async function openPostgres(serverUrl, producerConnections) {
     producerConnections,
     /** For the peer, which keeps its own table in the same schema. */
     postgres: { schema, serverUrl },
+    /** What a relay process needs to open this database (see lib/relay-child.mjs). */
+    childConfig: () => ({ kind: 'postgres', url: serverUrl, schema }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [pgListener({ connect: serverUrl, channel: schema })] : []),
@@ -158,6 +160,7 @@ async function openMysql(serverUrl, producerConnections) {
   return {
     kind: 'mysql',
     producerConnections,
+    childConfig: () => ({ kind: 'mysql', url: url.toString() }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),
@@ -221,6 +224,7 @@ async function openSqlite() {
   return {
     kind: 'sqlite',
     producerConnections: 1,
+    childConfig: () => ({ kind: 'sqlite', file }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),

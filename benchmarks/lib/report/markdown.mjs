@@ -57,13 +57,16 @@ export function renderReport(results, base) {
 
 const RENDERERS = {
   drain(result, chart) {
+    const perSize = result.perSize ?? { [result.perDatabase[Object.keys(result.perDatabase)[0]]?.events ?? '']: result.perDatabase };
+    const rows = [];
+    for (const [count, perDatabase] of Object.entries(perSize)) {
+      for (const [db, r] of Object.entries(perDatabase)) {
+        rows.push([DB_NAMES[db], Number(count).toLocaleString('en'), spread(r.rate), spread(r.rawRate), spread(r.ratio, 2), r.cpuUsPerEvent ? spread(r.cpuUsPerEvent, 1) : '', r.rawCpuUsPerEvent ? spread(r.rawCpuUsPerEvent, 1) : '', spread(r.peakRssMiB)]);
+      }
+    }
     const dbs = Object.keys(result.perDatabase);
-    const rows = dbs.map((db) => {
-      const r = result.perDatabase[db];
-      return [DB_NAMES[db], spread(r.rate), spread(r.rawRate), spread(r.ratio, 2), spread(r.cpuMs), spread(r.peakRssMiB)];
-    });
-    return table(['database', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'CPU ms', 'peak RSS MiB'], rows) + '\n\n' +
-      chart('drain', barChart({ title: 'Drain throughput (events/s, confirmed and consumed)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('outboxkit relay', result.perDatabase[db].rate), bar('raw rabbitmq-client', result.perDatabase[db].rawRate)] })) }));
+    return table(['database', 'events', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'relay process CPU µs/event', 'raw publisher CPU µs/event', 'relay peak RSS MiB'], rows) + '\n\n' +
+      chart('drain', barChart({ title: 'Drain throughput (events/s, confirmed and consumed; largest size)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('outboxkit relay', result.perDatabase[db].rate), bar('raw rabbitmq-client', result.perDatabase[db].rawRate)] })) }));
   },
   naive(result, chart) {
     const dbs = Object.keys(result.perDatabase);

@@ -5,6 +5,7 @@ import { orderEvent, withResources, summarize } from '../util.mjs';
 import { withSetup, relayFor, steadyPoint, outboxkitSystem, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop, withDrains, commitLatencyFor, producerPoolSize } from './common.mjs';
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 import { brokers } from './brokers.mjs';
+import { IN_FLIGHT } from '../brokers/index.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
 async function drainRateFor(ctx, kind) {
@@ -20,18 +21,28 @@ export const drain = {
   id: 'drain',
   title: 'Drain: relay vs raw broker publish',
   describe: (s) =>
-    `${s.drainEvents} pending events over ${s.aggregates} aggregates are written first; the relay (\`drain()\`) publishes them; ` +
-    'events/s until every event is confirmed AND consumed. In the same run, the same payloads are published straight ' +
-    `with rabbitmq-client (confirms, persistent, mandatory, ${128} in flight like the relay's \`maxInFlight\`).`,
+    `${s.drainSizes.map((n) => n.toLocaleString('en')).join(' and ')} pending events over ${s.aggregates} aggregates are written first; the relay (\`drain()\`, in a process of its own) publishes them; ` +
+    'events/s until every event is confirmed AND consumed (the consumer runs in the benchmark process). In the same run, the same messages are published straight ' +
+    `with rabbitmq-client (confirms, persistent, mandatory, the publisher's properties and headers, ${IN_FLIGHT} in flight like the relay's \`maxInFlight\`), also in a process of its own; ` +
+    'the order of the two alternates between runs. CPU per event is each publishing process\'s own (user + system, set-up excluded).',
   async run(ctx) {
-    const perDatabase = {};
-    for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `drain ${kind}`, () => relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates, raw: true }));
-      for (const run of runs) run.ratio = run.rate / run.rawRate;
-      perDatabase[kind] = summarizeRuns(runs);
-      ctx.drainRates[kind] = perDatabase[kind].rate.median;
+    const perSize = {};
+    for (const count of ctx.sizes.drainSizes) {
+      const perDatabase = {};
+      for (const kind of ctx.databases) {
+        const runs = await repeat(ctx, `drain ${kind} ${count} events`, (run) =>
+          relayDrainRun(ctx, kind, { count, aggregates: ctx.sizes.aggregates, raw: true, rawFirst: run % 2 === 0, ownProcess: true }));
+        for (const run of runs) {
+          run.ratio = run.rate / run.rawRate;
+          run.cpuRatio = run.cpuUsPerEvent / run.rawCpuUsPerEvent;
+        }
+        perDatabase[kind] = { events: count, ...summarizeRuns(runs) };
+      }
+      perSize[count] = perDatabase;
     }
-    return { perDatabase };
+    const largest = Math.max(...ctx.sizes.drainSizes);
+    for (const kind of ctx.databases) ctx.drainRates[kind] ??= perSize[largest][kind].rate.median;
+    return { perDatabase: perSize[largest], perSize };
   },
 };
 
