@@ -124,6 +124,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   async #send(event: StoredEvent, route: Route, message: AmqpMessage, attempt: PublishAttempt): Promise<void> {
+    // Ready: no wait, so no signal to create for it.
     if (!this.#monitor.ready) await this.#monitor.waitUntilReady(attempt.signal);
     if (!(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
     // Sending after the deadline would publish an event already reported as failed.
