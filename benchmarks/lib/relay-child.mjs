@@ -36,7 +36,13 @@ async function openWork() {
   const publisher = createRabbitPublisher({ connection: job.broker.url, exchange: job.broker.exchange, declareExchange: false });
   await publisher.connected(AbortSignal.timeout(10_000));
   const relay = new Relay({ dialect, database: db, publisher, wakeSources: [], ...job.relayOptions });
-  return { run: () => relay.drain(), close: async () => { await publisher.close(); await db.close(); } };
+  return {
+    run: () => relay.drain(),
+    close: async () => {
+      await publisher.close();
+      await db.close();
+    },
+  };
 }
 
 try {

@@ -55,7 +55,10 @@ async function childDrain(ctx, counter, count, job) {
   const child = fork(RELAY_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const messages = [];
   let wake = null;
-  child.on('message', (message) => { messages.push(message); wake?.(); });
+  child.on('message', (message) => {
+    messages.push(message);
+    wake?.();
+  });
   const next = async () => {
     while (messages.length === 0) {
       await new Promise((resolve, reject) => {
@@ -70,12 +73,23 @@ async function childDrain(ctx, counter, count, job) {
   try {
     await next();
     counter.reset();
-    const { result: figures, cpuMs: consumerCpuMs, wallMs } = await withResources(async () => {
+    const {
+      result: figures,
+      cpuMs: consumerCpuMs,
+      wallMs,
+    } = await withResources(async () => {
       child.send('go');
       const [done] = await Promise.all([next(), counter.waitFor(count, ctx.timeoutMs)]);
       return done;
     });
-    return { rate: count / (wallMs / 1000), cpuMs: figures.cpuMs, cpuUsPerEvent: (figures.cpuMs * 1000) / count, consumerCpuMs, peakRssMiB: figures.peakRssMiB, seconds: wallMs / 1000 };
+    return {
+      rate: count / (wallMs / 1000),
+      cpuMs: figures.cpuMs,
+      cpuUsPerEvent: (figures.cpuMs * 1000) / count,
+      consumerCpuMs,
+      peakRssMiB: figures.peakRssMiB,
+      seconds: wallMs / 1000,
+    };
   } finally {
     // It exits by itself after answering (writing its profile, if asked); killed only if it does not.
     if (child.exitCode === null) {
@@ -93,34 +107,48 @@ async function childDrain(ctx, counter, count, job) {
  * with the broker's own client on the same destination (`rawRate`), after the relay's drain or,
  * with `rawFirst`, before it, so repeated runs can alternate the order.
  */
-export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind, ownProcess = false }) {
-  return withSetup(ctx, kind, async (target, broker) => {
-    await beforeDrain?.(target);
-    await target.prewrite(count, aggregates);
-    const counter = await broker.consume();
-    const publisher = broker.publisher();
-    try {
-      const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
-      const job = (mode) => ({ mode, count, aggregates, database: target.childConfig(), broker: broker.childConfig(), relayOptions: { ...ctx.relayOptions, ...relayOptions } });
-      const relayDrain = ownProcess
-        ? () => childDrain(ctx, counter, count, job('relay'))
-        : () => measuredDrain(ctx, counter, count, () => relay.drain());
-      const rawDrain = ownProcess
-        ? () => childDrain(ctx, counter, count, job('raw'))
-        : async () => {
-          const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
-          return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
-        };
-      if (!raw) return await relayDrain();
-      const baseline = rawFirst ? await rawDrain() : undefined;
-      const result = await relayDrain();
-      const rawResult = baseline ?? (await rawDrain());
-      const own = ownProcess ? { rawCpuUsPerEvent: rawResult.cpuUsPerEvent, rawConsumerCpuMs: rawResult.consumerCpuMs } : {};
-      return { ...result, rawRate: rawResult.rate, rawCpuMs: rawResult.cpuMs, ...own };
-    } finally {
-      await publisher.close();
-    }
-  }, { broker: brokerKind });
+export async function relayDrainRun(
+  ctx,
+  kind,
+  { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind, ownProcess = false },
+) {
+  return withSetup(
+    ctx,
+    kind,
+    async (target, broker) => {
+      await beforeDrain?.(target);
+      await target.prewrite(count, aggregates);
+      const counter = await broker.consume();
+      const publisher = broker.publisher();
+      try {
+        const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
+        const job = (mode) => ({
+          mode,
+          count,
+          aggregates,
+          database: target.childConfig(),
+          broker: broker.childConfig(),
+          relayOptions: { ...ctx.relayOptions, ...relayOptions },
+        });
+        const relayDrain = ownProcess ? () => childDrain(ctx, counter, count, job('relay')) : () => measuredDrain(ctx, counter, count, () => relay.drain());
+        const rawDrain = ownProcess
+          ? () => childDrain(ctx, counter, count, job('raw'))
+          : async () => {
+              const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
+              return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
+            };
+        if (!raw) return await relayDrain();
+        const baseline = rawFirst ? await rawDrain() : undefined;
+        const result = await relayDrain();
+        const rawResult = baseline ?? (await rawDrain());
+        const own = ownProcess ? { rawCpuUsPerEvent: rawResult.cpuUsPerEvent, rawConsumerCpuMs: rawResult.consumerCpuMs } : {};
+        return { ...result, rawRate: rawResult.rate, rawCpuMs: rawResult.cpuMs, ...own };
+      } finally {
+        await publisher.close();
+      }
+    },
+    { broker: brokerKind },
+  );
 }
 
 /**
@@ -198,7 +226,9 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
             committedCount++;
             latency.committed(id, at);
           },
-          () => { failures++; },
+          () => {
+            failures++;
+          },
         );
         inFlight.add(tx);
         tx.finally(() => inFlight.delete(tx));
@@ -209,7 +239,17 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
       await counter.waitFor(committedCount, ctx.timeoutMs);
     });
     const summary = latency.summary();
-    return { ...summary, targetRate: rate, offeredRate: count > 1 && lastStart > startedAt ? (count - 1) / ((lastStart - startedAt) / 1000) : rate, achievedRate: achieved, events: committedCount, failures, maxProducerLagMs: maxLagMs, cpuMs, peakRssMiB };
+    return {
+      ...summary,
+      targetRate: rate,
+      offeredRate: count > 1 && lastStart > startedAt ? (count - 1) / ((lastStart - startedAt) / 1000) : rate,
+      achievedRate: achieved,
+      events: committedCount,
+      failures,
+      maxProducerLagMs: maxLagMs,
+      cpuMs,
+      peakRssMiB,
+    };
   } finally {
     await system.stop();
     await counter.close();
@@ -230,13 +270,15 @@ export async function commitLatencyFor(ctx, kind) {
       let i = 0;
       const started = performance.now();
       const until = started + ctx.sizes.calibrationSeconds * 1000;
-      await Promise.all(Array.from({ length: PRODUCER_CONNECTIONS }, async () => {
-        while (performance.now() < until) {
-          const n = i++;
-          await target.businessTx(n, { outbox: true, notify: true, event: orderEvent(n, ctx.sizes.aggregates) });
-          commits++;
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: PRODUCER_CONNECTIONS }, async () => {
+          while (performance.now() < until) {
+            const n = i++;
+            await target.businessTx(n, { outbox: true, notify: true, event: orderEvent(n, ctx.sizes.aggregates) });
+            commits++;
+          }
+        }),
+      );
       const seconds = (performance.now() - started) / 1000;
       return (PRODUCER_CONNECTIONS * seconds * 1000) / Math.max(1, commits);
     });

@@ -119,8 +119,7 @@ export class PublishDeadlines {
     const { awaited, option, timeoutMs } = this.deadline;
     return new PublishError(
       'timeout',
-      `event ${event.id} was not ${awaited} within ${option} (${timeoutMs} ms): ${this.deadline.describe()}. ` +
-        'The event stays pending and will be retried',
+      `event ${event.id} was not ${awaited} within ${option} (${timeoutMs} ms): ${this.deadline.describe()}. ` + 'The event stays pending and will be retried',
     );
   }
 }

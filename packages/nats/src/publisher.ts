@@ -46,7 +46,12 @@ class JetStreamPublisher implements NatsPublisher {
     this.#config = config;
     this.#link = new NatsLink(config.connection, 'outboxkit-publisher');
     this.#streams = new StreamDirectory(config);
-    this.#deadlines = new PublishDeadlines({ timeoutMs: config.ackTimeoutMs, option: 'ackTimeoutMs', awaited: 'acknowledged by JetStream', describe: () => this.#link.describe() });
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.ackTimeoutMs,
+      option: 'ackTimeoutMs',
+      awaited: 'acknowledged by JetStream',
+      describe: () => this.#link.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -85,7 +90,8 @@ class JetStreamPublisher implements NatsPublisher {
     // Up: no wait, so no signal to create for it.
     const nc = this.#link.current ?? (await this.#link.connection(attempt.signal));
     const serverLimit = nc.info?.max_payload;
-    if (serverLimit !== undefined && message.data.length > serverLimit) throw tooLarge(event, message.data.length, `the server's max_payload is ${serverLimit}`);
+    if (serverLimit !== undefined && message.data.length > serverLimit)
+      throw tooLarge(event, message.data.length, `the server's max_payload is ${serverLimit}`);
     if (this.#config.declareStream) await this.#streams.ensureDeclared(nc);
     // Sending after the deadline would publish an event already reported as failed.
     attempt.throwIfExpired();
@@ -128,6 +134,6 @@ function tooLarge(event: StoredEvent, bytes: number, limit: string): PublishErro
   return new PublishError(
     'too-large',
     `event ${event.id} (${event.type}) has a ${bytes}-byte payload; ${limit}. ` +
-      'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the server\'s max_payload)',
+      "Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the server's max_payload)",
   );
 }

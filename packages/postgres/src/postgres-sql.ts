@@ -43,8 +43,21 @@ export interface PostgresStatements {
 
 /** The columns `events`, `published` and `quarantine` share; history rows keep the pending row's position. */
 export const EVENT_COLUMNS = [
-  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
-  'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
+  'position',
+  'id',
+  'aggregate_type',
+  'aggregate_id',
+  'sequence',
+  'shard',
+  'type',
+  'destination',
+  'payload',
+  'headers',
+  'occurred_at',
+  'created_at',
+  'available_at',
+  'attempts',
+  'last_error',
 ] as const;
 
 function insertEventStatement(sequences: string, events: string, alsoFrom: string): string {

@@ -30,7 +30,12 @@ async function claimPlan(t: TestSchema, limit: number): Promise<PlanNode[]> {
       plans.push((JSON.parse(json) as { Plan: PlanNode }).Plan);
     });
     await client.query(`LOAD 'auto_explain'`);
-    for (const setting of ['auto_explain.log_min_duration = 0', 'auto_explain.log_nested_statements = on', 'auto_explain.log_format = json', 'client_min_messages = log']) {
+    for (const setting of [
+      'auto_explain.log_min_duration = 0',
+      'auto_explain.log_nested_statements = on',
+      'auto_explain.log_format = json',
+      'client_min_messages = log',
+    ]) {
       await client.query(`SET ${setting}`);
     }
     const claimed = await t.dialect.claim(client, ALL_SHARDS, limit);

@@ -22,12 +22,26 @@ describe('postgres migrations', () => {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [t.schema],
     );
-    expect(tables.map((row) => row.table_name)).toEqual(
-      ['outbox_events', 'outbox_inbox', 'outbox_inbox_sequences', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences'],
-    );
+    expect(tables.map((row) => row.table_name)).toEqual([
+      'outbox_events',
+      'outbox_inbox',
+      'outbox_inbox_sequences',
+      'outbox_leases',
+      'outbox_migrations',
+      'outbox_published',
+      'outbox_quarantine',
+      'outbox_relays',
+      'outbox_sequences',
+    ]);
     const { rows: versions } = await t.pool.query(`SELECT version, name FROM ${t.table('migrations')} ORDER BY version`);
-    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }, { version: 2, name: 'consumer inbox' }, { version: 3, name: 'claim function' }]);
-    const { rows: leases } = await t.pool.query(`SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`);
+    expect(versions).toEqual([
+      { version: 1, name: 'outbox tables' },
+      { version: 2, name: 'consumer inbox' },
+      { version: 3, name: 'claim function' },
+    ]);
+    const { rows: leases } = await t.pool.query(
+      `SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`,
+    );
     expect(leases[0]).toEqual({ lo: 0, hi: SHARD_COUNT - 1, n: SHARD_COUNT, epochs: 0 });
   });
 
@@ -98,7 +112,16 @@ describe('postgres migrations', () => {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
-    expect(rows.map((row) => row.table_name)).toEqual(['ob_inbox', 'ob_inbox_sequences', 'ob_leases', 'ob_migrations', 'ob_published', 'ob_quarantine', 'ob_relays', 'ob_sequences', 'pending_events']);
+    expect(rows.map((row) => row.table_name)).toEqual([
+      'ob_inbox',
+      'ob_inbox_sequences',
+      'ob_leases',
+      'ob_migrations',
+      'ob_published',
+      'ob_quarantine',
+      'ob_relays',
+      'ob_sequences',
+      'pending_events',
+    ]);
   });
-
 });

@@ -25,7 +25,15 @@ describe('enqueue (raw pg write path)', () => {
     const written = await enqueue(
       client,
       [
-        { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 5, items: ['a', 'b'], note: null }, headers: { traceparent: '00-abc-def-01' }, occurredAt, destination: 'orders/placed' },
+        {
+          aggregateType: 'order',
+          aggregateId: 'o-1',
+          type: 'OrderPlaced',
+          payload: { total: 5, items: ['a', 'b'], note: null },
+          headers: { traceparent: '00-abc-def-01' },
+          occurredAt,
+          destination: 'orders/placed',
+        },
         { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPaid', payload: [1, 'two', { three: 3 }] },
         { aggregateType: 'order', aggregateId: 42, type: 'OrderPlaced', payload: 'just a string' },
         { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderShipped', payload: null },
@@ -92,8 +100,9 @@ describe('enqueue (raw pg write path)', () => {
       enqueue(client, [orderEvent('o-ok'), { aggregateType: 'order', aggregateId: '', type: 'X', payload: {} }], { dialect: t.dialect }),
     ).rejects.toBeInstanceOf(OutboxValidationError);
     // jsonb cannot store NUL: caught before the first statement, so the caller's transaction is not aborted.
-    await expect(enqueue(client, [orderEvent('o-ok'), orderEvent('o-nul', 'X', { text: 'a\u0000b' })], { dialect: t.dialect }))
-      .rejects.toThrow(/NUL character/);
+    await expect(enqueue(client, [orderEvent('o-ok'), orderEvent('o-nul', 'X', { text: 'a\u0000b' })], { dialect: t.dialect })).rejects.toThrow(
+      /NUL character/,
+    );
     const [written] = await enqueue(client, orderEvent('o-ok', 'X', { text: 'a literal \\u0000 is fine' }), { dialect: t.dialect });
     await commit(client);
     expect(written!.sequence).toBe(1);
@@ -114,7 +123,10 @@ describe('enqueue (raw pg write path)', () => {
     await commit(second);
     expect([a!.sequence, b!.sequence]).toEqual([1, 2]);
     const claimed = await claimAll();
-    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([['First', 1], ['Second', 2]]);
+    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([
+      ['First', 1],
+      ['Second', 2],
+    ]);
   });
 
   it('gives the waiting writer sequence 1 when the first writer rolls back', async () => {
@@ -172,7 +184,10 @@ describe('enqueue (raw pg write path)', () => {
     const notifying = createPostgresDialect({ tables: { schema: t.schema }, notify: { channel } });
     const client = await begin(t.pool);
     const statements: string[] = [];
-    const counted = { query: (sql: string, params?: unknown[]) => (statements.push(sql), client.query(sql, params)), getTransactionStatus: () => client.getTransactionStatus() };
+    const counted = {
+      query: (sql: string, params?: unknown[]) => (statements.push(sql), client.query(sql, params)),
+      getTransactionStatus: () => client.getTransactionStatus(),
+    };
     try {
       await enqueue(counted, [orderEvent('o-s1'), orderEvent('o-s2')], { dialect: notifying });
       expect(statements).toHaveLength(2);
@@ -185,8 +200,16 @@ describe('enqueue (raw pg write path)', () => {
     const idle = await t.pool.connect();
     statements.length = 0;
     try {
-      await expect(enqueue({ query: (sql: string, params?: unknown[]) => (statements.push(sql), idle.query(sql, params)), getTransactionStatus: () => idle.getTransactionStatus() }, orderEvent('o-s3'), { dialect: notifying }))
-        .rejects.toBeInstanceOf(OutboxTransactionRequiredError);
+      await expect(
+        enqueue(
+          {
+            query: (sql: string, params?: unknown[]) => (statements.push(sql), idle.query(sql, params)),
+            getTransactionStatus: () => idle.getTransactionStatus(),
+          },
+          orderEvent('o-s3'),
+          { dialect: notifying },
+        ),
+      ).rejects.toBeInstanceOf(OutboxTransactionRequiredError);
       expect(statements).toEqual([]);
     } finally {
       idle.release();

@@ -41,7 +41,12 @@ class StreamPublisher implements RedisPublisher {
   constructor(config: NormalizedRedisPublisherOptions) {
     this.#config = config;
     this.#link = new RedisLink(config.connection, 'outboxkit-publisher');
-    this.#deadlines = new PublishDeadlines({ timeoutMs: config.replyTimeoutMs, option: 'replyTimeoutMs', awaited: 'acknowledged by Redis', describe: () => this.#link.describe() });
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.replyTimeoutMs,
+      option: 'replyTimeoutMs',
+      awaited: 'acknowledged by Redis',
+      describe: () => this.#link.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -86,7 +91,8 @@ class StreamPublisher implements RedisPublisher {
     // The deadline's signal drops an XADD not yet written; node-redis's own default timeout
     // (5 s, until written) would only repeat that, at the cost of an AbortSignal.timeout per command.
     const client = this.#link.client.withCommandOptions({ abortSignal: attempt.signal, timeout: undefined });
-    const trim = this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
+    const trim =
+      this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
     if (this.#config.createStreams) {
       await client.xAdd(stream, '*', fields, trim);
       return;
