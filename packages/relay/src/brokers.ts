@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { OutboxConfigError, redactUrl, type Publisher } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
+import { underFlag, type FlagNames } from './flag-errors.js';
 import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
 
 /** The broker flags of `outbox-relay run`; each applies to the brokers named in {@link BROKER_OPTIONS}. */
@@ -57,6 +58,8 @@ interface BrokerModule {
    * packages and their clients are optional peers, an application installs its own broker's.
    */
   create(url: string, flags: BrokerFlags): Promise<Publisher>;
+  /** The flag of each publisher option `create` sets, so an option error names the flag. */
+  readonly flags: FlagNames;
 }
 
 /** The broker's package, or a configuration error saying what to install. */
@@ -72,8 +75,17 @@ export function loadRabbitmq(): Promise<typeof import('@outboxkit/rabbitmq')> {
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** The flags of the RabbitMQ publisher's options, for `run` and the operations commands that publish. */
+export const RABBITMQ_OPTION_FLAGS: FlagNames = {
+  connection: '--broker-url',
+  exchange: '--exchange',
+  maxMessageBytes: '--max-message-bytes',
+  confirmTimeoutMs: '--publish-timeout-ms',
+};
+
 const RABBITMQ: BrokerModule = {
   kind: 'RabbitMQ',
+  flags: RABBITMQ_OPTION_FLAGS,
   async create(url, flags) {
     const { createRabbitPublisher } = await loadRabbitmq();
     return createRabbitPublisher({
@@ -86,6 +98,7 @@ const RABBITMQ: BrokerModule = {
 
 const NATS: BrokerModule = {
   kind: 'NATS',
+  flags: { connection: '--broker-url', subjectPrefix: '--subject-prefix', stream: '--nats-stream', maxMessageBytes: '--max-message-bytes', ackTimeoutMs: '--publish-timeout-ms' },
   async create(url, flags) {
     const { createNatsPublisher } = await brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
     return createNatsPublisher({
@@ -98,6 +111,7 @@ const NATS: BrokerModule = {
 
 const REDIS: BrokerModule = {
   kind: 'Redis',
+  flags: { connection: '--broker-url', streamPrefix: '--stream-prefix', maxLength: '--max-len', maxMessageBytes: '--max-message-bytes', replyTimeoutMs: '--publish-timeout-ms' },
   async create(url, flags) {
     const { createRedisPublisher } = await brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
     return createRedisPublisher({
@@ -140,8 +154,7 @@ export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publish
     return await broker.create(url, flags);
   } catch (error) {
     // The publisher packages name their own options; say which flag sets it.
-    if (error instanceof OutboxConfigError) throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
-    throw error;
+    throw underFlag(error, broker.flags);
   }
 }
 

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { OutboxConfigError, type HistoryEvent, type Publisher } from '@outboxkit/core';
-import { loadRabbitmq } from '../brokers.js';
+import { loadRabbitmq, RABBITMQ_OPTION_FLAGS } from '../brokers.js';
+import { underFlag } from '../flag-errors.js';
 import { DEFAULT_BROKER_URL } from '../config.js';
 
 /** Where operations commands write: results on stdout, progress and notes on stderr. */
@@ -57,7 +58,11 @@ export function defaultOperator(): string {
 /** A publisher for the operations commands, configured like `run`'s (same flags and defaults). */
 export async function operationsPublisher(flags: BrokerFlags): Promise<Publisher> {
   const { createRabbitPublisher } = await loadRabbitmq();
-  return createRabbitPublisher({ connection: flags.brokerUrl ?? DEFAULT_BROKER_URL, ...(flags.exchange ? { exchange: flags.exchange } : {}) });
+  try {
+    return createRabbitPublisher({ connection: flags.brokerUrl ?? DEFAULT_BROKER_URL, ...(flags.exchange ? { exchange: flags.exchange } : {}) });
+  } catch (error) {
+    throw underFlag(error, RABBITMQ_OPTION_FLAGS);
+  }
 }
 
 /**

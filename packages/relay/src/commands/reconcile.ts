@@ -42,8 +42,11 @@ export async function reconcileCommand(flags: ReconcileFlags, io: CommandOutput)
   const maxInFlight = rangeFlag(flags.maxInFlight, '--max-in-flight', 64, 1, 10_000);
   const recorded = flags.idsFile === undefined ? null : await readIdsFile(flags.idsFile);
 
+  // Checked before the publisher opens a connection that a thrown error would leave open.
+  const url = requireDatabaseUrl(flags);
+  const tables = tableOptions(flags);
   const publisher = flags.replay ? await operationsPublisher(flags) : null;
-  const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const target = await openDatabaseAfter(publisher, url, { tables });
   const inbox = inboxOperationsOf(target.dialect);
   try {
     if (recorded === null && inbox === null) {

@@ -46,8 +46,11 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
 
   // Before the database, so a missing broker package fails fast.
   const describeEvent = flags.dryRun ? await eventDescriber(flags) : null;
+  // Checked before the publisher opens a connection that a thrown error would leave open.
+  const url = requireDatabaseUrl(flags);
+  const tables = tableOptions(flags);
   const publisher = flags.dryRun ? null : await operationsPublisher(flags);
-  const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
+  const target = await openDatabaseAfter(publisher, url, { tables });
   try {
     const window = await timeWindow(flags, () => target.dialect.currentTime(target.database));
     const query: Omit<HistoryQuery, 'afterPosition'> = {

@@ -1,0 +1,30 @@
+import { OutboxConfigError } from '@outboxkit/core';
+
+/** Which flag sets which library option: the CLI user typed `--batch-size`, not `batchSize`. */
+export type FlagNames = Readonly<Record<string, string>>;
+
+/** `outbox-relay run`'s flags for the Relay's options (core's normalizeRelayOptions names these). */
+export const RELAY_OPTION_FLAGS: FlagNames = {
+  relayId: '--relay-id',
+  batchSize: '--batch-size',
+  maxInFlight: '--max-in-flight',
+  pollIntervalMs: '--poll-interval-ms',
+  leaseTtlMs: '--lease-ttl-ms',
+  maxAttempts: '--max-attempts',
+  poisonPolicy: '--poison-policy',
+};
+
+/**
+ * The same configuration error under the flag's name when `flags` knows its option; anything
+ * else is returned unchanged (the library's error stays the cause).
+ *
+ * @example
+ * try { new Relay(options) } catch (error) { throw underFlag(error, RELAY_OPTION_FLAGS) }
+ * // "batchSize: must be an integer from 1 to 10000, got 0" -> "--batch-size: must be ..."
+ */
+export function underFlag(error: unknown, flags: FlagNames): unknown {
+  if (!(error instanceof OutboxConfigError)) return error;
+  const flag = flags[error.option];
+  if (flag === undefined) return error;
+  return new OutboxConfigError(flag, error.message.slice(error.option.length + 2), { cause: error });
+}
