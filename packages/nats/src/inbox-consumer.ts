@@ -3,6 +3,7 @@ import {
   InboxDeliveries,
   MESSAGE_HEADERS,
   type InboxConsumerHandle, type InboxConsumerStats,
+  type EventMap,
   type SqlExecutor,
 } from '@outboxkit/core';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -33,7 +34,7 @@ export type NatsInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createNatsInboxConsumer<Tx = SqlExecutor>(options: NatsInboxConsumerOptions<Tx>): NatsInboxConsumer {
+export function createNatsInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(options: NatsInboxConsumerOptions<Tx, Events>): NatsInboxConsumer {
   return new JetStreamInboxConsumer(normalizeNatsInboxConsumerOptions(options));
 }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyInboxEvent, boundedErrorText, secretsOf, type ApplyInboxEventOptions, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
+import { applyInboxEvent, boundedErrorText, secretsOf, type ApplyInboxEventOptions, type EventMap, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
 import { ConsumerSetup } from './consumer-setup.js';
 import { exchangeDeclaration, isPredeclaredExchange } from './exchanges.js';
@@ -52,7 +52,7 @@ export interface InboxConsumer {
  * // on shutdown
  * await consumer.close();
  */
-export function createInboxConsumer<Tx = SqlExecutor>(options: InboxConsumerOptions<Tx>): InboxConsumer {
+export function createInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(options: InboxConsumerOptions<Tx, Events>): InboxConsumer {
   return new RabbitInboxConsumer(normalizeInboxConsumerOptions(options));
 }
 

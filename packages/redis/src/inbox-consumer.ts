@@ -1,4 +1,4 @@
-import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
+import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type EventMap, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
 import { ErrorReply } from 'redis';
 import { RedisLink, type RedisClient } from './connection.js';
 import { normalizeRedisInboxConsumerOptions, type NormalizedRedisInboxConsumerOptions, type RedisInboxConsumerOptions } from './inbox-options.js';
@@ -26,7 +26,7 @@ export type RedisInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createRedisInboxConsumer<Tx = SqlExecutor>(options: RedisInboxConsumerOptions<Tx>): RedisInboxConsumer {
+export function createRedisInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(options: RedisInboxConsumerOptions<Tx, Events>): RedisInboxConsumer {
   return new StreamInboxConsumer(normalizeRedisInboxConsumerOptions(options));
 }
 
