@@ -8,7 +8,6 @@ import {
   type EventMap,
   type InboxDatabase,
   type InboxDialect,
-  type InboxEvent,
   type InboxHandler,
   type InboxObserver,
   type SqlExecutor,
