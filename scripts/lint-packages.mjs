@@ -5,7 +5,20 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { publint } from 'publint';
 
-const DRIVERS = ['pg', 'mysql2', 'better-sqlite3', 'sqlite3', 'rabbitmq-client', '@prisma/client', 'sequelize', '@mikro-orm/core', 'drizzle-orm', 'kysely', 'typeorm', 'knex'];
+const DRIVERS = [
+  'pg',
+  'mysql2',
+  'better-sqlite3',
+  'sqlite3',
+  'rabbitmq-client',
+  '@prisma/client',
+  'sequelize',
+  '@mikro-orm/core',
+  'drizzle-orm',
+  'kysely',
+  'typeorm',
+  'knex',
+];
 // The relay binary is an application: it ships its drivers as ordinary dependencies.
 const APPLICATIONS = new Set(['@outboxkit/relay']);
 

@@ -72,9 +72,18 @@ describe('consumer and relay, either start order (PostgreSQL, RabbitMQ)', () => 
 
   function relay(exchange: string): RelayProcess {
     const started = startRelay([
-      '--database-url', database.url, '--schema', database.schema!,
-      '--broker-url', amqpUrl, '--exchange', exchange,
-      '--poll-interval-ms', '100', '--log-level', 'warn',
+      '--database-url',
+      database.url,
+      '--schema',
+      database.schema!,
+      '--broker-url',
+      amqpUrl,
+      '--exchange',
+      exchange,
+      '--poll-interval-ms',
+      '100',
+      '--log-level',
+      'warn',
     ]);
     relays.push(started);
     return started;
@@ -113,8 +122,13 @@ describe('consumer and relay, either start order (PostgreSQL, RabbitMQ)', () => 
     const log = new DeliveryLog();
     const process = relay(exchange);
     await write(log, 12);
-    const unbound = (key: string): RegExp => new RegExp(`no queue is bound to exchange \\\\"${exchange}\\\\" with routing key \\\\"${key.replace('.', '\\.')}\\\\" — bind a queue`);
-    await waitFor('the warnings about both routes', () => unbound('order.placed').test(process.output()) && unbound('order.paid').test(process.output()), 60_000);
+    const unbound = (key: string): RegExp =>
+      new RegExp(`no queue is bound to exchange \\\\"${exchange}\\\\" with routing key \\\\"${key.replace('.', '\\.')}\\\\" — bind a queue`);
+    await waitFor(
+      'the warnings about both routes',
+      () => unbound('order.placed').test(process.output()) && unbound('order.paid').test(process.output()),
+      60_000,
+    );
 
     const late = consumer(queue, log, { bindings: [{ exchange, routingKey: 'order.#' }] });
     await late.ready();
@@ -124,7 +138,10 @@ describe('consumer and relay, either start order (PostgreSQL, RabbitMQ)', () => 
     console.log(formatReport(report, 'relay started before the consumer'));
     expectDeliveryOk(report);
 
-    const lines = process.output().split('\n').filter((line) => line.includes('no queue is bound'));
+    const lines = process
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('no queue is bound'));
     const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; destination: string; maxAttempts: number });
     // Twelve events failed (three aggregates, each blocked behind its first), but one line per route.
     expect(warnings.map((warning) => warning.destination).sort()).toEqual([
@@ -138,7 +155,7 @@ describe('consumer and relay, either start order (PostgreSQL, RabbitMQ)', () => 
   }, 180_000);
 });
 
-describe('InboxConsumer.ready() rejects with the broker\'s reason (RabbitMQ)', () => {
+describe("InboxConsumer.ready() rejects with the broker's reason (RabbitMQ)", () => {
   let database: TestDatabase;
   let inbox: InboxTestDb;
   let rabbit: RabbitTestBed;
@@ -194,7 +211,15 @@ describe('InboxConsumer.ready() rejects with the broker\'s reason (RabbitMQ)', (
 
       // The consumer keeps retrying on its own: declaring the exchange is enough.
       await rabbit.connection.exchangeDeclare({ exchange, type: 'topic', durable: true });
-      await waitFor('a ready() that resolves', () => consumer.ready().then(() => true, () => false), 60_000);
+      await waitFor(
+        'a ready() that resolves',
+        () =>
+          consumer.ready().then(
+            () => true,
+            () => false,
+          ),
+        60_000,
+      );
     } finally {
       await consumer.close();
     }

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, type OutboxStatus } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, expectDeliveryOk, formatReport, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  DeliveryLog,
+  expectDeliveryOk,
+  formatReport,
+  serviceUrl,
+  uniqueName,
+  type QueueCollector,
+} from '@outboxkit/testkit';
 import { startRabbitNode, type RabbitNode } from '../packages/testkit/src/servers/index.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { waitFor } from './support/inbox-helpers.js';
@@ -41,15 +50,31 @@ describe('a relay that cannot reach its broker (PostgreSQL)', () => {
 
   function relay(id: string, brokerUrl: string, exchange: string): RelayProcess {
     const started = startRelay([
-      ...dbFlags, '--broker-url', brokerUrl, '--exchange', exchange, '--relay-id', id,
-      '--poll-interval-ms', '100', '--lease-ttl-ms', '2000', '--log-level', 'info',
+      ...dbFlags,
+      '--broker-url',
+      brokerUrl,
+      '--exchange',
+      exchange,
+      '--relay-id',
+      id,
+      '--poll-interval-ms',
+      '100',
+      '--lease-ttl-ms',
+      '2000',
+      '--log-level',
+      'info',
     ]);
     relays.push(started);
     return started;
   }
 
   async function collector(url: string, exchange: string, log: DeliveryLog): Promise<QueueCollector> {
-    const created = await collectQueue({ url, queue: uniqueName('okt_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true }, log });
+    const created = await collectQueue({
+      url,
+      queue: uniqueName('okt_q'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
     collectors.push(created);
     return created;
   }
@@ -66,7 +91,10 @@ describe('a relay that cannot reach its broker (PostgreSQL)', () => {
   /** The first start-up warning of a relay's JSON log. */
   async function startWarning(relayProcess: RelayProcess): Promise<{ level: number; shardsReleased: number; reason: string }> {
     await waitFor('the start-up warning', async () => WARNED_AT_START.test(relayProcess.output()));
-    const line = relayProcess.output().split('\n').find((text) => WARNED_AT_START.test(text))!;
+    const line = relayProcess
+      .output()
+      .split('\n')
+      .find((text) => WARNED_AT_START.test(text))!;
     const parsed = JSON.parse(line) as { level: number; shardsReleased: number; msg: string };
     return { level: parsed.level, shardsReleased: parsed.shardsReleased, reason: WARNED_AT_START.exec(parsed.msg)![1]! };
   }

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, type EventInput, type OutboxStatus } from '@outboxkit/core';
 import { openDatabase } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, expectDeliveryOk, formatReport, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  DeliveryLog,
+  expectDeliveryOk,
+  formatReport,
+  serviceUrl,
+  uniqueName,
+  type QueueCollector,
+} from '@outboxkit/testkit';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { runCli, startRelay, type RelayProcess } from './support/relay-process.js';
 
@@ -71,7 +80,19 @@ describe.each(DATABASE_KINDS)('outbox-relay on %s', (kind) => {
       declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
       log,
     });
-    const relayFlags = [...dbFlags, '--broker-url', brokerUrl, '--exchange', exchange, '--poll-interval-ms', '100', '--lease-ttl-ms', '2000', '--log-level', 'warn'];
+    const relayFlags = [
+      ...dbFlags,
+      '--broker-url',
+      brokerUrl,
+      '--exchange',
+      exchange,
+      '--poll-interval-ms',
+      '100',
+      '--lease-ttl-ms',
+      '2000',
+      '--log-level',
+      'warn',
+    ];
     const relays: RelayProcess[] = [startRelay([...relayFlags, '--relay-id', 'cli-a']), startRelay([...relayFlags, '--relay-id', 'cli-b'])];
     const target = await openDatabase(db.url, { tables: db.schema ? { schema: db.schema } : {} });
     try {
@@ -144,9 +165,7 @@ describe('outbox-relay run: publisher flags', () => {
     const target = await openDatabase(db.url, { tables: { schema: db.schema! } });
     try {
       await target.database.transaction((tx) =>
-        writeEvents(target.dialect, tx, [
-          { aggregateType: 'doc', aggregateId: 'big', type: 'doc.saved', payload: { text: 'x'.repeat(500) } },
-        ]),
+        writeEvents(target.dialect, tx, [{ aggregateType: 'doc', aggregateId: 'big', type: 'doc.saved', payload: { text: 'x'.repeat(500) } }]),
       );
       // An exchange nobody declared: with --no-declare-exchange every publish fails permanently.
       const missing = uniqueName('okt_missing_x');

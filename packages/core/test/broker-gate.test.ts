@@ -44,7 +44,7 @@ describe('BrokerGate', () => {
     expect(gate.step()).toBe('publish');
   });
 
-  it('probe: a refused connection keeps the relay out with the publisher\'s reason, and it rejoins once connected', async () => {
+  it("probe: a refused connection keeps the relay out with the publisher's reason, and it rejoins once connected", async () => {
     const broker = new FakeBroker();
     const gate = new BrokerGate(broker, 5000);
     expect(await gate.probe(10)).toBe('the connection to RabbitMQ at amqp://app:***@broker/ is down (ACCESS_REFUSED)');

@@ -2,11 +2,21 @@ import {
   deadLetterHeaders,
   InboxDeliveries,
   MESSAGE_HEADERS,
-  type InboxConsumerHandle, type InboxConsumerStats,
+  type InboxConsumerHandle,
+  type InboxConsumerStats,
   type EventMap,
   type SqlExecutor,
 } from '@outboxkit/core';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { NatsLink } from './connection.js';
 import { normalizeNatsInboxConsumerOptions, type NatsInboxConsumerOptions, type NormalizedNatsInboxConsumerOptions } from './inbox-options.js';
@@ -34,7 +44,9 @@ export type NatsInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createNatsInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(options: NatsInboxConsumerOptions<Tx, Events>): NatsInboxConsumer {
+export function createNatsInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(
+  options: NatsInboxConsumerOptions<Tx, Events>,
+): NatsInboxConsumer {
   return new JetStreamInboxConsumer(normalizeNatsInboxConsumerOptions(options));
 }
 

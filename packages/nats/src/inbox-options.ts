@@ -62,12 +62,15 @@ const BROKER_KEYS = ['connection', 'stream', 'durable', 'filterSubject', 'ackWai
 const FILTER = /^([^\s.*>]+|\*)(\.([^\s.*>]+|\*))*(\.>)?$|^>$/;
 
 /** Validates `createNatsInboxConsumer` options once; throws {@link OutboxConfigError} naming the option. */
-export function normalizeNatsInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(options: NatsInboxConsumerOptions<Tx, Events>): NormalizedNatsInboxConsumerOptions<Tx> {
+export function normalizeNatsInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(
+  options: NatsInboxConsumerOptions<Tx, Events>,
+): NormalizedNatsInboxConsumerOptions<Tx> {
   const common = normalizeRedeliveryInboxOptions(options, BROKER_KEYS);
   const stream = options.stream ?? 'OUTBOX';
   if (!isStreamName(stream)) throw new OutboxConfigError('stream', `${JSON.stringify(stream)} is not a JetStream stream name`);
   const durable = options.durable ?? common.consumer.replace(/[\s.*>/\\]/g, '_');
-  if (!isStreamName(durable)) throw new OutboxConfigError('durable', `${JSON.stringify(durable)} is not a JetStream consumer name (no spaces, ".", "*", ">", "/", "\\")`);
+  if (!isStreamName(durable))
+    throw new OutboxConfigError('durable', `${JSON.stringify(durable)} is not a JetStream consumer name (no spaces, ".", "*", ">", "/", "\\")`);
   const filterSubject = options.filterSubject ?? null;
   if (filterSubject !== null && (typeof filterSubject !== 'string' || !FILTER.test(filterSubject))) {
     throw new OutboxConfigError('filterSubject', `${JSON.stringify(filterSubject)} is not a subject filter, e.g. "outbox.order.>"`);

@@ -42,7 +42,7 @@ function describePrintedMigration(kind: PrismaDatabaseKind): void {
       rmSync(project, { recursive: true, force: true });
     });
 
-    it('creates every table and records its versions: the relay\'s migrate finds nothing to do, tx.$outbox writes, the relay publishes', async () => {
+    it("creates every table and records its versions: the relay's migrate finds nothing to do, tx.$outbox writes, the relay publishes", async () => {
       const prisma = db.prisma.$extends(outbox({ dialect: db.dialect }));
       const event = await prisma.$transaction(async (tx) => {
         const order = await tx.order.create({ data: { number: 'M-1', total: 3 } });

@@ -47,7 +47,9 @@ export interface NormalizedRedisInboxConsumerOptions<Tx> extends NormalizedRedel
 const BROKER_KEYS = ['connection', 'stream', 'group', 'consumerName', 'claimIdleMs', 'blockMs', 'deadLetterStream'];
 
 /** Validates `createRedisInboxConsumer` options once; throws {@link OutboxConfigError} naming the option. */
-export function normalizeRedisInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(options: RedisInboxConsumerOptions<Tx, Events>): NormalizedRedisInboxConsumerOptions<Tx> {
+export function normalizeRedisInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(
+  options: RedisInboxConsumerOptions<Tx, Events>,
+): NormalizedRedisInboxConsumerOptions<Tx> {
   const common = normalizeRedeliveryInboxOptions(options, BROKER_KEYS);
   const stream = key(options.stream, 'stream');
   return Object.freeze({
