@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OutboxConfigError, OutboxError } from '@outboxkit/core';
+import { OutboxConfigError, OutboxError, parseDuration } from '@outboxkit/core';
 import { migrateCommand } from './commands/migrate.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { quarantineListCommand, quarantineRetryCommand, quarantineSkipCommand } from './commands/quarantine.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
+import { healthCommand, statusCommand } from './commands/status.js';
 import { brokerOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
 import { createLogger } from './logger.js';
@@ -48,6 +48,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+const io = { out: print, err: (line: string): void => void process.stderr.write(`${line}\n`) };
 
 databaseOptions(program.command('migrate').description('create or upgrade the outbox tables (idempotent)'))
   .option('--print', 'print the migrations as plain SQL instead of applying them')
@@ -57,9 +58,16 @@ databaseOptions(program.command('status').description('backlog, oldest pending a
   .option('--json', 'print JSON')
   .action(async (flags) => statusCommand(flags, print));
 
-// --- operations: every recovery is a command (see docs/operations.md) ---
+databaseOptions(program.command('health').description('ok / degraded / failed with reasons; exit code 0 / 3 / 1 (for probes and scripts)'))
+  .option('--max-oldest-pending-age <duration>', 'degraded when the oldest pending event is older (e.g. 60s, 5m)')
+  .option('--max-quarantined <n>', 'degraded when more events are quarantined', int('--max-quarantined'))
+  .option('--max-backlog <n>', 'degraded when more events are pending', int('--max-backlog'))
+  .option('--json', 'print JSON')
+  .action(async (flags) => {
+    process.exitCode = await healthCommand(flags, io, (text) => parseDuration(text, '--max-oldest-pending-age'));
+  });
 
-const io = { out: print, err: (line: string): void => void process.stderr.write(`${line}\n`) };
+// --- operations: every recovery is a command (see docs/operations.md) ---
 
 brokerOptions(databaseOptions(program.command('replay').description('re-publish events from history with their original ids (consumers dedupe)')))
   .option('--id <id...>', 'event ids to replay')
