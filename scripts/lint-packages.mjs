@@ -114,9 +114,28 @@ function checkPeers(pkg, ranges, say) {
     const others = [...ranges.get(name)].filter(([owner, other]) => owner !== pkg.name && other !== range);
     if (others.length > 0) say(`peer ${name}@${range} disagrees with ${others.map(([owner, other]) => `${owner} (${other})`).join(', ')}; use one range`);
   }
+  for (const [name, version] of Object.entries(pkg.devDependencies ?? {})) {
+    const range = pkg.peerDependencies?.[name];
+    if (range && satisfies(version, range) === false) say(`devDependency ${name}@${version} is outside its peer range ${range}: the tests would run a version users cannot get`);
+  }
   for (const name of Object.keys(pkg.peerDependenciesMeta ?? {})) {
     if (!pkg.peerDependencies?.[name]) say(`peerDependenciesMeta names ${name}, which is not a peer dependency`);
   }
+}
+
+/** Whether an exact version is in a `^x.y.z` or `>=x[.y.z]` range; undefined for other forms (workspace:). */
+function satisfies(version, range) {
+  const parse = (text) => text.split('.').map(Number).concat([0, 0]).slice(0, 3);
+  const compare = (a, b) => a.map((part, i) => part - b[i]).find((diff) => diff !== 0) ?? 0;
+  const exact = /^\d+\.\d+\.\d+$/.test(version) ? parse(version) : undefined;
+  const caret = /^\^(\d+\.\d+\.\d+)$/.exec(range);
+  const atLeast = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(range);
+  if (!exact || (!caret && !atLeast)) return undefined;
+  const low = parse((caret ?? atLeast)[1]);
+  if (compare(exact, low) < 0) return false;
+  if (atLeast) return true;
+  // ^1.2.3 := >=1.2.3 <2.0.0; ^0.2.3 := >=0.2.3 <0.3.0
+  return low[0] > 0 ? exact[0] === low[0] : exact[0] === 0 && exact[1] === low[1];
 }
 
 /**

@@ -93,6 +93,22 @@ describe('packaging lint', () => {
     ]);
   });
 
+  it('reports a devDependency the tests pin outside the peer range users get', () => {
+    const pkgDir = fixture('outside-peer', {
+      manifest: {
+        peerDependencies: { pg: '^8.11.0', 'drizzle-orm': '^0.45.0', vitest: '>=3', typeorm: '^1.1.0' },
+        devDependencies: { pg: '9.0.0', 'drizzle-orm': '0.46.1', vitest: '2.1.9', typeorm: '1.1.1' },
+      },
+    });
+    const { code, stderr } = lint(pkgDir);
+    expect(code).toBe(1);
+    expect(stderr.split('\n').filter((line) => line.includes('outside its peer range'))).toEqual([
+      '@outboxkit/outside-peer: devDependency pg@9.0.0 is outside its peer range ^8.11.0: the tests would run a version users cannot get',
+      '@outboxkit/outside-peer: devDependency drizzle-orm@0.46.1 is outside its peer range ^0.45.0: the tests would run a version users cannot get',
+      '@outboxkit/outside-peer: devDependency vitest@2.1.9 is outside its peer range >=3: the tests would run a version users cannot get',
+    ]);
+  });
+
   it('reports a LICENSE that is not the root one', () => {
     const pkgDir = fixture('other-license');
     writeFileSync(join(pkgDir, 'LICENSE'), 'Proprietary\n');
