@@ -87,7 +87,7 @@ function checkReadme(text, say) {
   for (const [target, index] of targets) {
     if (/^(https:\/\/|mailto:|#)/.test(target)) continue;
     const line = prose.slice(0, index).split('\n').length;
-    say(`README.md:${line}: link "${target}" is relative and breaks on the registry; use ${REPO}/blob/main/...`);
+    say(`README.md:${line}: link "${target}" is not an absolute https:// link, so it breaks on the registry; use ${REPO}/blob/main/...`);
   }
 }
 
