@@ -153,7 +153,18 @@ async function checkRelayOptionalPeers(pkg, pkgDir, say) {
       say(`${name} is loaded by URL scheme: declare it in peerDependencies and mark it optional in peerDependenciesMeta`);
     }
     if (!pkg.devDependencies?.[name]) say(`${name}: pin it in devDependencies for the relay's own tests`);
+    for (const file of declarationsImporting(join(pkgDir, 'dist'), name)) {
+      say(`dist/${file} imports the optional peer ${name}: an application without it cannot type-check against the relay (mark the export @internal)`);
+    }
   }
+}
+
+/** The .d.ts files under `dir` (relative paths) with an import of package `name`. */
+function declarationsImporting(dir, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const pattern = new RegExp(`(from\\s+|import\\(\\s*)['"]${escaped}(/[^'"]*)?['"]`);
+  return readdirSync(dir, { recursive: true })
+    .filter((file) => file.endsWith('.d.ts') && pattern.test(readFileSync(join(dir, file), 'utf8')));
 }
 
 /** What `pnpm pack` (which `pnpm publish` uses) would put in the tarball. */

@@ -117,7 +117,7 @@ describe('packaging lint', () => {
     expect(stderr).toContain('@outboxkit/other-license: LICENSE differs from the repository root LICENSE');
   });
 
-  it('requires the relay to take the packages it loads by URL scheme as optional peers', () => {
+  it('requires the relay to take the packages it loads by URL scheme as optional peers, kept out of its types', () => {
     const optionalPackages = "export const OPTIONAL_PACKAGES = { postgres: ['@outboxkit/postgres', 'pg'], redis: ['@outboxkit/redis', 'redis'] };\n";
     const pkgDir = fixture('relay', {
       manifest: {
@@ -126,7 +126,10 @@ describe('packaging lint', () => {
         peerDependenciesMeta: { '@outboxkit/redis': { optional: true }, mysql2: { optional: true } },
         devDependencies: { '@outboxkit/redis': '0.1.0', redis: '6.3.1', pg: '8.23.1' },
       },
-      files: { 'dist/optional-packages.js': optionalPackages },
+      files: {
+        'dist/optional-packages.js': optionalPackages,
+        'dist/brokers.d.ts': "export declare function loadRedis(): Promise<typeof import('@outboxkit/redis')>;\nexport type Pg = import('pg-types').X;\n",
+      },
     });
     const { code, stderr } = lint(pkgDir);
     expect(code).toBe(1);
@@ -141,6 +144,7 @@ describe('packaging lint', () => {
         '@outboxkit/relay: @outboxkit/postgres: pin it in devDependencies for the relay\'s own tests',
         '@outboxkit/relay: redis is loaded by URL scheme: declare it in peerDependencies and mark it optional in peerDependenciesMeta',
         '@outboxkit/relay: peerDependenciesMeta names mysql2, which is not a peer dependency',
+        '@outboxkit/relay: dist/brokers.d.ts imports the optional peer @outboxkit/redis: an application without it cannot type-check against the relay (mark the export @internal)',
       ].sort(),
     );
   });

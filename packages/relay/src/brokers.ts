@@ -64,7 +64,11 @@ function brokerPackage<T>(scheme: string, packages: readonly string[], load: () 
   return importOptional({ flag: '--broker-url', what: `a ${scheme}// broker URL`, packages }, load);
 }
 
-/** @outboxkit/rabbitmq, for `run` and for the operations commands that publish. */
+/**
+ * @outboxkit/rabbitmq, for `run` and for the operations commands that publish.
+ * @internal Its type names an optional peer: kept out of the published .d.ts (stripInternal), so
+ * an application without RabbitMQ can type-check against the relay's types.
+ */
 export function loadRabbitmq(): Promise<typeof import('@outboxkit/rabbitmq')> {
   return brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
 }
