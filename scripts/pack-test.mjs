@@ -151,7 +151,7 @@ async function install(app, tarballs) {
   const overrides = Object.fromEntries([...tarballs].filter(([name]) => !app.packages.includes(name)).map(([name, file]) => [name, `file:${file}`]));
   const manifest = { name: `pack-test-${app.name}`, version: '1.0.0', private: true, type: 'module', overrides };
   writeFileSync(join(appDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const [file, text] of Object.entries(app.files)) writeFileSync(join(appDir, file), text);
+  for (const [file, text] of Object.entries({ ...app.files, 'tsconfig.json': tsconfig(app) })) writeFileSync(join(appDir, file), text);
   app.dir = appDir;
 
   await check(app, 'npm install', async () => {
@@ -180,8 +180,11 @@ async function install(app, tarballs) {
     const problems = JSON.parse(ls.stdout || '{}').problems ?? [];
     assert(problems.length === 0, `npm ls: ${problems.join('; ')}`);
     const native = [...packages].filter(([, copies]) => copies.some((copy) => copy.native)).map(([name]) => name);
-    const megabytes = (directorySize(join(appDir, 'node_modules')) / 1e6).toFixed(1);
-    return `${packages.size} packages, ${megabytes} MB in node_modules, native builds: ${native.join(', ') || 'none'}`;
+    // The footprint at run time: without the compiler and the type packages the apps add.
+    const tooling = [...packages].filter(([name]) => name === 'typescript' || name.startsWith('@types/'));
+    const toolingBytes = tooling.flatMap(([, copies]) => copies).reduce((sum, copy) => sum + directorySize(copy.path), 0);
+    const megabytes = ((directorySize(join(appDir, 'node_modules')) - toolingBytes) / 1e6).toFixed(1);
+    return `${packages.size - tooling.length} packages, ${megabytes} MB in node_modules besides typescript and @types, native builds: ${native.join(', ') || 'none'}`;
   }, { step: false });
 
   await check(app, 'none of the other databases or brokers installed', () => {
@@ -189,6 +192,10 @@ async function install(app, tarballs) {
     const unwanted = OTHER_DATABASES_AND_BROKERS.filter((name) => packages.has(name));
     assert(unwanted.length === 0, `installed although nothing asked for them: ${unwanted.join(', ')}`);
   }, { step: false });
+
+  await check(app, `npx tsc: the app type-checks against the published types${app.skipLibCheck ? '' : ' (skipLibCheck off)'}`, async () => {
+    expectExit(await run('npx', ['--no-install', 'tsc', '-p', '.'], { cwd: appDir }), 0, 'tsc');
+  });
 }
 
 const npx = (app, args, env) => run('npx', ['--no-install', 'outbox-relay', ...args], { cwd: app.dir, env });
@@ -309,20 +316,36 @@ async function deleteTopology({ exchange, queue }) {
   }
 }
 
-// The apps: what a user installs, and their code, taken from README.md and docs/drizzle.md.
+// The apps: what a user installs, and their code, taken from README.md and docs/drizzle.md. They
+// are TypeScript, type-checked strictly and compiled to .mjs next to the sources. raw-pg checks
+// every .d.ts (skipLibCheck off: ours must resolve from the tarballs alone); drizzle-orm 0.45's
+// own sqlite-core declarations do not type-check, so the drizzle app skips library checks, as
+// Drizzle users do.
+const TYPESCRIPT = ['typescript', '@types/node', '@types/pg'];
+const tsconfig = ({ skipLibCheck }) =>
+  `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', strict: true, skipLibCheck, types: ['node'] }, include: ['*.mts'] }, null, 2)}\n`;
+const envFile = `/** A variable the pack test sets; refuses to run without it. */
+export function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(\`\${name} is not set\`);
+  return value;
+}
+`;
 const consumerFile = `import { createPgPool, createPostgresDialect, pgDatabase } from '@outboxkit/postgres';
 import { createInboxConsumer } from '@outboxkit/rabbitmq';
+import { env } from './env.mjs';
 
-const pool = createPgPool(process.env.DATABASE_URL);
-let processed;
-const done = new Promise((resolve) => (processed = resolve));
+interface Received { readonly id: string; readonly type: string }
+const pool = createPgPool(env('DATABASE_URL'));
+let processed!: (event: Received) => void;
+const done = new Promise<Received>((resolve) => (processed = resolve));
 const consumer = createInboxConsumer({
-  connection: process.env.AMQP_URL,
-  queue: process.env.QUEUE,
-  bindings: [{ exchange: process.env.EXCHANGE, routingKey: 'order.placed' }],
+  connection: env('AMQP_URL'),
+  queue: env('QUEUE'),
+  bindings: [{ exchange: env('EXCHANGE'), routingKey: 'order.placed' }],
   consumer: 'pack-test',
   db: pgDatabase(pool),
-  dialect: createPostgresDialect({ tables: { schema: process.env.OUTBOX_SCHEMA } }),
+  dialect: createPostgresDialect({ tables: { schema: env('OUTBOX_SCHEMA') } }),
   handler: async (event) => processed(event),
 });
 await consumer.ready();
@@ -337,22 +360,25 @@ const APPS = [
   {
     name: 'raw-pg',
     packages: ['@outboxkit/relay', '@outboxkit/postgres', '@outboxkit/rabbitmq'],
-    thirdParty: ['pg', 'rabbitmq-client'],
+    thirdParty: ['pg', 'rabbitmq-client', ...TYPESCRIPT],
     eventType: 'order.placed',
     relayChecks: true,
+    skipLibCheck: false,
     files: {
-      'consumer.mjs': consumerFile,
-      'write.mjs': `import pg from 'pg';
+      'env.mts': envFile,
+      'consumer.mts': consumerFile,
+      'write.mts': `import pg from 'pg';
 import { enqueue, createPostgresDialect } from '@outboxkit/postgres';
+import { env } from './env.mjs';
 
-const dialect = createPostgresDialect({ tables: { schema: process.env.OUTBOX_SCHEMA } });
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+const dialect = createPostgresDialect({ tables: { schema: env('OUTBOX_SCHEMA') } });
+const pool = new pg.Pool({ connectionString: env('DATABASE_URL') });
 const client = await pool.connect();
 try {
   await client.query('BEGIN');
   const [event] = await enqueue(client, { aggregateType: 'order', aggregateId: 'o-42', type: 'order.placed', payload: { orderId: 'o-42', total: 99 } }, { dialect });
   await client.query('COMMIT');
-  console.log(JSON.stringify({ id: event.id }));
+  console.log(JSON.stringify({ id: event?.id }));
 } catch (error) {
   await client.query('ROLLBACK');
   throw error;
@@ -366,23 +392,26 @@ try {
   {
     name: 'drizzle',
     packages: ['@outboxkit/relay', '@outboxkit/postgres', '@outboxkit/drizzle', '@outboxkit/rabbitmq'],
-    thirdParty: ['drizzle-orm', 'pg', 'rabbitmq-client'],
+    thirdParty: ['drizzle-orm', 'pg', 'rabbitmq-client', ...TYPESCRIPT],
     eventType: 'order.placed',
+    skipLibCheck: true,
     files: {
-      'consumer.mjs': consumerFile,
-      'write.mjs': `import { drizzle } from 'drizzle-orm/node-postgres';
+      'env.mts': envFile,
+      'consumer.mts': consumerFile,
+      'write.mts': `import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { createPostgresDialect } from '@outboxkit/postgres';
 import { drizzleOutbox } from '@outboxkit/drizzle';
+import { env } from './env.mjs';
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+const pool = new pg.Pool({ connectionString: env('DATABASE_URL') });
 const db = drizzle({ client: pool });
-const outbox = await drizzleOutbox(db, { dialect: createPostgresDialect({ tables: { schema: process.env.OUTBOX_SCHEMA } }) });
+const outbox = await drizzleOutbox(db, { dialect: createPostgresDialect({ tables: { schema: env('OUTBOX_SCHEMA') } }) });
 const [event] = await db.transaction(async (tx) =>
   outbox(tx).add({ aggregateType: 'order', aggregateId: 'A-1001', type: 'order.placed', payload: { orderId: 'A-1001', total: 42 } }),
 );
 await pool.end();
-console.log(JSON.stringify({ id: event.id }));
+console.log(JSON.stringify({ id: event?.id }));
 `,
     },
   },
