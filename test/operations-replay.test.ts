@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '@outboxkit/relay';
 import { allCommittedDelivered, DeliveryLog, expectDeliveryOk, type QueueCollector } from '@outboxkit/testkit';
-import { DATABASE_KINDS, type TestDatabase } from './support/databases.js';
+import { DATABASE_KINDS } from './support/databases.js';
 import { cli, eventsOf, UUID_LINE, writeCommitted, operationsFixture, type OperationsFixture } from './support/operations-helpers.js';
 
 describe.each(DATABASE_KINDS)('outbox-relay replay on %s', (kind) => {
-  let db: TestDatabase;
   let dbFlags: string[];
   let brokerFlags: string[];
   let target: DatabaseTarget;
@@ -16,7 +15,7 @@ describe.each(DATABASE_KINDS)('outbox-relay replay on %s', (kind) => {
 
   beforeAll(async () => {
     fixture = await operationsFixture(kind, 'okt_replay', log);
-    ({ db, dbFlags, brokerFlags, target, collector } = fixture);
+    ({ dbFlags, brokerFlags, target, collector } = fixture);
   });
 
   afterAll(async () => {

@@ -49,7 +49,9 @@ export async function describeMachine(urls) {
     }
   });
   // AMQP clients are not told the server version; the Debian package knows it.
-  versions.rabbitmq = await query(async () => execFileSync('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server'], { encoding: 'utf8', timeout: 5000 }).trim());
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format placeholder, not a template
+  const versionFormat = '-f=${Version}';
+  versions.rabbitmq = await query(async () => execFileSync('dpkg-query', ['-W', versionFormat, 'rabbitmq-server'], { encoding: 'utf8', timeout: 5000 }).trim());
   versions['nats-server'] = await query(async () => {
     const nc = await natsConnect({ servers: urls.nats.replace(/^nats:\/\//, '') });
     try {

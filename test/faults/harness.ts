@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, describeFailure, uniqueName, type DeliveryReport, type MessageCollector, type QueueCollector } from '@outboxkit/testkit';
+import { allCommittedDelivered, collectQueue, type DeliveryLog, describeFailure, uniqueName, type DeliveryReport, type MessageCollector, type QueueCollector } from '@outboxkit/testkit';
 import { startRelay, type RelayProcess } from '../support/relay-process.js';
 
 // ---------------------------------------------------------------- results table

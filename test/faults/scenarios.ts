@@ -522,7 +522,8 @@ export async function consumerKills(p: { kind: DatabaseKind; events: number; agg
   try {
     const db = res.add(await createTestDatabase(p.kind), (d) => d.dispose());
     const target = res.add(await openTarget(db.url, db.schema), (t) => t.database.close());
-    const inbox = res.add(await openInboxDb(p.kind, db.url, db.schema), (i) => i.close());
+    // Opened for its inbox tables; the consumer process uses them.
+    res.add(await openInboxDb(p.kind, db.url, db.schema), (i) => i.close());
     const brokerUrl = await serviceUrl('rabbitmq');
     const rabbit = res.add(new RabbitTestBed(brokerUrl), (r) => r.close());
     const exchange = uniqueName('okt_fx');

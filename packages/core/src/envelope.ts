@@ -184,7 +184,7 @@ function assertJson(value: unknown, path: string, seen: Set<object>): void {
       }
       seen.add(value);
       if (Array.isArray(value)) {
-        value.forEach((item, i) => assertJson(item, `${path}[${i}]`, seen));
+        for (const [i, item] of value.entries()) assertJson(item, `${path}[${i}]`, seen);
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {

@@ -9,8 +9,9 @@ export interface WakeSource {
 type Listener = () => void;
 // Kept on globalThis so two copies of @outboxkit/core in one process still share the signal.
 const KEY = Symbol.for('outboxkit.local-commit-listeners');
-const listeners: Set<Listener> = ((globalThis as Record<symbol, unknown>)[KEY] as Set<Listener> | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[KEY] = new Set<Listener>());
+const shared = globalThis as Record<symbol, unknown>;
+shared[KEY] ??= new Set<Listener>();
+const listeners = shared[KEY] as Set<Listener>;
 
 /** Plugins call this after a transaction that wrote events has committed. */
 export function signalLocalCommit(): void {

@@ -4,7 +4,7 @@ import type { MySql2Database } from 'drizzle-orm/mysql2';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { createPostgresDialect } from '@outboxkit/postgres';
 import { describe, expectTypeOf, it } from 'vitest';
-import { drizzleInbox, drizzleOutbox, type DrizzleOutbox, type DrizzleTransactionOf } from '../src/index.js';
+import { type drizzleInbox, drizzleOutbox, type DrizzleOutbox, type DrizzleTransactionOf } from '../src/index.js';
 
 type Events = {
   OrderPlaced: { orderId: number; total: number };

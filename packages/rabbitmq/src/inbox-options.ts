@@ -6,7 +6,6 @@ import {
   redactUrl,
   type InboxDatabase,
   type InboxDialect,
-  type InboxEvent,
   type InboxHandler,
   type InboxObserver,
   type SqlExecutor,

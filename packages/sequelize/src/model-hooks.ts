@@ -133,8 +133,12 @@ export function registerModelHooks<M extends Model, Events extends EventMap>(
       });
     }
     // Without individualHooks, Model.update/destroy never load the rows, so there is nothing to map.
-    if (afterUpdate) hook('beforeBulkUpdate', (options: HookOptions) => void (options.individualHooks = true));
-    if (afterDestroy) hook('beforeBulkDestroy', (options: HookOptions) => void (options.individualHooks = true));
+    if (afterUpdate) hook('beforeBulkUpdate', (options: HookOptions) => {
+      options.individualHooks = true;
+    });
+    if (afterDestroy) hook('beforeBulkDestroy', (options: HookOptions) => {
+      options.individualHooks = true;
+    });
   }
 
   return () => {

@@ -303,7 +303,10 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         const id = uniqueName('c');
         let written: WrittenEvent[] = [];
         let hookEvents = 0;
-        const remove = outbox.hooks(Plain, { afterCreate: () => (hookEvents++, placed(id, 1)) });
+        const remove = outbox.hooks(Plain, { afterCreate: () => {
+          hookEvents++;
+          return placed(id, 1);
+        } });
         cleanups.push(remove);
         await db.sequelize.transaction(async () => {
           await Order.create({ id, total: 4, status: 'new' });

@@ -28,7 +28,7 @@ export interface RunFlags extends DatabaseFlags, BrokerFlags {
  * `outbox-relay run`: publishes until SIGINT/SIGTERM (graceful: the in-flight batch finishes,
  * leases are released), or with `--once` until nothing is claimable.
  */
-export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | void> {
+export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
   // Checked before connecting, so a typo fails fast with exit code 2.
   const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);

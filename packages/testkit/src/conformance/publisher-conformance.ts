@@ -10,7 +10,7 @@ import {
   type WrittenEvent,
 } from '@outboxkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allCommittedDelivered, DeliveryLog, expectDeliveryOk, formatReport } from '../delivery-checker.js';
+import { allCommittedDelivered, type DeliveryLog, expectDeliveryOk, formatReport } from '../delivery-checker.js';
 import type { MessageCollector } from '../message-collector.js';
 import { storedEvent, waitFor } from '../rabbit-testbed.js';
 import { GatedPublisher } from './gated-publisher.js';
