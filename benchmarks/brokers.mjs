@@ -30,9 +30,11 @@ async function timed(collector, send) {
 
 async function pool(items, worker) {
   let next = 0;
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    for (let i = next++; i < items.length; i = next++) await worker(items[i]);
-  }));
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      for (let i = next++; i < items.length; i = next++) await worker(items[i]);
+    }),
+  );
 }
 
 const payload = (n) => ({ orderId: `o-${n}`, total: n % 997, lines: [{ sku: 'A-1', qty: 1 }], note: 'benchmark payload of a typical size' });
@@ -44,7 +46,10 @@ async function relayRun(publisher, collector) {
   await dialect.migrate(database);
   for (let start = 0; start < EVENTS; start += 500) {
     const batch = Array.from({ length: Math.min(500, EVENTS - start) }, (_, i) => ({
-      aggregateType: 'order', aggregateId: `o-${(start + i) % AGGREGATES}`, type: 'order.placed', payload: payload(start + i),
+      aggregateType: 'order',
+      aggregateId: `o-${(start + i) % AGGREGATES}`,
+      type: 'order.placed',
+      payload: payload(start + i),
     }));
     await database.transaction((tx) => writeEvents(dialect, tx, batch));
   }
@@ -60,30 +65,41 @@ async function relayRun(publisher, collector) {
   }
 }
 
-const events = () => Array.from({ length: EVENTS }, (_, n) => storedEvent({ aggregateId: `o-${n % AGGREGATES}`, type: 'order.placed', payload: payload(n) }, Math.floor(n / AGGREGATES) + 1));
+const events = () =>
+  Array.from({ length: EVENTS }, (_, n) =>
+    storedEvent({ aggregateId: `o-${n % AGGREGATES}`, type: 'order.placed', payload: payload(n) }, Math.floor(n / AGGREGATES) + 1),
+  );
 
 async function nats() {
   const url = await serviceUrl('nats');
   const rows = {};
   {
-    const prefix = uniqueName('bench'); const stream = prefix.toUpperCase();
+    const prefix = uniqueName('bench');
+    const stream = prefix.toUpperCase();
     const collector = await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] });
     const publisher = createNatsPublisher({ connection: url, subjectPrefix: prefix, stream });
     rows.relay = await relayRun(publisher, collector);
-    await publisher.close(); await collector.close(); await dropStream(url, stream);
+    await publisher.close();
+    await collector.close();
+    await dropStream(url, stream);
   }
   {
-    const prefix = uniqueName('bench'); const stream = prefix.toUpperCase();
+    const prefix = uniqueName('bench');
+    const stream = prefix.toUpperCase();
     const collector = await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] });
     const nc = await connect({ servers: url.replace(/^nats:\/\//, '') });
     const js = jetstream(nc);
-    rows.raw = await timed(collector, () => pool(events(), async (event) => {
-      const { data, headers } = toNatsMessage(event);
-      const h = natsHeaders();
-      for (const [k, v] of Object.entries(headers)) h.set(k, v);
-      await js.publish(`${prefix}.${event.aggregateType}.${event.type}`, data, { msgID: event.id, headers: h });
-    }));
-    await nc.close(); await collector.close(); await dropStream(url, stream);
+    rows.raw = await timed(collector, () =>
+      pool(events(), async (event) => {
+        const { data, headers } = toNatsMessage(event);
+        const h = natsHeaders();
+        for (const [k, v] of Object.entries(headers)) h.set(k, v);
+        await js.publish(`${prefix}.${event.aggregateType}.${event.type}`, data, { msgID: event.id, headers: h });
+      }),
+    );
+    await nc.close();
+    await collector.close();
+    await dropStream(url, stream);
   }
   return rows;
 }
@@ -121,5 +137,6 @@ const results = { 'NATS JetStream': await nats(), 'Redis Streams': await redis()
 console.log(`broker drain, ${EVENTS} events over ${AGGREGATES} aggregates, SQLite outbox, load average ${(await import('node:os')).loadavg()[0].toFixed(2)}`);
 console.log('| broker | relay msg/s | raw client msg/s | relay / raw |');
 console.log('|---|---|---|---|');
-for (const [name, { relay, raw }] of Object.entries(results)) console.log(`| ${name} | ${relay.toFixed(0)} | ${raw.toFixed(0)} | ${(relay / raw).toFixed(2)} |`);
+for (const [name, { relay, raw }] of Object.entries(results))
+  console.log(`| ${name} | ${relay.toFixed(0)} | ${raw.toFixed(0)} | ${(relay / raw).toFixed(2)} |`);
 process.exit(0);

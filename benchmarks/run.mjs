@@ -30,7 +30,10 @@ export function serviceUrls(env = process.env) {
  * @param {string[]} argv
  */
 export async function main(argv) {
-  const options = parseArgs(argv, SCENARIOS.map((s) => s.id));
+  const options = parseArgs(
+    argv,
+    SCENARIOS.map((s) => s.id),
+  );
   const started = new Date();
   const urls = serviceUrls();
   const ctx = {
@@ -46,7 +49,9 @@ export async function main(argv) {
     commitLatencyMs: {},
     log: progress,
   };
-  progress(`outboxkit bench: ${options.quick ? 'quick' : 'full'}, scenarios ${options.only.join(',')}, databases ${options.databases.join(',')}, brokers ${options.brokers.join(',')}, ${options.runs} run(s)`);
+  progress(
+    `outboxkit bench: ${options.quick ? 'quick' : 'full'}, scenarios ${options.only.join(',')}, databases ${options.databases.join(',')}, brokers ${options.brokers.join(',')}, ${options.runs} run(s)`,
+  );
   const machine = await describeMachine(urls);
   const scenarios = {};
   for (const scenario of SCENARIOS.filter((s) => options.only.includes(s.id))) {
@@ -75,7 +80,12 @@ export async function main(argv) {
       databases: options.databases,
       brokers: options.brokers,
       sizes: options.sizes,
-      relay: { batchSize: RELAY_DEFAULTS.batchSize, maxInFlight: RELAY_DEFAULTS.maxInFlight, pollIntervalMs: RELAY_DEFAULTS.pollIntervalMs, keepHistory: RELAY_DEFAULTS.keepHistory },
+      relay: {
+        batchSize: RELAY_DEFAULTS.batchSize,
+        maxInFlight: RELAY_DEFAULTS.maxInFlight,
+        pollIntervalMs: RELAY_DEFAULTS.pollIntervalMs,
+        keepHistory: RELAY_DEFAULTS.keepHistory,
+      },
     },
     scenarios,
   };
@@ -99,7 +109,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   main(process.argv.slice(2)).then(
     ({ failed }) => process.exit(failed > 0 ? 1 : 0),
     (error) => {
-      process.stderr.write(`${error.usage ? error.message : error.stack ?? error}\n`);
+      process.stderr.write(`${error.usage ? error.message : (error.stack ?? error)}\n`);
       process.exit(error.usage ? 0 : 2);
     },
   );

@@ -169,11 +169,19 @@ export async function checkDocs(paths, { out = join(root, '.docs-check') } = {})
     }
   }
   const shown = snippets.filter((s) => !s.hidden);
-  return { problems, snippets: shown.length, typeChecked: shown.filter((s) => !s.partial).length, partial: shown.filter((s) => s.partial).length, hidden: snippets.length - shown.length };
+  return {
+    problems,
+    snippets: shown.length,
+    typeChecked: shown.filter((s) => !s.partial).length,
+    partial: shown.filter((s) => s.partial).length,
+    hidden: snippets.length - shown.length,
+  };
 }
 
 function defaultPaths() {
-  const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort();
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort();
   return [join(root, 'README.md'), ...docs.map((name) => join(root, 'docs', name))].map((path) => relative(process.cwd(), path));
 }
 

@@ -10,7 +10,23 @@ import { pathToFileURL } from 'node:url';
 import { publint } from 'publint';
 
 const REPO = 'https://github.com/outboxkit/outboxkit';
-const DRIVERS = ['pg', 'mysql2', 'better-sqlite3', 'sqlite3', 'rabbitmq-client', 'redis', '@nats-io/jetstream', '@nats-io/transport-node', '@prisma/client', 'sequelize', '@mikro-orm/core', 'drizzle-orm', 'kysely', 'typeorm', 'knex'];
+const DRIVERS = [
+  'pg',
+  'mysql2',
+  'better-sqlite3',
+  'sqlite3',
+  'rabbitmq-client',
+  'redis',
+  '@nats-io/jetstream',
+  '@nats-io/transport-node',
+  '@prisma/client',
+  'sequelize',
+  '@mikro-orm/core',
+  'drizzle-orm',
+  'kysely',
+  'typeorm',
+  'knex',
+];
 const rootDir = new URL('..', import.meta.url).pathname;
 const license = readFileSync(join(rootDir, 'LICENSE'), 'utf8');
 
@@ -116,7 +132,8 @@ function checkPeers(pkg, ranges, say) {
   }
   for (const [name, version] of Object.entries(pkg.devDependencies ?? {})) {
     const range = pkg.peerDependencies?.[name];
-    if (range && satisfies(version, range) === false) say(`devDependency ${name}@${version} is outside its peer range ${range}: the tests would run a version users cannot get`);
+    if (range && satisfies(version, range) === false)
+      say(`devDependency ${name}@${version} is outside its peer range ${range}: the tests would run a version users cannot get`);
   }
   for (const name of Object.keys(pkg.peerDependenciesMeta ?? {})) {
     if (!pkg.peerDependencies?.[name]) say(`peerDependenciesMeta names ${name}, which is not a peer dependency`);
@@ -163,8 +180,7 @@ async function checkRelayOptionalPeers(pkg, pkgDir, say) {
 function declarationsImporting(dir, name) {
   const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   const pattern = new RegExp(`(from\\s+|import\\(\\s*)['"]${escaped}(/[^'"]*)?['"]`);
-  return readdirSync(dir, { recursive: true })
-    .filter((file) => file.endsWith('.d.ts') && pattern.test(readFileSync(join(dir, file), 'utf8')));
+  return readdirSync(dir, { recursive: true }).filter((file) => file.endsWith('.d.ts') && pattern.test(readFileSync(join(dir, file), 'utf8')));
 }
 
 /** What `pnpm pack` (which `pnpm publish` uses) would put in the tarball. */

@@ -24,7 +24,18 @@ const RABBITMQ_URL = process.env.OUTBOX_TEST_RABBITMQ_URL ?? 'amqp://guest:guest
 const COMMAND_TIMEOUT_MS = 120_000;
 const INSTALL_TIMEOUT_MS = 600_000;
 // What a PostgreSQL + RabbitMQ app must not get: the other databases' and brokers' packages.
-const OTHER_DATABASES_AND_BROKERS = ['@outboxkit/mysql', 'mysql2', '@outboxkit/sqlite', 'better-sqlite3', 'sqlite3', '@outboxkit/nats', '@nats-io/jetstream', '@nats-io/transport-node', '@outboxkit/redis', 'redis'];
+const OTHER_DATABASES_AND_BROKERS = [
+  '@outboxkit/mysql',
+  'mysql2',
+  '@outboxkit/sqlite',
+  'better-sqlite3',
+  'sqlite3',
+  '@outboxkit/nats',
+  '@nats-io/jetstream',
+  '@nats-io/transport-node',
+  '@outboxkit/redis',
+  'redis',
+];
 // Packages of which a second copy would mean a second driver (or a second outboxkit) in the app.
 const SINGLE_COPY = ['pg', 'pg-native', 'mysql2', 'better-sqlite3', 'sqlite3', 'rabbitmq-client', 'redis', 'drizzle-orm'];
 // The event the apps write and their consumers bind to (the routing key is the event type).
@@ -169,31 +180,51 @@ async function install(app, tarballs) {
     return `${((Date.now() - started) / 1000).toFixed(1)} s`;
   });
 
-  await check(app, 'no peer-dependency warnings from npm', () => {
-    const warnings = app.installOutput.split('\n').filter((line) => /peer|ERESOLVE|conflict/i.test(line));
-    assert(warnings.length === 0, `npm said:\n${warnings.join('\n')}`);
-  }, { step: false });
+  await check(
+    app,
+    'no peer-dependency warnings from npm',
+    () => {
+      const warnings = app.installOutput.split('\n').filter((line) => /peer|ERESOLVE|conflict/i.test(line));
+      assert(warnings.length === 0, `npm said:\n${warnings.join('\n')}`);
+    },
+    { step: false },
+  );
 
-  await check(app, 'one copy of each driver and native build', () => {
-    const packages = installedPackages(appDir);
-    const duplicated = [...packages].filter(([name, copies]) => copies.length > 1 && (SINGLE_COPY.includes(name) || name.startsWith('@outboxkit/') || copies.some((copy) => copy.native)));
-    assert(duplicated.length === 0, duplicated.map(([name, copies]) => `${name}: ${copies.map((copy) => `${copy.version} at ${copy.path}`).join(', ')}`).join('; '));
-    const ls = spawnSync('npm', ['ls', '--all', '--json'], { cwd: appDir, encoding: 'utf8' });
-    const problems = JSON.parse(ls.stdout || '{}').problems ?? [];
-    assert(problems.length === 0, `npm ls: ${problems.join('; ')}`);
-    const native = [...packages].filter(([, copies]) => copies.some((copy) => copy.native)).map(([name]) => name);
-    // The footprint at run time: without the compiler and the type packages the apps add.
-    const tooling = [...packages].filter(([name]) => name === 'typescript' || name.startsWith('@types/'));
-    const toolingBytes = tooling.flatMap(([, copies]) => copies).reduce((sum, copy) => sum + directorySize(copy.path), 0);
-    const megabytes = ((directorySize(join(appDir, 'node_modules')) - toolingBytes) / 1e6).toFixed(1);
-    return `${packages.size - tooling.length} packages, ${megabytes} MB in node_modules besides typescript and @types, native builds: ${native.join(', ') || 'none'}`;
-  }, { step: false });
+  await check(
+    app,
+    'one copy of each driver and native build',
+    () => {
+      const packages = installedPackages(appDir);
+      const duplicated = [...packages].filter(
+        ([name, copies]) => copies.length > 1 && (SINGLE_COPY.includes(name) || name.startsWith('@outboxkit/') || copies.some((copy) => copy.native)),
+      );
+      assert(
+        duplicated.length === 0,
+        duplicated.map(([name, copies]) => `${name}: ${copies.map((copy) => `${copy.version} at ${copy.path}`).join(', ')}`).join('; '),
+      );
+      const ls = spawnSync('npm', ['ls', '--all', '--json'], { cwd: appDir, encoding: 'utf8' });
+      const problems = JSON.parse(ls.stdout || '{}').problems ?? [];
+      assert(problems.length === 0, `npm ls: ${problems.join('; ')}`);
+      const native = [...packages].filter(([, copies]) => copies.some((copy) => copy.native)).map(([name]) => name);
+      // The footprint at run time: without the compiler and the type packages the apps add.
+      const tooling = [...packages].filter(([name]) => name === 'typescript' || name.startsWith('@types/'));
+      const toolingBytes = tooling.flatMap(([, copies]) => copies).reduce((sum, copy) => sum + directorySize(copy.path), 0);
+      const megabytes = ((directorySize(join(appDir, 'node_modules')) - toolingBytes) / 1e6).toFixed(1);
+      return `${packages.size - tooling.length} packages, ${megabytes} MB in node_modules besides typescript and @types, native builds: ${native.join(', ') || 'none'}`;
+    },
+    { step: false },
+  );
 
-  await check(app, 'none of the other databases or brokers installed', () => {
-    const packages = installedPackages(appDir);
-    const unwanted = OTHER_DATABASES_AND_BROKERS.filter((name) => packages.has(name));
-    assert(unwanted.length === 0, `installed although nothing asked for them: ${unwanted.join(', ')}`);
-  }, { step: false });
+  await check(
+    app,
+    'none of the other databases or brokers installed',
+    () => {
+      const packages = installedPackages(appDir);
+      const unwanted = OTHER_DATABASES_AND_BROKERS.filter((name) => packages.has(name));
+      assert(unwanted.length === 0, `installed although nothing asked for them: ${unwanted.join(', ')}`);
+    },
+    { step: false },
+  );
 
   await check(app, `npx tsc: the app type-checks against the published types${app.skipLibCheck ? '' : ' (skipLibCheck off)'}`, async () => {
     expectExit(await run('npx', ['--no-install', 'tsc', '-p', '.'], { cwd: appDir }), 0, 'tsc');
@@ -204,9 +235,16 @@ const npx = (app, args, env) => run('npx', ['--no-install', 'outbox-relay', ...a
 
 /** The first event: migrate, consumer up, write, run --once, the consumer has it. */
 async function firstEvent(app) {
-  const names = { schema: `packtest_${app.name.replace(/\W/g, '_')}_${runId}`, exchange: `packtest.${app.name}.${runId}`, queue: `packtest.${app.name}.${runId}` };
+  const names = {
+    schema: `packtest_${app.name.replace(/\W/g, '_')}_${runId}`,
+    exchange: `packtest.${app.name}.${runId}`,
+    queue: `packtest.${app.name}.${runId}`,
+  };
   const env = { DATABASE_URL: POSTGRES_URL, AMQP_URL: RABBITMQ_URL, OUTBOX_SCHEMA: names.schema, EXCHANGE: names.exchange, QUEUE: names.queue };
-  cleanups.push(() => dropSchema(names.schema), () => deleteTopology(names));
+  cleanups.push(
+    () => dropSchema(names.schema),
+    () => deleteTopology(names),
+  );
 
   await check(app, 'npx outbox-relay migrate', async () => {
     expectExit(await npx(app, ['migrate', '--database-url', POSTGRES_URL, '--schema', names.schema]), 0, 'outbox-relay migrate');
@@ -227,7 +265,18 @@ async function firstEvent(app) {
   });
 
   await check(app, 'npx outbox-relay run --once publishes it', async () => {
-    const result = await npx(app, ['run', '--once', '--database-url', POSTGRES_URL, '--schema', names.schema, '--broker-url', RABBITMQ_URL, '--exchange', names.exchange]);
+    const result = await npx(app, [
+      'run',
+      '--once',
+      '--database-url',
+      POSTGRES_URL,
+      '--schema',
+      names.schema,
+      '--broker-url',
+      RABBITMQ_URL,
+      '--exchange',
+      names.exchange,
+    ]);
     expectExit(result, 0, 'outbox-relay run --once');
   });
 

@@ -9,11 +9,10 @@ const report = 'test-results.json';
 rmSync(report, { force: true });
 // The local binary, so this works outside `pnpm run` too (where node_modules/.bin is not on PATH).
 const vitest = fileURLToPath(new URL('../node_modules/.bin/vitest', import.meta.url));
-const result = spawnSync(
-  vitest,
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', shell: false },
-);
+const result = spawnSync(vitest, ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  shell: false,
+});
 if (!existsSync(report)) {
   console.error(`vitest wrote no report: the run did not start${result.error ? ` (${result.error.message})` : ''}`);
   console.log('0 passed, 1 failed');

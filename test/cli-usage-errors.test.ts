@@ -11,7 +11,7 @@ describe('outbox-relay: command lines the parser refuses', () => {
     [['quarantine', 'skip', '0190b5a0-0000-7000-8000-000000000000', ...db], /^error: required option '--reason <why>' not specified/],
     [['run', '--batch-size', 'abc', ...db], /^error: option '--batch-size <n>' argument 'abc' is invalid/],
     [['run', '--poison-policy', 'drop', ...db], /^error: option '--poison-policy <policy>' argument 'drop' is invalid/],
-  ])('%j exits 1 with the parser\'s message and the usage', async (args, message) => {
+  ])("%j exits 1 with the parser's message and the usage", async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);

@@ -71,9 +71,7 @@ describe.each(DATABASE_KINDS)('inbox consumer on %s', (kind) => {
     expect(seen.filter((id) => id === repeated.id)).toHaveLength(1);
     expect(await inbox.effectCount(repeated.id)).toBe(1);
     expect(await inbox.effectCount(other.id)).toBe(1);
-    expect((await inbox.dialect.inboxContains(inbox.db, `c_${queue}`, [repeated.id, other.id, 'never-seen'])).sort()).toEqual(
-      [repeated.id, other.id].sort(),
-    );
+    expect((await inbox.dialect.inboxContains(inbox.db, `c_${queue}`, [repeated.id, other.id, 'never-seen'])).sort()).toEqual([repeated.id, other.id].sort());
     expect(await rabbit.messageCount(queue)).toBe(0);
   });
 

@@ -92,11 +92,21 @@ describe.each(DATABASE_KINDS)('inbox dialect on %s', (kind) => {
   it('applyInboxEvent rolls the inbox row back with a failing handler, so the retry runs it', async () => {
     const { db, dialect } = inbox;
     const event: InboxEvent = {
-      id: 'apply-1', type: 'T', aggregateType: 'order', aggregateId: 'a-1', sequence: 1, occurredAt: new Date(), payload: null, headers: {},
+      id: 'apply-1',
+      type: 'T',
+      aggregateType: 'order',
+      aggregateId: 'a-1',
+      sequence: 1,
+      occurredAt: new Date(),
+      payload: null,
+      headers: {},
     };
     let runs = 0;
     const options = {
-      db, dialect, consumer: 'apply', ordering: null,
+      db,
+      dialect,
+      consumer: 'apply',
+      ordering: null,
       handler: async (delivered: InboxEvent, tx: Parameters<typeof inbox.insertEffect>[0]) => {
         runs++;
         await inbox.insertEffect(tx, delivered.id, 'apply');
@@ -119,7 +129,12 @@ describe('createInboxConsumer options', () => {
     queue: 'q',
     consumer: 'c',
     db: { transaction: async <T>(fn: (tx: never) => Promise<T>) => fn(undefined as never) },
-    dialect: { inboxInsert: async () => true, advanceInboxSequence: async () => 'apply' as const, inboxContains: async () => [], deleteInboxBefore: async () => 0 },
+    dialect: {
+      inboxInsert: async () => true,
+      advanceInboxSequence: async () => 'apply' as const,
+      inboxContains: async () => [],
+      deleteInboxBefore: async () => 0,
+    },
     handler: async () => undefined,
   };
   it.each([

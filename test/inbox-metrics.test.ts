@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { InboxEvent } from '@outboxkit/core';
 import { createInboxMetrics } from '@outboxkit/rabbitmq';
 
-const event = { id: '01a21942-37b2-7472-9670-791e9ea9b6fa', type: 'order.placed', aggregateType: 'order', aggregateId: 'o-1', payload: { secret: 'card-4242' } } as unknown as InboxEvent;
+const event = {
+  id: '01a21942-37b2-7472-9670-791e9ea9b6fa',
+  type: 'order.placed',
+  aggregateType: 'order',
+  aggregateId: 'o-1',
+  payload: { secret: 'card-4242' },
+} as unknown as InboxEvent;
 
 describe('inbox metrics', () => {
   it('counts what the consumer reports, labelled by consumer only', async () => {

@@ -69,12 +69,31 @@ describe('broker outage, seen from /metrics and /readyz (private RabbitMQ node, 
   it('the outage shows within a minute, readiness recovers, and nothing is lost', async () => {
     const exchange = uniqueName('okt_x');
     // Durable, so messages queued before the node stops survive it.
-    collector = await collectQueue({ url: node.url, queue: uniqueName('okt_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true }, log });
+    collector = await collectQueue({
+      url: node.url,
+      queue: uniqueName('okt_q'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
     relay = startRelay([
-      '--database-url', db.url, '--schema', db.schema!,
-      '--broker-url', node.url, '--exchange', exchange,
-      '--poll-interval-ms', '200', '--status-interval-ms', '1000',
-      '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info',
+      '--database-url',
+      db.url,
+      '--schema',
+      db.schema!,
+      '--broker-url',
+      node.url,
+      '--exchange',
+      exchange,
+      '--poll-interval-ms',
+      '200',
+      '--status-interval-ms',
+      '1000',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--log-level',
+      'info',
     ]);
     const base = `http://127.0.0.1:${await metricsPort(relay)}`;
     const scrape = async (): Promise<Samples> => parseMetrics(await (await fetch(`${base}/metrics`)).text());
@@ -95,7 +114,12 @@ describe('broker outage, seen from /metrics and /readyz (private RabbitMQ node, 
     const writer = (async () => {
       while (writing) {
         const [event] = await writerDb.database.transaction((tx) =>
-          writeEvents(writerDb.dialect, tx, { aggregateType: 'account', aggregateId: `acc-${written % 20}`, type: 'account.credited', payload: { n: written } }),
+          writeEvents(writerDb.dialect, tx, {
+            aggregateType: 'account',
+            aggregateId: `acc-${written % 20}`,
+            type: 'account.credited',
+            payload: { n: written },
+          }),
         );
         log.attempted(event!, 'committed');
         written++;
@@ -117,56 +141,81 @@ describe('broker outage, seen from /metrics and /readyz (private RabbitMQ node, 
       const stoppedAt = Date.now();
       const atStop = await scrape();
       let sawBreakerOpen = false;
-      const outage = await waitUntil('outage visible on /metrics', async () => {
-        const now = await scrape();
-        if (value(now, 'outbox_circuit_breaker_open') === 1) sawBreakerOpen = true;
-        const visible =
-          value(now, 'outbox_broker_up') === 0 &&
-          sawBreakerOpen &&
-          value(now, 'outbox_backlog_events') > value(atStop, 'outbox_backlog_events') + 50 &&
-          value(now, 'outbox_oldest_pending_age_seconds') > 3;
-        return visible ? now : undefined;
-      }, 60_000);
+      const outage = await waitUntil(
+        'outage visible on /metrics',
+        async () => {
+          const now = await scrape();
+          if (value(now, 'outbox_circuit_breaker_open') === 1) sawBreakerOpen = true;
+          const visible =
+            value(now, 'outbox_broker_up') === 0 &&
+            sawBreakerOpen &&
+            value(now, 'outbox_backlog_events') > value(atStop, 'outbox_backlog_events') + 50 &&
+            value(now, 'outbox_oldest_pending_age_seconds') > 3;
+          return visible ? now : undefined;
+        },
+        60_000,
+      );
       show('broker stopped', outage, Date.now() - stoppedAt);
-      const notReady = await waitUntil('/readyz 503', async () => {
-        const r = await readyz();
-        return r.status === 503 ? r : undefined;
-      }, 60_000 - (Date.now() - stoppedAt));
-      console.log(`/readyz after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s: 503 ${JSON.stringify(notReady.body.failed)} broker: ${notReady.body.checks.broker!.detail}`);
+      const notReady = await waitUntil(
+        '/readyz 503',
+        async () => {
+          const r = await readyz();
+          return r.status === 503 ? r : undefined;
+        },
+        60_000 - (Date.now() - stoppedAt),
+      );
+      console.log(
+        `/readyz after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s: 503 ${JSON.stringify(notReady.body.failed)} broker: ${notReady.body.checks.broker!.detail}`,
+      );
       expect(notReady.body.failed).toContain('broker');
       expect(notReady.body.checks.database!.ok).toBe(true);
       expect(Date.now() - stoppedAt).toBeLessThan(60_000);
       // Failed publish attempts are counted as transient (connection/timeout), not against events.
-      const transientFailures = value(outage, 'outbox_publish_failures_total{reason="connection"}') + value(outage, 'outbox_publish_failures_total{reason="timeout"}');
+      const transientFailures =
+        value(outage, 'outbox_publish_failures_total{reason="connection"}') + value(outage, 'outbox_publish_failures_total{reason="timeout"}');
       expect(transientFailures).toBeGreaterThan(0);
       // The age keeps rising while the broker is away.
-      const later = await waitUntil('oldest pending age rising', async () => {
-        const now = await scrape();
-        return value(now, 'outbox_oldest_pending_age_seconds') > value(outage, 'outbox_oldest_pending_age_seconds') ? now : undefined;
-      }, 20_000);
+      const later = await waitUntil(
+        'oldest pending age rising',
+        async () => {
+          const now = await scrape();
+          return value(now, 'outbox_oldest_pending_age_seconds') > value(outage, 'outbox_oldest_pending_age_seconds') ? now : undefined;
+        },
+        20_000,
+      );
       show('still down', later, Date.now() - stoppedAt);
 
       // --- recovery ---
       await node.start();
       const restartedAt = Date.now();
-      const recovered = await waitUntil('recovered on /metrics and /readyz', async () => {
-        const now = await scrape();
-        const ok = value(now, 'outbox_broker_up') === 1 && value(now, 'outbox_circuit_breaker_open') === 0 && (await readyz()).status === 200;
-        return ok ? now : undefined;
-      }, 90_000);
+      const recovered = await waitUntil(
+        'recovered on /metrics and /readyz',
+        async () => {
+          const now = await scrape();
+          const ok = value(now, 'outbox_broker_up') === 1 && value(now, 'outbox_circuit_breaker_open') === 0 && (await readyz()).status === 200;
+          return ok ? now : undefined;
+        },
+        90_000,
+      );
       show('broker back, ready', recovered, Date.now() - restartedAt);
 
       writing = false;
       await writer;
       await collector.waitFor(allCommittedDelivered, 120_000);
-      const drained = await waitUntil('backlog sampled as 0', async () => {
-        const now = await scrape();
-        return value(now, 'outbox_backlog_events') === 0 ? now : undefined;
-      }, 30_000);
+      const drained = await waitUntil(
+        'backlog sampled as 0',
+        async () => {
+          const now = await scrape();
+          return value(now, 'outbox_backlog_events') === 0 ? now : undefined;
+        },
+        30_000,
+      );
       show('drained', drained, Date.now() - restartedAt);
       const lagCount = value(drained, 'outbox_publish_lag_seconds_count');
       const lagOver5s = lagCount - value(drained, 'outbox_publish_lag_seconds_bucket{le="5"}');
-      console.log(`publish lag: ${lagCount} observations, ${lagOver5s} over 5 s (held back by the outage), sum ${value(drained, 'outbox_publish_lag_seconds_sum').toFixed(1)} s; ${written} events written`);
+      console.log(
+        `publish lag: ${lagCount} observations, ${lagOver5s} over 5 s (held back by the outage), sum ${value(drained, 'outbox_publish_lag_seconds_sum').toFixed(1)} s; ${written} events written`,
+      );
       expect(lagOver5s).toBeGreaterThan(0);
       expect(value(drained, 'outbox_published_total')).toBeGreaterThanOrEqual(written);
 
@@ -218,10 +267,14 @@ function amqpAnswers(port: number): Promise<boolean> {
 
 /** The port the relay logged (it was started with --metrics-port 0). */
 async function metricsPort(relay: RelayProcess): Promise<number> {
-  return waitUntil('metrics server listening', async () => {
-    const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay.output());
-    return match ? Number(match[1]) : undefined;
-  }, 30_000);
+  return waitUntil(
+    'metrics server listening',
+    async () => {
+      const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay.output());
+      return match ? Number(match[1]) : undefined;
+    },
+    30_000,
+  );
 }
 
 /** Polls `probe` until it returns something truthy; rejects with `what` after `timeoutMs`. */

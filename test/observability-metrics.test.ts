@@ -36,7 +36,14 @@ describe('docs/observability: alert rules and dashboard match the relay registry
     const file = parseYaml(docs('alerts.yaml')) as { groups: { name: string; rules: Rule[] }[] };
     const rules = file.groups.flatMap((group) => group.rules);
     const names = rules.map((rule) => rule.alert);
-    for (const required of ['OutboxRelayDown', 'OutboxRelayStalled', 'OutboxPublishLagHigh', 'OutboxBacklogGrowing', 'OutboxQuarantineNotEmpty', 'OutboxAggregatesParked']) {
+    for (const required of [
+      'OutboxRelayDown',
+      'OutboxRelayStalled',
+      'OutboxPublishLagHigh',
+      'OutboxBacklogGrowing',
+      'OutboxQuarantineNotEmpty',
+      'OutboxAggregatesParked',
+    ]) {
       expect(names).toContain(required);
     }
     for (const rule of rules) {
@@ -73,7 +80,20 @@ describe('docs/observability: alert rules and dashboard match the relay registry
 });
 
 describe('relay metrics', () => {
-  const event = { id: '0190a0a0-0000-7000-8000-000000000001', aggregateType: 'customer', aggregateId: 'secret-aggregate-42', type: 'CustomerCreated', payload: { email: 'someone@example.com' }, headers: {}, occurredAt: new Date(Date.now() - 1500), destination: null, shard: 1, sequence: 1, position: 1, attempts: 0 } as StoredEvent;
+  const event = {
+    id: '0190a0a0-0000-7000-8000-000000000001',
+    aggregateType: 'customer',
+    aggregateId: 'secret-aggregate-42',
+    type: 'CustomerCreated',
+    payload: { email: 'someone@example.com' },
+    headers: {},
+    occurredAt: new Date(Date.now() - 1500),
+    destination: null,
+    shard: 1,
+    sequence: 1,
+    position: 1,
+    attempts: 0,
+  } as StoredEvent;
 
   it('follows Prometheus conventions and keeps labels to fixed sets, with no event data', async () => {
     const metrics = createRelayMetrics({ defaultMetrics: false });
@@ -102,7 +122,14 @@ describe('relay metrics', () => {
 
 describe('readiness', () => {
   const now = new Date('2026-01-01T00:01:00Z');
-  const healthy: RelayHealth = { relayId: 'r', running: true, ownedShards: [1, 2], breakerOpen: false, publisherConnected: true, lastPollAt: new Date(now.getTime() - 500) };
+  const healthy: RelayHealth = {
+    relayId: 'r',
+    running: true,
+    ownedShards: [1, 2],
+    breakerOpen: false,
+    publisherConnected: true,
+    lastPollAt: new Date(now.getTime() - 500),
+  };
   const sample = { ok: true, at: new Date(now.getTime() - 1000) };
   const limits = readinessLimits(1000, 5000);
 
@@ -133,7 +160,18 @@ describe('readiness', () => {
 describe('the metrics HTTP server', () => {
   it('answers /healthz, 404 elsewhere, 405 for writes', async () => {
     const metrics = createRelayMetrics({ defaultMetrics: false });
-    const server = await startObservabilityServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, readiness: () => assessReadiness({ relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null }, null, readinessLimits(1000, 5000), new Date()) });
+    const server = await startObservabilityServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry: metrics.registry,
+      readiness: () =>
+        assessReadiness(
+          { relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null },
+          null,
+          readinessLimits(1000, 5000),
+          new Date(),
+        ),
+    });
     try {
       const base = `http://127.0.0.1:${server.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -173,16 +211,45 @@ describe('outbox-relay run --metrics-port (PostgreSQL, shared RabbitMQ)', () => 
   it('serves ready /readyz and counts what it published; no secrets or event data in /metrics or logs', async () => {
     const brokerUrl = await serviceUrl('rabbitmq');
     const exchange = uniqueName('okt_x');
-    const collector = await collectQueue({ url: brokerUrl, queue: uniqueName('okt_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true }, log: new DeliveryLog() });
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_q'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log: new DeliveryLog(),
+    });
     // Trust auth ignores the password, so it can be a canary here.
     const databaseUrl = db.url.replace('postgres://postgres@', 'postgres://postgres:pw-canary-77@');
-    const relay = startRelay(['--database-url', databaseUrl, '--schema', db.schema!, '--broker-url', brokerUrl, '--exchange', exchange, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--status-interval-ms', '500', '--poll-interval-ms', '200']);
+    const relay = startRelay([
+      '--database-url',
+      databaseUrl,
+      '--schema',
+      db.schema!,
+      '--broker-url',
+      brokerUrl,
+      '--exchange',
+      exchange,
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--status-interval-ms',
+      '500',
+      '--poll-interval-ms',
+      '200',
+    ]);
     try {
       const port = await until(() => /"port":(\d+),"paths"/.exec(relay.output())?.[1], 'metrics port in the log');
       const base = `http://127.0.0.1:${port}`;
       await until(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), '/readyz 200');
       for (let i = 0; i < 25; i++) {
-        await target.database.transaction((tx) => writeEvents(target.dialect, tx, { aggregateType: 'customer', aggregateId: `private-customer-${i % 5}`, type: 'CustomerCreated', payload: { email: `person${i}@example.com` } }));
+        await target.database.transaction((tx) =>
+          writeEvents(target.dialect, tx, {
+            aggregateType: 'customer',
+            aggregateId: `private-customer-${i % 5}`,
+            type: 'CustomerCreated',
+            payload: { email: `person${i}@example.com` },
+          }),
+        );
       }
       await collector.waitFor(25, 30_000);
       const text = await until(async () => {

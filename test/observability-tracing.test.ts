@@ -118,7 +118,9 @@ describe('trace context writer -> envelope -> publish span -> consumer, with the
 
     console.log(
       'trace chain:',
-      [writer, publish, consumer].map((span) => `${span!.name} trace=${span!.spanContext().traceId} span=${span!.spanContext().spanId} parent=${span!.parentSpanContext?.spanId ?? '-'}`),
+      [writer, publish, consumer].map(
+        (span) => `${span!.name} trace=${span!.spanContext().traceId} span=${span!.spanContext().spanId} parent=${span!.parentSpanContext?.spanId ?? '-'}`,
+      ),
     );
     // One trace, each span the child of the previous hop.
     expect(writer!.spanContext().traceId).toBe(writerTraceId);

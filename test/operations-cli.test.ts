@@ -4,9 +4,18 @@ import { runCli } from './support/relay-process.js';
 describe('outbox-relay operations commands: help and flag errors', () => {
   it.each([
     [['replay'], ['--id', '--aggregate', '--since', '--until', '--destination', '--dry-run', '--broker-url']],
-    [['quarantine', 'list'], ['--json', '--all']],
-    [['quarantine', 'retry'], ['--by', '--reason']],
-    [['quarantine', 'skip'], ['--by', '--reason']],
+    [
+      ['quarantine', 'list'],
+      ['--json', '--all'],
+    ],
+    [
+      ['quarantine', 'retry'],
+      ['--by', '--reason'],
+    ],
+    [
+      ['quarantine', 'skip'],
+      ['--by', '--reason'],
+    ],
     [['reconcile'], ['--consumer', '--since', '--until', '--ids-file', '--replay']],
     [['cleanup'], ['--history-retention', '--inbox-retention', '--batch-size']],
   ])('%j --help lists its flags', async (command, flags) => {

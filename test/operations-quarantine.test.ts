@@ -26,7 +26,12 @@ describe.each(DATABASE_KINDS)('outbox-relay quarantine on %s', (kind) => {
     await cli(['migrate', ...dbFlags]);
     target = await openTarget(db);
     connection = new Connection(brokerUrl);
-    collector = await collectQueue({ connection, queue: uniqueName('okt_quar_q'), declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true }, log });
+    collector = await collectQueue({
+      connection,
+      queue: uniqueName('okt_quar_q'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
   });
 
   afterAll(async () => {
@@ -83,7 +88,11 @@ describe.each(DATABASE_KINDS)('outbox-relay quarantine on %s', (kind) => {
 
   it('skip un-parks the aggregate, which continues without the event, and records who and why', async () => {
     const [poison] = await writeCommitted(target, null, eventsOf('refund', 'r-1', 1, `/${uniqueName('okt_never')}`));
-    const held = await writeCommitted(target, log, eventsOf('refund', 'r-1', 2).map((e) => ({ ...e, type: 'refund.next' })));
+    const held = await writeCommitted(
+      target,
+      log,
+      eventsOf('refund', 'r-1', 2).map((e) => ({ ...e, type: 'refund.next' })),
+    );
     await cli(runFlags);
     expect(await statusOf(dbFlags)).toMatchObject({ backlog: 2, parkedAggregates: 1 });
     expect(held.every((event) => !log.wasDelivered(event.id))).toBe(true);

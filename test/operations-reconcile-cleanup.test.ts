@@ -58,7 +58,12 @@ describe.each(DATABASE_KINDS)('outbox-relay reconcile and cleanup on %s', (kind)
     const [sentinel] = await writeCommitted(target, log, eventsOf('order', 'r-3', 1));
     await publishAll();
     expect(log.deliveries.slice(before).map((d) => d.id)).toEqual([...missing.map((event) => event.id), sentinel!.id]);
-    expect(log.check().duplicated.map((d) => d.id).sort()).toEqual(missing.map((event) => event.id).sort());
+    expect(
+      log
+        .check()
+        .duplicated.map((d) => d.id)
+        .sort(),
+    ).toEqual(missing.map((event) => event.id).sort());
   });
 
   it("reconcile reads the consumer's inbox table when it is in the same database", async () => {
@@ -88,7 +93,18 @@ describe.each(DATABASE_KINDS)('outbox-relay reconcile and cleanup on %s', (kind)
     const keep = events.slice(-8).map((event) => event.id);
     const kept = keep.map((id) => `'${id}'`).join(', ');
     await target.database.query(backdate(db, 'outbox_published', 'published_at', 10, `id NOT IN (${kept})`));
-    await target.database.query(backdate(db, 'outbox_inbox', 'processed_at', 20, `message_id IN (${events.slice(0, 6).map((e) => `'${e.id}'`).join(', ')})`));
+    await target.database.query(
+      backdate(
+        db,
+        'outbox_inbox',
+        'processed_at',
+        20,
+        `message_id IN (${events
+          .slice(0, 6)
+          .map((e) => `'${e.id}'`)
+          .join(', ')})`,
+      ),
+    );
     const countRows = async (table: 'outbox_published' | 'outbox_inbox', where = '1 = 1'): Promise<number> =>
       Number((await target.database.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${tableName(db, table)} WHERE ${where}`)).rows[0]!.n);
     const oldHistory = (await countRows('outbox_published')) - keep.length;

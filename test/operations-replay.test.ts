@@ -77,7 +77,12 @@ describe.each(DATABASE_KINDS)('outbox-relay replay on %s', (kind) => {
     await collector.waitFor(allCommittedDelivered, 30_000);
 
     const byAggregate = await cli(['replay', '--aggregate', 'order:d-1', '--dry-run', ...dbFlags, ...brokerFlags]);
-    expect(byAggregate.stdout.split('\n').filter((l) => UUID_LINE.test(l)).map((l) => l.slice(0, 36))).toEqual(events.map((e) => e.id));
+    expect(
+      byAggregate.stdout
+        .split('\n')
+        .filter((l) => UUID_LINE.test(l))
+        .map((l) => l.slice(0, 36)),
+    ).toEqual(events.map((e) => e.id));
 
     const unknown = '0190b5a0-0000-7000-8000-000000000000';
     const byId = await cli(['replay', '--id', events[1]!.id, unknown, '--dry-run', ...dbFlags, ...brokerFlags], 1);

@@ -10,7 +10,11 @@ import { runCli } from './support/relay-process.js';
 describe('outbox-relay run --broker-url: broker selection and its errors', () => {
   it.each([
     [['--broker-url', 'kafka://u:s3cretpw@127.0.0.1:9092'], '--broker-url', /unknown scheme "kafka:"; supported: amqp: amqps: nats: redis: rediss:/],
-    [['--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222', '--exchange', 'x'], '--exchange', /applies to RabbitMQ only, but --broker-url is a NATS URL \(nats:\/\/u:\*\*\*@127\.0\.0\.1:4222\)/],
+    [
+      ['--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222', '--exchange', 'x'],
+      '--exchange',
+      /applies to RabbitMQ only, but --broker-url is a NATS URL \(nats:\/\/u:\*\*\*@127\.0\.0\.1:4222\)/,
+    ],
     [['--broker-url', 'redis://u:s3cretpw@127.0.0.1:6379', '--subject-prefix', 'x'], '--subject-prefix', /applies to NATS only/],
     [['--broker-url', 'amqp://u:s3cretpw@127.0.0.1:5672', '--max-len', '10'], '--max-len', /applies to Redis only/],
     [['--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222', '--no-create-streams'], '--no-create-streams', /applies to Redis only/],
@@ -25,7 +29,18 @@ describe('outbox-relay run --broker-url: broker selection and its errors', () =>
   it('--help documents every broker flag and its environment variable', async () => {
     const { code, stdout } = await runCli(['run', '--help']);
     expect(code).toBe(0);
-    for (const text of ['--broker-url', 'OUTBOX_BROKER_URL', '--subject-prefix', 'OUTBOX_NATS_STREAM', '--stream-prefix', '--max-len', 'OUTBOX_REDIS_MAX_LEN', '--no-declare-stream', '--no-create-streams', '--publish-timeout-ms']) {
+    for (const text of [
+      '--broker-url',
+      'OUTBOX_BROKER_URL',
+      '--subject-prefix',
+      'OUTBOX_NATS_STREAM',
+      '--stream-prefix',
+      '--max-len',
+      'OUTBOX_REDIS_MAX_LEN',
+      '--no-declare-stream',
+      '--no-create-streams',
+      '--publish-timeout-ms',
+    ]) {
       expect(stdout).toContain(text);
     }
   });

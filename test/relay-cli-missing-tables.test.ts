@@ -42,17 +42,15 @@ describe.each(DATABASE_KINDS)('a database without the outbox tables (%s)', (kind
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 
-  it.each([
-    [['status']],
-    [['quarantine', 'list']],
-    [['cleanup']],
-    [['replay', '--since', '1h', '--dry-run']],
-  ])('outbox-relay %j says to migrate', async (command) => {
-    const result = await runCli([...command, ...dbFlags]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(HINT);
-    expect(result.stderr).not.toMatch(RAW_ONLY);
-  });
+  it.each([[['status']], [['quarantine', 'list']], [['cleanup']], [['replay', '--since', '1h', '--dry-run']]])(
+    'outbox-relay %j says to migrate',
+    async (command) => {
+      const result = await runCli([...command, ...dbFlags]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(HINT);
+      expect(result.stderr).not.toMatch(RAW_ONLY);
+    },
+  );
 
   it('outbox-relay run (and run --once) exits at start with the hint instead of retrying for ever', async () => {
     const brokerUrl = await serviceUrl('rabbitmq');

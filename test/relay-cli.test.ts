@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, type EventInput, type OutboxStatus } from '@outboxkit/core';
 import { openDatabase } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, DeliveryLog, expectDeliveryOk, formatReport, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  DeliveryLog,
+  expectDeliveryOk,
+  formatReport,
+  serviceUrl,
+  uniqueName,
+  type QueueCollector,
+} from '@outboxkit/testkit';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
 import { runCli, startRelay, type RelayProcess } from './support/relay-process.js';
 
@@ -10,7 +19,10 @@ describe('outbox-relay: configuration errors', () => {
     [['run'], /--database-url: is required/],
     [['status', '--database-url', 'redis://u:s3cretpw@h/0'], /unknown scheme "redis:"/],
     [['status', '--database-url', 'not a url s3cretpw'], /is not a URL/],
-    [['migrate', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--schema', 'x"; DROP TABLE t;--'], /tables\.schema: .* is not a valid identifier/],
+    [
+      ['migrate', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--schema', 'x"; DROP TABLE t;--'],
+      /tables\.schema: .* is not a valid identifier/,
+    ],
     [['migrate', '--database-url', 'sqlite:/tmp/x.db', '--table-prefix', 'a b'], /tables\.prefix/],
     [['run', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--batch-size', '0'], /batchSize: must be an integer from 1 to 10000/],
   ])('%j fails with exit code 2, a message naming the problem, and no password', async (args, message) => {
@@ -71,7 +83,19 @@ describe.each(DATABASE_KINDS)('outbox-relay on %s', (kind) => {
       declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
       log,
     });
-    const relayFlags = [...dbFlags, '--broker-url', brokerUrl, '--exchange', exchange, '--poll-interval-ms', '100', '--lease-ttl-ms', '2000', '--log-level', 'warn'];
+    const relayFlags = [
+      ...dbFlags,
+      '--broker-url',
+      brokerUrl,
+      '--exchange',
+      exchange,
+      '--poll-interval-ms',
+      '100',
+      '--lease-ttl-ms',
+      '2000',
+      '--log-level',
+      'warn',
+    ];
     const relays: RelayProcess[] = [startRelay([...relayFlags, '--relay-id', 'cli-a']), startRelay([...relayFlags, '--relay-id', 'cli-b'])];
     const target = await openDatabase(db.url, { tables: db.schema ? { schema: db.schema } : {} });
     try {
@@ -144,9 +168,7 @@ describe('outbox-relay run: publisher flags', () => {
     const target = await openDatabase(db.url, { tables: { schema: db.schema! } });
     try {
       await target.database.transaction((tx) =>
-        writeEvents(target.dialect, tx, [
-          { aggregateType: 'doc', aggregateId: 'big', type: 'doc.saved', payload: { text: 'x'.repeat(500) } },
-        ]),
+        writeEvents(target.dialect, tx, [{ aggregateType: 'doc', aggregateId: 'big', type: 'doc.saved', payload: { text: 'x'.repeat(500) } }]),
       );
       // An exchange nobody declared: with --no-declare-exchange every publish fails permanently.
       const missing = uniqueName('okt_missing_x');

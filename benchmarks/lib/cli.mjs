@@ -77,7 +77,10 @@ export function parseArgs(argv, scenarioIds) {
 }
 
 function list(text, allowed, name) {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = items.filter((item) => !allowed.includes(item));
   if (items.length === 0 || unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ') || '(empty)'}; choose from ${allowed.join(', ')}`);
   return allowed.filter((item) => items.includes(item));

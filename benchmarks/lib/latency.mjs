@@ -22,14 +22,22 @@ export function latencyRecorder() {
     committed(id, at) {
       const got = delivered.get(id);
       if (got === undefined) committed.set(id, at);
-      else { delivered.delete(id); record((got - at) * 1000); }
+      else {
+        delivered.delete(id);
+        record((got - at) * 1000);
+      }
     },
     delivered(id, at) {
       const sent = committed.get(id);
       if (sent === undefined) delivered.set(id, at);
-      else { committed.delete(id); record((at - sent) * 1000); }
+      else {
+        committed.delete(id);
+        record((at - sent) * 1000);
+      }
     },
-    get recorded() { return recorded; },
+    get recorded() {
+      return recorded;
+    },
     /** Percentiles in milliseconds. */
     summary() {
       const ms = (p) => histogram.getValueAtPercentile(p) / 1000;

@@ -20,7 +20,19 @@ function packageVersion(name) {
 export async function describeMachine(urls) {
   const cpus = os.cpus();
   const versions = { node: process.version };
-  for (const name of ['@outboxkit/core', 'pg', 'mysql2', 'better-sqlite3', 'rabbitmq-client', '@nats-io/jetstream', '@nats-io/transport-node', 'redis', 'hdr-histogram-js', 'pg-transactional-outbox']) versions[name] = packageVersion(name);
+  for (const name of [
+    '@outboxkit/core',
+    'pg',
+    'mysql2',
+    'better-sqlite3',
+    'rabbitmq-client',
+    '@nats-io/jetstream',
+    '@nats-io/transport-node',
+    'redis',
+    'hdr-histogram-js',
+    'pg-transactional-outbox',
+  ])
+    versions[name] = packageVersion(name);
   versions.postgres = await query(async () => {
     const client = new pg.Client({ connectionString: urls.postgres });
     await client.connect();

@@ -17,9 +17,7 @@ let result;
 try {
   const broker = await openBroker(job.rabbitmqUrl, 'bench', { existing: job.exchange });
   try {
-    result = job.mode === 'drain'
-      ? await peerDrain(ctx, target, broker, job)
-      : await peerSteady(ctx, target, broker, job);
+    result = job.mode === 'drain' ? await peerDrain(ctx, target, broker, job) : await peerSteady(ctx, target, broker, job);
   } finally {
     await broker.close().catch(() => {});
   }

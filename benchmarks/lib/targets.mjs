@@ -136,7 +136,9 @@ async function openMysql(serverUrl, producerConnections) {
   const pool = createMysqlPool(url.toString(), { connectionLimit: 4 });
   const db = mysqlDatabase(pool);
   await dialect.migrate(db);
-  await db.query('CREATE TABLE bench_orders (id VARCHAR(64) PRIMARY KEY, total DECIMAL(12,2) NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT (UTC_TIMESTAMP(3)))');
+  await db.query(
+    'CREATE TABLE bench_orders (id VARCHAR(64) PRIMARY KEY, total DECIMAL(12,2) NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT (UTC_TIMESTAMP(3)))',
+  );
   const producers = createMysqlPool(url.toString(), { connectionLimit: producerConnections });
   const producerDb = mysqlDatabase(producers);
   return {
@@ -173,7 +175,7 @@ async function openMysql(serverUrl, producerConnections) {
             'INSERT INTO outbox_published (position, id, aggregate_type, aggregate_id, sequence, shard, type, payload, headers, occurred_at, created_at, available_at, published_at) ' +
               'WITH RECURSIVE g (n) AS (SELECT ? UNION ALL SELECT n + 1 FROM g WHERE n < ?) ' +
               "SELECT -n, CONCAT('00000000-0000-4000-8000-', LPAD(n, 12, '0')), 'history', CONCAT('h-', n MOD 10000), n DIV 10000 + 1, n MOD 64, " +
-              "'order.placed', '{\"orderId\":\"h\",\"total\":1.99,\"currency\":\"EUR\",\"note\":\"history row\"}', '{}', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM g",
+              '\'order.placed\', \'{"orderId":"h","total":1.99,"currency":"EUR","note":"history row"}\', \'{}\', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM g',
             [from, to],
           );
         }
@@ -222,7 +224,7 @@ async function openSqlite() {
           'WITH RECURSIVE g (n) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT n + 1 FROM g WHERE n < CAST(? AS INTEGER)) ' +
             'INSERT INTO outbox_published (position, id, aggregate_type, aggregate_id, sequence, shard, type, payload, headers, occurred_at, created_at, available_at, published_at) ' +
             "SELECT -n, printf('00000000-0000-4000-8000-%012d', n), 'history', 'h-' || (n % 10000), n / 10000 + 1, n % 64, 'order.placed', " +
-            "'{\"orderId\":\"h\",\"total\":1.99,\"currency\":\"EUR\",\"note\":\"history row\"}', '{}', " +
+            '\'{"orderId":"h","total":1.99,"currency":"EUR","note":"history row"}\', \'{}\', ' +
             "CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER) FROM g",
           [from, to],
         );

@@ -20,7 +20,9 @@ const EXCHANGE = 'outbox.events';
 const DATA_DIR = fileURLToPath(new URL('../../.demo/', import.meta.url));
 const DB_FILE = `${DATA_DIR}shop.db`;
 const DATABASE_URL = `sqlite:${DB_FILE}`;
-const RELAY_CLI = createRequire(import.meta.url).resolve('@outboxkit/relay/package.json').replace(/package\.json$/, 'dist/cli.js');
+const RELAY_CLI = createRequire(import.meta.url)
+  .resolve('@outboxkit/relay/package.json')
+  .replace(/package\.json$/, 'dist/cli.js');
 const WAIT_MS = 20_000;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -36,15 +38,23 @@ async function main() {
   runRelayCommand(['migrate', '--database-url', DATABASE_URL]);
   say(`1. outbox tables created in ${DB_FILE} (outbox-relay migrate)`);
 
-  const relay = spawn(process.execPath, [RELAY_CLI, 'run', '--database-url', DATABASE_URL, '--broker-url', BROKER_URL, '--poll-interval-ms', '200', '--log-level', 'warn'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const relay = spawn(
+    process.execPath,
+    [RELAY_CLI, 'run', '--database-url', DATABASE_URL, '--broker-url', BROKER_URL, '--poll-interval-ms', '200', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   say('2. outbox-relay started as its own process\n');
 
   // IMMEDIATE: a transaction takes SQLite's write lock up front, so it never fails halfway because
   // the relay (another process on the same file) committed in between.
   const sequelize = new Sequelize({ dialect: 'sqlite', storage: DB_FILE, logging: false, transactionType: 'IMMEDIATE' });
-  const Order = sequelize.define('Order', { id: { type: DataTypes.STRING, primaryKey: true }, total: DataTypes.INTEGER, status: DataTypes.STRING }, { tableName: 'orders' });
+  const Order = sequelize.define(
+    'Order',
+    { id: { type: DataTypes.STRING, primaryKey: true }, total: DataTypes.INTEGER, status: DataTypes.STRING },
+    { tableName: 'orders' },
+  );
   await Order.sync();
   const outbox = createSequelizeOutbox(sequelize, { dialect: createSqliteDialect() });
 
@@ -108,7 +118,13 @@ async function main() {
 async function connectBroker() {
   const connection = new Connection({ url: BROKER_URL, connectionTimeout: 3000, retryLow: 500, retryHigh: 1000 });
   connection.on('error', () => {});
-  const ready = await Promise.race([connection.onConnect(5000).then(() => true, () => false), sleep(6000).then(() => false)]);
+  const ready = await Promise.race([
+    connection.onConnect(5000).then(
+      () => true,
+      () => false,
+    ),
+    sleep(6000).then(() => false),
+  ]);
   if (!ready) {
     // No close(): against an unreachable broker it never settles; exiting ends the retries.
     say(`RabbitMQ is not reachable at ${redactUrl(BROKER_URL)}.`);
@@ -132,7 +148,9 @@ async function startConsumer(connection, received) {
       received.push(message);
       const h = message.headers ?? {};
       const body = Buffer.isBuffer(message.body) ? message.body.toString('utf8') : JSON.stringify(message.body);
-      say(`   consumer: ${message.type} ${h['x-outbox-aggregate-type']}/${h['x-outbox-aggregate-id']} #${h['x-outbox-sequence']} ${body} (id ${message.messageId})`);
+      say(
+        `   consumer: ${message.type} ${h['x-outbox-aggregate-type']}/${h['x-outbox-aggregate-id']} #${h['x-outbox-sequence']} ${body} (id ${message.messageId})`,
+      );
     },
   );
   await new Promise((resolve, reject) => {

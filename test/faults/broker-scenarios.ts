@@ -74,7 +74,10 @@ export async function otherBrokerFault(p: BrokerFaultParams): Promise<void> {
     const stats = await writers;
     const drainMs = await drain(collector, 180_000);
     const samples = p.fault === 'relay-kill' ? null : await scrape(port);
-    const transient = samples === null ? 0 : metric(samples, 'outbox_publish_failures_total{reason="connection"}') + metric(samples, 'outbox_publish_failures_total{reason="timeout"}');
+    const transient =
+      samples === null
+        ? 0
+        : metric(samples, 'outbox_publish_failures_total{reason="connection"}') + metric(samples, 'outbox_publish_failures_total{reason="timeout"}');
     const report = checkAndRecord(
       `${p.broker}: ${p.fault}`,
       collector.log,

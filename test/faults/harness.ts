@@ -5,7 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
-import { allCommittedDelivered, collectQueue, type DeliveryLog, describeFailure, uniqueName, type DeliveryReport, type MessageCollector, type QueueCollector } from '@outboxkit/testkit';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  type DeliveryLog,
+  describeFailure,
+  uniqueName,
+  type DeliveryReport,
+  type MessageCollector,
+  type QueueCollector,
+} from '@outboxkit/testkit';
 import { startRelay, type RelayProcess } from '../support/relay-process.js';
 
 // ---------------------------------------------------------------- results table
@@ -40,17 +49,23 @@ export function fileRows(): readonly ScenarioRow[] {
 }
 
 export function formatTable(list: readonly ScenarioRow[]): string {
-  const cells = list.map((r) => [
-    r.scenario, r.attempted, r.committed, r.delivered, r.lost, r.unexpected, r.duplicated, r.orderViolations, (r.drainMs / 1000).toFixed(1), r.note ?? '',
-  ].map(String));
+  const cells = list.map((r) =>
+    [r.scenario, r.attempted, r.committed, r.delivered, r.lost, r.unexpected, r.duplicated, r.orderViolations, (r.drainMs / 1000).toFixed(1), r.note ?? ''].map(
+      String,
+    ),
+  );
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: readonly string[]): string => `| ${values.map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (values: readonly string[]): string =>
+    `| ${values.map((v, i) => (i === 0 || i === values.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
   return [line(COLUMNS), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
 }
 
 export function readTableFile(file: string): ScenarioRow[] {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ScenarioRow);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as ScenarioRow);
   } catch {
     return [];
   }
@@ -61,7 +76,12 @@ export function readTableFile(file: string): ScenarioRow[] {
  * deliveries, no mismatches; duplicates reported. The failure message names the events.
  */
 export function checkAndRecord(
-  scenario: string, log: DeliveryLog, drainMs: number, note?: string, report: DeliveryReport = log.check(), options: { orderJudged?: boolean } = {},
+  scenario: string,
+  log: DeliveryLog,
+  drainMs: number,
+  note?: string,
+  report: DeliveryReport = log.check(),
+  options: { orderJudged?: boolean } = {},
 ): DeliveryReport {
   recordRow({
     scenario,
@@ -75,7 +95,8 @@ export function checkAndRecord(
     drainMs,
     ...(note ? { note } : {}),
   });
-  if (options.orderJudged === false) report = { ...report, orderViolations: [], ok: report.lost.length === 0 && report.unexpected.length === 0 && report.mismatches.length === 0 };
+  if (options.orderJudged === false)
+    report = { ...report, orderViolations: [], ok: report.lost.length === 0 && report.unexpected.length === 0 && report.mismatches.length === 0 };
   expect(report.ok, `${scenario}: ${describeFailure(report, 10)}`).toBe(true);
   if (options.orderJudged !== false) expect(report.withoutSequence, `${scenario}: every first delivery must carry a sequence so order is judged`).toBe(0);
   return report;
@@ -146,7 +167,10 @@ export async function runWriters(options: WriterOptions, seed = 1): Promise<Writ
       if (n >= total) return;
       const aggregateId = `a-${n % aggregates}`;
       const input = (extra: Record<string, unknown> = {}): EventInput => ({
-        aggregateType, aggregateId, type: 'account.credited', payload: { n, ...extra, ...(options.payload?.(n) ?? {}) },
+        aggregateType,
+        aggregateId,
+        type: 'account.credited',
+        payload: { n, ...extra, ...(options.payload?.(n) ?? {}) },
       });
       const roll = random();
       const rollback = roll < (options.rollbackRate ?? 0);
@@ -243,10 +267,24 @@ function installExitHook(): void {
 export function spawnRelay(spec: RelaySpec): ManagedRelay {
   const relay = startRelay(
     [
-      '--database-url', spec.databaseUrl, ...(spec.schema ? ['--schema', spec.schema] : []),
-      '--broker-url', spec.brokerUrl, ...(spec.exchange ? ['--exchange', spec.exchange] : []), '--relay-id', spec.relayId,
-      '--poll-interval-ms', '200', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--status-interval-ms', '500',
-      '--log-level', 'info',
+      '--database-url',
+      spec.databaseUrl,
+      ...(spec.schema ? ['--schema', spec.schema] : []),
+      '--broker-url',
+      spec.brokerUrl,
+      ...(spec.exchange ? ['--exchange', spec.exchange] : []),
+      '--relay-id',
+      spec.relayId,
+      '--poll-interval-ms',
+      '200',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--status-interval-ms',
+      '500',
+      '--log-level',
+      'info',
       ...(spec.extra ?? []),
     ],
     spec.env,
@@ -258,11 +296,15 @@ export function spawnRelay(spec: RelaySpec): ManagedRelay {
     ...relay,
     id: spec.relayId,
     metricsPort: () =>
-      waitUntil('relay metrics port', async () => {
-        const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay.output());
-        if (relay.child.exitCode !== null) throw new Error(`relay ${spec.relayId} exited ${relay.child.exitCode}: ${relay.output().slice(-2000)}`);
-        return match ? Number(match[1]) : undefined;
-      }, 30_000),
+      waitUntil(
+        'relay metrics port',
+        async () => {
+          const match = /"port":(\d+),"paths":\["\/metrics"/.exec(relay.output());
+          if (relay.child.exitCode !== null) throw new Error(`relay ${spec.relayId} exited ${relay.child.exitCode}: ${relay.output().slice(-2000)}`);
+          return match ? Number(match[1]) : undefined;
+        },
+        30_000,
+      ),
   };
 }
 
@@ -336,12 +378,14 @@ export async function rssMiB(pid: number | undefined): Promise<number | undefine
 
 /** Stops every relay hard; for finally blocks. */
 export async function killAll(relays: readonly RelayProcess[]): Promise<void> {
-  await Promise.all(relays.map((relay) => {
-    try {
-      relay.child.kill('SIGCONT');
-    } catch {
-      // gone
-    }
-    return relay.stop('SIGKILL');
-  }));
+  await Promise.all(
+    relays.map((relay) => {
+      try {
+        relay.child.kill('SIGCONT');
+      } catch {
+        // gone
+      }
+      return relay.stop('SIGKILL');
+    }),
+  );
 }

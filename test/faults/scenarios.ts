@@ -7,8 +7,22 @@ import { startPostgresCluster, startRabbitNode, type PostgresCluster, type Rabbi
 import type { DatabaseTarget } from '@outboxkit/relay';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from '../support/databases.js';
 import {
-  checkAndRecord, drain, durableCollector, killAll, metric, openTarget, rng, rssMiB, runWriters, scrape, sleep, spawnRelay, waitUntil,
-  type ManagedRelay, type WriterOptions, type WriterStats,
+  checkAndRecord,
+  drain,
+  durableCollector,
+  killAll,
+  metric,
+  openTarget,
+  rng,
+  rssMiB,
+  runWriters,
+  scrape,
+  sleep,
+  spawnRelay,
+  waitUntil,
+  type ManagedRelay,
+  type WriterOptions,
+  type WriterStats,
 } from './harness.js';
 
 function progress(message: string): void {
@@ -80,7 +94,15 @@ async function setup(kind: DatabaseKind, brokerUrl?: string): Promise<Setup> {
     res.add(relays, killAll);
     const write = trackedWriters(res, target, log);
     return {
-      res, db, target, log, collector, brokerUrl: broker, exchange, relays, write,
+      res,
+      db,
+      target,
+      log,
+      collector,
+      brokerUrl: broker,
+      exchange,
+      relays,
+      write,
       relay(id, extra = []) {
         const relay = spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl: broker, exchange, relayId: id, extra });
         relays.push(relay);
@@ -126,7 +148,11 @@ export async function relayKills(p: RelayKillParams): Promise<void> {
     while (kills < p.kills) {
       // Wait until this relay is publishing, then a random extra moment, then kill.
       const before = s.log.deliveries.length;
-      await waitUntil(`relay ${current.id} publishing`, async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0), 60_000);
+      await waitUntil(
+        `relay ${current.id} publishing`,
+        async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0),
+        60_000,
+      );
       if (!writing && s.log.pending().length === 0) break;
       await sleep(50 + Math.floor(random() * 700));
       await current.stop('SIGKILL');
@@ -136,7 +162,10 @@ export async function relayKills(p: RelayKillParams): Promise<void> {
     const stats = await writers;
     const drainMs = await drain(s.collector, 180_000);
     const report = checkAndRecord(
-      `1 relay SIGKILL x${kills} (${p.kind})`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
+      `1 relay SIGKILL x${kills} (${p.kind})`,
+      s.log,
+      drainMs,
+      `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
     );
     expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
     expect(stats.committed).toBe(p.events);
@@ -222,7 +251,9 @@ export async function brokerFreeze(p: { events: number; aggregates: number; free
     const drainMs = await drain(s.collector, 180_000);
     maxAttempts = Math.max(maxAttempts, await count(s.target, `SELECT coalesce(max(attempts), 0) AS n FROM ${events}`));
     checkAndRecord(
-      `5 broker SIGSTOP ${(p.freezeMs / 1000).toFixed(0)} s`, s.log, drainMs,
+      `5 broker SIGSTOP ${(p.freezeMs / 1000).toFixed(0)} s`,
+      s.log,
+      drainMs,
       `confirm timeouts ${timeouts}; max attempts ${maxAttempts}; quarantined ${maxQuarantine}; relay RSS max ${maxRss.toFixed(0)} MiB; backlog at thaw ${backlogAtThaw}`,
     );
     expect(timeouts, 'the relay timed out waiting for confirms').toBeGreaterThan(0);
@@ -252,32 +283,56 @@ export async function pausedRelay(p: { events: number; aggregates: number; seed:
     const leases = tableName('PostgreSQL', s.db.schema, 'leases');
     const started = Date.now();
     const ownedByA = async (): Promise<{ shard: number; epoch: number }[]> =>
-      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases} WHERE owner = 'zombie-a' ORDER BY shard`)).rows.map((r) => ({
-        shard: Number(r.shard), epoch: Number(r.epoch),
-      }));
-    await waitUntil('both relays own shards and publish', async () =>
-      s.log.deliveries.length > 500 && (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2, 60_000);
+      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases} WHERE owner = 'zombie-a' ORDER BY shard`)).rows.map(
+        (r) => ({
+          shard: Number(r.shard),
+          epoch: Number(r.epoch),
+        }),
+      );
+    await waitUntil(
+      'both relays own shards and publish',
+      async () => s.log.deliveries.length > 500 && (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2,
+      60_000,
+    );
     const heldBefore = await ownedByA();
     expect(heldBefore.length).toBeGreaterThan(0);
     a.child.kill('SIGSTOP');
     progress(`3: A frozen after ${s.log.deliveries.length} deliveries`);
     const outputAtPause = a.output().length;
     // B takes every shard once A's leases expire; each takeover moves the shard's epoch on.
-    await waitUntil('B owns all 64 shards', async () => (await count(s.target, `SELECT count(*) AS n FROM ${leases} WHERE owner = 'healthy-b' AND expires_at > now()`)) === 64, 30_000);
-    const afterTakeover = new Map((await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases}`)).rows.map((r) => [Number(r.shard), Number(r.epoch)]));
+    await waitUntil(
+      'B owns all 64 shards',
+      async () => (await count(s.target, `SELECT count(*) AS n FROM ${leases} WHERE owner = 'healthy-b' AND expires_at > now()`)) === 64,
+      30_000,
+    );
+    const afterTakeover = new Map(
+      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases}`)).rows.map((r) => [
+        Number(r.shard),
+        Number(r.epoch),
+      ]),
+    );
     for (const { shard, epoch } of heldBefore) expect(afterTakeover.get(shard), `shard ${shard} epoch moved on takeover`).toBeGreaterThan(epoch);
     await sleep(1000);
     a.child.kill('SIGCONT');
     progress(`3: B took over; A resumed`);
     // A wakes up mid-batch: its confirms arrive, and its marks must be refused by the fence.
-    const fenced = await waitUntil('zombie A\'s late marks refused', async () => {
-      const match = /"shards":\[[\d,]*\],"events":(\d+),"msg":"lease lost: marks refused/.exec(a.output().slice(outputAtPause));
-      return match ? Number(match[1]) : undefined;
-    }, 30_000).catch((error: Error) => {
+    const fenced = await waitUntil(
+      "zombie A's late marks refused",
+      async () => {
+        const match = /"shards":\[[\d,]*\],"events":(\d+),"msg":"lease lost: marks refused/.exec(a.output().slice(outputAtPause));
+        return match ? Number(match[1]) : undefined;
+      },
+      30_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\nrelay A's log after SIGCONT:\n${a.output().slice(outputAtPause).slice(-3000)}`);
     });
     const drainMs = await drain(s.collector, 180_000);
-    checkAndRecord('3 relay SIGSTOP past lease, SIGCONT', s.log, drainMs - 0, `A's late marks refused for ${fenced} events; epochs bumped on ${heldBefore.length} shards; ${(Date.now() - started) / 1000 | 0} s`);
+    checkAndRecord(
+      '3 relay SIGSTOP past lease, SIGCONT',
+      s.log,
+      drainMs - 0,
+      `A's late marks refused for ${fenced} events; epochs bumped on ${heldBefore.length} shards; ${((Date.now() - started) / 1000) | 0} s`,
+    );
     expect(fenced).toBeGreaterThan(0);
     expect(stats.committed).toBe(p.events);
   } finally {
@@ -334,12 +389,16 @@ export async function poison(p: { events: number; aggregates: number; seed: numb
     }
     await normal;
     const quarantine = tableName('PostgreSQL', s.db.schema, 'quarantine');
-    const rows = await waitUntil('both poison events quarantined', async () => {
-      const { rows } = await s.target.database.query<{ id: string; reason: string; status: string; attempts: number }>(
-        `SELECT id::text AS id, reason, status, attempts FROM ${quarantine} ORDER BY id`,
-      );
-      return rows.length >= 2 ? rows : undefined;
-    }, 90_000);
+    const rows = await waitUntil(
+      'both poison events quarantined',
+      async () => {
+        const { rows } = await s.target.database.query<{ id: string; reason: string; status: string; attempts: number }>(
+          `SELECT id::text AS id, reason, status, attempts FROM ${quarantine} ORDER BY id`,
+        );
+        return rows.length >= 2 ? rows : undefined;
+      },
+      90_000,
+    );
     // Everything but the parked aggregates drains.
     const started = Date.now();
     await s.collector.waitFor((log) => log.pending().every((a) => held.has(a.id)), 120_000);
@@ -358,11 +417,17 @@ export async function poison(p: { events: number; aggregates: number; seed: numb
     expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type = 'poison' AND attempts = 0`)).toBe(4);
     expect(await count(s.target, `SELECT count(*) AS n FROM ${events} WHERE aggregate_type <> 'poison'`)).toBe(0);
     // The report minus the deliberately parked events must be clean.
-    checkAndRecord('11 poison: unroutable + 100 KiB over a 64 KiB limit', s.log, drainMs, `2 quarantined (parked) with reason; ${held.size} held events excluded from lost`, {
-      ...report,
-      lost: report.lost.filter((a) => !held.has(a.id)),
-      ok: report.unexpected.length === 0 && report.orderViolations.length === 0 && report.mismatches.length === 0,
-    });
+    checkAndRecord(
+      '11 poison: unroutable + 100 KiB over a 64 KiB limit',
+      s.log,
+      drainMs,
+      `2 quarantined (parked) with reason; ${held.size} held events excluded from lost`,
+      {
+        ...report,
+        lost: report.lost.filter((a) => !held.has(a.id)),
+        ok: report.unexpected.length === 0 && report.orderViolations.length === 0 && report.mismatches.length === 0,
+      },
+    );
   } finally {
     await s.res.close();
   }
@@ -398,7 +463,12 @@ export async function databaseRestart(p: { events: number; aggregates: number; r
     const stats = await writers;
     stop = true;
     const drainMs = await drain(collector, 180_000);
-    checkAndRecord(`6 PostgreSQL immediate shutdown x${p.restarts}`, log, drainMs, `${stats.unknown} writes of unknown outcome; relay still running: ${relay.child.exitCode === null}`);
+    checkAndRecord(
+      `6 PostgreSQL immediate shutdown x${p.restarts}`,
+      log,
+      drainMs,
+      `${stats.unknown} writes of unknown outcome; relay still running: ${relay.child.exitCode === null}`,
+    );
     expect(relay.child.exitCode, `the relay kept running: ${relay.output().slice(-1500)}`).toBeNull();
     expect(stats.errors, 'writers saw the database go away').toBeGreaterThan(0);
     expect(relay.output()).toMatch(/relay cycle failed|relay ack failed|relay lease failed/);
@@ -416,13 +486,24 @@ export async function relayChurn(p: { eventsPerPhase: number; aggregates: number
     const extra = ['--batch-size', '200', '--lease-ttl-ms', String(ttl)];
     const leases = tableName('PostgreSQL', s.db.schema, 'leases');
     const owners = async (): Promise<Map<string, number>> =>
-      new Map((await s.target.database.query<{ owner: string; n: string }>(`SELECT owner, count(*) AS n FROM ${leases} WHERE expires_at > now() AND owner IS NOT NULL GROUP BY owner`)).rows.map((r) => [r.owner, Number(r.n)]));
+      new Map(
+        (
+          await s.target.database.query<{ owner: string; n: string }>(
+            `SELECT owner, count(*) AS n FROM ${leases} WHERE expires_at > now() AND owner IS NOT NULL GROUP BY owner`,
+          )
+        ).rows.map((r) => [r.owner, Number(r.n)]),
+      );
     const [a, b, c] = ['churn-a', 'churn-b', 'churn-c'].map((id) => s.relay(id, extra));
-    void a; void b;
-    await waitUntil('three relays share 64 shards', async () => {
-      const o = await owners();
-      return o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
-    }, 30_000);
+    void a;
+    void b;
+    await waitUntil(
+      'three relays share 64 shards',
+      async () => {
+        const o = await owners();
+        return o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
+      },
+      30_000,
+    );
     const phase = async (name: string, seed: number, during?: () => Promise<void>): Promise<DeliveryLog> => {
       const phaseLog = new DeliveryLog();
       const writers = s.write({ total: p.eventsPerPhase, aggregates: p.aggregates, aggregateType: name, paceMs: 2 }, seed);
@@ -430,7 +511,14 @@ export async function relayChurn(p: { eventsPerPhase: number; aggregates: number
       await writers;
       await drain(s.collector, 120_000);
       for (const attempt of s.log.attempts) if (attempt.aggregateType === name) phaseLog.attempted(attempt, attempt.outcome);
-      for (const d of s.log.deliveries) if (d.aggregateType === name) phaseLog.delivered({ id: d.id, ...(d.aggregateType ? { aggregateType: d.aggregateType } : {}), ...(d.aggregateId ? { aggregateId: d.aggregateId } : {}), ...(d.sequence !== undefined ? { sequence: d.sequence } : {}) });
+      for (const d of s.log.deliveries)
+        if (d.aggregateType === name)
+          phaseLog.delivered({
+            id: d.id,
+            ...(d.aggregateType ? { aggregateType: d.aggregateType } : {}),
+            ...(d.aggregateId ? { aggregateId: d.aggregateId } : {}),
+            ...(d.sequence !== undefined ? { sequence: d.sequence } : {}),
+          });
       return phaseLog;
     };
     const t0 = Date.now();
@@ -442,10 +530,14 @@ export async function relayChurn(p: { eventsPerPhase: number; aggregates: number
       const killedAt = Date.now();
       s.relay('churn-d', extra);
       // Shards move once the dead relay's lease expires (plus a renewal interval for the survivors to notice).
-      await waitUntil('shards moved from C to A, B, D', async () => {
-        const o = await owners();
-        return !o.has('churn-c') && o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
-      }, ttl * 5);
+      await waitUntil(
+        'shards moved from C to A, B, D',
+        async () => {
+          const o = await owners();
+          return !o.has('churn-c') && o.size === 3 && [...o.values()].reduce((x, y) => x + y, 0) === 64;
+        },
+        ttl * 5,
+      );
       movedMs = Date.now() - killedAt;
     });
     const calm2 = await phase('calm2', p.seed + 2);
@@ -453,7 +545,12 @@ export async function relayChurn(p: { eventsPerPhase: number; aggregates: number
     const r1 = calm1.check();
     const r2 = churn.check();
     const r3 = calm2.check();
-    checkAndRecord('2 three relays, kill one, add one', s.log, drainMs, `shards moved ${(movedMs / 1000).toFixed(1)} s after the kill (ttl ${ttl / 1000} s); dups calm/churn/calm ${r1.duplicateDeliveries}/${r2.duplicateDeliveries}/${r3.duplicateDeliveries}`);
+    checkAndRecord(
+      '2 three relays, kill one, add one',
+      s.log,
+      drainMs,
+      `shards moved ${(movedMs / 1000).toFixed(1)} s after the kill (ttl ${ttl / 1000} s); dups calm/churn/calm ${r1.duplicateDeliveries}/${r2.duplicateDeliveries}/${r3.duplicateDeliveries}`,
+    );
     expect(r1.duplicateDeliveries, 'fault-free phase before the churn').toBe(0);
     expect(r3.duplicateDeliveries, 'fault-free phase after the churn').toBe(0);
     expect(r2.duplicateDeliveries).toBeLessThanOrEqual(200);
@@ -486,7 +583,7 @@ export async function longTransaction(p: { holdMs: number; others: number; aggre
     const others = s.write({ total: p.others, aggregates: p.aggregates }, p.seed);
     await others;
     await waitUntil('the others delivered', async () => s.log.pending().length === 0, 120_000);
-    expect(s.log.wasDelivered(longEventId), 'the open transaction\'s event is invisible until it commits').toBe(false);
+    expect(s.log.wasDelivered(longEventId), "the open transaction's event is invisible until it commits").toBe(false);
     await sleep(Math.max(0, p.holdMs - (Date.now() - started)));
     release();
     const event = await long;
@@ -497,7 +594,10 @@ export async function longTransaction(p: { holdMs: number; others: number; aggre
     // occurred_at is stamped when the event was written (inside the long transaction), so its
     // publish lag spans the stall: at least one observation above the bucket just below holdMs.
     const buckets = [...samples.keys()].filter((k) => k.startsWith('outbox_publish_lag_seconds_bucket{le="') && !k.includes('+Inf'));
-    const les = buckets.map((k) => Number(/le="([^"]+)"/.exec(k)![1])).filter((le) => le < holdS).sort((x, y) => x - y);
+    const les = buckets
+      .map((k) => Number(/le="([^"]+)"/.exec(k)![1]))
+      .filter((le) => le < holdS)
+      .sort((x, y) => x - y);
     const le = les[les.length - 1]!;
     const over = metric(samples, 'outbox_publish_lag_seconds_count') - metric(samples, `outbox_publish_lag_seconds_bucket{le="${le}"}`);
     checkAndRecord(`8 transaction open ${holdS} s`, s.log, drainMs, `${over} publish-lag observation(s) > ${le} s`);
@@ -539,7 +639,13 @@ export async function consumerKills(p: { kind: DatabaseKind; events: number; agg
     const stats = await trackedWriters(res, target, log)({ total: p.events, aggregates: p.aggregates, rollbackRate: 0.05 }, p.seed);
     const consumerName = `c_${queue}`;
     const env = (mode: string): Record<string, string> => ({
-      INBOX_KIND: p.kind, INBOX_DB_URL: db.url, INBOX_SCHEMA: db.schema ?? '', INBOX_AMQP_URL: brokerUrl, INBOX_QUEUE: queue, INBOX_CONSUMER: consumerName, INBOX_MODE: mode,
+      INBOX_KIND: p.kind,
+      INBOX_DB_URL: db.url,
+      INBOX_SCHEMA: db.schema ?? '',
+      INBOX_AMQP_URL: brokerUrl,
+      INBOX_QUEUE: queue,
+      INBOX_CONSUMER: consumerName,
+      INBOX_MODE: mode,
     });
     const started = Date.now();
     let kills = 0;
@@ -561,8 +667,11 @@ export async function consumerKills(p: { kind: DatabaseKind; events: number; agg
     await last.ready;
     const effectsTable = p.kind === 'PostgreSQL' ? `"${db.schema}"."effects"` : p.kind === 'MariaDB' ? `\`${db.schema}\`.\`effects\`` : '"effects"';
     const committed = log.attempts.filter((a) => a.outcome === 'committed').length;
-    await waitUntil('every committed event applied and the queue empty', async () =>
-      (await count(target, `SELECT count(DISTINCT event_id) AS n FROM ${effectsTable}`)) >= committed && (await rabbit.messageCount(queue)) === 0, 120_000);
+    await waitUntil(
+      'every committed event applied and the queue empty',
+      async () => (await count(target, `SELECT count(DISTINCT event_id) AS n FROM ${effectsTable}`)) >= committed && (await rabbit.messageCount(queue)) === 0,
+      120_000,
+    );
     await sleep(1000);
     const drainMs = Date.now() - started;
     const { rows } = await target.database.query<{ event_id: string }>(`SELECT event_id FROM ${effectsTable}`);
@@ -570,8 +679,14 @@ export async function consumerKills(p: { kind: DatabaseKind; events: number; agg
       const attempt = log.attemptOf(row.event_id);
       log.delivered({ id: row.event_id, ...(attempt ? { aggregateType: attempt.aggregateType, aggregateId: attempt.aggregateId } : {}) });
     }
-    const report = checkAndRecord(`10 consumer SIGKILL x${kills} around commit (${p.kind})`, log, drainMs,
-      `"delivered" = effect rows (order n/a: the effects table keeps none); ${stats.rolledBack} rolled back`, log.check(), { orderJudged: false });
+    const report = checkAndRecord(
+      `10 consumer SIGKILL x${kills} around commit (${p.kind})`,
+      log,
+      drainMs,
+      `"delivered" = effect rows (order n/a: the effects table keeps none); ${stats.rolledBack} rolled back`,
+      log.check(),
+      { orderJudged: false },
+    );
     expect(report.duplicateDeliveries, 'the effect of every event applied exactly once').toBe(0);
   } finally {
     await res.close();
@@ -608,7 +723,8 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
       `GRANT SELECT ON ${t('migrations')} TO okt_relay`,
       `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
       `REVOKE ALL ON public.orders FROM PUBLIC`,
-    ]) await target.database.query(statement);
+    ])
+      await target.database.query(statement);
     const exchange = uniqueName('okt_fx');
     const ctl = (...args: string[]): string => execFileSync('/usr/sbin/rabbitmqctl', ['-n', node.nodeName, ...args], { encoding: 'utf8', stdio: 'pipe' });
     ctl('add_user', 'okt_relay', 'relay-pw');
@@ -638,7 +754,14 @@ export async function leastPrivilege(p: { events: number; aggregates: number; se
 
     const relays: ManagedRelay[] = [];
     res.add(relays, killAll);
-    const relay = spawnRelay({ databaseUrl: relayDbUrl, schema, brokerUrl: relayBrokerUrl, exchange, relayId: 'least-privilege', extra: ['--no-declare-exchange'] });
+    const relay = spawnRelay({
+      databaseUrl: relayDbUrl,
+      schema,
+      brokerUrl: relayBrokerUrl,
+      exchange,
+      relayId: 'least-privilege',
+      extra: ['--no-declare-exchange'],
+    });
     relays.push(relay);
     await relay.metricsPort();
     // The application (another role) writes the business row and the event in one transaction.
@@ -703,7 +826,14 @@ export async function networkCut(p: { events: number; aggregates: number; cuts: 
     const stats = await trackedWriters(res, target, log)({ total: p.events, aggregates: p.aggregates }, p.seed);
     const relays: ManagedRelay[] = [];
     res.add(relays, killAll);
-    const relay = spawnRelay({ databaseUrl: cluster.url, schema, brokerUrl, exchange, relayId: 'netns-cut', extra: ['--batch-size', '500', '--lease-ttl-ms', '15000'] });
+    const relay = spawnRelay({
+      databaseUrl: cluster.url,
+      schema,
+      brokerUrl,
+      exchange,
+      relayId: 'netns-cut',
+      extra: ['--batch-size', '500', '--lease-ttl-ms', '15000'],
+    });
     relays.push(relay);
     const started = Date.now();
     for (let k = 0; k < p.cuts; k++) {
@@ -719,7 +849,12 @@ export async function networkCut(p: { events: number; aggregates: number; cuts: 
     await sleep(1000);
     const drainMs = Date.now() - started;
     const errors = (relay.output().match(/"level":50/g) ?? []).length;
-    checkAndRecord(`7 netns: DB link down ${p.cutMs / 1000} s x${p.cuts}`, log, drainMs, `${errors} relay error lines while cut; relay running: ${relay.child.exitCode === null}`);
+    checkAndRecord(
+      `7 netns: DB link down ${p.cutMs / 1000} s x${p.cuts}`,
+      log,
+      drainMs,
+      `${errors} relay error lines while cut; relay running: ${relay.child.exitCode === null}`,
+    );
     expect(stats.committed).toBe(p.events);
     expect(relay.child.exitCode, relay.output().slice(-1500)).toBeNull();
   } finally {

@@ -13,12 +13,17 @@ describe('fault injection subset: relay processes (full set: pnpm test:faults)',
     if (fileRows().length > 0) console.log(`\nfault injection subset: relay processes (full set: pnpm test:faults)\n${formatTable(fileRows())}`);
   });
 
-  it('1: relay SIGKILLed 5 times during 5,000 events over 100 aggregates (PostgreSQL)', () =>
-    relayKills({ kind: 'PostgreSQL', events: 5000, aggregates: 100, kills: 5, batchSize: 200, seed: SEED }), 240_000);
+  it(
+    '1: relay SIGKILLed 5 times during 5,000 events over 100 aggregates (PostgreSQL)',
+    () => relayKills({ kind: 'PostgreSQL', events: 5000, aggregates: 100, kills: 5, batchSize: 200, seed: SEED }),
+    240_000,
+  );
 
-  it('3: a relay paused past its lease is fenced when it resumes', () =>
-    pausedRelay({ events: 5000, aggregates: 20, seed: SEED }), 240_000);
+  it('3: a relay paused past its lease is fenced when it resumes', () => pausedRelay({ events: 5000, aggregates: 20, seed: SEED }), 240_000);
 
-  it('9: 10% rollbacks, some after a savepoint that wrote an event (SQLite)', () =>
-    rollbacks({ kind: 'SQLite', events: 1000, aggregates: 50, seed: SEED }), 120_000);
+  it(
+    '9: 10% rollbacks, some after a savepoint that wrote an event (SQLite)',
+    () => rollbacks({ kind: 'SQLite', events: 1000, aggregates: 50, seed: SEED }),
+    120_000,
+  );
 });

@@ -1,4 +1,13 @@
-import { collectJetStream, collectRedisStreams, serviceUrl, startNatsServer, startRedisServer, uniqueName, type MessageCollector, type PrivateServer } from '@outboxkit/testkit';
+import {
+  collectJetStream,
+  collectRedisStreams,
+  serviceUrl,
+  startNatsServer,
+  startRedisServer,
+  uniqueName,
+  type MessageCollector,
+  type PrivateServer,
+} from '@outboxkit/testkit';
 
 /** A broker other than RabbitMQ, as the relay tests drive it: its URL, a private server, and an isolated destination. */
 export interface BrokerCase {
@@ -18,7 +27,10 @@ export const BROKER_CASES: readonly BrokerCase[] = [
     async isolate(url) {
       const prefix = uniqueName('okt_e2e');
       const stream = prefix.toUpperCase();
-      return { flags: ['--subject-prefix', prefix, '--nats-stream', stream], collector: await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] }) };
+      return {
+        flags: ['--subject-prefix', prefix, '--nats-stream', stream],
+        collector: await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] }),
+      };
     },
   },
   {

@@ -113,4 +113,3 @@ export async function operationsFixture(kind: DatabaseKind, prefix: string, log:
     },
   };
 }
-

@@ -30,7 +30,14 @@ export function idCounter(onMessage, close) {
           waiter = null;
           reject(new Error(`consumer: ${counter.distinct} of ${n} events after ${timeoutMs} ms`));
         }, timeoutMs);
-        waiter = { n, done: () => { clearTimeout(timer); waiter = null; resolve(); } };
+        waiter = {
+          n,
+          done: () => {
+            clearTimeout(timer);
+            waiter = null;
+            resolve();
+          },
+        };
       });
     },
     reset() {

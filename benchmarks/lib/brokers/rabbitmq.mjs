@@ -32,9 +32,12 @@ export async function openRabbitBroker(url, prefix = 'bench', { existing } = {})
     connection,
     async consume(onMessage) {
       const { counter, received } = idCounter(onMessage, () => consumer.close());
-      const consumer = connection.createConsumer({ queue: name, qos: { prefetchCount: PREFETCH }, concurrency: 1, queueOptions: { passive: true } }, (message) => {
-        received(message.messageId, performance.now());
-      });
+      const consumer = connection.createConsumer(
+        { queue: name, qos: { prefetchCount: PREFETCH }, concurrency: 1, queueOptions: { passive: true } },
+        (message) => {
+          received(message.messageId, performance.now());
+        },
+      );
       consumer.on('error', () => {});
       await new Promise((resolve, reject) => {
         consumer.once('ready', resolve);

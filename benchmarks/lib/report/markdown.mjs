@@ -27,19 +27,40 @@ export function renderReport(results, base) {
   out.push(`# outboxkit benchmark report — ${results.startedAt.slice(0, 10)}`);
   out.push('');
   if (results.note) out.push(`> **${results.note}**`, '');
-  out.push(`Mode: ${settings.quick ? '`--quick`' : 'full'}; ${settings.runs} run(s) per figure, each figure the median with its spread (min–max). Duration ${num(results.durationSeconds)} s.`);
+  out.push(
+    `Mode: ${settings.quick ? '`--quick`' : 'full'}; ${settings.runs} run(s) per figure, each figure the median with its spread (min–max). Duration ${num(results.durationSeconds)} s.`,
+  );
   if (settings.runs < 3) out.push('', `> Fewer than 3 runs per figure: the spread is not meaningful.`);
   out.push('', '## Machine and versions', '');
-  out.push(table(['', ''], [
-    ['CPU', `${machine.cpuModel}, ${machine.cores} cores`],
-    ['Memory', `${machine.memoryGiB} GiB`],
-    ['OS', machine.platform],
-    ['Load average at start (1/5/15 min)', machine.loadAverage.join(' / ')],
-    ...Object.entries(machine.versions).map(([k, v]) => [k, String(v)]),
-  ]));
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['CPU', `${machine.cpuModel}, ${machine.cores} cores`],
+        ['Memory', `${machine.memoryGiB} GiB`],
+        ['OS', machine.platform],
+        ['Load average at start (1/5/15 min)', machine.loadAverage.join(' / ')],
+        ...Object.entries(machine.versions).map(([k, v]) => [k, String(v)]),
+      ],
+    ),
+  );
   out.push('', '## Settings', '');
-  out.push(table(['setting', 'value'], Object.entries({ ...settings.sizes, relay: JSON.stringify(settings.relay), databases: settings.databases.join(', '), brokers: (settings.brokers ?? ['rabbitmq']).join(', '), scenarios: settings.only.join(', ') }).map(([k, v]) => [k, `\`${Array.isArray(v) ? v.join(', ') : v}\``])));
-  out.push('', 'Everything on the client side (relay, consumer, producers) runs in one Node process; CPU figures are that process\'s user+system time over the measured part, peak RSS its resident memory. The database and broker servers are not included.');
+  out.push(
+    table(
+      ['setting', 'value'],
+      Object.entries({
+        ...settings.sizes,
+        relay: JSON.stringify(settings.relay),
+        databases: settings.databases.join(', '),
+        brokers: (settings.brokers ?? ['rabbitmq']).join(', '),
+        scenarios: settings.only.join(', '),
+      }).map(([k, v]) => [k, `\`${Array.isArray(v) ? v.join(', ') : v}\``]),
+    ),
+  );
+  out.push(
+    '',
+    "Everything on the client side (relay, consumer, producers) runs in one Node process; CPU figures are that process's user+system time over the measured part, peak RSS its resident memory. The database and broker servers are not included.",
+  );
 
   for (const [id, scenario] of Object.entries(results.scenarios)) {
     out.push('', `## ${scenario.title}`, '', scenario.description, '');
@@ -50,8 +71,24 @@ export function renderReport(results, base) {
     const render = RENDERERS[id];
     out.push(render ? render(scenario.result, chart) : '```json\n' + JSON.stringify(scenario.result, null, 2) + '\n```');
   }
-  out.push('', '## Time per scenario', '', table(['scenario', 'seconds'], Object.entries(results.scenarios).map(([id, s]) => [id, num(s.seconds, 1)])), '', `Total ${num(results.durationSeconds, 1)} s.`);
-  out.push('', '## How to read this', '', 'See `benchmarks/README.md`. Compare figures only within one report: every ratio here was measured in the same run, on the same machine, against the same servers.', '');
+  out.push(
+    '',
+    '## Time per scenario',
+    '',
+    table(
+      ['scenario', 'seconds'],
+      Object.entries(results.scenarios).map(([id, s]) => [id, num(s.seconds, 1)]),
+    ),
+    '',
+    `Total ${num(results.durationSeconds, 1)} s.`,
+  );
+  out.push(
+    '',
+    '## How to read this',
+    '',
+    'See `benchmarks/README.md`. Compare figures only within one report: every ratio here was measured in the same run, on the same machine, against the same servers.',
+    '',
+  );
   return { markdown: out.join('\n'), charts };
 }
 
@@ -62,21 +99,52 @@ const RENDERERS = {
       const r = result.perDatabase[db];
       return [DB_NAMES[db], spread(r.rate), spread(r.rawRate), spread(r.ratio, 2), spread(r.cpuMs), spread(r.peakRssMiB)];
     });
-    return table(['database', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'CPU ms', 'peak RSS MiB'], rows) + '\n\n' +
-      chart('drain', barChart({ title: 'Drain throughput (events/s, confirmed and consumed)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('outboxkit relay', result.perDatabase[db].rate), bar('raw rabbitmq-client', result.perDatabase[db].rawRate)] })) }));
+    return (
+      table(['database', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'CPU ms', 'peak RSS MiB'], rows) +
+      '\n\n' +
+      chart(
+        'drain',
+        barChart({
+          title: 'Drain throughput (events/s, confirmed and consumed)',
+          unit: '/s',
+          groups: dbs.map((db) => ({
+            label: DB_NAMES[db],
+            bars: [bar('outboxkit relay', result.perDatabase[db].rate), bar('raw rabbitmq-client', result.perDatabase[db].rawRate)],
+          })),
+        }),
+      )
+    );
   },
   naive(result, chart) {
     const dbs = Object.keys(result.perDatabase);
-    return table(['database', 'naive events/s', 'outboxkit events/s', 'speed-up', 'naive CPU ms', 'outboxkit CPU ms'], dbs.map((db) => {
-      const r = result.perDatabase[db];
-      return [DB_NAMES[db], spread(r.naiveRate), spread(r.tunedRate), `${spread(r.speedup, 1)}×`, spread(r.naiveCpuMs), spread(r.tunedCpuMs)];
-    })) + '\n\n' + chart('naive', barChart({ title: 'Naive vs outboxkit relay (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('naive (row at a time)', result.perDatabase[db].naiveRate), bar('outboxkit relay', result.perDatabase[db].tunedRate)] })) }));
+    return (
+      table(
+        ['database', 'naive events/s', 'outboxkit events/s', 'speed-up', 'naive CPU ms', 'outboxkit CPU ms'],
+        dbs.map((db) => {
+          const r = result.perDatabase[db];
+          return [DB_NAMES[db], spread(r.naiveRate), spread(r.tunedRate), `${spread(r.speedup, 1)}×`, spread(r.naiveCpuMs), spread(r.tunedCpuMs)];
+        }),
+      ) +
+      '\n\n' +
+      chart(
+        'naive',
+        barChart({
+          title: 'Naive vs outboxkit relay (events/s)',
+          unit: '/s',
+          groups: dbs.map((db) => ({
+            label: DB_NAMES[db],
+            bars: [bar('naive (row at a time)', result.perDatabase[db].naiveRate), bar('outboxkit relay', result.perDatabase[db].tunedRate)],
+          })),
+        }),
+      )
+    );
   },
   steady(result, chart) {
     const parts = [];
     for (const [db, r] of Object.entries(result.perDatabase)) {
       parts.push(`### ${DB_NAMES[db]} (drain rate used: ${num(r.drainRate)} events/s)`, '');
-      if (r.commitLatencyMs !== undefined) parts.push(`Producer pool sized from a commit latency of ${num(r.commitLatencyMs, 1)} ms (8 closed-loop producers, outbox write on).`, '');
+      if (r.commitLatencyMs !== undefined)
+        parts.push(`Producer pool sized from a commit latency of ${num(r.commitLatencyMs, 1)} ms (8 closed-loop producers, outbox write on).`, '');
       const rows = [];
       const series = [];
       for (const [mode, points] of Object.entries(r.modes)) {
@@ -85,16 +153,38 @@ const RENDERERS = {
           series.push({ label: `${mode} ${p.fraction * 100}%`, points: p.curve });
         }
       }
-      parts.push(steadyTable(rows), '', chart(`steady-${db}`, percentileChart({ title: `${DB_NAMES[db]}: commit -> consumer latency (median-p99 run)`, series })), '');
+      parts.push(
+        steadyTable(rows),
+        '',
+        chart(`steady-${db}`, percentileChart({ title: `${DB_NAMES[db]}: commit -> consumer latency (median-p99 run)`, series })),
+        '',
+      );
     }
     return parts.join('\n');
   },
   history(result, chart) {
     const dbs = Object.keys(result.perDatabase);
-    return table(['database', 'empty history events/s', 'large history events/s', 'large / empty', 'bulk insert s'], dbs.map((db) => {
-      const r = result.perDatabase[db];
-      return [DB_NAMES[db], spread(r.emptyRate), spread(r.largeRate), spread(r.ratio, 2), num(r.historyInsertSeconds, 1)];
-    })) + '\n\n' + chart('history', barChart({ title: 'Drain with empty vs large history (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('empty history', result.perDatabase[db].emptyRate), bar('large history', result.perDatabase[db].largeRate)] })) }));
+    return (
+      table(
+        ['database', 'empty history events/s', 'large history events/s', 'large / empty', 'bulk insert s'],
+        dbs.map((db) => {
+          const r = result.perDatabase[db];
+          return [DB_NAMES[db], spread(r.emptyRate), spread(r.largeRate), spread(r.ratio, 2), num(r.historyInsertSeconds, 1)];
+        }),
+      ) +
+      '\n\n' +
+      chart(
+        'history',
+        barChart({
+          title: 'Drain with empty vs large history (events/s)',
+          unit: '/s',
+          groups: dbs.map((db) => ({
+            label: DB_NAMES[db],
+            bars: [bar('empty history', result.perDatabase[db].emptyRate), bar('large history', result.perDatabase[db].largeRate)],
+          })),
+        }),
+      )
+    );
   },
   producer(result, chart) {
     const rows = [];
@@ -103,28 +193,72 @@ const RENDERERS = {
       for (const v of r.variants) rows.push([DB_NAMES[db], v, spread(r.rates[v]), r.relativeToBusinessOnly[v] ? spread(r.relativeToBusinessOnly[v], 2) : '1']);
       groups.push({ label: DB_NAMES[db], bars: r.variants.map((v) => bar(v, r.rates[v])) });
     }
-    return table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) + '\n\n' + chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }));
+    return (
+      table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) +
+      '\n\n' +
+      chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }))
+    );
   },
   ordering(result, chart) {
     const dbs = Object.keys(result.perDatabase);
-    return table(['database', '1 aggregate events/s', 'many aggregates events/s', 'many / one'], dbs.map((db) => {
-      const r = result.perDatabase[db];
-      return [DB_NAMES[db], spread(r.oneAggregateRate), spread(r.manyAggregatesRate), spread(r.ratio, 1)];
-    })) + '\n\nThere is no relaxed (unordered) mode in the relay: ordering is always per aggregate, never global.\n\n' +
-      chart('ordering', barChart({ title: 'Ordering cost (events/s)', unit: '/s', groups: dbs.map((db) => ({ label: DB_NAMES[db], bars: [bar('1 aggregate', result.perDatabase[db].oneAggregateRate), bar('many aggregates', result.perDatabase[db].manyAggregatesRate)] })) }));
+    return (
+      table(
+        ['database', '1 aggregate events/s', 'many aggregates events/s', 'many / one'],
+        dbs.map((db) => {
+          const r = result.perDatabase[db];
+          return [DB_NAMES[db], spread(r.oneAggregateRate), spread(r.manyAggregatesRate), spread(r.ratio, 1)];
+        }),
+      ) +
+      '\n\nThere is no relaxed (unordered) mode in the relay: ordering is always per aggregate, never global.\n\n' +
+      chart(
+        'ordering',
+        barChart({
+          title: 'Ordering cost (events/s)',
+          unit: '/s',
+          groups: dbs.map((db) => ({
+            label: DB_NAMES[db],
+            bars: [bar('1 aggregate', result.perDatabase[db].oneAggregateRate), bar('many aggregates', result.perDatabase[db].manyAggregatesRate)],
+          })),
+        }),
+      )
+    );
   },
   peer(result, chart) {
     if (result.skipped) return `Skipped: ${result.skipped}.`;
     const d = result.drain;
-    const parts = [table(['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer', 'outboxkit CPU ms', 'peer CPU ms (child process)'],
-      [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 1), spread(d.outboxkitCpuMs), spread(d.peerCpuMs)]]), ''];
-    parts.push(`Peer batch size ${d.batchSize}. Peer drains failed: ${d.errors?.length ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'}${d.errors?.length ? ` (${[...new Set(d.errors)].join('; ')})` : ''}. ` +
-      `Peer stop (its listener's shutdown, then the publisher, the AMQP connection and the producers' pool) still pending 0.5 s after the measurement: ${d.shutdownHung ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'} drain runs (the child exits anyway).`, '');
-    parts.push(chart('peer-drain', barChart({ title: 'PostgreSQL drain: outboxkit vs pg-transactional-outbox', unit: '/s', groups: [{ label: 'PostgreSQL', bars: [bar('outboxkit', d.outboxkitRate), bar('pg-transactional-outbox', d.peerRate)] }] })), '');
-    parts.push(`Steady state at the same arrival rates for both, from the ${result.steady.baseRateFrom ?? 'peer drain rate'} (${num(result.steady.baseRate)} events/s):`, '');
+    const parts = [
+      table(
+        ['', 'outboxkit events/s', 'pg-transactional-outbox events/s', 'outboxkit / peer', 'outboxkit CPU ms', 'peer CPU ms (child process)'],
+        [['drain', spread(d.outboxkitRate), spread(d.peerRate), spread(d.ratio, 1), spread(d.outboxkitCpuMs), spread(d.peerCpuMs)]],
+      ),
+      '',
+    ];
+    parts.push(
+      `Peer batch size ${d.batchSize}. Peer drains failed: ${d.errors?.length ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'}${d.errors?.length ? ` (${[...new Set(d.errors)].join('; ')})` : ''}. ` +
+        `Peer stop (its listener's shutdown, then the publisher, the AMQP connection and the producers' pool) still pending 0.5 s after the measurement: ${d.shutdownHung ?? 0} of ${d.outboxkitRate?.runs?.length ?? '?'} drain runs (the child exits anyway).`,
+      '',
+    );
+    parts.push(
+      chart(
+        'peer-drain',
+        barChart({
+          title: 'PostgreSQL drain: outboxkit vs pg-transactional-outbox',
+          unit: '/s',
+          groups: [{ label: 'PostgreSQL', bars: [bar('outboxkit', d.outboxkitRate), bar('pg-transactional-outbox', d.peerRate)] }],
+        }),
+      ),
+      '',
+    );
+    parts.push(
+      `Steady state at the same arrival rates for both, from the ${result.steady.baseRateFrom ?? 'peer drain rate'} (${num(result.steady.baseRate)} events/s):`,
+      '',
+    );
     const rows = [];
     const series = [];
-    for (const [name, points] of [['outboxkit', result.steady.outboxkit], ['pg-transactional-outbox', result.steady.peer]]) {
+    for (const [name, points] of [
+      ['outboxkit', result.steady.outboxkit],
+      ['pg-transactional-outbox', result.steady.peer],
+    ]) {
       for (const p of points) {
         rows.push(steadyRow(name, p));
         if (p.curve) series.push({ label: `${name} ${p.fraction * 100}%`, points: p.curve });
@@ -133,18 +267,24 @@ const RENDERERS = {
     const ratios = result.steady.outboxkit.map((p, i) => {
       const q = result.steady.peer[i];
       if (!p.percentiles || !q?.percentiles) return `${p.fraction * 100}%: n/a (failed runs)`;
-      return `${p.fraction * 100}%: ` + ['p50', 'p99'].map((k) => `${k} outboxkit/peer = ${num(p.percentiles[k].median / q.percentiles[k].median, 2)}`).join(', ');
+      return (
+        `${p.fraction * 100}%: ` + ['p50', 'p99'].map((k) => `${k} outboxkit/peer = ${num(p.percentiles[k].median / q.percentiles[k].median, 2)}`).join(', ')
+      );
     });
     parts.push(steadyTable(rows, 'system'), '', `Latency ratios (below 1 = outboxkit faster): ${ratios.join('; ')}`, '');
-    if (series.length > 0) parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
+    if (series.length > 0)
+      parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
     return parts.join('\n');
   },
   brokers(result, chart) {
     const kinds = Object.keys(result.perBroker);
-    const drains = table(['broker', 'relay events/s', 'raw client msg/s', 'relay / raw', 'relay CPU ms', 'raw client CPU ms'], kinds.map((kind) => {
-      const d = result.perBroker[kind].drain;
-      return [BROKER_NAMES[kind], spread(d.rate), spread(d.rawRate), spread(d.ratio, 2), spread(d.cpuMs), spread(d.rawCpuMs)];
-    }));
+    const drains = table(
+      ['broker', 'relay events/s', 'raw client msg/s', 'relay / raw', 'relay CPU ms', 'raw client CPU ms'],
+      kinds.map((kind) => {
+        const d = result.perBroker[kind].drain;
+        return [BROKER_NAMES[kind], spread(d.rate), spread(d.rawRate), spread(d.ratio, 2), spread(d.cpuMs), spread(d.rawCpuMs)];
+      }),
+    );
     const rows = [];
     const series = [];
     const ratios = [];
@@ -158,10 +298,28 @@ const RENDERERS = {
       }
     }
     return [
-      `Database: ${DB_NAMES[result.database]}.`, '', drains, '',
-      chart('brokers-drain', barChart({ title: 'Drain per broker: relay vs the broker\'s own client (events/s, consumed)', unit: '/s', groups: kinds.map((kind) => ({ label: BROKER_NAMES[kind], bars: [bar('outboxkit relay', result.perBroker[kind].drain.rate), bar('raw client', result.perBroker[kind].drain.rawRate)] })) })), '',
-      'Steady state (relay: COMMIT -> consumer; raw client: send -> consumer; same arrival rate for both):', '',
-      steadyTable(rows, 'system'), '', `Latency ratios: ${ratios.join('; ')}.`, '',
+      `Database: ${DB_NAMES[result.database]}.`,
+      '',
+      drains,
+      '',
+      chart(
+        'brokers-drain',
+        barChart({
+          title: "Drain per broker: relay vs the broker's own client (events/s, consumed)",
+          unit: '/s',
+          groups: kinds.map((kind) => ({
+            label: BROKER_NAMES[kind],
+            bars: [bar('outboxkit relay', result.perBroker[kind].drain.rate), bar('raw client', result.perBroker[kind].drain.rawRate)],
+          })),
+        }),
+      ),
+      '',
+      'Steady state (relay: COMMIT -> consumer; raw client: send -> consumer; same arrival rate for both):',
+      '',
+      steadyTable(rows, 'system'),
+      '',
+      `Latency ratios: ${ratios.join('; ')}.`,
+      '',
       chart('brokers-steady', percentileChart({ title: 'Steady state per broker: relay vs raw client latency (median-p99 run)', series })),
     ].join('\n');
   },
@@ -171,9 +329,38 @@ function steadyRow(name, p) {
   const label = `${p.fraction * 100}% = ${num(p.targetRate)}/s`;
   if (!p.percentiles) return [name, label, String(p.producerConnections ?? ''), 'failed', '', '', '', '', '', '', '', (p.errors ?? []).join('; ')];
   const failed = p.errors?.length ? ` (${p.errors.length} run(s) failed)` : '';
-  return [name, label, String(p.producerConnections ?? ''), spread(p.offeredRate), spread(p.achievedRate), spread(p.achievedShare, 2) + failed, spread(p.percentiles.p50, 1), spread(p.percentiles.p95, 1), spread(p.percentiles.p99, 1), spread(p.percentiles['p99.9'], 1), spread(p.maxProducerLagMs, 1), spread(p.cpuMs)];
+  return [
+    name,
+    label,
+    String(p.producerConnections ?? ''),
+    spread(p.offeredRate),
+    spread(p.achievedRate),
+    spread(p.achievedShare, 2) + failed,
+    spread(p.percentiles.p50, 1),
+    spread(p.percentiles.p95, 1),
+    spread(p.percentiles.p99, 1),
+    spread(p.percentiles['p99.9'], 1),
+    spread(p.maxProducerLagMs, 1),
+    spread(p.cpuMs),
+  ];
 }
 
 function steadyTable(rows, first = 'wake-up') {
-  return table([first, 'target rate', 'producer conns', 'offered tx/s', 'achieved commits/s', 'achieved / target', 'p50 ms', 'p95 ms', 'p99 ms', 'p99.9 ms', 'max producer lag ms', 'CPU ms'], rows);
+  return table(
+    [
+      first,
+      'target rate',
+      'producer conns',
+      'offered tx/s',
+      'achieved commits/s',
+      'achieved / target',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'p99.9 ms',
+      'max producer lag ms',
+      'CPU ms',
+    ],
+    rows,
+  );
 }

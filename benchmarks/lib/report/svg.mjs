@@ -6,8 +6,10 @@ const esc = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').
 const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en') : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
 function svg(width, height, body) {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>\n` +
-    `<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`
+  );
 }
 
 function text(x, y, content, attrs = '') {
@@ -41,7 +43,9 @@ export function barChart({ title, unit, groups }) {
         const x1 = labelWidth + scale(bar.min);
         const x2 = labelWidth + scale(bar.max);
         const mid = y + barHeight / 2;
-        parts.push(`<path d="M${x1.toFixed(1)} ${mid} H${x2.toFixed(1)} M${x1.toFixed(1)} ${mid - 5} V${mid + 5} M${x2.toFixed(1)} ${mid - 5} V${mid + 5}" stroke="#333" fill="none"/>`);
+        parts.push(
+          `<path d="M${x1.toFixed(1)} ${mid} H${x2.toFixed(1)} M${x1.toFixed(1)} ${mid - 5} V${mid + 5} M${x2.toFixed(1)} ${mid - 5} V${mid + 5}" stroke="#333" fill="none"/>`,
+        );
       }
       parts.push(text(labelWidth + Math.max(w, scale(bar.max ?? 0)) + 6, y + 13, `${Number.isFinite(bar.value) ? fmt(bar.value) : 'n/a'} ${unit}`));
       y += barHeight + 4;
@@ -59,7 +63,10 @@ const nines = (p) => -Math.log10(1 - Math.min(p, 99.999) / 100);
  * @param {{ title: string, series: { label: string, points: [number, number][] }[] }} chart
  */
 export function percentileChart({ title, series }) {
-  const left = 60, top = 40, width = 520, height = 260;
+  const left = 60,
+    top = 40,
+    width = 520,
+    height = 260;
   const values = series.flatMap((s) => s.points.map(([, v]) => v)).filter((v) => Number.isFinite(v) && v > 0);
   const lo = Math.log10(Math.max(0.01, Math.min(...values, 1)));
   const hi = Math.log10(Math.max(...values, 1)) + 0.1;

@@ -28,7 +28,10 @@ function rawSystem(broker, aggregates) {
       const send = client.send(event);
       sends.add(send);
       // A failed send never reaches the consumer: the wait for it fails the figure, naming the count.
-      send.then(() => sends.delete(send), () => sends.delete(send));
+      send.then(
+        () => sends.delete(send),
+        () => sends.delete(send),
+      );
       return Promise.resolve(event.id);
     },
   };
@@ -46,12 +49,12 @@ async function alternating(ctx, label, systems, measure) {
 
 export const brokers = {
   id: 'brokers',
-  title: 'Brokers: relay vs the broker\'s own client (RabbitMQ, NATS JetStream, Redis Streams)',
+  title: "Brokers: relay vs the broker's own client (RabbitMQ, NATS JetStream, Redis Streams)",
   describe: (s) =>
     `Per broker, on SQLite. Drain: ${s.brokerEvents} pending events over ${s.brokerAggregates} aggregates, published by the relay (\`drain()\`) ` +
-    'and, on the same destination in the same run, the same messages (the wire format of the broker\'s publisher: properties, headers, id) ' +
-    'sent with the broker\'s own client (rabbitmq-client confirms, @nats-io/jetstream publish awaiting the PubAck, node-redis XADD) with 128 awaiting an acknowledgement at once, ' +
-    'like the relay\'s `maxInFlight`; events/s until every event is consumed. The order of the two alternates between runs. ' +
+    "and, on the same destination in the same run, the same messages (the wire format of the broker's publisher: properties, headers, id) " +
+    "sent with the broker's own client (rabbitmq-client confirms, @nats-io/jetstream publish awaiting the PubAck, node-redis XADD) with 128 awaiting an acknowledgement at once, " +
+    "like the relay's `maxInFlight`; events/s until every event is consumed. The order of the two alternates between runs. " +
     `Steady state: ${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that broker's relay drain rate for ${s.brokerSteadySeconds} s, open loop, for both: ` +
     'the relay (producers commit the event with an order row, wake-up by the in-process signal) with latency COMMIT -> consumer, and the raw client with latency send -> consumer.',
   async run(ctx) {
@@ -60,16 +63,25 @@ export const brokers = {
     for (const kind of ctx.brokers) {
       const name = BROKER_NAMES[kind];
       const runs = await repeat(ctx, `${name} drain, relay and raw client`, (run) =>
-        relayDrainRun(ctx, DATABASE, { count, aggregates, raw: true, rawFirst: run % 2 === 0, broker: kind }));
+        relayDrainRun(ctx, DATABASE, { count, aggregates, raw: true, rawFirst: run % 2 === 0, broker: kind }),
+      );
       for (const run of runs) run.ratio = run.rate / run.rawRate;
       const drain = summarizeRuns(runs);
       const steady = [];
       for (const fraction of ctx.sizes.steadyFractions) {
         const rate = Math.max(1, drain.rate.median * fraction);
-        const byName = await withSetup(ctx, DATABASE, (target, broker) =>
-          alternating(ctx, `${name} steady at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s), relay and raw client`,
-            { relay: () => outboxkitSystem(ctx, target, broker, true, aggregates), raw: () => rawSystem(broker, aggregates) },
-            (system) => openLoop(ctx, broker, system(), { rate, seconds })), { broker: kind });
+        const byName = await withSetup(
+          ctx,
+          DATABASE,
+          (target, broker) =>
+            alternating(
+              ctx,
+              `${name} steady at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s), relay and raw client`,
+              { relay: () => outboxkitSystem(ctx, target, broker, true, aggregates), raw: () => rawSystem(broker, aggregates) },
+              (system) => openLoop(ctx, broker, system(), { rate, seconds }),
+            ),
+          { broker: kind },
+        );
         const relay = steadyPoint(fraction, rate, byName.relay, 1);
         const raw = steadyPoint(fraction, rate, byName.raw, 1);
         const ratio = (p) => relay.percentiles[p].median / raw.percentiles[p].median;

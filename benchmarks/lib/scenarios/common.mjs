@@ -47,27 +47,32 @@ export async function measuredDrain(ctx, counter, count, drain) {
  * with `rawFirst`, before it, so repeated runs can alternate the order.
  */
 export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind }) {
-  return withSetup(ctx, kind, async (target, broker) => {
-    await beforeDrain?.(target);
-    await target.prewrite(count, aggregates);
-    const counter = await broker.consume();
-    const publisher = broker.publisher();
-    try {
-      const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
-      const relayDrain = () => measuredDrain(ctx, counter, count, () => relay.drain());
-      const rawDrain = async () => {
-        const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
-        return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
-      };
-      if (!raw) return await relayDrain();
-      const baseline = rawFirst ? await rawDrain() : undefined;
-      const result = await relayDrain();
-      const { rate: rawRate, cpuMs: rawCpuMs } = baseline ?? (await rawDrain());
-      return { ...result, rawRate, rawCpuMs };
-    } finally {
-      await publisher.close();
-    }
-  }, { broker: brokerKind });
+  return withSetup(
+    ctx,
+    kind,
+    async (target, broker) => {
+      await beforeDrain?.(target);
+      await target.prewrite(count, aggregates);
+      const counter = await broker.consume();
+      const publisher = broker.publisher();
+      try {
+        const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
+        const relayDrain = () => measuredDrain(ctx, counter, count, () => relay.drain());
+        const rawDrain = async () => {
+          const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
+          return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
+        };
+        if (!raw) return await relayDrain();
+        const baseline = rawFirst ? await rawDrain() : undefined;
+        const result = await relayDrain();
+        const { rate: rawRate, cpuMs: rawCpuMs } = baseline ?? (await rawDrain());
+        return { ...result, rawRate, rawCpuMs };
+      } finally {
+        await publisher.close();
+      }
+    },
+    { broker: brokerKind },
+  );
 }
 
 /**
@@ -145,7 +150,9 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
             committedCount++;
             latency.committed(id, at);
           },
-          () => { failures++; },
+          () => {
+            failures++;
+          },
         );
         inFlight.add(tx);
         tx.finally(() => inFlight.delete(tx));
@@ -156,7 +163,17 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
       await counter.waitFor(committedCount, ctx.timeoutMs);
     });
     const summary = latency.summary();
-    return { ...summary, targetRate: rate, offeredRate: count > 1 && lastStart > startedAt ? (count - 1) / ((lastStart - startedAt) / 1000) : rate, achievedRate: achieved, events: committedCount, failures, maxProducerLagMs: maxLagMs, cpuMs, peakRssMiB };
+    return {
+      ...summary,
+      targetRate: rate,
+      offeredRate: count > 1 && lastStart > startedAt ? (count - 1) / ((lastStart - startedAt) / 1000) : rate,
+      achievedRate: achieved,
+      events: committedCount,
+      failures,
+      maxProducerLagMs: maxLagMs,
+      cpuMs,
+      peakRssMiB,
+    };
   } finally {
     await system.stop();
     await counter.close();
@@ -177,13 +194,15 @@ export async function commitLatencyFor(ctx, kind) {
       let i = 0;
       const started = performance.now();
       const until = started + ctx.sizes.calibrationSeconds * 1000;
-      await Promise.all(Array.from({ length: PRODUCER_CONNECTIONS }, async () => {
-        while (performance.now() < until) {
-          const n = i++;
-          await target.businessTx(n, { outbox: true, notify: true, event: orderEvent(n, ctx.sizes.aggregates) });
-          commits++;
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: PRODUCER_CONNECTIONS }, async () => {
+          while (performance.now() < until) {
+            const n = i++;
+            await target.businessTx(n, { outbox: true, notify: true, event: orderEvent(n, ctx.sizes.aggregates) });
+            commits++;
+          }
+        }),
+      );
       const seconds = (performance.now() - started) / 1000;
       return (PRODUCER_CONNECTIONS * seconds * 1000) / Math.max(1, commits);
     });

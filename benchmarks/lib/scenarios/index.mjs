@@ -2,7 +2,20 @@
 // times, and returns per-run figures plus their median and spread.
 import { ALL_SHARDS, PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { orderEvent, withResources, summarize } from '../util.mjs';
-import { withSetup, relayFor, steadyPoint, outboxkitSystem, measuredDrain, relayDrainRun, summarizeRuns, repeat, openLoop, withDrains, commitLatencyFor, producerPoolSize } from './common.mjs';
+import {
+  withSetup,
+  relayFor,
+  steadyPoint,
+  outboxkitSystem,
+  measuredDrain,
+  relayDrainRun,
+  summarizeRuns,
+  repeat,
+  openLoop,
+  withDrains,
+  commitLatencyFor,
+  producerPoolSize,
+} from './common.mjs';
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 import { brokers } from './brokers.mjs';
 
@@ -26,7 +39,9 @@ export const drain = {
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `drain ${kind}`, () => relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates, raw: true }));
+      const runs = await repeat(ctx, `drain ${kind}`, () =>
+        relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates, raw: true }),
+      );
       for (const run of runs) run.ratio = run.rate / run.rawRate;
       perDatabase[kind] = summarizeRuns(runs);
       ctx.drainRates[kind] = perDatabase[kind].rate.median;
@@ -46,18 +61,27 @@ export const naive = {
     const perDatabase = {};
     for (const kind of ctx.databases) {
       // One target per run: the tuned drain, then the naive one, on the same tables and queue.
-      const runs = await repeat(ctx, `naive vs tuned ${kind}`, () => withDrains(ctx, kind, async ({ relayDrain, drainWith }) => {
-        const tuned = await relayDrain(ctx.sizes.naiveEvents, ctx.sizes.aggregates, { keepHistory: false });
-        const naiveRun = await drainWith(ctx.sizes.naiveEvents, ctx.sizes.aggregates, async ({ target, publisher }) => {
-          for (;;) {
-            const [event] = await target.dialect.claim(target.db, ALL_SHARDS, 1);
-            if (!event) return;
-            await publisher.publish(event);
-            await target.dialect.markPublished(target.db, [event.id], false);
-          }
-        });
-        return { tunedRate: tuned.rate, naiveRate: naiveRun.rate, speedup: tuned.rate / naiveRun.rate, tunedCpuMs: tuned.cpuMs, naiveCpuMs: naiveRun.cpuMs, peakRssMiB: Math.max(tuned.peakRssMiB, naiveRun.peakRssMiB) };
-      }));
+      const runs = await repeat(ctx, `naive vs tuned ${kind}`, () =>
+        withDrains(ctx, kind, async ({ relayDrain, drainWith }) => {
+          const tuned = await relayDrain(ctx.sizes.naiveEvents, ctx.sizes.aggregates, { keepHistory: false });
+          const naiveRun = await drainWith(ctx.sizes.naiveEvents, ctx.sizes.aggregates, async ({ target, publisher }) => {
+            for (;;) {
+              const [event] = await target.dialect.claim(target.db, ALL_SHARDS, 1);
+              if (!event) return;
+              await publisher.publish(event);
+              await target.dialect.markPublished(target.db, [event.id], false);
+            }
+          });
+          return {
+            tunedRate: tuned.rate,
+            naiveRate: naiveRun.rate,
+            speedup: tuned.rate / naiveRun.rate,
+            tunedCpuMs: tuned.cpuMs,
+            naiveCpuMs: naiveRun.cpuMs,
+            peakRssMiB: Math.max(tuned.peakRssMiB, naiveRun.peakRssMiB),
+          };
+        }),
+      );
       perDatabase[kind] = summarizeRuns(runs);
     }
     return { perDatabase };
@@ -79,18 +103,27 @@ async function steadyCurves(ctx, kind, label, baseRate, makeSystem, runOne, seco
     const producerConnections = producerPoolSize(kind, rate, latencyMs);
     const errors = [];
     // One target and queue per figure (its runs follow each other on it), a fresh system each run.
-    const runs = await withSetup(ctx, kind, async (target, broker) => (await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s, ${producerConnections} producer connections)`, async () => {
-      try {
-        return await (runOne ? runOne(target, broker, { rate, seconds, producerConnections })
-          : openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds }));
-      } catch (error) {
-        if (!runOne) throw error;
-        await broker.purge().catch(() => {}); // what a killed child left in the queue
-        errors.push(error.message);
-        ctx.log(`   failed: ${error.message}`);
-        return null;
-      }
-    })).filter(Boolean), { producerConnections });
+    const runs = await withSetup(
+      ctx,
+      kind,
+      async (target, broker) =>
+        (
+          await repeat(ctx, `${label} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s, ${producerConnections} producer connections)`, async () => {
+            try {
+              return await (runOne
+                ? runOne(target, broker, { rate, seconds, producerConnections })
+                : openLoop(ctx, broker, makeSystem(target, broker), { rate, seconds }));
+            } catch (error) {
+              if (!runOne) throw error;
+              await broker.purge().catch(() => {}); // what a killed child left in the queue
+              errors.push(error.message);
+              ctx.log(`   failed: ${error.message}`);
+              return null;
+            }
+          })
+        ).filter(Boolean),
+      { producerConnections },
+    );
     points.push(runs.length > 0 ? steadyPoint(fraction, rate, runs, producerConnections, errors) : { fraction, targetRate: rate, producerConnections, errors });
   }
   return points;
@@ -104,7 +137,7 @@ export const steady = {
     `of this run's measured drain rate, scheduled by the clock (open loop) for ${s.steadySeconds} s, then until every event is consumed. ` +
     'Latency from COMMIT acknowledged to the consumer receiving the event (HDR histogram). Wake-up on: PostgreSQL LISTEN/NOTIFY, ' +
     'MariaDB/SQLite the in-process commit signal; off: polling only (adaptive, `pollIntervalMs` 1000 when idle). ' +
-    'The producers\' pool (PostgreSQL, MariaDB) is sized to target rate x commit latency (measured once per database: 8 closed-loop producers, outbox write on) x 2, ' +
+    "The producers' pool (PostgreSQL, MariaDB) is sized to target rate x commit latency (measured once per database: 8 closed-loop producers, outbox write on) x 2, " +
     'between 8 and 32 connections, so the target rate is offered; "offered" is the rate transactions were started at, "achieved" the rate they committed at — ' +
     'achieved below target with offered at target means the database could not commit faster (on this machine), not that the producers lagged.',
   async run(ctx) {
@@ -114,7 +147,9 @@ export const steady = {
       perDatabase[kind] = { drainRate: baseRate, modes: {} };
       for (const wake of [true, false]) {
         const mode = wake ? 'wake-on' : 'polling';
-        perDatabase[kind].modes[mode] = await steadyCurves(ctx, kind, `steady ${kind} ${mode}`, baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, wake));
+        perDatabase[kind].modes[mode] = await steadyCurves(ctx, kind, `steady ${kind} ${mode}`, baseRate, (target, broker) =>
+          outboxkitSystem(ctx, target, broker, wake),
+        );
       }
       if (kind !== 'sqlite') perDatabase[kind].commitLatencyMs = ctx.commitLatencyMs[kind];
     }
@@ -172,7 +207,10 @@ export const producer = {
     const perDatabase = {};
     for (const kind of ctx.databases) {
       perDatabase[kind] = await withSetup(ctx, kind, async (target) => {
-        const variants = [{ name: 'business only', outbox: false }, { name: 'business + outbox', outbox: true, notify: true }];
+        const variants = [
+          { name: 'business only', outbox: false },
+          { name: 'business + outbox', outbox: true, notify: true },
+        ];
         if (kind === 'postgres') variants.push({ name: 'business + outbox, no NOTIFY', outbox: true, notify: false });
         const runs = await repeat(ctx, `producer ${kind}`, async () => {
           const row = {};
@@ -181,13 +219,15 @@ export const producer = {
             let i = 0;
             const until = performance.now() + ctx.sizes.producerSeconds * 1000;
             const res = await withResources(() =>
-              Promise.all(Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
-                while (performance.now() < until) {
-                  const n = i++;
-                  await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
-                  commits++;
-                }
-              })),
+              Promise.all(
+                Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
+                  while (performance.now() < until) {
+                    const n = i++;
+                    await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                    commits++;
+                  }
+                }),
+              ),
             );
             row[variant.name] = commits / (res.wallMs / 1000);
             row[`${variant.name} cpuMs`] = res.cpuMs;
@@ -213,11 +253,19 @@ export const ordering = {
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `ordering ${kind}`, () => withDrains(ctx, kind, async ({ relayDrain }) => {
-        const one = await relayDrain(ctx.sizes.orderingEvents, 1);
-        const many = await relayDrain(ctx.sizes.orderingEvents, ctx.sizes.aggregates);
-        return { oneAggregateRate: one.rate, manyAggregatesRate: many.rate, ratio: many.rate / one.rate, cpuMs: one.cpuMs + many.cpuMs, peakRssMiB: Math.max(one.peakRssMiB, many.peakRssMiB) };
-      }));
+      const runs = await repeat(ctx, `ordering ${kind}`, () =>
+        withDrains(ctx, kind, async ({ relayDrain }) => {
+          const one = await relayDrain(ctx.sizes.orderingEvents, 1);
+          const many = await relayDrain(ctx.sizes.orderingEvents, ctx.sizes.aggregates);
+          return {
+            oneAggregateRate: one.rate,
+            manyAggregatesRate: many.rate,
+            ratio: many.rate / one.rate,
+            cpuMs: one.cpuMs + many.cpuMs,
+            peakRssMiB: Math.max(one.peakRssMiB, many.peakRssMiB),
+          };
+        }),
+      );
       perDatabase[kind] = summarizeRuns(runs);
     }
     return { perDatabase };
@@ -250,22 +298,62 @@ export const peer = {
       let theirs = null;
       try {
         theirs = await withSetup(ctx, kind, (target, broker) =>
-          runPeerChild(ctx, target, broker, { mode: 'drain', count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates, producerConnections: PRODUCER_CONNECTIONS }, peerDeadlineMs(ctx, 0)));
+          runPeerChild(
+            ctx,
+            target,
+            broker,
+            { mode: 'drain', count: ctx.sizes.peerEvents, aggregates: ctx.sizes.aggregates, producerConnections: PRODUCER_CONNECTIONS },
+            peerDeadlineMs(ctx, 0),
+          ),
+        );
       } catch (error) {
         errors.push(error.message);
         ctx.log(`   failed: ${error.message}`);
       }
-      return { outboxkitRate: ours.rate, peerRate: theirs?.rate ?? NaN, ratio: theirs ? ours.rate / theirs.rate : NaN, outboxkitCpuMs: ours.cpuMs, peerCpuMs: theirs?.cpuMs ?? NaN, outboxkitPeakRssMiB: ours.peakRssMiB, peerPeakRssMiB: theirs?.peakRssMiB ?? NaN, peerShutdownHung: theirs?.shutdownHung ? 1 : 0 };
+      return {
+        outboxkitRate: ours.rate,
+        peerRate: theirs?.rate ?? NaN,
+        ratio: theirs ? ours.rate / theirs.rate : NaN,
+        outboxkitCpuMs: ours.cpuMs,
+        peerCpuMs: theirs?.cpuMs ?? NaN,
+        outboxkitPeakRssMiB: ours.peakRssMiB,
+        peerPeakRssMiB: theirs?.peakRssMiB ?? NaN,
+        peerShutdownHung: theirs?.shutdownHung ? 1 : 0,
+      };
     });
     // Arrival rates from the peer's own drain rate; if every peer drain failed, a nominal 50/s.
     const peerDrainRate = summarize(runs.map((r) => r.peerRate)).median;
     const baseRate = Number.isFinite(peerDrainRate) ? peerDrainRate : 50;
     const seconds = ctx.sizes.peerSteadySeconds;
-    const outboxkitSteady = await steadyCurves(ctx, kind, 'peer steady: outboxkit', baseRate, (target, broker) => outboxkitSystem(ctx, target, broker, true), null, seconds);
-    const peerSteady = await steadyCurves(ctx, kind, 'peer steady: pg-transactional-outbox', baseRate, null, (target, broker, params) =>
-      runPeerChild(ctx, target, broker, { mode: 'steady', aggregates: ctx.sizes.aggregates, ...params }, peerDeadlineMs(ctx, params.seconds)), seconds);
+    const outboxkitSteady = await steadyCurves(
+      ctx,
+      kind,
+      'peer steady: outboxkit',
+      baseRate,
+      (target, broker) => outboxkitSystem(ctx, target, broker, true),
+      null,
+      seconds,
+    );
+    const peerSteady = await steadyCurves(
+      ctx,
+      kind,
+      'peer steady: pg-transactional-outbox',
+      baseRate,
+      null,
+      (target, broker, params) =>
+        runPeerChild(ctx, target, broker, { mode: 'steady', aggregates: ctx.sizes.aggregates, ...params }, peerDeadlineMs(ctx, params.seconds)),
+      seconds,
+    );
     const shutdownHung = runs.filter((r) => r.peerShutdownHung === 1).length;
-    return { drain: { ...summarizeRuns(runs), errors, shutdownHung, batchSize: PEER_BATCH_SIZE }, steady: { baseRate, baseRateFrom: Number.isFinite(peerDrainRate) ? 'peer drain rate' : 'nominal (peer drains failed)', outboxkit: outboxkitSteady, peer: peerSteady } };
+    return {
+      drain: { ...summarizeRuns(runs), errors, shutdownHung, batchSize: PEER_BATCH_SIZE },
+      steady: {
+        baseRate,
+        baseRateFrom: Number.isFinite(peerDrainRate) ? 'peer drain rate' : 'nominal (peer drains failed)',
+        outboxkit: outboxkitSteady,
+        peer: peerSteady,
+      },
+    };
   },
 };
 

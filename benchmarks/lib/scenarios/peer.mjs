@@ -45,7 +45,15 @@ async function setupPeer(target) {
   const client = new pg.Client({ connectionString: serverUrl, options: `-c search_path=${schema}` });
   await client.connect();
   try {
-    const config = { outboxOrInbox: 'outbox', database: 'test', schema, table: TABLE, listenerRole: 'postgres', nextMessagesSchema: schema, nextMessagesName: FUNCTION };
+    const config = {
+      outboxOrInbox: 'outbox',
+      database: 'test',
+      schema,
+      table: TABLE,
+      listenerRole: 'postgres',
+      nextMessagesSchema: schema,
+      nextMessagesName: FUNCTION,
+    };
     await client.query(DatabaseSetup.dropAndCreateTable(config));
     await client.query(DatabaseSetup.createPollingFunction(config));
     await client.query(DatabaseSetup.setupPollingIndexes(config));
@@ -58,7 +66,14 @@ function peerMessage(i, aggregates) {
   const event = orderEvent(i, aggregates);
   // segment = aggregate: the polling function hands out only the oldest message of a segment,
   // which is the peer's per-aggregate ordering.
-  return { id: crypto.randomUUID(), aggregateType: event.aggregateType, aggregateId: event.aggregateId, segment: event.aggregateId, messageType: event.type, payload: event.payload };
+  return {
+    id: crypto.randomUUID(),
+    aggregateType: event.aggregateType,
+    aggregateId: event.aggregateId,
+    segment: event.aggregateId,
+    messageType: event.type,
+    payload: event.payload,
+  };
 }
 
 /** The peer's side: a writer (business tx + storeOutboxMessage) and a listener that publishes. */
@@ -95,7 +110,15 @@ function peerParts(ctx, target, broker, producerConnections) {
       const handler = {
         handle: (message) =>
           publisher.send(
-            { exchange: broker.exchange, routingKey: message.messageType, durable: true, mandatory: true, messageId: message.id, contentType: 'application/json', type: message.messageType },
+            {
+              exchange: broker.exchange,
+              routingKey: message.messageType,
+              durable: true,
+              mandatory: true,
+              messageId: message.id,
+              contentType: 'application/json',
+              type: message.messageType,
+            },
             JSON.stringify(message.payload),
           ),
       };
@@ -183,13 +206,20 @@ export function runPeerChild(ctx, target, broker, params, deadlineMs) {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, deadlineMs);
-    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = stdout.split('\n').find((l) => l.startsWith('{'));
@@ -203,7 +233,10 @@ export function runPeerChild(ctx, target, broker, params, deadlineMs) {
 }
 
 function debugLogger() {
-  const out = (level) => (obj, msg) => process.stderr.write(`[peer ${level}] ${msg ?? ''} ${obj instanceof Error ? `${obj.message} ${obj.innerError?.message ?? ''}` : typeof obj === 'string' ? obj : ''}\n`);
+  const out = (level) => (obj, msg) =>
+    process.stderr.write(
+      `[peer ${level}] ${msg ?? ''} ${obj instanceof Error ? `${obj.message} ${obj.innerError?.message ?? ''}` : typeof obj === 'string' ? obj : ''}\n`,
+    );
   const noop = () => {};
   return { level: 'warn', trace: noop, debug: noop, info: noop, warn: out('warn'), error: out('error'), fatal: out('fatal'), child: () => debugLogger() };
 }

@@ -26,10 +26,7 @@ export function cachedDialect<Options extends object, D>(create: (options?: Opti
  * The dialect an `enqueue` call writes with: the `dialect` it was given, or the one built (once)
  * from the remaining options. Giving both is refused, because the dialect already fixes them.
  */
-export function enqueueDialect<D, Options extends object>(
-  options: Options & { dialect?: D },
-  dialectFor: (options?: Options) => D,
-): D {
+export function enqueueDialect<D, Options extends object>(options: Options & { dialect?: D }, dialectFor: (options?: Options) => D): D {
   const { dialect, ...dialectOptions } = options;
   if (dialect === undefined) return dialectFor(dialectOptions as Options);
   const extra = Object.keys(dialectOptions);

@@ -36,7 +36,11 @@ const CONNECTION_EXECUTORS: { readonly [F in DatabaseFamily]: (dialectPackage: D
   mysql:
     ({ mysqlExecutor }) =>
     (connection) =>
-      mysqlExecutor((typeof (connection as Partial<Mysql2CallbackConnection>).promise === 'function' ? (connection as Mysql2CallbackConnection).promise() : connection) as never),
+      mysqlExecutor(
+        (typeof (connection as Partial<Mysql2CallbackConnection>).promise === 'function'
+          ? (connection as Mysql2CallbackConnection).promise()
+          : connection) as never,
+      ),
   sqlite:
     ({ sqliteExecutor }) =>
     (connection) =>

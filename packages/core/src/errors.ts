@@ -40,21 +40,9 @@ export class OutboxTransactionRequiredError extends OutboxError {
 }
 
 /** Why a publish failed. Permanent reasons burn an attempt; transient ones open the breaker. */
-export type PublishFailureReason =
-  | 'unroutable'
-  | 'rejected'
-  | 'too-large'
-  | 'invalid-destination'
-  | 'timeout'
-  | 'connection'
-  | 'unknown';
+export type PublishFailureReason = 'unroutable' | 'rejected' | 'too-large' | 'invalid-destination' | 'timeout' | 'connection' | 'unknown';
 
-const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set([
-  'unroutable',
-  'rejected',
-  'too-large',
-  'invalid-destination',
-]);
+const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set(['unroutable', 'rejected', 'too-large', 'invalid-destination']);
 
 /**
  * A broker did not confirm an event. `permanent` failures are properties of the event (no queue

@@ -77,10 +77,7 @@ const MAX_DELAY_MS = 3_600_000;
  * Checks the shared options (and that no option outside `COMMON_KEYS` + `brokerKeys` is given)
  * and fills in the defaults. Throws {@link OutboxConfigError} naming the option.
  */
-export function normalizeRedeliveryInboxOptions<Tx>(
-  options: RedeliveryInboxOptions<Tx>,
-  brokerKeys: readonly string[],
-): NormalizedRedeliveryInboxOptions<Tx> {
+export function normalizeRedeliveryInboxOptions<Tx>(options: RedeliveryInboxOptions<Tx>, brokerKeys: readonly string[]): NormalizedRedeliveryInboxOptions<Tx> {
   if (options === null || typeof options !== 'object') {
     throw new OutboxConfigError('options', 'expected an object like { consumer, db, dialect, handler, ... }');
   }

@@ -101,7 +101,10 @@ const DUPLICATE: InboxOutcome = Object.freeze({ kind: 'duplicate' });
 
 /** Carries a handler's error out of `transaction()` so it is told apart from the database's own errors. */
 class HandlerFailed {
-  constructor(readonly error: unknown, readonly durationMs: number) {}
+  constructor(
+    readonly error: unknown,
+    readonly durationMs: number,
+  ) {}
 }
 
 class HeldBack {

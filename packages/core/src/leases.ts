@@ -40,25 +40,25 @@ export class LeaseSet {
    */
   rebalance(): Promise<void> {
     return this.exclusive(async () => {
-    const live = await this.dialect.heartbeat(this.db, this.relayId, this.ttlMs);
-    const index = Math.max(0, live.indexOf(this.relayId));
-    const target = new Set(shardsFor(index, Math.max(1, live.length)));
-    const surplus = this.shards.filter((shard) => !target.has(shard));
-    if (surplus.length > 0) {
-      await this.dialect.release(this.db, this.relayId, surplus);
-      for (const shard of surplus) this.held.delete(shard);
-    }
-    this.replace(await this.dialect.acquire(this.db, this.relayId, [...target], this.ttlMs));
+      const live = await this.dialect.heartbeat(this.db, this.relayId, this.ttlMs);
+      const index = Math.max(0, live.indexOf(this.relayId));
+      const target = new Set(shardsFor(index, Math.max(1, live.length)));
+      const surplus = this.shards.filter((shard) => !target.has(shard));
+      if (surplus.length > 0) {
+        await this.dialect.release(this.db, this.relayId, surplus);
+        for (const shard of surplus) this.held.delete(shard);
+      }
+      this.replace(await this.dialect.acquire(this.db, this.relayId, [...target], this.ttlMs));
     });
   }
 
   /** Extends the held leases without changing ownership; drops the ones lost to expiry. */
   renew(): Promise<number[]> {
     return this.exclusive(async () => {
-    await this.dialect.heartbeat(this.db, this.relayId, this.ttlMs);
-    const before = this.shards;
-    this.replace(await this.dialect.renew(this.db, this.relayId, this.leasesFor(before), this.ttlMs));
-    return before.filter((shard) => !this.held.has(shard));
+      await this.dialect.heartbeat(this.db, this.relayId, this.ttlMs);
+      const before = this.shards;
+      this.replace(await this.dialect.renew(this.db, this.relayId, this.leasesFor(before), this.ttlMs));
+      return before.filter((shard) => !this.held.has(shard));
     });
   }
 

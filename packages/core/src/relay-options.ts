@@ -104,7 +104,13 @@ export function normalizeRelayOptions(options: RelayOptions): ResolvedRelayOptio
     throw new OutboxConfigError('relayId', 'must be a non-empty string of at most 255 characters');
   }
   const retryInitialMs = integerOption(options.retryBackoff?.initialMs, 'retryBackoff.initialMs', RELAY_DEFAULTS.retryInitialMs, 0, 3_600_000);
-  const retryMaxMs = integerOption(options.retryBackoff?.maxMs, 'retryBackoff.maxMs', Math.max(retryInitialMs, RELAY_DEFAULTS.retryMaxMs), retryInitialMs, 86_400_000);
+  const retryMaxMs = integerOption(
+    options.retryBackoff?.maxMs,
+    'retryBackoff.maxMs',
+    Math.max(retryInitialMs, RELAY_DEFAULTS.retryMaxMs),
+    retryInitialMs,
+    86_400_000,
+  );
   const wakeSources = options.wakeSources ?? [localCommits];
   if (!Array.isArray(wakeSources) || wakeSources.some((s) => typeof s?.subscribe !== 'function')) {
     throw new OutboxConfigError('wakeSources', 'must be an array of WakeSource objects ({ subscribe(wake) })');

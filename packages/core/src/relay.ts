@@ -261,7 +261,13 @@ export class Relay {
       try {
         const settlement = await this.db.transaction(async (tx) => {
           const leases = this.leases.leasesFor(shards);
-          const rows = leases.length === 0 ? [] : await this.dialect.lockLeaseRows(tx, leases.map((lease) => lease.shard));
+          const rows =
+            leases.length === 0
+              ? []
+              : await this.dialect.lockLeaseRows(
+                  tx,
+                  leases.map((lease) => lease.shard),
+                );
           const decided = decideSettlement({ relayId: this.id, confirmed: outcome.confirmed, failures: outcome.failures, leases, rows }, this.options);
           await applySettlement(this.dialect, tx, decided, this.options.keepHistory);
           return decided;
@@ -285,7 +291,9 @@ export class Relay {
       this.observer.quarantined?.(event, reason, status);
       this.logger.warn(
         { relayId: this.id, eventId: event.id, aggregateType: event.aggregateType, aggregateId: event.aggregateId, reason, status },
-        status === 'parked' ? 'event quarantined; its aggregate is parked until retried or skipped' : 'event quarantined (dead-lettered); its aggregate continues',
+        status === 'parked'
+          ? 'event quarantined; its aggregate is parked until retried or skipped'
+          : 'event quarantined (dead-lettered); its aggregate continues',
       );
     }
     if (settlement.lostShards.length > 0) {
@@ -306,7 +314,15 @@ export class Relay {
     if (due === null) return;
     const attempt = event.attempts + 1;
     this.logger.warn(
-      { relayId: this.id, reason: error.reason, destination: error.destination, eventId: event.id, attempt, maxAttempts: this.options.maxAttempts, notLogged: due.suppressed },
+      {
+        relayId: this.id,
+        reason: error.reason,
+        destination: error.destination,
+        eventId: event.id,
+        attempt,
+        maxAttempts: this.options.maxAttempts,
+        notLogged: due.suppressed,
+      },
       `${error.message} (attempt ${attempt} of ${this.options.maxAttempts}: retried with backoff, then quarantined; logged once per route and minute)`,
     );
   }

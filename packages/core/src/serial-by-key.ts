@@ -15,7 +15,10 @@ export function serialByKey<Key extends object>(): <T>(key: Key, task: () => Pro
   const tails = new WeakMap<Key, Promise<unknown>>();
   return (key, task) => {
     const next = (tails.get(key) ?? Promise.resolve()).then(task);
-    tails.set(key, next.catch(() => undefined));
+    tails.set(
+      key,
+      next.catch(() => undefined),
+    );
     return next;
   };
 }

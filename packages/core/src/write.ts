@@ -50,7 +50,7 @@ export async function writeEvents<Events extends EventMap = EventMap>(
   if (!options.transactionChecked && !(await dialect.inTransaction(tx))) {
     throw new OutboxTransactionRequiredError(
       'the outbox write must run inside the business transaction: call it with a client on which you ran BEGIN ' +
-        '(or your ORM\'s transaction handle), so the event commits or rolls back with the change',
+        "(or your ORM's transaction handle), so the event commits or rolls back with the change",
     );
   }
   await options.backlogGuard?.check(tx);

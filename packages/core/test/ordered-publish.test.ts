@@ -77,10 +77,15 @@ describe('publishInAggregateOrder', () => {
     expect(publisher.started).toHaveLength(5);
   });
 
-  it('ends only the failed aggregate\'s chain on end-chain', async () => {
+  it("ends only the failed aggregate's chain on end-chain", async () => {
     const publisher = new HeldConfirms();
     const { seen, handler } = recorder('end-chain');
-    const done = publishInAggregateOrder(publisher, [event('order', 'a', 1), event('order', 'a', 2), event('order', 'b', 1), event('order', 'b', 2)], 2, handler);
+    const done = publishInAggregateOrder(
+      publisher,
+      [event('order', 'a', 1), event('order', 'a', 2), event('order', 'b', 1), event('order', 'b', 2)],
+      2,
+      handler,
+    );
     await flush();
     await publisher.settle('order/a#1', new PublishError('unroutable', 'no route'));
     expect(publisher.outstanding).toEqual(['order/b#1']);

@@ -86,10 +86,7 @@ describe('decideSettlement', () => {
 
   it('fences the events of a shard whose lease row is missing, or that the relay holds no lease for', () => {
     const [missingRow, notHeld, held] = [eventIn(2, 'b'), eventIn(5, 'e'), eventIn(1, 'a')];
-    const settlement = decideSettlement(
-      input({ confirmed: [notHeld, missingRow, held], rows: [{ shard: 1, owner: relayId, epoch: 7 }] }),
-      policy,
-    );
+    const settlement = decideSettlement(input({ confirmed: [notHeld, missingRow, held], rows: [{ shard: 1, owner: relayId, epoch: 7 }] }), policy);
     expect(settlement.decisions).toEqual([
       { action: 'fenced', event: notHeld },
       { action: 'fenced', event: missingRow },
@@ -101,7 +98,13 @@ describe('decideSettlement', () => {
   it('lists confirmed events first, then failures, and counts each decision', () => {
     const [failed, acked, poisoned, fenced] = [eventIn(1, 'a'), eventIn(1, 'b'), eventIn(2, 'c', 5), eventIn(9, 'd')];
     const settlement = decideSettlement(
-      input({ confirmed: [acked, fenced], failures: [{ event: failed, error: unroutable }, { event: poisoned, error: unroutable }] }),
+      input({
+        confirmed: [acked, fenced],
+        failures: [
+          { event: failed, error: unroutable },
+          { event: poisoned, error: unroutable },
+        ],
+      }),
       policy,
     );
     expect(settlement.decisions.map((decision) => [decision.action, decision.event.aggregateId])).toEqual([

@@ -49,7 +49,12 @@ type ConnectionOf<Fn extends (connection: any, ...rest: any[]) => unknown> = Par
  * - better-sqlite3: the `Database`; transactions are synchronous, so events are written with the
  *   sqlite package's synchronous `enqueueSync`, and inbox statements with `sqliteExecutor`.
  */
-const DRIVERS: Readonly<Record<string, { readonly family: DatabaseFamily; readonly label: string; access(dialectPackage: any): Omit<DriverAccess, 'family' | 'label' | 'dialectPackage'> }>> = Object.freeze({
+const DRIVERS: Readonly<
+  Record<
+    string,
+    { readonly family: DatabaseFamily; readonly label: string; access(dialectPackage: any): Omit<DriverAccess, 'family' | 'label' | 'dialectPackage'> }
+  >
+> = Object.freeze({
   NodePgSession: {
     family: 'postgres',
     label: 'node-postgres (pg)',
@@ -91,10 +96,16 @@ export async function loadDriver(db: unknown, what: string): Promise<DriverAcces
   const kinds = drizzleKinds(db);
   const session = sessionOf(db);
   if (session === undefined || !kinds.some((kind) => DATABASE_KINDS.has(kind))) {
-    throw new OutboxConfigError('db', `${what} expects a Drizzle database, e.g. drizzle(pool) from drizzle-orm/node-postgres (for withReplicas(...), pass the primary)`);
+    throw new OutboxConfigError(
+      'db',
+      `${what} expects a Drizzle database, e.g. drizzle(pool) from drizzle-orm/node-postgres (for withReplicas(...), pass the primary)`,
+    );
   }
   if (kinds.some((kind) => kind.endsWith('Transaction'))) {
-    throw new OutboxConfigError('db', `${what} expects the Drizzle database itself, not a transaction: pass db, then call outbox(tx) inside db.transaction(...)`);
+    throw new OutboxConfigError(
+      'db',
+      `${what} expects the Drizzle database itself, not a transaction: pass db, then call outbox(tx) inside db.transaction(...)`,
+    );
   }
   const sessionKind = drizzleKinds(session).find((kind) => kind in DRIVERS);
   const driver = sessionKind === undefined ? undefined : DRIVERS[sessionKind];

@@ -66,10 +66,18 @@ interface BetterSqliteModule {
   BetterSQLiteTransaction: new (mode: 'sync', dialect: unknown, session: DrizzleSession, schema: unknown) => object;
 }
 
-async function sqliteInbox<Tx>(db: DrizzleDatabase, driver: DriverAccess, commits: CommitTracker, executor: (tx: Tx) => ReturnType<DriverAccess['executor']>): Promise<DrizzleInbox<Tx>> {
+async function sqliteInbox<Tx>(
+  db: DrizzleDatabase,
+  driver: DriverAccess,
+  commits: CommitTracker,
+  executor: (tx: Tx) => ReturnType<DriverAccess['executor']>,
+): Promise<DrizzleInbox<Tx>> {
   const client = sessionOf(db)!.client as { name: string; memory: boolean };
   if (client.memory) {
-    throw new OutboxConfigError('db', 'drizzleInbox cannot serve an in-memory better-sqlite3 database: its own connection would open another, empty database; use a file');
+    throw new OutboxConfigError(
+      'db',
+      'drizzleInbox cannot serve an in-memory better-sqlite3 database: its own connection would open another, empty database; use a file',
+    );
   }
   const { openSqliteDatabase } = driver.dialectPackage as typeof import('@outboxkit/sqlite');
   // Imported only here: it loads better-sqlite3, which the other drivers' applications lack.
@@ -85,9 +93,14 @@ async function sqliteInbox<Tx>(db: DrizzleDatabase, driver: DriverAccess, commit
         () =>
           database.transaction((exec) => {
             // The same connection for every delivery: one Drizzle session on it, a new transaction object each time.
-            session ??= new drizzleSqlite.BetterSQLiteSession((exec as unknown as { connection: unknown }).connection, internals.dialect, internals.session.schema, {
-              logger: internals.session.logger,
-            });
+            session ??= new drizzleSqlite.BetterSQLiteSession(
+              (exec as unknown as { connection: unknown }).connection,
+              internals.dialect,
+              internals.session.schema,
+              {
+                logger: internals.session.logger,
+              },
+            );
             opened = session;
             commits.opened(session);
             return fn(new drizzleSqlite.BetterSQLiteTransaction('sync', internals.dialect, session, internals.session.schema) as Tx);

@@ -27,7 +27,9 @@ describe('Drizzle outbox on PostgreSQL: one transaction, its config kept', () =>
     const { xid, level, id } = await setup.db.transaction(
       async (tx) => {
         const [event] = await outbox(tx).add({ aggregateType: 'order', aggregateId: uniqueName('xid'), type: 'order.placed', payload: null });
-        const { rows } = await tx.execute<{ xid: string; level: string }>(sql`SELECT pg_current_xact_id()::text AS xid, current_setting('transaction_isolation') AS level`);
+        const { rows } = await tx.execute<{ xid: string; level: string }>(
+          sql`SELECT pg_current_xact_id()::text AS xid, current_setting('transaction_isolation') AS level`,
+        );
         return { ...rows[0]!, id: event!.id };
       },
       { isolationLevel: 'serializable' },

@@ -37,7 +37,10 @@ describe('typed events through drizzleOutbox<Events>()', () => {
       });
     expectTypeOf(onPostgres).returns.resolves.toEqualTypeOf<WrittenEvent[]>();
 
-    const onMysql = () => mysqlDb.transaction(async (tx) => outbox(tx).add({ aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1, reason: 'late' } }));
+    const onMysql = () =>
+      mysqlDb.transaction(async (tx) =>
+        outbox(tx).add({ aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1, reason: 'late' } }),
+      );
     expectTypeOf(onMysql).returns.resolves.toEqualTypeOf<WrittenEvent[]>();
 
     const onSqlite = () =>
@@ -47,7 +50,9 @@ describe('typed events through drizzleOutbox<Events>()', () => {
         // @ts-expect-error the payload is required
         outbox(tx).add({ aggregateType: 'order', aggregateId: 1, type: 'OrderPlaced' });
         // Savepoint transactions are transactions too.
-        tx.transaction((nested) => outbox(nested).add({ aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1, reason: 'x' } }));
+        tx.transaction((nested) =>
+          outbox(nested).add({ aggregateType: 'order', aggregateId: 1, type: 'OrderCancelled', payload: { orderId: 1, reason: 'x' } }),
+        );
         return written;
       });
     expectTypeOf(onSqlite).returns.toEqualTypeOf<WrittenEvent[]>();

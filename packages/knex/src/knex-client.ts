@@ -22,7 +22,7 @@ export type KnexTransaction = Knex.Transaction;
 
 const USAGE =
   'pass the transaction handle the business change runs in, e.g.\n' +
-  "  await knex.transaction(async (trx) => {\n" +
+  '  await knex.transaction(async (trx) => {\n' +
   "    await trx('orders').insert(order);\n" +
   "    await outbox.add(trx, { aggregateType: 'order', aggregateId: order.id, type: 'OrderPlaced', payload });\n" +
   '  });\n' +
@@ -45,8 +45,9 @@ export function familyOf(knex: Knex): { readonly family: DatabaseFamily; readonl
   if (family === undefined) {
     throw new OutboxConfigError(
       'knex',
-      `knex client "${driver}" is not supported: outboxkit supports ${Object.keys(FAMILY_OF_DRIVER).map((name) => `'${name}'`).join(', ')} ` +
-        '(PostgreSQL, MySQL and MariaDB through mysql2, SQLite through better-sqlite3)',
+      `knex client "${driver}" is not supported: outboxkit supports ${Object.keys(FAMILY_OF_DRIVER)
+        .map((name) => `'${name}'`)
+        .join(', ')} ` + '(PostgreSQL, MySQL and MariaDB through mysql2, SQLite through better-sqlite3)',
     );
   }
   return Object.freeze({ family, driver });

@@ -1,4 +1,13 @@
-import { assertDialectFamily, connectionWriter, requireWriterDialect, signalLocalCommit, type EventMap, type EventsInput, type WrittenEvent, type WriterDialect } from '@outboxkit/core';
+import {
+  assertDialectFamily,
+  connectionWriter,
+  requireWriterDialect,
+  signalLocalCommit,
+  type EventMap,
+  type EventsInput,
+  type WrittenEvent,
+  type WriterDialect,
+} from '@outboxkit/core';
 import type { Knex } from 'knex';
 import { connectionOf, familyOf, requireOpenTransaction, rootOf, type KnexTransaction } from './knex-client.js';
 
@@ -48,7 +57,10 @@ export function createKnexOutbox<Events extends EventMap = EventMap>(knex: Knex,
   async function add(trx: KnexTransaction, events: EventsInput<Events>): Promise<WrittenEvent[]> {
     requireOpenTransaction(knex, trx, 'outbox.add()');
     const root = rootOf(trx);
-    const written = await write({ key: root, connection: () => connectionOf(trx), assertOpen: () => requireOpenTransaction(knex, trx, 'outbox.add()') }, events);
+    const written = await write(
+      { key: root, connection: () => connectionOf(trx), assertOpen: () => requireOpenTransaction(knex, trx, 'outbox.add()') },
+      events,
+    );
     if (written.length > 0 && !announced.has(root)) {
       announced.add(root);
       // knex resolves the root's executionPromise once COMMIT succeeded, and rejects it for a

@@ -28,6 +28,7 @@ export function connectionExecutor(connection: DatabaseConnection): SqlExecutor 
 export function transactionExecutor(trx: Transaction<any>): SqlExecutor {
   return {
     inTransaction: true,
-    query: <Row>(sql: string, params?: readonly unknown[]) => trx.getExecutor().provideConnection((connection) => connectionExecutor(connection).query<Row>(sql, params)),
+    query: <Row>(sql: string, params?: readonly unknown[]) =>
+      trx.getExecutor().provideConnection((connection) => connectionExecutor(connection).query<Row>(sql, params)),
   };
 }

@@ -72,7 +72,10 @@ export function kyselyOutbox<Events extends EventMap = EventMap>(db: Kysely<any>
     throw new OutboxConfigError('db', 'kyselyOutbox expects a Kysely instance (new Kysely({ dialect: withOutbox(...) }))');
   }
   if (db.isTransaction) {
-    throw new OutboxConfigError('db', 'kyselyOutbox expects the Kysely instance itself, not a transaction: pass db, then call outbox(trx) inside its transactions');
+    throw new OutboxConfigError(
+      'db',
+      'kyselyOutbox expects the Kysely instance itself, not a transaction: pass db, then call outbox(trx) inside its transactions',
+    );
   }
   const { adapter } = db.getExecutor();
   const family = familyOf(adapter);

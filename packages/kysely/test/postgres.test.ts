@@ -38,7 +38,7 @@ describe('Kysely on PostgreSQL: one transaction, inbox settings', () => {
     expect(rows).toEqual([{ xmin: xid }]);
   });
 
-  it("kyselyInbox runs each delivery with the given isolation level", async () => {
+  it('kyselyInbox runs each delivery with the given isolation level', async () => {
     const queue = await bed.declare(uniqueName('okky_inbox'));
     const levels: string[] = [];
     consumer = createInboxConsumer({

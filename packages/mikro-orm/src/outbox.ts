@@ -65,7 +65,7 @@ function requireOutboxEm(em: EntityManager): EntityManager {
     // Queued events nobody writes would be lost without a trace.
     throw new OutboxConfigError(
       'subscribers',
-      'this EntityManager\'s MikroORM was not set up with the outbox: create it with MikroORM.init(withOutbox(config, { dialect }))',
+      "this EntityManager's MikroORM was not set up with the outbox: create it with MikroORM.init(withOutbox(config, { dialect }))",
     );
   }
   assertTransactionsEnabled({

@@ -118,7 +118,11 @@ function executorFactory(family: DatabaseFamily): Promise<ExecutorFactory> {
  * run inside MikroORM's flush transaction. Refuses a finished or non-transaction context: writing
  * anywhere else would commit the events on their own.
  */
-export async function transactionExecutor(dialect: WriterDialect | undefined, transaction: unknown, platform: string): Promise<{ executor: SqlExecutor; connection: object }> {
+export async function transactionExecutor(
+  dialect: WriterDialect | undefined,
+  transaction: unknown,
+  platform: string,
+): Promise<{ executor: SqlExecutor; connection: object }> {
   const trx = transaction as KnexTransactionLike | undefined;
   if (!trx?.client?.transacting || trx.isCompleted?.() === true) {
     throw new OutboxTransactionRequiredError(

@@ -17,10 +17,7 @@ import { familyOfDriver } from './transaction-executor.js';
  *   rules: [outboxRule({ entity: OrderSchema, on: ['create'], event: (o) => ({ aggregateType: 'order', aggregateId: o.id, type: 'OrderCreated', payload: { total: o.total } }) })],
  * }));
  */
-export function withOutbox<Config extends Options<any, any>, Events extends EventMap = EventMap>(
-  config: Config,
-  options: OutboxOptions<Events>,
-): Config {
+export function withOutbox<Config extends Options<any, any>, Events extends EventMap = EventMap>(config: Config, options: OutboxOptions<Events>): Config {
   if (config === null || typeof config !== 'object') throw new OutboxConfigError('config', 'withOutbox(config, options) needs a MikroORM options object');
   // Settings given explicitly fail here already; defaults resolved by MikroORM are checked at init.
   assertTransactionsEnabled(config);

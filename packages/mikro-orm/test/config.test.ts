@@ -56,14 +56,18 @@ describe('withOutbox refuses configs where events could not share the flush tran
     expect((await configError(() => withOutbox(base(), { dialect: {} as never }))).option).toBe('dialect');
     const rule = { entity: 'Order', on: ['insert'], event: () => null };
     expect((await configError(() => withOutbox(base(), { dialect: createSqliteDialect(), rules: [rule as never] }))).option).toBe('rules[0].on');
-    expect((await configError(() => withOutbox(base(), { dialect: createSqliteDialect(), rules: [{ ...rule, on: ['create'], event: 1 } as never] }))).option).toBe('rules[0].event');
+    expect(
+      (await configError(() => withOutbox(base(), { dialect: createSqliteDialect(), rules: [{ ...rule, on: ['create'], event: 1 } as never] }))).option,
+    ).toBe('rules[0].event');
   });
 
   it('registering the outbox twice would write every event twice: refused', async () => {
     const once = withOutbox(base(), { dialect: createSqliteDialect() });
     expect((await configError(() => withOutbox(once, { dialect: createSqliteDialect() }))).option).toBe('subscribers');
     // Listing a second subscriber by hand next to withOutbox is caught at startup.
-    const error = await configError(() => MikroORM.init({ ...once, subscribers: [...(once.subscribers ?? []), outboxSubscriber({ dialect: createSqliteDialect() })] }));
+    const error = await configError(() =>
+      MikroORM.init({ ...once, subscribers: [...(once.subscribers ?? []), outboxSubscriber({ dialect: createSqliteDialect() })] }),
+    );
     expect(error.option).toBe('subscribers');
   });
 });

@@ -18,7 +18,13 @@ describe('MikroORM outbox on PostgreSQL: same transaction', () => {
   beforeAll(async () => {
     db = await postgresql.setup((dialect) => ({
       dialect,
-      rules: [outboxRule({ entity: InvoiceSchema, on: ['create'], event: (i) => ({ aggregateType: 'invoice', aggregateId: i.id, type: 'invoice.created', payload: null }) })],
+      rules: [
+        outboxRule({
+          entity: InvoiceSchema,
+          on: ['create'],
+          event: (i) => ({ aggregateType: 'invoice', aggregateId: i.id, type: 'invoice.created', payload: null }),
+        }),
+      ],
     }));
   });
   afterAll(async () => {

@@ -66,7 +66,11 @@ describe('typed events (core EventMap)', () => {
       },
     });
     expectTypeOf(rule).toEqualTypeOf<OutboxRule<Invoice, ShopEvents>>();
-    const inferred = outboxRule({ entity: InvoiceSchema, on: ['delete'], event: (invoice) => (invoice.code === '' ? null : { aggregateType: 'invoice', aggregateId: invoice.id, type: 'InvoiceDeleted', payload: null }) });
+    const inferred = outboxRule({
+      entity: InvoiceSchema,
+      on: ['delete'],
+      event: (invoice) => (invoice.code === '' ? null : { aggregateType: 'invoice', aggregateId: invoice.id, type: 'InvoiceDeleted', payload: null }),
+    });
     expectTypeOf(inferred.event).parameter(0).toEqualTypeOf<Invoice>();
     expectTypeOf(inferred.event).returns.toEqualTypeOf<EventInput | null>();
     outboxRule<Invoice, ShopEvents>({

@@ -114,7 +114,18 @@ function isDatabase(exec: SqlExecutor): exec is SqlDatabase {
 /** mysql2 pool options outboxkit leaves to you; the connection target comes from the URL. */
 export type MysqlPoolOptions = Omit<
   PoolOptions,
-  'uri' | 'host' | 'port' | 'user' | 'password' | 'database' | 'socketPath' | 'timezone' | 'supportBigNumbers' | 'bigNumberStrings' | 'dateStrings' | 'multipleStatements'
+  | 'uri'
+  | 'host'
+  | 'port'
+  | 'user'
+  | 'password'
+  | 'database'
+  | 'socketPath'
+  | 'timezone'
+  | 'supportBigNumbers'
+  | 'bigNumberStrings'
+  | 'dateStrings'
+  | 'multipleStatements'
 >;
 
 const URL_SCHEMES = new Set(['mysql:', 'mariadb:']);
@@ -161,7 +172,10 @@ function parseMysqlUrl(url: string): Pick<PoolOptions, 'host' | 'port' | 'user' 
     throw new OutboxConfigError('url', `${redactUrl(url)} has scheme "${parsed.protocol}"; use mysql:// or mariadb://`);
   }
   if (parsed.search !== '') {
-    throw new OutboxConfigError('url', `${redactUrl(url)} has query parameters, which are not read; pass driver options as the second argument of createMysqlPool`);
+    throw new OutboxConfigError(
+      'url',
+      `${redactUrl(url)} has query parameters, which are not read; pass driver options as the second argument of createMysqlPool`,
+    );
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   return {

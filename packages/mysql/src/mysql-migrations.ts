@@ -126,7 +126,7 @@ export async function migrateMysql(db: SqlDatabase, tables: ResolvedTables, migr
       throw new OutboxError(
         'OUTBOX_MIGRATION_LOCKED',
         `another session has held the outboxkit migration lock for ${LOCK_TIMEOUT_SECONDS}s; ` +
-          'wait for that migration to finish and run migrate again (SELECT IS_USED_LOCK(...) shows the holder\'s connection id)',
+          "wait for that migration to finish and run migrate again (SELECT IS_USED_LOCK(...) shows the holder's connection id)",
       );
     }
     try {

@@ -8,14 +8,36 @@ import { EVENT_COLUMNS, NOW, epochMs, placeholders, toUtcDateTime } from './mysq
 export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
 const HISTORY_COLUMNS = [
-  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
-  'CAST(payload AS CHAR) AS payload', 'CAST(headers AS CHAR) AS headers',
-  `${epochMs('occurred_at')} AS occurred_at_ms`, 'attempts', `${epochMs('published_at')} AS published_at_ms`,
+  'position',
+  'id',
+  'aggregate_type',
+  'aggregate_id',
+  'sequence',
+  'shard',
+  'type',
+  'destination',
+  'CAST(payload AS CHAR) AS payload',
+  'CAST(headers AS CHAR) AS headers',
+  `${epochMs('occurred_at')} AS occurred_at_ms`,
+  'attempts',
+  `${epochMs('published_at')} AS published_at_ms`,
 ].join(', ');
 
 const QUARANTINE_COLUMNS = [
-  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'type', 'destination', 'attempts', 'reason', 'status',
-  `${epochMs('quarantined_at')} AS quarantined_at_ms`, `${epochMs('resolved_at')} AS resolved_at_ms`, 'resolved_by', 'resolution_note',
+  'position',
+  'id',
+  'aggregate_type',
+  'aggregate_id',
+  'sequence',
+  'type',
+  'destination',
+  'attempts',
+  'reason',
+  'status',
+  `${epochMs('quarantined_at')} AS quarantined_at_ms`,
+  `${epochMs('resolved_at')} AS resolved_at_ms`,
+  'resolved_by',
+  'resolution_note',
 ].join(', ');
 
 const POSITION_LIST = "JSON_TABLE(?, '$[*]' COLUMNS (position BIGINT PATH '$')) AS doomed";
@@ -50,8 +72,7 @@ export function mysqlOperationStatements(tables: ResolvedTables) {
     },
     /** params: include resolved (0/1), limit. */
     listQuarantine:
-      `SELECT ${QUARANTINE_COLUMNS} FROM ${t.quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` +
-      'ORDER BY quarantined_at, position LIMIT ?',
+      `SELECT ${QUARANTINE_COLUMNS} FROM ${t.quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` + 'ORDER BY quarantined_at, position LIMIT ?',
     /** params: id. A unique-key lookup, so the lock is one row; a concurrent retry of the same id waits, then sees it resolved. */
     lockQuarantined: `SELECT status FROM ${t.quarantine} WHERE id = ? FOR UPDATE`,
     /** params: id. Original position: the event goes back before every later event of its aggregate. */

@@ -29,7 +29,10 @@ export interface HeldLeaseRow {
 export function toNumber(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n)) {
-    throw new OutboxError('OUTBOX_UNEXPECTED_RESULT', `expected a number from MySQL, got ${typeof value}; check that the executor returns column values unchanged`);
+    throw new OutboxError(
+      'OUTBOX_UNEXPECTED_RESULT',
+      `expected a number from MySQL, got ${typeof value}; check that the executor returns column values unchanged`,
+    );
   }
   return n;
 }

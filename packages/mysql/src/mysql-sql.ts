@@ -40,16 +40,38 @@ export function placeholders(count: number): string {
 
 /** The columns an event row has in `events`, `published` and `quarantine` alike. */
 export const EVENT_COLUMNS = [
-  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
-  'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
+  'position',
+  'id',
+  'aggregate_type',
+  'aggregate_id',
+  'sequence',
+  'shard',
+  'type',
+  'destination',
+  'payload',
+  'headers',
+  'occurred_at',
+  'created_at',
+  'available_at',
+  'attempts',
+  'last_error',
 ] as const;
 const EVENT_COLUMN_LIST = EVENT_COLUMNS.join(', ');
 
 /** The stored-event columns `claim` reads, in the shape `toStoredEvent` expects. */
 const STORED_EVENT_SELECT = [
-  'e.position', 'e.id', 'e.aggregate_type', 'e.aggregate_id', 'e.sequence', 'e.shard', 'e.type', 'e.destination',
-  'CAST(e.payload AS CHAR) AS payload', 'CAST(e.headers AS CHAR) AS headers',
-  `${epochMs('e.occurred_at')} AS occurred_at_ms`, 'e.attempts',
+  'e.position',
+  'e.id',
+  'e.aggregate_type',
+  'e.aggregate_id',
+  'e.sequence',
+  'e.shard',
+  'e.type',
+  'e.destination',
+  'CAST(e.payload AS CHAR) AS payload',
+  'CAST(e.headers AS CHAR) AS headers',
+  `${epochMs('e.occurred_at')} AS occurred_at_ms`,
+  'e.attempts',
 ].join(', ');
 
 /** Formats a Date as a UTC `DATETIME(3)` literal value, to be bound as a parameter. */
@@ -122,8 +144,7 @@ export function mysqlStatements(tables: ResolvedTables) {
       `INSERT INTO ${t.published} (${EVENT_COLUMN_LIST}, published_at) ` +
       `SELECT ${EVENT_COLUMNS.map((c) => `e.${c}`).join(', ')}, ${NOW} FROM ${ID_LIST} STRAIGHT_JOIN ${t.events} AS e ON e.id = ids.id`,
     deleteEvents: `DELETE e FROM ${ID_LIST} STRAIGHT_JOIN ${t.events} AS e ON e.id = ids.id`,
-    markFailed:
-      `UPDATE ${t.events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_PLUS} WHERE id = ?`,
+    markFailed: `UPDATE ${t.events} SET attempts = attempts + 1, last_error = ?, available_at = ${NOW_PLUS} WHERE id = ?`,
     /** An event an operator retried that fails again replaces its old, resolved quarantine row. */
     deleteResolvedQuarantine: `DELETE FROM ${t.quarantine} WHERE id = ? AND status IN ('retried', 'skipped')`,
     copyToQuarantine:
@@ -139,8 +160,7 @@ export function mysqlStatements(tables: ResolvedTables) {
      * deprecates and whose replacement (row alias) MariaDB does not support.
      */
     upsertRelay:
-      `INSERT INTO ${t.relays} (relay_id, expires_at, started_at) VALUES (?, ${NOW_PLUS}, ${NOW}) ` +
-      `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
+      `INSERT INTO ${t.relays} (relay_id, expires_at, started_at) VALUES (?, ${NOW_PLUS}, ${NOW}) ` + `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
     /** Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows, so the two never deadlock. */
@@ -153,17 +173,14 @@ export function mysqlStatements(tables: ResolvedTables) {
       `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
       `SET l.epoch = l.epoch + 1, l.owner = ?, l.expires_at = ${NOW_PLUS} ` +
       `WHERE l.owner IS NULL OR (l.owner <> ? AND l.expires_at < ${NOW})`,
-    extendOwnLeases:
-      `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ?`,
+    extendOwnLeases: `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ?`,
     heldLeases: `SELECT l.shard, l.epoch FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard WHERE l.owner = ? ORDER BY l.shard`,
     renewLeases:
-      `UPDATE ${LEASE_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
-      `SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ? AND l.epoch = s.epoch`,
+      `UPDATE ${LEASE_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` + `SET l.expires_at = ${NOW_PLUS} WHERE l.owner = ? AND l.epoch = s.epoch`,
     heldOfLeases:
       `SELECT l.shard, l.epoch FROM ${LEASE_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard ` +
       'WHERE l.owner = ? AND l.epoch = s.epoch ORDER BY l.shard',
-    releaseLeases:
-      `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.owner = NULL, l.expires_at = NULL WHERE l.owner = ?`,
+    releaseLeases: `UPDATE ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard SET l.owner = NULL, l.expires_at = NULL WHERE l.owner = ?`,
     releaseAllLeases: `UPDATE ${t.leases} SET owner = NULL, expires_at = NULL WHERE owner = ?`,
     deleteRelay: `DELETE FROM ${t.relays} WHERE relay_id = ?`,
 

@@ -47,7 +47,9 @@ describe('configuration', () => {
     const options = normalizeMysqlOptions({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } });
     expect(Object.isFrozen(options)).toBe(true);
     expect(options.tables.names).toMatchObject({ events: 'my_events', sequences: 'ob_sequences' });
-    const ddl = createMysqlDialect({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } }).migrations()[0]!.statements.join('\n');
+    const ddl = createMysqlDialect({ tables: { schema: 'app', prefix: 'ob_', names: { events: 'my_events' } } })
+      .migrations()[0]!
+      .statements.join('\n');
     expect(ddl).toContain('CREATE TABLE IF NOT EXISTS `app`.`my_events`');
     expect(ddl).toContain('CREATE TABLE IF NOT EXISTS `app`.`ob_sequences`');
   });
@@ -86,7 +88,10 @@ describe('createMysqlPool', () => {
     base.password = 'Wr0ng-Pa55word';
     const pool = createMysqlPool(base.toString(), { connectionLimit: 1 });
     try {
-      const error = await pool.query('SELECT 1').then(() => undefined, (caught: unknown) => caught);
+      const error = await pool.query('SELECT 1').then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
       expect(error).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
       expect(String((error as Error).message)).not.toContain('Wr0ng-Pa55word');
     } finally {

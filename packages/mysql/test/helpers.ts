@@ -65,10 +65,9 @@ export function orderEvent(aggregateId: string, type = 'OrderPlaced', payload: E
  */
 export async function waitForLockWait(pool: Pool, schema: string): Promise<void> {
   for (;;) {
-    const [rows] = await pool.query(
-      "SELECT COUNT(*) AS waiting FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ?",
-      [`%${schema}%`],
-    );
+    const [rows] = await pool.query("SELECT COUNT(*) AS waiting FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE ?", [
+      `%${schema}%`,
+    ]);
     if (Number((rows as { waiting: unknown }[])[0]?.waiting) > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

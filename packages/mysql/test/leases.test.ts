@@ -21,17 +21,26 @@ async function expireShards(shards: number[]): Promise<void> {
 
 async function leaseRow(shard: number) {
   const [row] = await rows<{ owner: string | null; epoch: number; has_expiry: number }>(
-    t.pool, `SELECT owner, epoch, expires_at IS NOT NULL AS has_expiry FROM ${t.table('leases')} WHERE shard = ?`, [shard],
+    t.pool,
+    `SELECT owner, epoch, expires_at IS NOT NULL AS has_expiry FROM ${t.table('leases')} WHERE shard = ?`,
+    [shard],
   );
   return row;
 }
 
 describe('leases', () => {
-  it('acquire takes free shards, bumps the epoch only when the owner changes, and leaves others\' live leases', async () => {
+  it("acquire takes free shards, bumps the epoch only when the owner changes, and leaves others' live leases", async () => {
     const first = await t.dialect.acquire(t.db, 'relay-a', [2, 1, 0], TTL);
-    expect(first).toEqual([{ shard: 0, epoch: 1 }, { shard: 1, epoch: 1 }, { shard: 2, epoch: 1 }]);
+    expect(first).toEqual([
+      { shard: 0, epoch: 1 },
+      { shard: 1, epoch: 1 },
+      { shard: 2, epoch: 1 },
+    ]);
     // Already ours: same epoch, extended.
-    expect(await t.dialect.acquire(t.db, 'relay-a', [0, 1], TTL)).toEqual([{ shard: 0, epoch: 1 }, { shard: 1, epoch: 1 }]);
+    expect(await t.dialect.acquire(t.db, 'relay-a', [0, 1], TTL)).toEqual([
+      { shard: 0, epoch: 1 },
+      { shard: 1, epoch: 1 },
+    ]);
     // Someone else's live lease is not taken.
     expect(await t.dialect.acquire(t.db, 'relay-b', [1, 2, 3], TTL)).toEqual([{ shard: 3, epoch: 1 }]);
     expect(await leaseRow(1)).toEqual({ owner: 'relay-a', epoch: 1, has_expiry: 1 });
@@ -44,7 +53,15 @@ describe('leases', () => {
   it('renew extends only leases whose owner and epoch still match', async () => {
     await t.dialect.acquire(t.db, 'relay-r', [10, 11], TTL);
     await t.pool.query(`UPDATE ${t.table('leases')} SET expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 SECOND WHERE shard IN (10, 11)`);
-    const renewed = await t.dialect.renew(t.db, 'relay-r', [{ shard: 10, epoch: 1 }, { shard: 11, epoch: 7 }], TTL);
+    const renewed = await t.dialect.renew(
+      t.db,
+      'relay-r',
+      [
+        { shard: 10, epoch: 1 },
+        { shard: 11, epoch: 7 },
+      ],
+      TTL,
+    );
     expect(renewed).toEqual([{ shard: 10, epoch: 1 }]);
     const [expiry] = await rows<{ s10: number; s11: number }>(
       t.pool,
@@ -57,7 +74,7 @@ describe('leases', () => {
     expect(await t.dialect.renew(t.db, 'relay-r', [{ shard: 10, epoch: 1 }], TTL)).toEqual([]);
   });
 
-  it('release frees only the caller\'s shards; the next owner gets a new epoch', async () => {
+  it("release frees only the caller's shards; the next owner gets a new epoch", async () => {
     await t.dialect.acquire(t.db, 'relay-x', [20, 21], TTL);
     await t.dialect.acquire(t.db, 'relay-y', [22], TTL);
     await t.dialect.release(t.db, 'relay-x', [20, 22]);
@@ -72,7 +89,14 @@ describe('leases', () => {
     await expireShards([30]);
     await t.dialect.acquire(t.db, 'relay-g', [31], TTL); // live lease: not taken
     expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', held))).toEqual([]);
-    expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', [{ shard: 31, epoch: 9 }, { shard: 32, epoch: 1 }]))).toEqual([31]);
+    expect(
+      await t.db.transaction((tx) =>
+        lostShards(t.dialect, tx, 'relay-f', [
+          { shard: 31, epoch: 9 },
+          { shard: 32, epoch: 1 },
+        ]),
+      ),
+    ).toEqual([31]);
     await expireShards([31]);
     await t.dialect.acquire(t.db, 'relay-g', [31], TTL);
     expect(await t.db.transaction((tx) => lostShards(t.dialect, tx, 'relay-f', held))).toEqual([31]);
@@ -103,7 +127,7 @@ describe('leases', () => {
 });
 
 describe('lease statements lock only the rows they name', () => {
-  it('a fence does not wait for another relay\'s open acquire of other shards', async () => {
+  it("a fence does not wait for another relay's open acquire of other shards", async () => {
     const impatientPool = createMysqlPool(await serviceUrl('mysql'), { connectionLimit: 1 });
     try {
       await impatientPool.query('SET SESSION innodb_lock_wait_timeout = 1');

@@ -31,7 +31,8 @@ describe('mysql migrations', () => {
     const versions = await rows<{ version: number }>(t.pool, `SELECT version FROM ${t.table('migrations')} ORDER BY version`);
     expect(versions.map((v) => v.version)).toEqual([1, 2]);
     const leases = await rows<{ n: number; low: number; high: number }>(
-      t.pool, `SELECT COUNT(*) AS n, MIN(shard) AS low, MAX(shard) AS high FROM ${t.table('leases')}`,
+      t.pool,
+      `SELECT COUNT(*) AS n, MIN(shard) AS low, MAX(shard) AS high FROM ${t.table('leases')}`,
     );
     expect(leases[0]).toEqual({ n: SHARD_COUNT, low: 0, high: SHARD_COUNT - 1 });
   });
@@ -43,7 +44,15 @@ describe('mysql migrations', () => {
       [t.schema],
     );
     expect(tables.map((table) => table.name)).toEqual([
-      'outbox_events', 'outbox_inbox', 'outbox_inbox_sequences', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences',
+      'outbox_events',
+      'outbox_inbox',
+      'outbox_inbox_sequences',
+      'outbox_leases',
+      'outbox_migrations',
+      'outbox_published',
+      'outbox_quarantine',
+      'outbox_relays',
+      'outbox_sequences',
     ]);
     expect(new Set(tables.map((table) => table.engine))).toEqual(new Set(['InnoDB']));
   });

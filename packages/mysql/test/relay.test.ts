@@ -20,7 +20,13 @@ function aggregateInShard(shard: number, prefix: string): string {
 }
 
 async function write(...aggregateIds: string[]) {
-  return inTransaction(t.pool, (conn) => enqueue(conn, aggregateIds.map((id) => orderEvent(id)), { dialect: t.dialect }));
+  return inTransaction(t.pool, (conn) =>
+    enqueue(
+      conn,
+      aggregateIds.map((id) => orderEvent(id)),
+      { dialect: t.dialect },
+    ),
+  );
 }
 
 /** Claimed events of these aggregates (other tests' rows share the table), as `aggregate#sequence`. */
@@ -60,7 +66,10 @@ describe('claim', () => {
 
     await t.db.transaction((tx) => t.dialect.markFailed(tx, x1!.id, 'retry now', 0));
     const events = (await t.dialect.claim(t.db, ALL_SHARDS, 10_000)).filter((e) => e.aggregateId === 'f-x');
-    expect(events.map((e) => [e.sequence, e.attempts])).toEqual([[1, 2], [2, 0]]);
+    expect(events.map((e) => [e.sequence, e.attempts])).toEqual([
+      [1, 2],
+      [2, 0],
+    ]);
   });
 
   it('skips parked aggregates but not dead-lettered ones; quarantine counts the attempt', async () => {
@@ -80,8 +89,30 @@ describe('claim', () => {
       `SELECT id, position, aggregate_id, sequence, attempts, last_error, reason, status, CAST(payload AS CHAR) AS payload, quarantined_at IS NOT NULL AS stamped FROM ${t.table('quarantine')} WHERE aggregate_id IN ('q-parked', 'q-dead') ORDER BY position`,
     );
     expect(quarantined).toEqual([
-      { id: parked.id, position: parked.position, aggregate_id: 'q-parked', sequence: 1, attempts: 2, last_error: 'unroutable: no queue bound', reason: 'unroutable: no queue bound', status: 'parked', payload: JSON.stringify(parked.payload), stamped: 1 },
-      { id: dead.id, position: dead.position, aggregate_id: 'q-dead', sequence: 1, attempts: 1, last_error: 'too large', reason: 'too large', status: 'dead-lettered', payload: JSON.stringify(dead.payload), stamped: 1 },
+      {
+        id: parked.id,
+        position: parked.position,
+        aggregate_id: 'q-parked',
+        sequence: 1,
+        attempts: 2,
+        last_error: 'unroutable: no queue bound',
+        reason: 'unroutable: no queue bound',
+        status: 'parked',
+        payload: JSON.stringify(parked.payload),
+        stamped: 1,
+      },
+      {
+        id: dead.id,
+        position: dead.position,
+        aggregate_id: 'q-dead',
+        sequence: 1,
+        attempts: 1,
+        last_error: 'too large',
+        reason: 'too large',
+        status: 'dead-lettered',
+        payload: JSON.stringify(dead.payload),
+        stamped: 1,
+      },
     ]);
     const left = await rows(t.pool, `SELECT id FROM ${t.table('events')} WHERE id IN (?, ?)`, [parked.id, dead.id]);
     expect(left).toEqual([]);
@@ -117,14 +148,22 @@ describe('markPublished', () => {
   it('moves events to history with published_at when keepHistory', async () => {
     await write('p-hist', 'p-hist');
     const events = await pendingIds('p-hist');
-    const removed = await t.db.transaction((tx) => t.dialect.markPublished(tx, events.map((e) => e.id), true));
+    const removed = await t.db.transaction((tx) =>
+      t.dialect.markPublished(
+        tx,
+        events.map((e) => e.id),
+        true,
+      ),
+    );
     expect(removed).toBe(2);
     expect(await pendingIds('p-hist')).toEqual([]);
     const history = await rows<Record<string, unknown>>(
       t.pool,
       `SELECT id, position, sequence, type, CAST(payload AS CHAR) AS payload, published_at >= created_at AS after_created FROM ${t.table('published')} WHERE aggregate_id = 'p-hist' ORDER BY position`,
     );
-    expect(history).toEqual(events.map((e) => ({ id: e.id, position: e.position, sequence: e.sequence, type: e.type, payload: JSON.stringify(e.payload), after_created: 1 })));
+    expect(history).toEqual(
+      events.map((e) => ({ id: e.id, position: e.position, sequence: e.sequence, type: e.type, payload: JSON.stringify(e.payload), after_created: 1 })),
+    );
   });
 
   it('only deletes without history, and counts only rows it removed', async () => {
@@ -152,7 +191,7 @@ describe('markPublished', () => {
 });
 
 describe('relay statements on a nearly empty table', () => {
-  it('mark and quarantine events without waiting for a writer\'s open transaction', async () => {
+  it("mark and quarantine events without waiting for a writer's open transaction", async () => {
     // Few rows make the optimizer prefer a full scan, which would lock (and wait for) the open row.
     const small = await createTestDatabase();
     const impatientPool = createMysqlPool(await serviceUrl('mysql'), { connectionLimit: 1 });
@@ -163,7 +202,11 @@ describe('relay statements on a nearly empty table', () => {
       await writer.beginTransaction();
       await enqueue(writer, orderEvent('open-1'), { dialect: small.dialect });
       const done = await inTransaction(small.pool, (conn) =>
-        enqueue(conn, Array.from({ length: 10 }, (_, i) => orderEvent(`done-${i}`)), { dialect: small.dialect }),
+        enqueue(
+          conn,
+          Array.from({ length: 10 }, (_, i) => orderEvent(`done-${i}`)),
+          { dialect: small.dialect },
+        ),
       );
       const [failing, ...published] = done.map((event) => event.id);
 

@@ -13,14 +13,22 @@ afterAll(async () => {
 describe('status', () => {
   it('is empty on a fresh outbox', async () => {
     expect(await t.dialect.status(t.db)).toEqual({
-      backlog: 0, oldestPendingAgeSeconds: null, shardOwners: [], quarantined: 0, parkedAggregates: 0,
+      backlog: 0,
+      oldestPendingAgeSeconds: null,
+      shardOwners: [],
+      quarantined: 0,
+      parkedAggregates: 0,
     });
     expect(await t.dialect.countPending(t.db)).toBe(0);
   });
 
   it('reports backlog, oldest age, live owners, quarantined events and parked aggregates', async () => {
     const written = await inTransaction(t.pool, (conn) =>
-      enqueue(conn, ['s-1', 's-1', 's-2', 's-3', 's-4', 's-4'].map((id) => orderEvent(id)), { dialect: t.dialect }),
+      enqueue(
+        conn,
+        ['s-1', 's-1', 's-2', 's-3', 's-4', 's-4'].map((id) => orderEvent(id)),
+        { dialect: t.dialect },
+      ),
     );
     // The oldest row was created a minute ago (by the database clock).
     await t.pool.query(`UPDATE ${t.table('events')} SET created_at = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE id = ?`, [written[0]!.id]);

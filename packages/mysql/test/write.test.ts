@@ -27,7 +27,15 @@ describe('enqueue on a mysql2 connection', () => {
       enqueue(
         conn,
         [
-          { aggregateType: 'order', aggregateId: 'w-1', type: 'OrderPlaced', payload: { total: 5, items: ['a', 'é', '😀'] }, headers: { traceparent: 'tp-1' }, occurredAt, destination: 'orders/placed' },
+          {
+            aggregateType: 'order',
+            aggregateId: 'w-1',
+            type: 'OrderPlaced',
+            payload: { total: 5, items: ['a', 'é', '😀'] },
+            headers: { traceparent: 'tp-1' },
+            occurredAt,
+            destination: 'orders/placed',
+          },
           { aggregateType: 'order', aggregateId: 'w-1', type: 'OrderPaid', payload: 'a JSON string' },
           { aggregateType: 'order', aggregateId: 'w-1', type: 'OrderShipped', payload: null },
         ],
@@ -41,8 +49,13 @@ describe('enqueue on a mysql2 connection', () => {
     expect(claimed.map((event) => event.id)).toEqual(written.map((event) => event.id));
     const [first, second, third] = claimed;
     expect(first).toMatchObject({
-      aggregateType: 'order', type: 'OrderPlaced', payload: { total: 5, items: ['a', 'é', '😀'] },
-      headers: { traceparent: 'tp-1' }, destination: 'orders/placed', shard: written[0]!.shard, attempts: 0,
+      aggregateType: 'order',
+      type: 'OrderPlaced',
+      payload: { total: 5, items: ['a', 'é', '😀'] },
+      headers: { traceparent: 'tp-1' },
+      destination: 'orders/placed',
+      shard: written[0]!.shard,
+      attempts: 0,
     });
     expect(first!.occurredAt).toBeInstanceOf(Date);
     expect(first!.occurredAt.toISOString()).toBe('2024-02-29T23:59:58.123Z');
@@ -52,10 +65,14 @@ describe('enqueue on a mysql2 connection', () => {
     expect(second!.position).toBeLessThan(third!.position);
   });
 
-  it('continues an aggregate\'s sequence across transactions, independently of other aggregates', async () => {
+  it("continues an aggregate's sequence across transactions, independently of other aggregates", async () => {
     await inTransaction(t.pool, (conn) => enqueue(conn, [orderEvent('w-2'), orderEvent('w-3')], { dialect: t.dialect }));
     const written = await inTransaction(t.pool, (conn) => enqueue(conn, [orderEvent('w-2'), orderEvent('w-3'), orderEvent('w-2')], { dialect: t.dialect }));
-    expect(written.map((event) => [event.aggregateId, event.sequence])).toEqual([['w-2', 2], ['w-3', 2], ['w-2', 3]]);
+    expect(written.map((event) => [event.aggregateId, event.sequence])).toEqual([
+      ['w-2', 2],
+      ['w-3', 2],
+      ['w-2', 3],
+    ]);
   });
 
   it('leaves nothing behind when the transaction rolls back', async () => {
@@ -87,7 +104,7 @@ describe('enqueue on a mysql2 connection', () => {
     expect(await t.dialect.countPending(t.db)).toBe(before);
   });
 
-  it('uses the default tables of the connection\'s database when given no options', async () => {
+  it("uses the default tables of the connection's database when given no options", async () => {
     const conn = await t.pool.getConnection();
     try {
       await conn.query(`USE \`${t.schema}\``);
@@ -127,7 +144,10 @@ describe('enqueue on a mysql2 connection', () => {
       second.release();
     }
     const claimed = await pendingOf('w-race');
-    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([['First', 1], ['Second', 2]]);
+    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([
+      ['First', 1],
+      ['Second', 2],
+    ]);
   });
 
   it('keeps sequence order equal to position order under many parallel writers', async () => {

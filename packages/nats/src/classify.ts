@@ -12,7 +12,13 @@ const PERMANENT_API_CODES: ReadonlyMap<number, 'too-large' | 'rejected' | 'inval
   [10060, 'invalid-destination'],
 ]);
 
-const CONNECTION_ERRORS = new Set(['ClosedConnectionError', 'DrainingConnectionError', 'ConnectionError', 'AuthorizationError', 'UserAuthenticationExpiredError']);
+const CONNECTION_ERRORS = new Set([
+  'ClosedConnectionError',
+  'DrainingConnectionError',
+  'ConnectionError',
+  'AuthorizationError',
+  'UserAuthenticationExpiredError',
+]);
 
 /** What the publisher knows about a failed publish, to word the error. */
 export interface NatsFailureContext {
@@ -35,9 +41,17 @@ export function classifyNatsError(error: unknown, context: NatsFailureContext): 
     const code = (error as { code?: unknown }).code;
     const reason = typeof code === 'number' ? PERMANENT_API_CODES.get(code) : undefined;
     if (reason !== undefined) {
-      return new PublishError(reason, `JetStream refused event ${context.eventId} on subject "${context.subject}" (${detail}, err_code ${String(code)})`, cause);
+      return new PublishError(
+        reason,
+        `JetStream refused event ${context.eventId} on subject "${context.subject}" (${detail}, err_code ${String(code)})`,
+        cause,
+      );
     }
-    return new PublishError('unknown', `JetStream failed event ${context.eventId} on subject "${context.subject}": ${detail} (err_code ${String(code)}); it will be retried`, cause);
+    return new PublishError(
+      'unknown',
+      `JetStream failed event ${context.eventId} on subject "${context.subject}": ${detail} (err_code ${String(code)}); it will be retried`,
+      cause,
+    );
   }
   if (name === 'InvalidArgumentError' && /max_payload/.test(detail)) {
     return new PublishError(
@@ -47,13 +61,21 @@ export function classifyNatsError(error: unknown, context: NatsFailureContext): 
     );
   }
   if (name === 'TimeoutError') {
-    return new PublishError('timeout', `JetStream did not acknowledge event ${context.eventId} on subject "${context.subject}" in time; it will be retried`, cause);
+    return new PublishError(
+      'timeout',
+      `JetStream did not acknowledge event ${context.eventId} on subject "${context.subject}" in time; it will be retried`,
+      cause,
+    );
   }
   if (CONNECTION_ERRORS.has(name)) {
     return new PublishError('connection', `the NATS connection failed before event ${context.eventId} was acknowledged (${detail}); it will be retried`, cause);
   }
   if (name === 'PermissionViolationError') {
-    return new PublishError('invalid-destination', `NATS refused to let this user publish event ${context.eventId} to "${context.subject}" (${detail}); grant publish permission or fix the routing`, cause);
+    return new PublishError(
+      'invalid-destination',
+      `NATS refused to let this user publish event ${context.eventId} to "${context.subject}" (${detail}); grant publish permission or fix the routing`,
+      cause,
+    );
   }
   return new PublishError('unknown', `publishing event ${context.eventId} to "${context.subject}" failed: ${detail}; it will be retried`, cause);
 }

@@ -1,11 +1,14 @@
+import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
 import {
-  deadLetterHeaders,
-  InboxDeliveries,
-  MESSAGE_HEADERS,
-  type InboxConsumerHandle, type InboxConsumerStats,
-  type SqlExecutor,
-} from '@outboxkit/core';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { NatsLink } from './connection.js';
 import { normalizeNatsInboxConsumerOptions, type NatsInboxConsumerOptions, type NormalizedNatsInboxConsumerOptions } from './inbox-options.js';

@@ -66,7 +66,8 @@ export function normalizeNatsInboxConsumerOptions<Tx>(options: NatsInboxConsumer
   const stream = options.stream ?? 'OUTBOX';
   if (!isStreamName(stream)) throw new OutboxConfigError('stream', `${JSON.stringify(stream)} is not a JetStream stream name`);
   const durable = options.durable ?? common.consumer.replace(/[\s.*>/\\]/g, '_');
-  if (!isStreamName(durable)) throw new OutboxConfigError('durable', `${JSON.stringify(durable)} is not a JetStream consumer name (no spaces, ".", "*", ">", "/", "\\")`);
+  if (!isStreamName(durable))
+    throw new OutboxConfigError('durable', `${JSON.stringify(durable)} is not a JetStream consumer name (no spaces, ".", "*", ">", "/", "\\")`);
   const filterSubject = options.filterSubject ?? null;
   if (filterSubject !== null && (typeof filterSubject !== 'string' || !FILTER.test(filterSubject))) {
     throw new OutboxConfigError('filterSubject', `${JSON.stringify(filterSubject)} is not a subject filter, e.g. "outbox.order.>"`);

@@ -99,11 +99,17 @@ export function normalizeNatsPublisherOptions(options: NatsPublisherOptions): No
   const defaults = NATS_PUBLISHER_DEFAULTS;
   const subjectPrefix = options.subjectPrefix ?? defaults.subjectPrefix;
   if (!isSubjectPrefix(subjectPrefix)) {
-    throw new OutboxConfigError('subjectPrefix', `${JSON.stringify(subjectPrefix)} is not usable: use dot-separated tokens without spaces, "*" or ">", e.g. "outbox" or "shop.events"`);
+    throw new OutboxConfigError(
+      'subjectPrefix',
+      `${JSON.stringify(subjectPrefix)} is not usable: use dot-separated tokens without spaces, "*" or ">", e.g. "outbox" or "shop.events"`,
+    );
   }
   const stream = options.stream ?? defaults.stream;
   if (!isStreamName(stream)) {
-    throw new OutboxConfigError('stream', `${JSON.stringify(stream)} is not a JetStream stream name: 1-255 characters without spaces, ".", "*", ">", "/" or "\\"`);
+    throw new OutboxConfigError(
+      'stream',
+      `${JSON.stringify(stream)} is not a JetStream stream name: 1-255 characters without spaces, ".", "*", ">", "/" or "\\"`,
+    );
   }
   const route = options.route ?? null;
   if (route !== null && typeof route !== 'function') throw new OutboxConfigError('route', 'must be a function (event) => subject');

@@ -88,7 +88,8 @@ class JetStreamPublisher implements NatsPublisher {
     if (message.data.length > limit) throw tooLarge(event, message.data.length, `maxMessageBytes is ${limit}`);
     const nc = await this.#link.connection(signal);
     const serverLimit = nc.info?.max_payload;
-    if (serverLimit !== undefined && message.data.length > serverLimit) throw tooLarge(event, message.data.length, `the server's max_payload is ${serverLimit}`);
+    if (serverLimit !== undefined && message.data.length > serverLimit)
+      throw tooLarge(event, message.data.length, `the server's max_payload is ${serverLimit}`);
     if (this.#config.declareStream) await this.#streams.ensureDeclared(nc);
     // Sending after the deadline would publish an event already reported as failed.
     signal.throwIfAborted();
@@ -131,6 +132,6 @@ function tooLarge(event: StoredEvent, bytes: number, limit: string): PublishErro
   return new PublishError(
     'too-large',
     `event ${event.id} (${event.type}) has a ${bytes}-byte payload; ${limit}. ` +
-      'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the server\'s max_payload)',
+      "Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the server's max_payload)",
   );
 }

@@ -30,12 +30,19 @@ export function defaultSubject(event: StoredEvent, subjectPrefix: string): strin
  * Applies the custom `route` or the default rule and checks the subject. A subject NATS could
  * never accept is a property of the event: a permanent `invalid-destination`.
  */
-export function resolveSubject(event: StoredEvent, config: { readonly subjectPrefix: string; readonly route: ((event: StoredEvent) => string) | null }): string {
+export function resolveSubject(
+  event: StoredEvent,
+  config: { readonly subjectPrefix: string; readonly route: ((event: StoredEvent) => string) | null },
+): string {
   let subject: unknown;
   try {
     subject = config.route ? config.route(event) : defaultSubject(event, config.subjectPrefix);
   } catch (error) {
-    throw new PublishError('invalid-destination', `the route option threw for event ${event.id}: ${error instanceof Error ? error.message : String(error)}; fix the routing rule`, { cause: error });
+    throw new PublishError(
+      'invalid-destination',
+      `the route option threw for event ${event.id}: ${error instanceof Error ? error.message : String(error)}; fix the routing rule`,
+      { cause: error },
+    );
   }
   if (typeof subject !== 'string' || subject.length > MAX_SUBJECT_LENGTH || !SUBJECT.test(subject)) {
     throw new PublishError(

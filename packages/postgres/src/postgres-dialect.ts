@@ -135,9 +135,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
         backlog: toNumber(row?.backlog ?? 0),
         oldestPendingAgeSeconds: row?.oldest_age === null || row?.oldest_age === undefined ? null : toNumber(row.oldest_age),
         shardOwners: Object.freeze(
-          owners.rows.map((owner) =>
-            Object.freeze({ owner: owner.owner, shards: toNumber(owner.shards), expiresInSeconds: toNumber(owner.expires_in) }),
-          ),
+          owners.rows.map((owner) => Object.freeze({ owner: owner.owner, shards: toNumber(owner.shards), expiresInSeconds: toNumber(owner.expires_in) })),
         ),
         quarantined: toNumber(row?.quarantined ?? 0),
         parkedAggregates: toNumber(row?.parked ?? 0),
@@ -176,7 +174,10 @@ function toInsertParams(envelope: Envelope): unknown[] {
 const JSON_NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 function nulCharacterError(field: string): OutboxValidationError {
-  return new OutboxValidationError(field, 'contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store; remove it or encode the value (e.g. base64)');
+  return new OutboxValidationError(
+    field,
+    'contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store; remove it or encode the value (e.g. base64)',
+  );
 }
 
 /** PostgreSQL text cannot hold NUL; a broker error containing one must not make the relay's own update fail. */

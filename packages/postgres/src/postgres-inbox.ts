@@ -1,9 +1,4 @@
-import {
-  decideSequence,
-  type InboxDialect,
-  type ResolvedTables,
-  type SqlExecutor,
-} from '@outboxkit/core';
+import { decideSequence, type InboxDialect, type ResolvedTables, type SqlExecutor } from '@outboxkit/core';
 import { indexName, qualifiedTable } from './postgres-identifiers.js';
 import { toNumber } from './postgres-rows.js';
 

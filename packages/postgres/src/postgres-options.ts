@@ -1,4 +1,12 @@
-import { checkDialectOptions, describeKind, OutboxConfigError, resolveTables, validateIdentifier, type ResolvedTables, type TableOptions } from '@outboxkit/core';
+import {
+  checkDialectOptions,
+  describeKind,
+  OutboxConfigError,
+  resolveTables,
+  validateIdentifier,
+  type ResolvedTables,
+  type TableOptions,
+} from '@outboxkit/core';
 
 /** Options of {@link createPostgresDialect}. */
 export interface PostgresDialectOptions {

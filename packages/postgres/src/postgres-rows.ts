@@ -57,9 +57,7 @@ export function toStoredEvent(row: EventRow): StoredEvent {
 
 /** Leases as `acquire` and `renew` return them: numbers, in shard order. */
 export function toLeases(rows: readonly { shard: unknown; epoch: unknown }[]): Lease[] {
-  return rows
-    .map((row) => Object.freeze({ shard: toNumber(row.shard), epoch: toNumber(row.epoch) }))
-    .sort((a, b) => a.shard - b.shard);
+  return rows.map((row) => Object.freeze({ shard: toNumber(row.shard), epoch: toNumber(row.epoch) })).sort((a, b) => a.shard - b.shard);
 }
 
 export function toLeaseRow(row: { shard: unknown; owner: string | null; epoch: unknown }): LeaseRow {

@@ -42,12 +42,26 @@ export interface PostgresStatements {
 
 /** The columns `events`, `published` and `quarantine` share; history rows keep the pending row's position. */
 export const EVENT_COLUMNS = [
-  'position', 'id', 'aggregate_type', 'aggregate_id', 'sequence', 'shard', 'type', 'destination',
-  'payload', 'headers', 'occurred_at', 'created_at', 'available_at', 'attempts', 'last_error',
+  'position',
+  'id',
+  'aggregate_type',
+  'aggregate_id',
+  'sequence',
+  'shard',
+  'type',
+  'destination',
+  'payload',
+  'headers',
+  'occurred_at',
+  'created_at',
+  'available_at',
+  'attempts',
+  'last_error',
 ] as const;
 
 // JSON as text: a driver's jsonb parser (or its absence) cannot tell the JSON string "x" from the text x.
-const CLAIMED_COLUMNS = 'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, ' +
+const CLAIMED_COLUMNS =
+  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, ' +
   'e.payload::text AS payload, e.headers::text AS headers, e.occurred_at, e.attempts';
 
 // `interval * float8` keeps sub-second ttls exact; the value is always a bound parameter.

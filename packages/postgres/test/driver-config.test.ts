@@ -17,7 +17,12 @@ describe('options and configuration errors', () => {
     }
     // Through enqueue as well: the client is never asked to run anything.
     const statements: string[] = [];
-    const recorder = { query: async (sql: string) => { statements.push(sql); return { rows: [], rowCount: 0 }; } };
+    const recorder = {
+      query: async (sql: string) => {
+        statements.push(sql);
+        return { rows: [], rowCount: 0 };
+      },
+    };
     await expect(enqueue(recorder, orderEvent('o-1'), { tables: { schema: HOSTILE } })).rejects.toMatchObject({ option: 'tables.schema' });
     await expect(enqueue(recorder, orderEvent('o-1'), { tables: { names: { events: 'e; DROP' } } })).rejects.toMatchObject({ option: 'tables.names.events' });
     expect(statements).toEqual([]);
@@ -90,7 +95,10 @@ describe('options and configuration errors', () => {
     // A connection failure reported by the pool carries no secret either.
     const pool = createPgPool(`postgres://app:${secret}@127.0.0.1:1/db`, { connectionTimeoutMillis: 2000 });
     try {
-      const failure = await pool.query('SELECT 1').then(() => null, (error: unknown) => error);
+      const failure = await pool.query('SELECT 1').then(
+        () => null,
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(Error);
       expect(inspect(failure, { depth: 5 })).not.toContain(secret);
     } finally {
@@ -115,10 +123,12 @@ describe('pgDatabase', () => {
     const db = pgDatabase(pool);
     try {
       expect(await db.transaction(async (tx) => (await tx.query(`INSERT INTO "${t.schema}".things VALUES (1)`)).rowCount)).toBe(1);
-      await expect(db.transaction(async (tx) => {
-        await tx.query(`INSERT INTO "${t.schema}".things VALUES (2)`);
-        throw new Error('business rule failed');
-      })).rejects.toThrow('business rule failed');
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(`INSERT INTO "${t.schema}".things VALUES (2)`);
+          throw new Error('business rule failed');
+        }),
+      ).rejects.toThrow('business rule failed');
       expect(await things()).toEqual([1]);
       // max: 1, so a leaked client would make this wait forever.
       expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
@@ -149,12 +159,14 @@ describe('pgDatabase', () => {
     const db = pgDatabase(pool);
     try {
       let killedPid = 0;
-      await expect(db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-        killedPid = rows[0]!.pid;
-        await t.pool.query('SELECT pg_terminate_backend($1)', [killedPid]);
-        throw new Error('callback failed after its connection died');
-      })).rejects.toThrow('callback failed after its connection died');
+      await expect(
+        db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          killedPid = rows[0]!.pid;
+          await t.pool.query('SELECT pg_terminate_backend($1)', [killedPid]);
+          throw new Error('callback failed after its connection died');
+        }),
+      ).rejects.toThrow('callback failed after its connection died');
       expect(pool.totalCount).toBe(0);
       const client = await pool.connect();
       try {

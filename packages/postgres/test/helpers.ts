@@ -82,10 +82,7 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 
 /** True once backend `pid` is blocked on a lock (a row lock held by another transaction). */
 export async function isWaitingOnLock(pool: pg.Pool, pid: number): Promise<boolean> {
-  const { rows } = await pool.query<{ waiting: boolean }>(
-    `SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`,
-    [pid],
-  );
+  const { rows } = await pool.query<{ waiting: boolean }>(`SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`, [pid]);
   return rows[0]?.waiting === true;
 }
 

@@ -24,8 +24,16 @@ describe('leases: acquire, renew, release, leave, heartbeat, fence', () => {
   });
 
   it('acquire takes free shards with epoch + 1, keeps the epoch when re-acquired, and skips live leases of others', async () => {
-    expect(await t.dialect.acquire(exec, 'r1', [5, 2, 9], 60_000)).toEqual([{ shard: 2, epoch: 1 }, { shard: 5, epoch: 1 }, { shard: 9, epoch: 1 }]);
-    expect(await t.dialect.acquire(exec, 'r1', [2, 5, 9], 60_000)).toEqual([{ shard: 2, epoch: 1 }, { shard: 5, epoch: 1 }, { shard: 9, epoch: 1 }]);
+    expect(await t.dialect.acquire(exec, 'r1', [5, 2, 9], 60_000)).toEqual([
+      { shard: 2, epoch: 1 },
+      { shard: 5, epoch: 1 },
+      { shard: 9, epoch: 1 },
+    ]);
+    expect(await t.dialect.acquire(exec, 'r1', [2, 5, 9], 60_000)).toEqual([
+      { shard: 2, epoch: 1 },
+      { shard: 5, epoch: 1 },
+      { shard: 9, epoch: 1 },
+    ]);
     expect(await t.dialect.acquire(exec, 'r2', [2, 3], 60_000)).toEqual([{ shard: 3, epoch: 1 }]);
     expect(await leaseRow(2)).toEqual({ owner: 'r1', epoch: 1, live: true });
     expect(await t.dialect.acquire(exec, 'r1', [], 60_000)).toEqual([]);
@@ -41,7 +49,17 @@ describe('leases: acquire, renew, release, leave, heartbeat, fence', () => {
   it('renew extends only leases held with the same epoch', async () => {
     await t.dialect.acquire(exec, 'r1', [10, 11], 1);
     await waitFor('the leases to expire', () => expired(11));
-    expect(await t.dialect.renew(exec, 'r1', [{ shard: 10, epoch: 1 }, { shard: 11, epoch: 0 }], 60_000)).toEqual([{ shard: 10, epoch: 1 }]);
+    expect(
+      await t.dialect.renew(
+        exec,
+        'r1',
+        [
+          { shard: 10, epoch: 1 },
+          { shard: 11, epoch: 0 },
+        ],
+        60_000,
+      ),
+    ).toEqual([{ shard: 10, epoch: 1 }]);
     expect(await leaseRow(10)).toEqual({ owner: 'r1', epoch: 1, live: true });
     expect(await t.dialect.renew(exec, 'r2', [{ shard: 10, epoch: 1 }], 60_000)).toEqual([]);
     expect(await t.dialect.renew(exec, 'r1', [], 60_000)).toEqual([]);

@@ -22,12 +22,25 @@ describe('postgres migrations', () => {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [t.schema],
     );
-    expect(tables.map((row) => row.table_name)).toEqual(
-      ['outbox_events', 'outbox_inbox', 'outbox_inbox_sequences', 'outbox_leases', 'outbox_migrations', 'outbox_published', 'outbox_quarantine', 'outbox_relays', 'outbox_sequences'],
-    );
+    expect(tables.map((row) => row.table_name)).toEqual([
+      'outbox_events',
+      'outbox_inbox',
+      'outbox_inbox_sequences',
+      'outbox_leases',
+      'outbox_migrations',
+      'outbox_published',
+      'outbox_quarantine',
+      'outbox_relays',
+      'outbox_sequences',
+    ]);
     const { rows: versions } = await t.pool.query(`SELECT version, name FROM ${t.table('migrations')} ORDER BY version`);
-    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }, { version: 2, name: 'consumer inbox' }]);
-    const { rows: leases } = await t.pool.query(`SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`);
+    expect(versions).toEqual([
+      { version: 1, name: 'outbox tables' },
+      { version: 2, name: 'consumer inbox' },
+    ]);
+    const { rows: leases } = await t.pool.query(
+      `SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`,
+    );
     expect(leases[0]).toEqual({ lo: 0, hi: SHARD_COUNT - 1, n: SHARD_COUNT, epochs: 0 });
   });
 
@@ -98,7 +111,17 @@ describe('postgres migrations', () => {
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
-    expect(rows.map((row) => row.table_name)).toEqual(['ob_inbox', 'ob_inbox_sequences', 'ob_leases', 'ob_migrations', 'ob_published', 'ob_quarantine', 'ob_relays', 'ob_sequences', 'pending_events']);
+    expect(rows.map((row) => row.table_name)).toEqual([
+      'ob_inbox',
+      'ob_inbox_sequences',
+      'ob_leases',
+      'ob_migrations',
+      'ob_published',
+      'ob_quarantine',
+      'ob_relays',
+      'ob_sequences',
+      'pending_events',
+    ]);
   });
 
   it('an index serves both NOT EXISTS look-ups of the claim', async () => {
@@ -110,7 +133,16 @@ describe('postgres migrations', () => {
       await client.query('SET LOCAL enable_seqscan = off');
       // The statement is private to the dialect: capture it through the executor it runs on.
       let captured = '';
-      await t.dialect.claim({ query: async (sql, params) => { captured = sql; return client.query(sql, params as unknown[]) as never; } }, [1, 2], 10);
+      await t.dialect.claim(
+        {
+          query: async (sql, params) => {
+            captured = sql;
+            return client.query(sql, params as unknown[]) as never;
+          },
+        },
+        [1, 2],
+        10,
+      );
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${captured}`, [[1, 2], 10]);
       const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
       expect(plan).toMatch(/(Index (Only )?Scan using|Bitmap Index Scan on) "?outbox_events_backoff_idx"?/);

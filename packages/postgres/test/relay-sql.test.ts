@@ -48,7 +48,11 @@ describe('relay statements: claim, markPublished, markFailed, quarantine, status
     // Once the backoff is over, the aggregate flows again, in order, with its attempt count.
     await t.db.transaction((tx) => t.dialect.markFailed(tx, a1!.id, 'x'.repeat(5000), 0));
     const claimed = await t.dialect.claim(exec, ALL_SHARDS, 10);
-    expect(claimed.map((e) => [e.id, e.attempts])).toEqual([[a1!.id, 2], [a2!.id, 0], [b1!.id, 0]]);
+    expect(claimed.map((e) => [e.id, e.attempts])).toEqual([
+      [a1!.id, 2],
+      [a2!.id, 0],
+      [b1!.id, 0],
+    ]);
     const { rows: error } = await t.pool.query(`SELECT length(last_error) AS n FROM ${t.table('events')} WHERE id = $1`, [a1!.id]);
     expect(error[0].n).toBe(2000);
   });
@@ -71,10 +75,21 @@ describe('relay statements: claim, markPublished, markFailed, quarantine, status
       `SELECT id, position::int AS position, sequence::int AS sequence, type, payload, attempts, last_error, reason, status,
               quarantined_at IS NOT NULL AS stamped, resolved_at FROM ${t.table('quarantine')}`,
     );
-    expect(rows).toEqual([{
-      id: event!.id, position: expect.any(Number), sequence: 1, type: 'Bad', payload: { big: true }, attempts: 2,
-      last_error: 'unroutable after 2 attempts', reason: 'unroutable after 2 attempts', status: 'dead-lettered', stamped: true, resolved_at: null,
-    }]);
+    expect(rows).toEqual([
+      {
+        id: event!.id,
+        position: expect.any(Number),
+        sequence: 1,
+        type: 'Bad',
+        payload: { big: true },
+        attempts: 2,
+        last_error: 'unroutable after 2 attempts',
+        reason: 'unroutable after 2 attempts',
+        status: 'dead-lettered',
+        stamped: true,
+        resolved_at: null,
+      },
+    ]);
   });
 
   it('markPublished moves rows to history in one statement, or only deletes them when history is off', async () => {
@@ -133,7 +148,10 @@ describe('relay statements: claim, markPublished, markFailed, quarantine, status
     expect(status.oldestPendingAgeSeconds).toBeLessThan(90); // the 90-second-old row left for quarantine
     expect(status.quarantined).toBe(3);
     expect(status.parkedAggregates).toBe(1);
-    expect(status.shardOwners.map((o) => [o.owner, o.shards])).toEqual([['relay-a', 1], ['relay-b', 3]]);
+    expect(status.shardOwners.map((o) => [o.owner, o.shards])).toEqual([
+      ['relay-a', 1],
+      ['relay-b', 3],
+    ]);
     expect(status.shardOwners[0]!.expiresInSeconds).toBeGreaterThan(0);
     expect(status.shardOwners[0]!.expiresInSeconds).toBeLessThanOrEqual(30);
     expect(status.shardOwners[1]!.expiresInSeconds).toBeGreaterThan(30);

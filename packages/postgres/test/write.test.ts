@@ -25,7 +25,15 @@ describe('enqueue (raw pg write path)', () => {
     const written = await enqueue(
       client,
       [
-        { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 5, items: ['a', 'b'], note: null }, headers: { traceparent: '00-abc-def-01' }, occurredAt, destination: 'orders/placed' },
+        {
+          aggregateType: 'order',
+          aggregateId: 'o-1',
+          type: 'OrderPlaced',
+          payload: { total: 5, items: ['a', 'b'], note: null },
+          headers: { traceparent: '00-abc-def-01' },
+          occurredAt,
+          destination: 'orders/placed',
+        },
         { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPaid', payload: [1, 'two', { three: 3 }] },
         { aggregateType: 'order', aggregateId: 42, type: 'OrderPlaced', payload: 'just a string' },
         { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderShipped', payload: null },
@@ -92,8 +100,9 @@ describe('enqueue (raw pg write path)', () => {
       enqueue(client, [orderEvent('o-ok'), { aggregateType: 'order', aggregateId: '', type: 'X', payload: {} }], { dialect: t.dialect }),
     ).rejects.toBeInstanceOf(OutboxValidationError);
     // jsonb cannot store NUL: caught before the first statement, so the caller's transaction is not aborted.
-    await expect(enqueue(client, [orderEvent('o-ok'), orderEvent('o-nul', 'X', { text: 'a\u0000b' })], { dialect: t.dialect }))
-      .rejects.toThrow(/NUL character/);
+    await expect(enqueue(client, [orderEvent('o-ok'), orderEvent('o-nul', 'X', { text: 'a\u0000b' })], { dialect: t.dialect })).rejects.toThrow(
+      /NUL character/,
+    );
     const [written] = await enqueue(client, orderEvent('o-ok', 'X', { text: 'a literal \\u0000 is fine' }), { dialect: t.dialect });
     await commit(client);
     expect(written!.sequence).toBe(1);
@@ -114,7 +123,10 @@ describe('enqueue (raw pg write path)', () => {
     await commit(second);
     expect([a!.sequence, b!.sequence]).toEqual([1, 2]);
     const claimed = await claimAll();
-    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([['First', 1], ['Second', 2]]);
+    expect(claimed.map((event) => [event.type, event.sequence])).toEqual([
+      ['First', 1],
+      ['Second', 2],
+    ]);
   });
 
   it('gives the waiting writer sequence 1 when the first writer rolls back', async () => {

@@ -42,8 +42,7 @@ export type OutboxExtension<Events extends EventMap = EventMap> = (client: any) 
   $extends: { extArgs: Types.Extensions.InternalArgs<{}, {}, {}, OutboxClientMethods<Events>> };
 };
 
-const USAGE =
-  'await prisma.$transaction(async (tx) => { await tx.order.create({ data }); await tx.$outbox(event) })';
+const USAGE = 'await prisma.$transaction(async (tx) => { await tx.order.create({ data }); await tx.$outbox(event) })';
 
 type TransactionMethod = (this: unknown, arg: unknown, options?: unknown) => Promise<unknown>;
 

@@ -38,7 +38,7 @@ function describePrintedMigration(kind: PrismaDatabaseKind): void {
       rmSync(project, { recursive: true, force: true });
     });
 
-    it('creates every table: tx.$outbox writes, the relay publishes, and the relay\'s migrate changes nothing', async () => {
+    it("creates every table: tx.$outbox writes, the relay publishes, and the relay's migrate changes nothing", async () => {
       const prisma = db.prisma.$extends(outbox({ dialect: db.dialect }));
       const event = await prisma.$transaction(async (tx) => {
         const order = await tx.order.create({ data: { number: 'M-1', total: 3 } });

@@ -58,11 +58,9 @@ export function classifySendError(err: unknown, context: SendFailureContext): Pu
   }
   // Transient on purpose: an error we cannot attribute to the event must not burn its attempts
   // and quarantine it. The breaker pauses and retries instead, and the cause is in the message.
-  return new PublishError(
-    'unknown',
-    `publishing event ${context.eventId} to ${context.target} failed unexpectedly: ${detail}${code ? ` [${code}]` : ''}`,
-    { cause: err },
-  );
+  return new PublishError('unknown', `publishing event ${context.eventId} to ${context.target} failed unexpectedly: ${detail}${code ? ` [${code}]` : ''}`, {
+    cause: err,
+  });
 }
 
 export function codeOf(err: unknown): string | undefined {

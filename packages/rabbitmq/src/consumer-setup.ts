@@ -96,7 +96,7 @@ export class ConsumerSetup {
         '(exchanges: topic, durable; queues: durable), or set declareExchanges: false / declareQueue: false to use it as it is'
       );
     }
-    if (code === 'ACCESS_REFUSED') return 'Check the user\'s permissions on the vhost (configure to declare, write to bind, read to consume)';
+    if (code === 'ACCESS_REFUSED') return "Check the user's permissions on the vhost (configure to declare, write to bind, read to consume)";
     return 'The consumer keeps retrying; see the broker log';
   }
 }

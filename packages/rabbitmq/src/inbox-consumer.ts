@@ -1,15 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyInboxEvent, boundedErrorText, secretsOf, type ApplyInboxEventOptions, type InboxConsumerStats, type InboxEvent, type SqlExecutor } from '@outboxkit/core';
+import {
+  applyInboxEvent,
+  boundedErrorText,
+  secretsOf,
+  type ApplyInboxEventOptions,
+  type InboxConsumerStats,
+  type InboxEvent,
+  type SqlExecutor,
+} from '@outboxkit/core';
 import { Connection, ConsumerStatus, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
 import { ConsumerSetup } from './consumer-setup.js';
 import { exchangeDeclaration, isPredeclaredExchange } from './exchanges.js';
 import { counterHeader, copyOf, decodeInboxEvent, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
-import {
-  normalizeInboxConsumerOptions,
-  type InboxConsumerOptions,
-  type InboxObserver,
-  type NormalizedInboxConsumerOptions,
-} from './inbox-options.js';
+import { normalizeInboxConsumerOptions, type InboxConsumerOptions, type InboxObserver, type NormalizedInboxConsumerOptions } from './inbox-options.js';
 import { RABBIT_PUBLISHER_DEFAULTS } from './options.js';
 
 export type { InboxConsumerStats };
@@ -99,8 +102,7 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
       confirm: true,
       exchanges: deadLetter.declare ? [{ exchange: deadLetter.exchange, type: 'fanout', durable: true }] : [],
       queues: deadLetter.declare && deadLetter.queue !== null ? [{ queue: deadLetter.queue, durable: true }] : [],
-      queueBindings:
-        deadLetter.declare && deadLetter.queue !== null ? [{ queue: deadLetter.queue, exchange: deadLetter.exchange, routingKey: '' }] : [],
+      queueBindings: deadLetter.declare && deadLetter.queue !== null ? [{ queue: deadLetter.queue, exchange: deadLetter.exchange, routingKey: '' }] : [],
     });
     this.#consumer = this.#connection.createConsumer(
       {

@@ -5,10 +5,21 @@ import type { InboxObserver } from './inbox-options.js';
  * depend on prom-client and your metrics land in the registry your service already exposes.
  */
 export interface PromClientLike<Registry = unknown> {
-  Counter: new (config: { name: string; help: string; labelNames: string[]; registers: Registry[] }) => {
+  Counter: new (config: {
+    name: string;
+    help: string;
+    labelNames: string[];
+    registers: Registry[];
+  }) => {
     inc(labels: Record<string, string>, value?: number): void;
   };
-  Histogram: new (config: { name: string; help: string; labelNames: string[]; buckets: number[]; registers: Registry[] }) => {
+  Histogram: new (config: {
+    name: string;
+    help: string;
+    labelNames: string[];
+    buckets: number[];
+    registers: Registry[];
+  }) => {
     observe(labels: Record<string, string>, value: number): void;
   };
 }
@@ -30,8 +41,7 @@ export interface InboxMetrics {
  */
 export function createInboxMetrics<Registry>(promClient: PromClientLike<Registry>, options: { registry: Registry }): InboxMetrics {
   const registers = [options.registry];
-  const counter = (name: string, help: string, labelNames: string[] = ['consumer']) =>
-    new promClient.Counter({ name, help, labelNames, registers });
+  const counter = (name: string, help: string, labelNames: string[] = ['consumer']) => new promClient.Counter({ name, help, labelNames, registers });
   const processed = counter('outbox_inbox_processed_total', 'Events whose handler ran and committed.');
   const duplicates = counter('outbox_inbox_duplicates_total', 'Deliveries skipped because the inbox already had the event id.');
   const failed = counter('outbox_inbox_failed_total', 'Handler failures (rolled back); final="true" when no retry is left.', ['consumer', 'final']);

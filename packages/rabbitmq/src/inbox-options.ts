@@ -162,8 +162,22 @@ export const INBOX_CONSUMER_DEFAULTS = Object.freeze({
 const MAX_QUEUE_NAME = 250;
 const MAX_DELAY_MS = 3_600_000;
 const KNOWN_OPTIONS = new Set([
-  'connection', 'queue', 'consumer', 'db', 'dialect', 'handler', 'prefetch', 'concurrency', 'maxAttempts',
-  'retryDelayMs', 'deadLetter', 'ordering', 'declareQueue', 'bindings', 'declareExchanges', 'observer',
+  'connection',
+  'queue',
+  'consumer',
+  'db',
+  'dialect',
+  'handler',
+  'prefetch',
+  'concurrency',
+  'maxAttempts',
+  'retryDelayMs',
+  'deadLetter',
+  'ordering',
+  'declareQueue',
+  'bindings',
+  'declareExchanges',
+  'observer',
 ]);
 
 /**
@@ -190,7 +204,10 @@ export function normalizeInboxConsumerOptions<Tx>(options: InboxConsumerOptions<
   const concurrency = integerOption(options.concurrency, 'concurrency', defaults.concurrency, 1, 1000);
   const prefetch = integerOption(options.prefetch, 'prefetch', Math.max(defaults.prefetch, concurrency), 1, 65_535);
   if (prefetch < concurrency) {
-    throw new OutboxConfigError('prefetch', `must be at least concurrency (${concurrency}), got ${prefetch}: handlers beyond the prefetch would never get a message`);
+    throw new OutboxConfigError(
+      'prefetch',
+      `must be at least concurrency (${concurrency}), got ${prefetch}: handlers beyond the prefetch would never get a message`,
+    );
   }
   return Object.freeze({
     connection: normalizeConnection(options.connection),
@@ -225,7 +242,8 @@ function normalizeDeadLetter(value: DeadLetterOptions | undefined, queue: string
 function normalizeOrdering(value: boolean | InboxOrderingOptions | undefined): NormalizedInboxConsumerOptions<unknown>['ordering'] {
   if (value === undefined || value === false) return null;
   const options = value === true ? {} : value;
-  if (typeof options !== 'object' || options === null) throw new OutboxConfigError('ordering', 'expected true, false or { acceptFirstSeen, maxHolds, holdDelayMs }');
+  if (typeof options !== 'object' || options === null)
+    throw new OutboxConfigError('ordering', 'expected true, false or { acceptFirstSeen, maxHolds, holdDelayMs }');
   const defaults = INBOX_CONSUMER_DEFAULTS.ordering;
   return Object.freeze({
     acceptFirstSeen: booleanOption(options.acceptFirstSeen, 'ordering.acceptFirstSeen', defaults.acceptFirstSeen),
@@ -249,7 +267,10 @@ function normalizeBindings(value: InboxConsumerOptions['bindings']): NormalizedI
 
 function name(value: unknown, option: string, max: number): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-    throw new OutboxConfigError(option, `must be a non-empty string of at most ${max} characters, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
+    throw new OutboxConfigError(
+      option,
+      `must be a non-empty string of at most ${max} characters, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+    );
   }
   return value;
 }

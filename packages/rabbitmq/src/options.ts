@@ -87,10 +87,7 @@ export function normalizeRabbitPublisherOptions(options: RabbitPublisherOptions)
   const defaults = RABBIT_PUBLISHER_DEFAULTS;
   const exchange = options.exchange ?? defaults.exchange;
   if (!isExchangeName(exchange)) {
-    throw new OutboxConfigError(
-      'exchange',
-      `${describe(exchange)} is not a usable exchange name: use 1-255 letters, digits, "-", "_", "." or ":"`,
-    );
+    throw new OutboxConfigError('exchange', `${describe(exchange)} is not a usable exchange name: use 1-255 letters, digits, "-", "_", "." or ":"`);
   }
   const exchangeType = options.exchangeType ?? defaults.exchangeType;
   if (!EXCHANGE_TYPES.includes(exchangeType)) {
@@ -122,10 +119,7 @@ function normalizeConnection(connection: unknown): NormalizedRabbitPublisherOpti
   if (connection !== null && typeof connection === 'object' && typeof (connection as Connection).createPublisher === 'function') {
     return { kind: 'shared', instance: connection as Connection };
   }
-  throw new OutboxConfigError(
-    'connection',
-    `expected an amqp:// URL or a rabbitmq-client Connection, got ${describe(connection)}`,
-  );
+  throw new OutboxConfigError('connection', `expected an amqp:// URL or a rabbitmq-client Connection, got ${describe(connection)}`);
 }
 
 /**

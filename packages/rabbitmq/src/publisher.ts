@@ -103,7 +103,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
       throw new PublishError(
         'too-large',
         `event ${event.id} (${event.type}) has a ${message.body.length}-byte body; maxMessageBytes is ${this.#config.maxMessageBytes}. ` +
-          'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the broker\'s max_message_size)',
+          "Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the broker's max_message_size)",
       );
     }
     const route = resolveRoute(event, this.#config);
@@ -139,7 +139,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
         throw new PublishError(
           'unroutable',
           `RabbitMQ returned event ${event.id} (${ticket.returnedWith}): no queue is bound to ${describeRoute(route)} — ` +
-            'bind a queue (start the consumer), or fix the event\'s destination',
+            "bind a queue (start the consumer), or fix the event's destination",
           { destination: describeRoute(route) },
         );
       }
@@ -204,7 +204,7 @@ function missingExchange(event: StoredEvent, route: Route, cause?: unknown): Pub
   return new PublishError(
     'invalid-destination',
     `event ${event.id} is routed to exchange "${route.exchange}", which does not exist. ` +
-      'Declare the exchange, or fix the event\'s destination or the route option',
+      "Declare the exchange, or fix the event's destination or the route option",
     { cause, destination: `exchange "${route.exchange}"` },
   );
 }
@@ -215,7 +215,5 @@ function withHeaders(message: AmqpMessage, extra: Readonly<Record<string, string
 }
 
 function describeRoute(route: Route): string {
-  return route.exchange === ''
-    ? `queue "${route.routingKey}" (default exchange)`
-    : `exchange "${route.exchange}" with routing key "${route.routingKey}"`;
+  return route.exchange === '' ? `queue "${route.routingKey}" (default exchange)` : `exchange "${route.exchange}" with routing key "${route.routingKey}"`;
 }

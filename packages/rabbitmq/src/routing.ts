@@ -40,10 +40,7 @@ export function defaultRoute(event: StoredEvent, exchange: string): Route {
  * could never accept is a property of the event, so it fails as a permanent
  * `invalid-destination` rather than closing the publishing channel.
  */
-export function resolveRoute(
-  event: StoredEvent,
-  config: { readonly exchange: string; readonly route: ((event: StoredEvent) => Route) | null },
-): Route {
+export function resolveRoute(event: StoredEvent, config: { readonly exchange: string; readonly route: ((event: StoredEvent) => Route) | null }): Route {
   let route: unknown;
   try {
     route = config.route ? config.route(event) : defaultRoute(event, config.exchange);
@@ -58,10 +55,7 @@ export function resolveRoute(
 function checkRoute(route: unknown, event: StoredEvent): Route {
   const { exchange, routingKey } = (route ?? {}) as Partial<Route>;
   if (typeof exchange !== 'string' || typeof routingKey !== 'string') {
-    throw new PublishError(
-      'invalid-destination',
-      `the route for event ${event.id} must be { exchange: string, routingKey: string }; fix the route option`,
-    );
+    throw new PublishError('invalid-destination', `the route for event ${event.id} must be { exchange: string, routingKey: string }; fix the route option`);
   }
   if (exchange !== '' && !isExchangeName(exchange)) {
     throw new PublishError(

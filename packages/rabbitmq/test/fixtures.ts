@@ -3,10 +3,7 @@ import { Connection, type SyncMessage } from 'rabbitmq-client';
 import { serviceUrl, uniqueName } from '../../testkit/dist/services.js';
 
 /** A StoredEvent as the relay reads it back: core's envelope plus sequence, position, attempts. */
-export function storedEvent(
-  input: Partial<EventInput> = {},
-  stored: Partial<Pick<StoredEvent, 'sequence' | 'position' | 'attempts'>> = {},
-): StoredEvent {
+export function storedEvent(input: Partial<EventInput> = {}, stored: Partial<Pick<StoredEvent, 'sequence' | 'position' | 'attempts'>> = {}): StoredEvent {
   const envelope = createEnvelope({
     aggregateType: 'order',
     aggregateId: 'o-1',

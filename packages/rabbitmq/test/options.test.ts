@@ -77,9 +77,7 @@ describe('normalizeRabbitPublisherOptions', () => {
   });
 
   it('names the allowed range in the message', () => {
-    expect(configErrorOf({ connection: url, confirmTimeoutMs: -5 }).message).toBe(
-      'confirmTimeoutMs: must be an integer from 1 to 2147483647, got -5',
-    );
+    expect(configErrorOf({ connection: url, confirmTimeoutMs: -5 }).message).toBe('confirmTimeoutMs: must be an integer from 1 to 2147483647, got -5');
     expect(configErrorOf({ connection: url, exchangeType: 'x' }).message).toContain('topic, direct, fanout, headers');
   });
 

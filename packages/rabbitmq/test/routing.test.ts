@@ -57,7 +57,12 @@ describe('resolveRoute', () => {
   it('turns a throwing route into invalid-destination and keeps the cause', () => {
     const bug = new Error('no tenant');
     try {
-      resolveRoute(storedEvent(), { exchange: 'outbox.events', route: () => { throw bug; } });
+      resolveRoute(storedEvent(), {
+        exchange: 'outbox.events',
+        route: () => {
+          throw bug;
+        },
+      });
       expect.unreachable();
     } catch (err) {
       expect((err as PublishError).reason).toBe('invalid-destination');

@@ -12,10 +12,18 @@ export function classifyRedisError(error: unknown, context: { eventId: string; s
   const cause = { cause: error };
   if (error instanceof ErrorReply) {
     if (/^WRONGTYPE/.test(error.message)) {
-      return new PublishError('invalid-destination', `key "${context.stream}" holds something other than a stream (event ${context.eventId}: ${detail}); route the event to another key`, cause);
+      return new PublishError(
+        'invalid-destination',
+        `key "${context.stream}" holds something other than a stream (event ${context.eventId}: ${detail}); route the event to another key`,
+        cause,
+      );
     }
     if (/^NOPERM/.test(error.message)) {
-      return new PublishError('invalid-destination', `this Redis user may not add to "${context.stream}" (event ${context.eventId}: ${detail}); grant +xadd on the key or fix the routing`, cause);
+      return new PublishError(
+        'invalid-destination',
+        `this Redis user may not add to "${context.stream}" (event ${context.eventId}: ${detail}); grant +xadd on the key or fix the routing`,
+        cause,
+      );
     }
     return new PublishError('unknown', `Redis refused XADD of event ${context.eventId} to "${context.stream}": ${detail}; it will be retried`, cause);
   }

@@ -5,9 +5,7 @@ import { createClient } from 'redis';
 export type RedisClient = ReturnType<typeof createClient>;
 
 /** A client to use as it is, or the URL of one to open (and own). */
-export type RedisConnectionTarget =
-  | { readonly kind: 'shared'; readonly instance: RedisClient }
-  | { readonly kind: 'owned'; readonly url: string };
+export type RedisConnectionTarget = { readonly kind: 'shared'; readonly instance: RedisClient } | { readonly kind: 'owned'; readonly url: string };
 
 /** Checks a `redis://` / `rediss://` URL or a client; URL errors never show the password. */
 export function normalizeRedisConnection(connection: unknown, option = 'connection'): RedisConnectionTarget {
@@ -18,7 +16,8 @@ export function normalizeRedisConnection(connection: unknown, option = 'connecti
     } catch {
       throw new OutboxConfigError(option, `${redactUrl(connection)} is not a valid URL; expected redis://user:password@host:6379/0`);
     }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new OutboxConfigError(option, `${redactUrl(connection)} uses ${url.protocol}; use redis:// or rediss://`);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+      throw new OutboxConfigError(option, `${redactUrl(connection)} uses ${url.protocol}; use redis:// or rediss://`);
     if (url.hostname === '') throw new OutboxConfigError(option, `${redactUrl(connection)} has no host; expected redis://host:6379`);
     return { kind: 'owned', url: connection };
   }
@@ -65,7 +64,12 @@ export class RedisLink {
     this.client.on('error', this.#onError);
     this.client.on('ready', this.#onReady);
     if (this.client.isReady) this.#onReady();
-    this.#connected = this.#owned ? this.client.connect().then(() => undefined, (error: unknown) => this.#onError(error)) : Promise.resolve();
+    this.#connected = this.#owned
+      ? this.client.connect().then(
+          () => undefined,
+          (error: unknown) => this.#onError(error),
+        )
+      : Promise.resolve();
     // The first connect attempt either succeeds or reports an error; either ends a publish's wait.
     this.#firstOutcome = Promise.race([this.#connected, new Promise<void>((resolve) => this.client.once('error', () => resolve()))]);
   }
@@ -83,10 +87,7 @@ export class RedisLink {
     if (this.#everReady || this.#lastError !== null) throw this.downError();
     // An 'abort' listener added to an aborted signal never fires.
     signal.throwIfAborted();
-    await Promise.race([
-      this.#firstOutcome,
-      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
-    ]);
+    await Promise.race([this.#firstOutcome, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
     if (!this.client.isReady) throw this.downError();
   }
 

@@ -123,7 +123,10 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
   /** This consumer's own entries whose redelivery delay has passed, claimed again (which counts a delivery). */
   async #dueRetries(limit: number): Promise<[Entry][]> {
     const now = Date.now();
-    const ids = [...this.#due].filter(([, at]) => at <= now).slice(0, limit).map(([id]) => id);
+    const ids = [...this.#due]
+      .filter(([, at]) => at <= now)
+      .slice(0, limit)
+      .map(([id]) => id);
     if (ids.length === 0) return [];
     for (const id of ids) this.#due.delete(id);
     const claimed = await this.#link.client.xClaim(this.#config.stream, this.#config.group, this.#config.consumerName, 0, ids);
@@ -135,7 +138,8 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
     if (limit <= 0) return [];
     const { stream, group, consumerName, claimIdleMs } = this.#config;
     const reply = await this.#link.client.xAutoClaim(stream, group, consumerName, claimIdleMs, '0-0', { COUNT: limit });
-    for (const id of reply.deletedMessages) this.#deliveries.report(new Error(`entry ${id} of ${stream} was trimmed (MAXLEN) before group ${group} processed it`));
+    for (const id of reply.deletedMessages)
+      this.#deliveries.report(new Error(`entry ${id} of ${stream} was trimmed (MAXLEN) before group ${group} processed it`));
     return reply.messages.flatMap((entry) => (entry === null || this.#due.has(entry.id) ? [] : [[entry as Entry] as [Entry]]));
   }
 

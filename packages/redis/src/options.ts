@@ -73,7 +73,8 @@ const KNOWN_OPTIONS = new Set(['connection', 'streamPrefix', 'maxLength', 'creat
  * {@link OutboxConfigError} naming the option and its allowed values.
  */
 export function normalizeRedisPublisherOptions(options: RedisPublisherOptions): NormalizedRedisPublisherOptions {
-  if (options === null || typeof options !== 'object') throw new OutboxConfigError('options', 'expected an object like { connection: "redis://127.0.0.1:6379" }');
+  if (options === null || typeof options !== 'object')
+    throw new OutboxConfigError('options', 'expected an object like { connection: "redis://127.0.0.1:6379" }');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new OutboxConfigError(key, `unknown option; known: ${[...KNOWN_OPTIONS].join(', ')}`);
   }
@@ -84,7 +85,8 @@ export function normalizeRedisPublisherOptions(options: RedisPublisherOptions): 
   }
   const route = options.route ?? null;
   if (route !== null && typeof route !== 'function') throw new OutboxConfigError('route', 'must be a function (event) => stream key');
-  const maxLength = options.maxLength === undefined || options.maxLength === null ? null : integerOption(options.maxLength, 'maxLength', 0, 1, Number.MAX_SAFE_INTEGER);
+  const maxLength =
+    options.maxLength === undefined || options.maxLength === null ? null : integerOption(options.maxLength, 'maxLength', 0, 1, Number.MAX_SAFE_INTEGER);
   return Object.freeze({
     connection: normalizeRedisConnection(options.connection),
     streamPrefix,

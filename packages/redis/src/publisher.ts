@@ -60,7 +60,12 @@ class StreamPublisher implements RedisPublisher {
 
   async #publish(event: StoredEvent): Promise<void> {
     const stream = resolveStream(event, this.#config);
-    const deadline = { timeoutMs: this.#config.replyTimeoutMs, option: 'replyTimeoutMs', awaited: 'acknowledged by Redis', describe: () => this.#link.describe() };
+    const deadline = {
+      timeoutMs: this.#config.replyTimeoutMs,
+      option: 'replyTimeoutMs',
+      awaited: 'acknowledged by Redis',
+      describe: () => this.#link.describe(),
+    };
     try {
       await tracePublish(event, { system: 'redis', destination: stream }, (trace) =>
         withPublishDeadline(event, deadline, (signal) => this.#send(event, stream, toStreamFields(event, trace), signal)),
@@ -84,7 +89,8 @@ class StreamPublisher implements RedisPublisher {
     // The deadline's signal drops an XADD not yet written; node-redis's own default timeout
     // (5 s, until written) would only repeat that, at the cost of an AbortSignal.timeout per command.
     const client = this.#link.client.withCommandOptions({ abortSignal: signal, timeout: undefined });
-    const trim = this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
+    const trim =
+      this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
     if (this.#config.createStreams) {
       await client.xAdd(stream, '*', fields, trim);
       return;

@@ -21,10 +21,17 @@ export function resolveStream(event: StoredEvent, config: { readonly streamPrefi
   try {
     key = config.route ? config.route(event) : defaultStream(event, config.streamPrefix);
   } catch (error) {
-    throw new PublishError('invalid-destination', `the route option threw for event ${event.id}: ${error instanceof Error ? error.message : String(error)}; fix the routing rule`, { cause: error });
+    throw new PublishError(
+      'invalid-destination',
+      `the route option threw for event ${event.id}: ${error instanceof Error ? error.message : String(error)}; fix the routing rule`,
+      { cause: error },
+    );
   }
   if (typeof key !== 'string' || key.trim() === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new PublishError('invalid-destination', `event ${event.id} routes to ${JSON.stringify(key)}, which is not a usable stream key (1-${MAX_KEY_BYTES} bytes, not blank)`);
+    throw new PublishError(
+      'invalid-destination',
+      `event ${event.id} routes to ${JSON.stringify(key)}, which is not a usable stream key (1-${MAX_KEY_BYTES} bytes, not blank)`,
+    );
   }
   return key;
 }

@@ -94,7 +94,12 @@ const NATS: BrokerModule = {
     const { createNatsPublisher } = await brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
     return createNatsPublisher({
       connection: url,
-      ...defined({ subjectPrefix: flags.subjectPrefix, stream: flags.natsStream, maxMessageBytes: flags.maxMessageBytes, ackTimeoutMs: flags.publishTimeoutMs }),
+      ...defined({
+        subjectPrefix: flags.subjectPrefix,
+        stream: flags.natsStream,
+        maxMessageBytes: flags.maxMessageBytes,
+        ackTimeoutMs: flags.publishTimeoutMs,
+      }),
       ...(flags.declareStream === false ? { declareStream: false } : {}),
     });
   },
@@ -144,7 +149,8 @@ export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publish
     return await broker.create(url, flags);
   } catch (error) {
     // The publisher packages name their own options; say which flag sets it.
-    if (error instanceof OutboxConfigError) throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
+    if (error instanceof OutboxConfigError)
+      throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
     throw error;
   }
 }
@@ -157,15 +163,32 @@ function int(name: string): (value: string) => number {
 /** Adds `run`'s broker flags (URL, per-broker options, limits) with their help and environment variables. */
 export function brokerRunOptions(command: Command): Command {
   return command
-    .addOption(new Option('--broker-url <url>', `amqp:// (RabbitMQ), nats:// (NATS JetStream) or redis:// (Redis Streams); default ${redactUrl(DEFAULT_BROKER_URL)}`).env(ENV.brokerUrl))
+    .addOption(
+      new Option(
+        '--broker-url <url>',
+        `amqp:// (RabbitMQ), nats:// (NATS JetStream) or redis:// (Redis Streams); default ${redactUrl(DEFAULT_BROKER_URL)}`,
+      ).env(ENV.brokerUrl),
+    )
     .addOption(new Option('--exchange <name>', 'RabbitMQ: exchange to publish to (default outbox.events, topic)').env(ENV.exchange))
     .option('--no-declare-exchange', 'RabbitMQ: do not declare the exchange (it must exist; the broker user then needs no configure permission)')
     .addOption(new Option('--subject-prefix <prefix>', 'NATS: subjects are <prefix>.<aggregateType>.<type> (default outbox)').env(BROKER_ENV.subjectPrefix))
     .addOption(new Option('--nats-stream <name>', 'NATS: the JetStream stream capturing <prefix>.> (default OUTBOX)').env(BROKER_ENV.natsStream))
     .option('--no-declare-stream', 'NATS: do not create the stream (a subject no stream captures then fails permanently)')
     .addOption(new Option('--stream-prefix <prefix>', 'Redis: streams are <prefix>:<aggregateType> (default outbox)').env(BROKER_ENV.streamPrefix))
-    .addOption(new Option('--max-len <n>', 'Redis: trim each stream to about n entries (XADD MAXLEN ~; off by default)').env(BROKER_ENV.maxLen).argParser(int('--max-len')))
+    .addOption(
+      new Option('--max-len <n>', 'Redis: trim each stream to about n entries (XADD MAXLEN ~; off by default)')
+        .env(BROKER_ENV.maxLen)
+        .argParser(int('--max-len')),
+    )
     .option('--no-create-streams', 'Redis: XADD NOMKSTREAM, so a missing stream fails permanently')
-    .addOption(new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB)').env(BROKER_ENV.maxMessageBytes).argParser(int('--max-message-bytes')))
-    .addOption(new Option('--publish-timeout-ms <ms>', 'budget of one publish up to the broker\'s acknowledgement (default 10000)').env(BROKER_ENV.publishTimeoutMs).argParser(int('--publish-timeout-ms')));
+    .addOption(
+      new Option('--max-message-bytes <n>', 'larger events fail permanently and are quarantined (default 16 MiB; NATS 1 MiB)')
+        .env(BROKER_ENV.maxMessageBytes)
+        .argParser(int('--max-message-bytes')),
+    )
+    .addOption(
+      new Option('--publish-timeout-ms <ms>', "budget of one publish up to the broker's acknowledgement (default 10000)")
+        .env(BROKER_ENV.publishTimeoutMs)
+        .argParser(int('--publish-timeout-ms')),
+    );
 }

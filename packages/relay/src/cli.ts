@@ -130,10 +130,16 @@ brokerRunOptions(databaseOptions(program.command('run').description('run the rel
   .option('--migrate', 'apply pending migrations before starting')
   .option('--once', 'publish until nothing is claimable, then exit')
   .option('--relay-id <id>', 'unique id of this relay (default host-pid-random)')
-  .addOption(new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (off by default; 0 = any free port)').env('OUTBOX_METRICS_PORT').argParser(int('--metrics-port')))
+  .addOption(
+    new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (off by default; 0 = any free port)')
+      .env('OUTBOX_METRICS_PORT')
+      .argParser(int('--metrics-port')),
+  )
   .addOption(new Option('--metrics-host <host>', 'address the metrics server binds (default 0.0.0.0)').env('OUTBOX_METRICS_HOST'))
   .option('--status-interval-ms <ms>', 'how often metrics re-read backlog figures from the database (default 5000)', int('--status-interval-ms'))
-  .addOption(new Option('--log-level <level>', 'pino log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').env(ENV.logLevel))
+  .addOption(
+    new Option('--log-level <level>', 'pino log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').env(ENV.logLevel),
+  )
   .action(async (flags) => {
     const logger = createLogger(flags.logLevel);
     const abort = new AbortController();
@@ -148,7 +154,7 @@ try {
 } catch (error) {
   // Configuration mistakes exit 2 with the message alone; anything else exits 1. Messages from
   // outboxkit never contain credentials.
-  const message = error instanceof OutboxError ? error.message : (error as Error)?.message ?? String(error);
+  const message = error instanceof OutboxError ? error.message : ((error as Error)?.message ?? String(error));
   process.stderr.write(`outbox-relay: ${message}\n`);
   process.exitCode = error instanceof OutboxConfigError ? 2 : 1;
 }

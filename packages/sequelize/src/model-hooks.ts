@@ -3,11 +3,7 @@ import type { Model, ModelStatic, Sequelize, Transaction } from 'sequelize';
 import { requireOpenTransaction } from './transaction-guard.js';
 
 /** What a mapper returns: one event, several, or nothing (`null`/`undefined`/`[]`) to emit none. */
-export type Emitted<Events extends EventMap = EventMap> =
-  | EventInput<Events>
-  | readonly EventInput<Events>[]
-  | null
-  | undefined;
+export type Emitted<Events extends EventMap = EventMap> = EventInput<Events> | readonly EventInput<Events>[] | null | undefined;
 
 /** Sequelize's hook options, as far as mappers need them (`where`, `fields`, `attributes`...). */
 export type HookOptions = { transaction?: Transaction | null; individualHooks?: boolean } & Record<string, unknown>;
@@ -52,10 +48,7 @@ export interface ModelOutboxHooks<M extends Model, Events extends EventMap = Eve
 }
 
 /** Writes events in the hook's transaction (`undefined` means: the CLS transaction). */
-export type EmitFn<Events extends EventMap> = (
-  events: readonly EventInput<Events>[],
-  transaction: Transaction | null | undefined,
-) => Promise<unknown>;
+export type EmitFn<Events extends EventMap> = (events: readonly EventInput<Events>[], transaction: Transaction | null | undefined) => Promise<unknown>;
 
 /** Every hook that runs before a write to the model's table; a write without a transaction stops there. */
 const GUARDED_HOOKS = {
@@ -133,12 +126,14 @@ export function registerModelHooks<M extends Model, Events extends EventMap>(
       });
     }
     // Without individualHooks, Model.update/destroy never load the rows, so there is nothing to map.
-    if (afterUpdate) hook('beforeBulkUpdate', (options: HookOptions) => {
-      options.individualHooks = true;
-    });
-    if (afterDestroy) hook('beforeBulkDestroy', (options: HookOptions) => {
-      options.individualHooks = true;
-    });
+    if (afterUpdate)
+      hook('beforeBulkUpdate', (options: HookOptions) => {
+        options.individualHooks = true;
+      });
+    if (afterDestroy)
+      hook('beforeBulkDestroy', (options: HookOptions) => {
+        options.individualHooks = true;
+      });
   }
 
   return () => {

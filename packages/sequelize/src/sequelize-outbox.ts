@@ -81,10 +81,7 @@ interface TransactionState {
  *   await outbox.add({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 5 } }, { transaction });
  * });
  */
-export function createSequelizeOutbox<Events extends EventMap = EventMap>(
-  sequelize: Sequelize,
-  options: SequelizeOutboxOptions,
-): SequelizeOutbox<Events> {
+export function createSequelizeOutbox<Events extends EventMap = EventMap>(sequelize: Sequelize, options: SequelizeOutboxOptions): SequelizeOutbox<Events> {
   if (sequelize === null || typeof sequelize !== 'object' || typeof (sequelize as Partial<Sequelize>).getDialect !== 'function') {
     throw new OutboxConfigError('sequelize', 'expected a Sequelize 6 instance (new Sequelize(...))');
   }

@@ -50,7 +50,13 @@ describe('sqlite3Executor (node-sqlite3, the driver Sequelize uses)', () => {
     expect(viaSqlite3.map((e) => [e.id, e.sequence])).toEqual(written.map((e) => [e.id, e.sequence]));
     expect(viaSqlite3[0]!.occurredAt).toEqual(written[0]!.occurredAt);
     expect(await dialect.countPending(executor)).toBe(3);
-    expect(await dialect.markPublished(executor, written.map((e) => e.id), true)).toBe(3);
+    expect(
+      await dialect.markPublished(
+        executor,
+        written.map((e) => e.id),
+        true,
+      ),
+    ).toBe(3);
     expect(await dialect.countPending(relayDatabase)).toBe(0);
   });
 
@@ -71,12 +77,21 @@ describe('sqlite3Executor (node-sqlite3, the driver Sequelize uses)', () => {
   it('reports rows and change counts for every statement shape, converting values like better-sqlite3', async () => {
     const executor = sqlite3Executor(db);
     await executor.query('CREATE TABLE IF NOT EXISTS shapes (n INTEGER, at INTEGER, flag INTEGER)');
-    expect(await executor.query('INSERT INTO shapes VALUES (?, ?, ?), (?, ?, ?)', [1, new Date(1000), true, 2n, null, false])).toEqual({ rows: [], rowCount: 2 });
+    expect(await executor.query('INSERT INTO shapes VALUES (?, ?, ?), (?, ?, ?)', [1, new Date(1000), true, 2n, null, false])).toEqual({
+      rows: [],
+      rowCount: 2,
+    });
     expect(await executor.query('WITH x(n) AS (VALUES (3), (4), (5)) INSERT INTO shapes (n) SELECT n FROM x')).toEqual({ rows: [], rowCount: 3 });
-    expect(await executor.query('WITH x AS (SELECT n FROM shapes WHERE n <= 2) SELECT n FROM x ORDER BY n')).toEqual({ rows: [{ n: 1 }, { n: 2 }], rowCount: 2 });
+    expect(await executor.query('WITH x AS (SELECT n FROM shapes WHERE n <= 2) SELECT n FROM x ORDER BY n')).toEqual({
+      rows: [{ n: 1 }, { n: 2 }],
+      rowCount: 2,
+    });
     expect(await executor.query('WITH x AS (SELECT 1) SELECT n FROM shapes WHERE n > 100')).toEqual({ rows: [], rowCount: 0 });
     expect(await executor.query('SELECT n, at, flag FROM shapes WHERE n <= 2 ORDER BY n')).toEqual({
-      rows: [{ n: 1, at: 1000, flag: 1 }, { n: 2, at: null, flag: 0 }],
+      rows: [
+        { n: 1, at: 1000, flag: 1 },
+        { n: 2, at: null, flag: 0 },
+      ],
       rowCount: 2,
     });
     expect(await executor.query('UPDATE shapes SET flag = 1 WHERE n > 2 RETURNING n')).toMatchObject({ rowCount: 3 });

@@ -132,7 +132,10 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       };
       /** Records the hook events written since the last call with the transaction's outcome. */
       const settle = (outcome: 'committed' | 'rolled-back') => {
-        bench.record(written.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })), outcome);
+        bench.record(
+          written.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })),
+          outcome,
+        );
       };
 
       beforeAll(() => {
@@ -216,7 +219,10 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       it("emits one event per row for bulk statements by default ('per-row')", async () => {
         const ids = [uniqueName('b'), uniqueName('b'), uniqueName('b')];
         await db.sequelize.transaction(async (transaction) => {
-          await Order.bulkCreate(ids.map((id, i) => ({ id, total: i, status: 'new' })), { transaction });
+          await Order.bulkCreate(
+            ids.map((id, i) => ({ id, total: i, status: 'new' })),
+            { transaction },
+          );
           await Order.update({ status: 'shipped' }, { where: { id: ids }, transaction });
           await Order.destroy({ where: { id: ids.slice(0, 2) }, transaction });
         });
@@ -233,7 +239,10 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       it('emits the same per-row events when the caller asks for individualHooks', async () => {
         const ids = [uniqueName('i'), uniqueName('i')];
         await db.sequelize.transaction(async (transaction) => {
-          await Order.bulkCreate(ids.map((id) => ({ id, total: 1, status: 'new' })), { transaction, individualHooks: true });
+          await Order.bulkCreate(
+            ids.map((id) => ({ id, total: 1, status: 'new' })),
+            { transaction, individualHooks: true },
+          );
           await Order.destroy({ where: { id: ids }, transaction, individualHooks: true });
         });
         // Neither doubled (afterBulkCreate skips rows that had individual hooks) nor missing.
@@ -245,7 +254,10 @@ export function describeSequelizeOutbox(target: TestTarget): void {
       it('emits one event per statement with statement mappers', async () => {
         const ids = [uniqueName('l'), uniqueName('l'), uniqueName('l')];
         await db.sequelize.transaction(async (transaction) => {
-          await Line.bulkCreate(ids.map((id) => ({ id, total: 1, status: 'new' })), { transaction });
+          await Line.bulkCreate(
+            ids.map((id) => ({ id, total: 1, status: 'new' })),
+            { transaction },
+          );
           await Line.update({ status: 'packed' }, { where: { id: ids }, transaction, individualHooks: true });
           // No afterBulkDestroy mapper: emits nothing, but still needs the transaction.
           await Line.destroy({ where: { id: ids[0] }, transaction });
@@ -303,10 +315,12 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         const id = uniqueName('c');
         let written: WrittenEvent[] = [];
         let hookEvents = 0;
-        const remove = outbox.hooks(Plain, { afterCreate: () => {
-          hookEvents++;
-          return placed(id, 1);
-        } });
+        const remove = outbox.hooks(Plain, {
+          afterCreate: () => {
+            hookEvents++;
+            return placed(id, 1);
+          },
+        });
         cleanups.push(remove);
         await db.sequelize.transaction(async () => {
           await Order.create({ id, total: 4, status: 'new' });
@@ -319,8 +333,15 @@ export function describeSequelizeOutbox(target: TestTarget): void {
         expect(await pending()).toBe(3);
         record(written, 'committed');
         // The hook events of Order and Plain: ids not known here, so read them back for the log.
-        const rows = await db.dialect.claim(db.relayDatabase, Array.from({ length: 64 }, (_, i) => i), 100);
-        bench.record(rows.filter((row) => !written.some((event) => event.id === row.id)), 'committed');
+        const rows = await db.dialect.claim(
+          db.relayDatabase,
+          Array.from({ length: 64 }, (_, i) => i),
+          100,
+        );
+        bench.record(
+          rows.filter((row) => !written.some((event) => event.id === row.id)),
+          'committed',
+        );
         await relayAndCheck();
         expect(bench.log.check().committed).toBe(3);
       });

@@ -58,7 +58,15 @@ describe('typed events (EventMap generic)', () => {
         return { aggregateType: 'order', aggregateId: order.id, type: 'OrderPlaced', payload: { orderId: order.id, total: order.total } };
       },
       afterDestroy: () => null,
-      bulk: { afterBulkCreate: (orders) => orders.map((order) => ({ aggregateType: 'order', aggregateId: order.id, type: 'OrderPlaced' as const, payload: { orderId: order.id, total: order.total } })) },
+      bulk: {
+        afterBulkCreate: (orders) =>
+          orders.map((order) => ({
+            aggregateType: 'order',
+            aggregateId: order.id,
+            type: 'OrderPlaced' as const,
+            payload: { orderId: order.id, total: order.total },
+          })),
+      },
     };
     const register = () => outbox.hooks(Order, mappers);
     expectTypeOf(register).returns.toEqualTypeOf<() => void>();

@@ -87,8 +87,7 @@ export function enqueueSync<Events extends EventMap = EventMap>(
   const sql = sqliteStatements(tables);
   try {
     return envelopes.map((envelope) => {
-      const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId])
-        .rows[0]!.last_sequence;
+      const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]).rows[0]!.last_sequence;
       runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
       return { ...envelope, sequence };
     });

@@ -106,10 +106,7 @@ export async function migrateSqlite(db: SqlDatabase, tables: ResolvedTables): Pr
     for (const migration of sqliteMigrations(tables)) {
       if (done.has(migration.version)) continue;
       for (const statement of migration.statements) await tx.query(statement);
-      await tx.query(`INSERT INTO ${migrationsTable} (version, name, applied_at) VALUES (?, ?, ${NOW_MS})`, [
-        migration.version,
-        migration.name,
-      ]);
+      await tx.query(`INSERT INTO ${migrationsTable} (version, name, applied_at) VALUES (?, ?, ${NOW_MS})`, [migration.version, migration.name]);
       applied.push(migration.version);
     }
     return applied;

@@ -6,8 +6,7 @@ import { EVENT_COLUMNS, NOW_MS } from './sqlite-sql.js';
 /** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup` (`status` is the relay store's). */
 export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
-const HISTORY_COLUMNS =
-  'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, attempts, published_at';
+const HISTORY_COLUMNS = 'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, attempts, published_at';
 
 const QUARANTINE_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, type, destination, attempts, reason, status, ' +
@@ -45,8 +44,7 @@ export function sqliteOperationStatements(tables: ResolvedTables) {
     },
     /** params: include resolved (0/1), limit. */
     listQuarantine:
-      `SELECT ${QUARANTINE_COLUMNS} FROM ${quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` +
-      'ORDER BY quarantined_at, position LIMIT ?',
+      `SELECT ${QUARANTINE_COLUMNS} FROM ${quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` + 'ORDER BY quarantined_at, position LIMIT ?',
     /** params: id. No row locks in SQLite: the transaction (BEGIN IMMEDIATE) holds the write lock. */
     lockQuarantined: `SELECT status FROM ${quarantine} WHERE id = ?`,
     /** params: id. Original position: the event goes back before every later event of its aggregate. */
@@ -61,8 +59,7 @@ export function sqliteOperationStatements(tables: ResolvedTables) {
      * cleanups take turns (the driver's busy handling waits) and each deletes rows that still exist.
      */
     deleteHistoryBefore:
-      `DELETE FROM ${published} WHERE position IN ` +
-      `(SELECT position FROM ${published} WHERE published_at < ? ORDER BY published_at LIMIT ?)`,
+      `DELETE FROM ${published} WHERE position IN ` + `(SELECT position FROM ${published} WHERE published_at < ? ORDER BY published_at LIMIT ?)`,
   });
 }
 

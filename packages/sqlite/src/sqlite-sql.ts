@@ -19,8 +19,7 @@ export const EVENT_COLUMNS =
   'occurred_at, created_at, available_at, attempts, last_error';
 
 const EVENT_SELECT =
-  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, e.payload, ' +
-  'e.headers, e.occurred_at, e.attempts';
+  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, e.payload, ' + 'e.headers, e.occurred_at, e.attempts';
 
 export type SqliteStatements = ReturnType<typeof sqliteStatements>;
 
@@ -70,8 +69,7 @@ export function sqliteStatements(tables: ResolvedTables) {
 
     /** params: ids (JSON array) */
     copyToPublished:
-      `INSERT INTO ${published} (${EVENT_COLUMNS}, published_at) SELECT ${EVENT_COLUMNS}, ${NOW_MS} ` +
-      `FROM ${events} WHERE id IN (${idsFromJson})`,
+      `INSERT INTO ${published} (${EVENT_COLUMNS}, published_at) SELECT ${EVENT_COLUMNS}, ${NOW_MS} ` + `FROM ${events} WHERE id IN (${idsFromJson})`,
     /** params: ids (JSON array) */
     deleteEvents: `DELETE FROM ${events} WHERE id IN (${idsFromJson})`,
 

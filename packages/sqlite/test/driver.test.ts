@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OutboxConfigError, OutboxError, type SqlExecutor } from '@outboxkit/core';
-import {
-  DATABASE_BUSY_CODE,
-  enqueue,
-  executorInTransaction,
-  openSqliteDatabase,
-  sqliteExecutor,
-  sqlitePathFromUrl,
-} from '../src/index.js';
+import { DATABASE_BUSY_CODE, enqueue, executorInTransaction, openSqliteDatabase, sqliteExecutor, sqlitePathFromUrl } from '../src/index.js';
 import { orderEvent, useTempFiles } from './support.js';
 
 const files = useTempFiles();

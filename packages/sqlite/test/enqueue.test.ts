@@ -108,9 +108,7 @@ describe('enqueue (async)', () => {
     app.exec('COMMIT');
 
     const claimed = await dialect.claim(db, ALL_SHARDS, 10);
-    expect(claimed.map((event) => [event.id, event.type, event.sequence])).toEqual(
-      written.map((event) => [event.id, event.type, event.sequence]),
-    );
+    expect(claimed.map((event) => [event.id, event.type, event.sequence])).toEqual(written.map((event) => [event.id, event.type, event.sequence]));
     expect(claimed.map((event) => event.sequence)).toEqual([1, 2, 3]);
   });
 
@@ -135,10 +133,12 @@ describe('enqueue (async)', () => {
     app.exec('BEGIN');
     await enqueue(app, orderEvent('o-1'));
     app.exec('ROLLBACK');
-    await expect(db.transaction(async (tx) => {
-      await enqueue(tx, orderEvent('o-2'));
-      throw new Error('abort');
-    })).rejects.toThrow('abort');
+    await expect(
+      db.transaction(async (tx) => {
+        await enqueue(tx, orderEvent('o-2'));
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
     expect(await counts(db)).toEqual({ events: 0, sequences: 0 });
   });
 

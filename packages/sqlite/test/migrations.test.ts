@@ -9,9 +9,11 @@ const files = useTempFiles();
 function tableNames(path: string): string[] {
   const raw = new BetterSqlite3(path, { readonly: true });
   try {
-    return (raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
-      name: string;
-    }[]).map((row) => row.name);
+    return (
+      raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+        name: string;
+      }[]
+    ).map((row) => row.name);
   } finally {
     raw.close();
   }
@@ -38,7 +40,10 @@ describe('migrate', () => {
       'outbox_sequences',
     ]);
     const { rows: versions } = await db.query<{ version: number; name: string }>('SELECT version, name FROM outbox_migrations ORDER BY version');
-    expect(versions).toEqual([{ version: 1, name: 'outbox tables' }, { version: 2, name: 'consumer inbox' }]);
+    expect(versions).toEqual([
+      { version: 1, name: 'outbox tables' },
+      { version: 2, name: 'consumer inbox' },
+    ]);
     const { rows: leases } = await db.query<{ n: number; low: number; high: number; epochs: number }>(
       'SELECT count(*) AS n, min(shard) AS low, max(shard) AS high, sum(epoch) AS epochs FROM outbox_leases',
     );

@@ -100,9 +100,7 @@ describe('markPublished', () => {
   it('only deletes when keepHistory is off, and counts unknown ids as nothing', async () => {
     const { db, dialect } = await files.migrated();
     const [event] = await write(db, orderEvent('a'));
-    const removed = await db.transaction((tx) =>
-      dialect.markPublished(tx, [event!.id, '01890000-0000-7000-8000-000000000000'], false),
-    );
+    const removed = await db.transaction((tx) => dialect.markPublished(tx, [event!.id, '01890000-0000-7000-8000-000000000000'], false));
     expect(removed).toBe(1);
     expect(await dialect.countPending(db)).toBe(0);
     const { rows } = await db.query<{ n: number }>('SELECT count(*) AS n FROM outbox_published');
@@ -147,7 +145,7 @@ describe('quarantine', () => {
 });
 
 describe('leases', () => {
-  it('acquire takes free shards, bumps the epoch only when the owner changes, and leaves others\' shards alone', async () => {
+  it("acquire takes free shards, bumps the epoch only when the owner changes, and leaves others' shards alone", async () => {
     const { db, dialect } = await files.migrated();
 
     expect(await dialect.acquire(db, 'r1', [2, 0, 1], HOUR_MS)).toEqual([

@@ -42,19 +42,34 @@ export function describeFailure(report: DeliveryReport, max = 20): string {
     `${report.rolledBack} rolled back, ${report.unknown} unknown; ${report.delivered} deliveries, ${report.duplicateDeliveries} duplicates)`;
   if (report.ok) return `delivery check passed: ${summary}`;
   const sections = [
-    section('lost (committed, never delivered)', report.lost, max, (event) =>
-      `${event.id}  ${aggregateLabel(event.aggregateType, event.aggregateId)}${sequenceText(event.sequence)}`,
+    section(
+      'lost (committed, never delivered)',
+      report.lost,
+      max,
+      (event) => `${event.id}  ${aggregateLabel(event.aggregateType, event.aggregateId)}${sequenceText(event.sequence)}`,
     ),
-    section('unexpected', report.unexpected, max, (delivery) =>
-      `${delivery.id}  ${aggregateLabel(delivery.aggregateType, delivery.aggregateId)}${sequenceText(delivery.sequence)}  ` +
-      `${delivery.reason === 'rolled-back' ? 'its write rolled back' : 'never attempted'}, arrival ${delivery.arrival}`,
+    section(
+      'unexpected',
+      report.unexpected,
+      max,
+      (delivery) =>
+        `${delivery.id}  ${aggregateLabel(delivery.aggregateType, delivery.aggregateId)}${sequenceText(delivery.sequence)}  ` +
+        `${delivery.reason === 'rolled-back' ? 'its write rolled back' : 'never attempted'}, arrival ${delivery.arrival}`,
     ),
-    section('out of order (first deliveries per aggregate)', report.orderViolations, max, (violation) =>
-      `${violation.aggregate}: #${violation.sequence} ${violation.id} arrived after #${violation.previousSequence} ` +
-      `${violation.previousId} (arrival ${violation.arrival})`,
+    section(
+      'out of order (first deliveries per aggregate)',
+      report.orderViolations,
+      max,
+      (violation) =>
+        `${violation.aggregate}: #${violation.sequence} ${violation.id} arrived after #${violation.previousSequence} ` +
+        `${violation.previousId} (arrival ${violation.arrival})`,
     ),
-    section('mismatched (delivery disagrees with the write)', report.mismatches, max, (mismatch) =>
-      `${mismatch.id}  ${mismatch.field}: written ${String(mismatch.attempted)}, delivered ${String(mismatch.delivered)} (arrival ${mismatch.arrival})`,
+    section(
+      'mismatched (delivery disagrees with the write)',
+      report.mismatches,
+      max,
+      (mismatch) =>
+        `${mismatch.id}  ${mismatch.field}: written ${String(mismatch.attempted)}, delivered ${String(mismatch.delivered)} (arrival ${mismatch.arrival})`,
     ),
   ];
   return [`delivery check failed: ${summary}`, ...sections.filter((text) => text !== '')].join('\n');

@@ -30,9 +30,9 @@ export async function collectJetStream(options: CollectJetStreamOptions): Promis
   try {
     const jsm = await jetstreamManager(nc);
     if (options.createWithSubjects) {
-      await jsm.streams.info(options.stream).catch(() =>
-        jsm.streams.add({ name: options.stream, subjects: [...options.createWithSubjects!], storage: StorageType.File }),
-      );
+      await jsm.streams
+        .info(options.stream)
+        .catch(() => jsm.streams.add({ name: options.stream, subjects: [...options.createWithSubjects!], storage: StorageType.File }));
     }
     const durable = `okt_collect_${randomBytes(4).toString('hex')}`;
     await jsm.consumers.add(options.stream, {

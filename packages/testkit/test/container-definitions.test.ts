@@ -35,7 +35,14 @@ describe('container definitions', () => {
         ready: { log: /Ready to accept connections/, times: 1 },
         url: undefined,
       },
-      nats: { image: 'nats:2.9-alpine', port: 4222, environment: {}, command: ['nats-server', '-js'], ready: { log: /Server is ready/, times: 1 }, url: undefined },
+      nats: {
+        image: 'nats:2.9-alpine',
+        port: 4222,
+        environment: {},
+        command: ['nats-server', '-js'],
+        ready: { log: /Server is ready/, times: 1 },
+        url: undefined,
+      },
     });
   });
 

@@ -42,7 +42,9 @@ describe('container runtime detection', () => {
   it('says which DOCKER_HOST forms testcontainers cannot use, without showing credentials', async () => {
     expect(await detectContainerRuntime({ DOCKER_HOST: 'ssh://deploy:hunter2@build-host' })).toEqual({
       found: false,
-      tried: ['DOCKER_HOST=ssh://deploy:***@build-host: testcontainers cannot use a ssh:// address (use unix://, npipe:// or tcp://; forward an ssh socket with ssh -L)'],
+      tried: [
+        'DOCKER_HOST=ssh://deploy:***@build-host: testcontainers cannot use a ssh:// address (use unix://, npipe:// or tcp://; forward an ssh socket with ssh -L)',
+      ],
     });
   });
 

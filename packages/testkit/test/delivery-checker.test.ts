@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DeliveryCheckError,
-  DeliveryLog,
-  allCommittedDelivered,
-  checkDeliveries,
-  describeFailure,
-  expectDeliveryOk,
-  formatReport,
-} from '../src/index.js';
+import { DeliveryCheckError, DeliveryLog, allCommittedDelivered, checkDeliveries, describeFailure, expectDeliveryOk, formatReport } from '../src/index.js';
 
 /** One aggregate's event: `event('a', 3)` is the 3rd event of order/a, id `a3`. */
 function event(aggregateId: string, sequence: number) {
@@ -163,7 +155,13 @@ describe('checkDeliveries', () => {
   it('orders per aggregate only: interleaving across aggregates is fine', () => {
     const log = new DeliveryLog();
     for (const id of ['a', 'b']) for (const seq of [1, 2]) log.attempted(event(id, seq), 'committed');
-    for (const [id, seq] of [['b', 1], ['a', 1], ['b', 2], ['a', 2]] as const) log.delivered(wire(id, seq));
+    for (const [id, seq] of [
+      ['b', 1],
+      ['a', 1],
+      ['b', 2],
+      ['a', 2],
+    ] as const)
+      log.delivered(wire(id, seq));
 
     expect(checkDeliveries(log).ok).toBe(true);
   });

@@ -37,8 +37,9 @@ export function databaseOf(dataSource: DataSource): DatabaseOfDataSource {
   if (known === undefined) {
     throw new OutboxConfigError(
       'dataSource',
-      `TypeORM type "${type}" is not supported: outboxkit supports ${Object.keys(FAMILY_OF_TYPE).map((name) => `'${name}'`).join(', ')} ` +
-        "(PostgreSQL through pg, MySQL and MariaDB through mysql2, SQLite through better-sqlite3)",
+      `TypeORM type "${type}" is not supported: outboxkit supports ${Object.keys(FAMILY_OF_TYPE)
+        .map((name) => `'${name}'`)
+        .join(', ')} ` + '(PostgreSQL through pg, MySQL and MariaDB through mysql2, SQLite through better-sqlite3)',
     );
   }
   return Object.freeze({ ...known, type });

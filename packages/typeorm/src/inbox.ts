@@ -42,12 +42,17 @@ export function typeormInbox(dataSource: DataSource, options: TypeormInboxOption
   const executorFor = lazyConnectionExecutor(database.family, '@outboxkit/typeorm', (specifier) => import(specifier));
   const { isolationLevel } = options;
   // A manager of its own per delivery: on SQLite the transaction's manager is the same object every time.
-  const inTransaction = <T>(fn: (manager: EntityManager) => Promise<T>) => (manager: EntityManager) => fn(dataSource.createEntityManager(manager.queryRunner));
+  const inTransaction =
+    <T>(fn: (manager: EntityManager) => Promise<T>) =>
+    (manager: EntityManager) =>
+      fn(dataSource.createEntityManager(manager.queryRunner));
   const transaction = <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> =>
     isolationLevel === undefined ? dataSource.transaction(inTransaction(fn)) : dataSource.transaction(isolationLevel, inTransaction(fn));
   const serial = serialByKey<DataSource>();
   return Object.freeze({
-    transaction: database.sharedConnection ? <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => serial(dataSource, () => transaction(fn)) : transaction,
+    transaction: database.sharedConnection
+      ? <T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> => serial(dataSource, () => transaction(fn))
+      : transaction,
     executor: (manager: EntityManager): SqlExecutor => transactionConnectionExecutor(executorFor, () => manager.queryRunner!.connect()),
   });
 }

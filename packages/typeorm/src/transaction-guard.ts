@@ -21,7 +21,9 @@ const USAGE =
 export function requireOpenTransaction(dataSource: DataSource, handle: unknown, what: string): QueryRunner {
   const queryRunner = queryRunnerOf(handle);
   if (queryRunner === undefined) {
-    const kind = isEntityManager(handle) ? 'an EntityManager that is not bound to a transaction (dataSource.manager?)' : 'neither an EntityManager nor a QueryRunner';
+    const kind = isEntityManager(handle)
+      ? 'an EntityManager that is not bound to a transaction (dataSource.manager?)'
+      : 'neither an EntityManager nor a QueryRunner';
     throw new OutboxTransactionRequiredError(`${what} was called with ${kind}: ${USAGE}`);
   }
   if (queryRunner.dataSource !== dataSource) {

@@ -1,4 +1,14 @@
-import { assertDialectFamily, connectionWriter, OutboxConfigError, requireWriterDialect, signalLocalCommit, type EventMap, type EventsInput, type WrittenEvent, type WriterDialect } from '@outboxkit/core';
+import {
+  assertDialectFamily,
+  connectionWriter,
+  OutboxConfigError,
+  requireWriterDialect,
+  signalLocalCommit,
+  type EventMap,
+  type EventsInput,
+  type WrittenEvent,
+  type WriterDialect,
+} from '@outboxkit/core';
 import type { DataSource, EntitySubscriberInterface, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import { databaseOf } from './data-source-family.js';
 import { registerEntitySubscriber, type EntityOutboxMappers } from './entity-subscriber.js';
@@ -90,11 +100,17 @@ export function createTypeormOutbox<Events extends EventMap = EventMap>(dataSour
     add,
     subscribe<Entity extends ObjectLiteral>(entity: EntityTarget<Entity>, mappers: EntityOutboxMappers<Entity, Events>): () => void {
       if (!dataSource.isInitialized) {
-        throw new OutboxConfigError('dataSource', 'call outbox.subscribe() after dataSource.initialize(): TypeORM replaces its subscriber list when it initializes');
+        throw new OutboxConfigError(
+          'dataSource',
+          'call outbox.subscribe() after dataSource.initialize(): TypeORM replaces its subscriber list when it initializes',
+        );
       }
       const target = dataSource.getMetadata(entity).target;
       if (subscribed.has(target)) {
-        throw new OutboxConfigError('entity', `outbox mappers are already registered for ${String(dataSource.getMetadata(entity).name)}; register them once (each event would be written twice)`);
+        throw new OutboxConfigError(
+          'entity',
+          `outbox mappers are already registered for ${String(dataSource.getMetadata(entity).name)}; register them once (each event would be written twice)`,
+        );
       }
       const remove = registerEntitySubscriber(dataSource, target, mappers, (queryRunner, emitted) => add(queryRunner, emitted));
       subscribed.add(target);

@@ -6,7 +6,10 @@ import { Order, postgresTarget, sqliteTarget, type TypeormTarget, type TypeormTe
 
 // What every ORM's inbox must do runs in the ORM-adapter conformance suite of each database's
 // test file; this file keeps what only typeormInbox has.
-function withDatabase(target: TypeormTarget, body: (context: { db: () => TypeormTestDatabase; bed: () => RabbitTestBed; consumers: InboxConsumer[] }) => void): void {
+function withDatabase(
+  target: TypeormTarget,
+  body: (context: { db: () => TypeormTestDatabase; bed: () => RabbitTestBed; consumers: InboxConsumer[] }) => void,
+): void {
   describe(`TypeORM inbox on ${target.name}`, () => {
     let db: TypeormTestDatabase;
     let bed: RabbitTestBed;
@@ -90,6 +93,12 @@ withDatabase(sqliteTarget, ({ db, bed, consumers }) => {
     expect(mostInside).toBe(1);
     for (const event of good) expect(await db().dataSource.manager.countBy(Order, { id: event.id })).toBe(1);
     expect(await db().dataSource.manager.countBy(Order, { id: poison.id })).toBe(0);
-    expect(await db().dialect.inboxContains(db().relayDatabase, `c_${queue}`, good.map((event) => event.id))).toHaveLength(good.length);
+    expect(
+      await db().dialect.inboxContains(
+        db().relayDatabase,
+        `c_${queue}`,
+        good.map((event) => event.id),
+      ),
+    ).toHaveLength(good.length);
   });
 });

@@ -44,7 +44,9 @@ describe('typed events (EventMap generic)', () => {
         expectTypeOf(entity).toEqualTypeOf<OrderRow>();
         return { aggregateType: 'order', aggregateId: entity.id, type: 'OrderPlaced', payload: { orderId: entity.id, total: entity.total } };
       },
-      afterRemove: ({ databaseEntity }) => [{ aggregateType: 'order', aggregateId: databaseEntity.id, type: 'OrderCancelled', payload: { orderId: databaseEntity.id, reason: 'removed' } }],
+      afterRemove: ({ databaseEntity }) => [
+        { aggregateType: 'order', aggregateId: databaseEntity.id, type: 'OrderCancelled', payload: { orderId: databaseEntity.id, reason: 'removed' } },
+      ],
       afterUpdate: () => null,
     };
     const register = () => outbox.subscribe(Order, mappers);

@@ -15,7 +15,5 @@ export interface InboxOperations {
 /** The dialect's inbox operations, or null when this dialect has no inbox table support. */
 export function inboxOperationsOf(dialect: object): InboxOperations | null {
   const candidate = dialect as Partial<InboxOperations>;
-  return typeof candidate.inboxContains === 'function' && typeof candidate.deleteInboxBefore === 'function'
-    ? (candidate as InboxOperations)
-    : null;
+  return typeof candidate.inboxContains === 'function' && typeof candidate.deleteInboxBefore === 'function' ? (candidate as InboxOperations) : null;
 }

@@ -86,7 +86,10 @@ export function describeAsyncDrizzleOutbox(kind: DrizzleDatabaseKind<AsyncDb>): 
 
     it('two outboxes on one database wake relays once per commit, and the relay delivers both events', async () => {
       const second = await drizzleOutbox(setup.db, { dialect: setup.dialect });
-      const written = await transaction(async (tx) => [...(await outbox(tx).add(placed(uniqueName('two')))), ...(await second(tx).add(placed(uniqueName('two'))))]);
+      const written = await transaction(async (tx) => [
+        ...(await outbox(tx).add(placed(uniqueName('two')))),
+        ...(await second(tx).add(placed(uniqueName('two')))),
+      ]);
       delivery.bench.record(written, 'committed');
       expect(delivery.signals).toBe(1);
       expect((await delivery.bench.deliverAndCheck()).drained.published).toBe(2);

@@ -16,8 +16,16 @@ import { mariadbOrdersDatabase, postgresOrdersDatabase, sqliteOrdersDatabase, un
 
 /** The business table `orders` of each core, keyed by its unique `number`. */
 export const pgOrders = pgTable('orders', { id: serial('id').primaryKey(), number: pgText('number').notNull().unique(), total: pgInteger('total').notNull() });
-export const mysqlOrders = mysqlTable('orders', { id: int('id').autoincrement().primaryKey(), number: varchar('number', { length: 191 }).notNull().unique(), total: int('total').notNull() });
-export const sqliteOrders = sqliteTable('orders', { id: integer('id').primaryKey({ autoIncrement: true }), number: text('number').notNull().unique(), total: integer('total').notNull() });
+export const mysqlOrders = mysqlTable('orders', {
+  id: int('id').autoincrement().primaryKey(),
+  number: varchar('number', { length: 191 }).notNull().unique(),
+  total: int('total').notNull(),
+});
+export const sqliteOrders = sqliteTable('orders', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  number: text('number').notNull().unique(),
+  total: integer('total').notNull(),
+});
 
 /** One isolated database (a PostgreSQL schema, a MariaDB database or a SQLite file) with Drizzle on it. */
 export interface DrizzleTestDatabase<Db> {
@@ -38,8 +46,14 @@ export interface DrizzleDatabaseKind<Db> {
 }
 
 /** The outbox dialect and the relay's pool of each database, for testkit's isolated places. */
-const postgresFactories = { dialect: (schema: string) => createPostgresDialect({ tables: { schema }, notify: { channel: uniqueName('okdrz') } }), database: (url: string) => pgDatabase(createPgPool(url, { max: 4 })) };
-const mariadbFactories = { dialect: (schema: string) => createMysqlDialect({ tables: { schema } }), database: (url: string) => mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })) };
+const postgresFactories = {
+  dialect: (schema: string) => createPostgresDialect({ tables: { schema }, notify: { channel: uniqueName('okdrz') } }),
+  database: (url: string) => pgDatabase(createPgPool(url, { max: 4 })),
+};
+const mariadbFactories = {
+  dialect: (schema: string) => createMysqlDialect({ tables: { schema } }),
+  database: (url: string) => mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })),
+};
 const sqliteFactories = { dialect: () => createSqliteDialect(), database: (path: string) => openSqliteDatabase(path) };
 
 // A schema of its own on the shared server; Drizzle's pool has it as search_path.

@@ -20,7 +20,10 @@ interface BusinessRows<Db, Tx> {
  * suite drives it: `db.transaction(async (tx) => ...)`, nested `tx.transaction` for savepoints,
  * `outbox(tx).add`, and `drizzleInbox(db)`.
  */
-function asyncAdapter<Db extends NodePgDatabase | MySql2Database>(kind: DrizzleDatabaseKind<Db>, rows: BusinessRows<Db, DrizzleTransactionOf<Db>>): OrmAdapter<DrizzleTransactionOf<Db>> {
+function asyncAdapter<Db extends NodePgDatabase | MySql2Database>(
+  kind: DrizzleDatabaseKind<Db>,
+  rows: BusinessRows<Db, DrizzleTransactionOf<Db>>,
+): OrmAdapter<DrizzleTransactionOf<Db>> {
   type Tx = DrizzleTransactionOf<Db>;
   return {
     name: `Drizzle on ${kind.name}`,

@@ -115,7 +115,9 @@ export function describeKnexOutbox(target: KnexTarget): void {
       const id = uniqueName('o');
       const written = await db.knex.transaction(async (trx) => {
         const direct = Promise.all(Array.from({ length: 5 }, (_, i) => outbox.add(trx, { ...placed(id, i), type: `order.step${i}` })));
-        const nested = trx.transaction((savepoint) => Promise.all(Array.from({ length: 5 }, (_, i) => outbox.add(savepoint, { ...placed(id, i + 5), type: `order.step${i + 5}` }))));
+        const nested = trx.transaction((savepoint) =>
+          Promise.all(Array.from({ length: 5 }, (_, i) => outbox.add(savepoint, { ...placed(id, i + 5), type: `order.step${i + 5}` }))),
+        );
         return [...(await direct), ...(await nested)].flat();
       });
       expect(written.map((event) => event.sequence).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));

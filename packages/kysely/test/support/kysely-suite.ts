@@ -29,7 +29,7 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
     const delivery = useDeliveryHooks(() => setup);
     const { pending } = delivery;
 
-    it('refuses at setup another database\'s dialect, unknown options, a transaction, an instance without withOutbox, naming the option', async () => {
+    it("refuses at setup another database's dialect, unknown options, a transaction, an instance without withOutbox, naming the option", async () => {
       const mismatch = (() => {
         try {
           kyselyOutbox(setup.db, { dialect: setup.wrongDialect });
@@ -51,7 +51,7 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
       expect(() => withOutbox({} as never)).toThrow(OutboxConfigError);
     });
 
-    it('outbox(db), of anything else or of another instance\'s transaction throws at once; a finished one rejects; nothing is written', async () => {
+    it("outbox(db), of anything else or of another instance's transaction throws at once; a finished one rejects; nothing is written", async () => {
       expect(() => outbox(setup.db as never)).toThrow(OutboxTransactionRequiredError);
       expect(() => outbox(setup.db as never)).toThrow(/the Kysely instance, not a transaction/);
       expect(() => outbox({} as never)).toThrow(/not a Kysely transaction/);
@@ -103,10 +103,9 @@ export function describeKyselyOutbox(kind: KyselyDatabaseKind): void {
       const camel = setup.open({ plugins: [new CamelCasePlugin()] });
       const camelOutbox = kyselyOutbox(camel, { dialect: setup.dialect });
       const key = uniqueName('camel');
-      const written: WrittenEvent[] = await camel.transaction().execute(async (trx) => [
-        ...(await camelOutbox(trx).add(placed(key, 1))),
-        ...(await camelOutbox(trx).add(placed(key, 2))),
-      ]);
+      const written: WrittenEvent[] = await camel
+        .transaction()
+        .execute(async (trx) => [...(await camelOutbox(trx).add(placed(key, 1))), ...(await camelOutbox(trx).add(placed(key, 2)))]);
       expect(written.map((event) => event.sequence)).toEqual([1, 2]);
       delivery.bench.record(written, 'committed');
       expect((await delivery.bench.deliverAndCheck()).report.orderViolations).toEqual([]);

@@ -63,10 +63,16 @@ export const postgresql: OrmDatabaseKind = {
     const serverUrl = await serviceUrl('postgres');
     const { schema, drop } = await withPostgresSchema({ prefix: 'okmo' });
     const relayDatabase = pgDatabase(createPgPool(serverUrl, { max: 4 }));
-    return openOrmDatabase(createPostgresDialect({ tables: { schema } }), relayDatabase, { driver: PostgreSqlDriver, clientUrl: serverUrl, schema }, outbox, async () => {
-      await relayDatabase.close();
-      await drop();
-    });
+    return openOrmDatabase(
+      createPostgresDialect({ tables: { schema } }),
+      relayDatabase,
+      { driver: PostgreSqlDriver, clientUrl: serverUrl, schema },
+      outbox,
+      async () => {
+        await relayDatabase.close();
+        await drop();
+      },
+    );
   },
 };
 

@@ -71,7 +71,10 @@ export function describeMikroOrmOutbox(kind: OrmDatabaseKind): void {
         outcome = 'rolled-back';
       }
       bench.record(events, outcome);
-      bench.record(ruleCalls.slice(rulesBefore).map((call) => ({ id: call.id, aggregateType: 'invoice', aggregateId: String(call.invoiceId) })), outcome);
+      bench.record(
+        ruleCalls.slice(rulesBefore).map((call) => ({ id: call.id, aggregateType: 'invoice', aggregateId: String(call.invoiceId) })),
+        outcome,
+      );
       return outcome;
     }
 

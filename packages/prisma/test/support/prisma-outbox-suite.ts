@@ -56,9 +56,7 @@ export function describePrismaOutbox(kind: PrismaDatabaseKind): void {
       expect(() => prisma.$outbox(event)).toThrow('prisma.$transaction(async (tx) => {');
       // Batch transactions: the array is built on the base client, so the batch never starts.
       // @ts-expect-error the base client
-      expect(() => prisma.$transaction([prisma.order.create({ data: { number, total: 1 } }), prisma.$outbox(event) as never])).toThrow(
-        /batch transactions/,
-      );
+      expect(() => prisma.$transaction([prisma.order.create({ data: { number, total: 1 } }), prisma.$outbox(event) as never])).toThrow(/batch transactions/);
       expect(await prisma.order.count({ where: { number } })).toBe(0);
       expect(await backlog()).toBe(0);
       // Batch transactions without $outbox still work through the extension.
@@ -71,18 +69,29 @@ export function describePrismaOutbox(kind: PrismaDatabaseKind): void {
       const number = uniqueName('M');
       const { written, orderId } = await prisma.$transaction(async (tx) => {
         const order = await tx.order.create({
-          data: { number, total: 300, lines: { create: [{ sku: 'a', quantity: 1 }, { sku: 'b', quantity: 2 }] } },
+          data: {
+            number,
+            total: 300,
+            lines: {
+              create: [
+                { sku: 'a', quantity: 1 },
+                { sku: 'b', quantity: 2 },
+              ],
+            },
+          },
           include: { lines: true },
         });
         const many = await tx.order.createMany({ data: [1, 2, 3].map((i) => ({ number: `${number}-${i}`, total: i })) });
         expect(many.count).toBe(3);
         const first = await tx.$outbox(placed(order.id, number, 300));
-        const lines = order.lines.map((_line, i): EventInput<Events> => ({
-          aggregateType: 'order',
-          aggregateId: order.id,
-          type: 'OrderLineAdded',
-          payload: { orderId: order.id, line: i + 1 },
-        }));
+        const lines = order.lines.map(
+          (_line, i): EventInput<Events> => ({
+            aggregateType: 'order',
+            aggregateId: order.id,
+            type: 'OrderLineAdded',
+            payload: { orderId: order.id, line: i + 1 },
+          }),
+        );
         return { written: [first, ...(await tx.$outbox(lines))], orderId: order.id };
       });
       bench.record(written, 'committed');
@@ -96,7 +105,15 @@ export function describePrismaOutbox(kind: PrismaDatabaseKind): void {
     });
 
     it('works whichever side of other extensions it is registered on', async () => {
-      const audit = { query: { $allModels: { async create({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) { return query(args); } } } };
+      const audit = {
+        query: {
+          $allModels: {
+            async create({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) {
+              return query(args);
+            },
+          },
+        },
+      };
       const before = db.prisma.$extends(audit).$extends(outbox<Events>({ dialect: db.dialect }));
       const after = db.prisma.$extends(outbox<Events>({ dialect: db.dialect })).$extends({ client: { $marker: () => 'later extension' } });
       const first = await before.$transaction(async (tx) => tx.$outbox(placed(1_000_001, 'x', 1)));

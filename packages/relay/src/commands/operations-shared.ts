@@ -22,7 +22,11 @@ const MAX_NAME = 255;
 export function eventIds(values: readonly string[], flag: string): string[] {
   return values.map((value) => {
     const id = value.trim();
-    if (!UUID.test(id)) throw new OutboxConfigError(flag, `${JSON.stringify(value)} is not an event id; event ids are UUIDs (see \`quarantine list\` or the message's messageId)`);
+    if (!UUID.test(id))
+      throw new OutboxConfigError(
+        flag,
+        `${JSON.stringify(value)} is not an event id; event ids are UUIDs (see \`quarantine list\` or the message's messageId)`,
+      );
     return id.toLowerCase();
   });
 }

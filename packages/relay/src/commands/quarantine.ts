@@ -41,12 +41,21 @@ export async function quarantineListCommand(flags: QuarantineListFlags, io: Comm
     }
     for (const entry of entries) {
       io.out(
-        [entry.id, `${entry.aggregateType}:${entry.aggregateId}`, `#${entry.sequence}`, entry.type, `attempts=${entry.attempts}`, entry.status,
-          entry.quarantinedAt.toISOString()].join('  '),
+        [
+          entry.id,
+          `${entry.aggregateType}:${entry.aggregateId}`,
+          `#${entry.sequence}`,
+          entry.type,
+          `attempts=${entry.attempts}`,
+          entry.status,
+          entry.quarantinedAt.toISOString(),
+        ].join('  '),
       );
       io.out(`    reason: ${oneLine(entry.reason)}`);
       if (entry.resolvedAt !== null) {
-        io.out(`    ${entry.status} by ${entry.resolvedBy ?? '?'} at ${entry.resolvedAt.toISOString()}${entry.resolutionNote ? `: ${oneLine(entry.resolutionNote)}` : ''}`);
+        io.out(
+          `    ${entry.status} by ${entry.resolvedBy ?? '?'} at ${entry.resolvedAt.toISOString()}${entry.resolutionNote ? `: ${oneLine(entry.resolutionNote)}` : ''}`,
+        );
       }
     }
     const open = entries.filter((entry) => (OPEN_QUARANTINE_STATUSES as readonly string[]).includes(entry.status)).length;

@@ -47,12 +47,23 @@ export async function reconcileCommand(flags: ReconcileFlags, io: CommandOutput)
   const inbox = inboxOperationsOf(target.dialect);
   try {
     if (recorded === null && inbox === null) {
-      throw new OutboxConfigError('--ids-file', `the ${target.dialect.name} dialect has no inbox table support here; export the ids consumer "${consumer}" processed, one per line, and pass the file`);
+      throw new OutboxConfigError(
+        '--ids-file',
+        `the ${target.dialect.name} dialect has no inbox table support here; export the ids consumer "${consumer}" processed, one per line, and pass the file`,
+      );
     }
     const window = await timeWindow(flags, () => target.dialect.currentTime(target.database));
     const missing: string[] = [];
     const select = async (page: HistoryEvent[]): Promise<HistoryEvent[]> => {
-      const seen = recorded ?? new Set(await inbox!.inboxContains(target.database, consumer, page.map((event) => event.id)));
+      const seen =
+        recorded ??
+        new Set(
+          await inbox!.inboxContains(
+            target.database,
+            consumer,
+            page.map((event) => event.id),
+          ),
+        );
       return page.filter((event) => !seen.has(event.id));
     };
     const result = await replayHistory({

@@ -81,7 +81,7 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
       throw new OutboxError(
         'OUTBOX_REPLAY_FAILED',
         `replay stopped at event ${event.id} (${event.aggregateType}:${event.aggregateId} #${event.sequence}, position ${event.position}): ${errorText(error)}. ` +
-          'Fix the cause and run the same command again: events already sent are duplicates the consumers\' inboxes drop.',
+          "Fix the cause and run the same command again: events already sent are duplicates the consumers' inboxes drop.",
       );
     }
     const missing = (ids ?? []).filter((id) => !found.has(id));
@@ -99,10 +99,7 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
 }
 
 /** `--since`/`--until` as dates; relative forms count back from the database clock. */
-export async function timeWindow(
-  flags: { since?: string; until?: string },
-  now: () => Promise<Date>,
-): Promise<{ since?: Date; until?: Date }> {
+export async function timeWindow(flags: { since?: string; until?: string }, now: () => Promise<Date>): Promise<{ since?: Date; until?: Date }> {
   if (flags.since === undefined && flags.until === undefined) return {};
   const clock = await now();
   const since = flags.since === undefined ? undefined : parseTimeFlag(flags.since, '--since', clock);

@@ -67,7 +67,14 @@ export async function startRelayObservability(options: RelayObservabilityOptions
     },
   });
   const readiness = (): ReadinessReport => {
-    const current: RelayHealth = health?.() ?? { relayId: '', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null };
+    const current: RelayHealth = health?.() ?? {
+      relayId: '',
+      running: false,
+      ownedShards: [],
+      breakerOpen: false,
+      publisherConnected: false,
+      lastPollAt: null,
+    };
     return assessReadiness(current, sampler.latest, limits, new Date());
   };
   let server: ObservabilityServer;
@@ -75,9 +82,12 @@ export async function startRelayObservability(options: RelayObservabilityOptions
     server = await startObservabilityServer({ port: options.port, host: options.host ?? '0.0.0.0', registry: metrics.registry, readiness });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new Error(`cannot serve metrics on ${options.host ?? '0.0.0.0'}:${options.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}`, {
-      cause: error,
-    });
+    throw new Error(
+      `cannot serve metrics on ${options.host ?? '0.0.0.0'}:${options.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return {
     metrics,

@@ -60,19 +60,27 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
   const registers = [registry];
   let health: (() => RelayHealth) | undefined;
 
-  const backlog = new Gauge({ name: 'outbox_backlog_events', help: 'Pending events in the outbox table (whole database), per the last status sample.', registers });
+  const backlog = new Gauge({
+    name: 'outbox_backlog_events',
+    help: 'Pending events in the outbox table (whole database), per the last status sample.',
+    registers,
+  });
   const oldestAge = new Gauge({
     name: 'outbox_oldest_pending_age_seconds',
     help: 'Age of the oldest pending event per the last status sample; 0 when nothing is pending.',
     registers,
   });
-  const quarantine = new Gauge({ name: 'outbox_quarantine_events', help: 'Events in quarantine (parked or dead-lettered), per the last status sample.', registers });
+  const quarantine = new Gauge({
+    name: 'outbox_quarantine_events',
+    help: 'Events in quarantine (parked or dead-lettered), per the last status sample.',
+    registers,
+  });
   const parked = new Gauge({ name: 'outbox_parked_aggregates', help: 'Aggregates held back by a parked event, per the last status sample.', registers });
   const sampledAt = new Gauge({ name: 'outbox_status_sample_timestamp_seconds', help: 'Unix time of the last successful status sample.', registers });
   const databaseUp = new Gauge({ name: 'outbox_database_up', help: '1 when the last status sample reached the database, else 0.', registers });
   const lag = new Histogram({
     name: 'outbox_publish_lag_seconds',
-    help: 'Time from an event\'s occurredAt to the broker\'s confirm (relay clock minus writer clock).',
+    help: "Time from an event's occurredAt to the broker's confirm (relay clock minus writer clock).",
     buckets: LAG_BUCKETS,
     registers,
   });
@@ -89,8 +97,17 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     labelNames: ['status'] as const,
     registers,
   });
-  const errors = new Counter({ name: 'outbox_relay_errors_total', help: 'Database or unexpected errors by relay phase; the relay retries.', labelNames: ['phase'] as const, registers });
-  const breakerOpen = new Gauge({ name: 'outbox_circuit_breaker_open', help: '1 while the broker circuit breaker is open (claiming paused), else 0.', registers });
+  const errors = new Counter({
+    name: 'outbox_relay_errors_total',
+    help: 'Database or unexpected errors by relay phase; the relay retries.',
+    labelNames: ['phase'] as const,
+    registers,
+  });
+  const breakerOpen = new Gauge({
+    name: 'outbox_circuit_breaker_open',
+    help: '1 while the broker circuit breaker is open (claiming paused), else 0.',
+    registers,
+  });
   new Gauge({
     name: 'outbox_shards_owned',
     help: 'Shards this relay holds a lease on.',
@@ -110,7 +127,7 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
   });
   new Gauge({
     name: 'outbox_broker_up',
-    help: '1 while the publisher\'s broker connection is open and not blocked, else 0.',
+    help: "1 while the publisher's broker connection is open and not blocked, else 0.",
     registers,
     collect() {
       this.set(health?.().publisherConnected ? 1 : 0);

@@ -42,7 +42,8 @@ export function assessReadiness(health: RelayHealth, sample: StatusSample | null
   let database: CheckResult;
   if (sample === null) database = { ok: false, detail: 'no status sample yet' };
   else if (!sample.ok) database = { ok: false, detail: `last status sample failed: ${sample.error ?? 'unknown error'}` };
-  else if (ageMs(sample.at) > limits.sampleMaxAgeMs) database = { ok: false, detail: `last successful status sample is ${seconds(ageMs(sample.at))} old (limit ${seconds(limits.sampleMaxAgeMs)})` };
+  else if (ageMs(sample.at) > limits.sampleMaxAgeMs)
+    database = { ok: false, detail: `last successful status sample is ${seconds(ageMs(sample.at))} old (limit ${seconds(limits.sampleMaxAgeMs)})` };
   else database = { ok: true, detail: `reachable ${seconds(ageMs(sample.at))} ago` };
 
   const broker: CheckResult = health.publisherConnected

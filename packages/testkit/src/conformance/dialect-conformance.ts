@@ -101,13 +101,14 @@ export function describeDialectConformance(harness: DialectHarness): void {
       return written;
     }
 
-    const event = (aggregateId: string | number, extra: Partial<EventInput> = {}): EventInput => ({
-      aggregateType: 'order',
-      aggregateId,
-      type: 'order.placed',
-      payload: { aggregateId },
-      ...extra,
-    } as EventInput);
+    const event = (aggregateId: string | number, extra: Partial<EventInput> = {}): EventInput =>
+      ({
+        aggregateType: 'order',
+        aggregateId,
+        type: 'order.placed',
+        payload: { aggregateId },
+        ...extra,
+      }) as EventInput;
 
     it('migrations are idempotent', async () => {
       expect(await db.dialect.migrate(db.database)).toEqual([]);
@@ -165,31 +166,40 @@ export function describeDialectConformance(harness: DialectHarness): void {
       }
     });
 
-    it('keeps per-aggregate order with concurrent writers and a running relay', async () => {
-      const aggregates = 200;
-      const perAggregate = 50;
-      const running = relay({ batchSize: 500 });
-      await running.start();
-      const queue: number[] = [];
-      for (let round = 0; round < perAggregate; round++) for (let a = 0; a < aggregates; a++) queue.push(a);
-      // Bound to this test's database: a writer still running after a failure must not write into the next test's.
-      const database = db.database;
-      const writer = async (): Promise<void> => {
-        for (let a = queue.shift(); a !== undefined; a = queue.shift()) {
-          await write([event(`c-${a}`, { payload: { a } })], { database });
-        }
-      };
-      const started = Date.now();
-      await Promise.all(Array.from({ length: 8 }, writer));
-      await collector.waitFor(allCommittedDelivered, LONG_TEST_MS - 10_000);
-      const report = log.check();
-      console.log(formatReport(report, `${harness.name}: ${aggregates} aggregates x ${perAggregate} events, 8 concurrent writers, relay running (${Date.now() - started} ms)`));
-      expect(report.committed).toBe(aggregates * perAggregate);
-      expect(report.lost).toEqual([]);
-      expect(report.unexpected).toEqual([]);
-      expect(report.orderViolations).toEqual([]);
-      expectDeliveryOk(report);
-    }, LONG_TEST_MS);
+    it(
+      'keeps per-aggregate order with concurrent writers and a running relay',
+      async () => {
+        const aggregates = 200;
+        const perAggregate = 50;
+        const running = relay({ batchSize: 500 });
+        await running.start();
+        const queue: number[] = [];
+        for (let round = 0; round < perAggregate; round++) for (let a = 0; a < aggregates; a++) queue.push(a);
+        // Bound to this test's database: a writer still running after a failure must not write into the next test's.
+        const database = db.database;
+        const writer = async (): Promise<void> => {
+          for (let a = queue.shift(); a !== undefined; a = queue.shift()) {
+            await write([event(`c-${a}`, { payload: { a } })], { database });
+          }
+        };
+        const started = Date.now();
+        await Promise.all(Array.from({ length: 8 }, writer));
+        await collector.waitFor(allCommittedDelivered, LONG_TEST_MS - 10_000);
+        const report = log.check();
+        console.log(
+          formatReport(
+            report,
+            `${harness.name}: ${aggregates} aggregates x ${perAggregate} events, 8 concurrent writers, relay running (${Date.now() - started} ms)`,
+          ),
+        );
+        expect(report.committed).toBe(aggregates * perAggregate);
+        expect(report.lost).toEqual([]);
+        expect(report.unexpected).toEqual([]);
+        expect(report.orderViolations).toEqual([]);
+        expectDeliveryOk(report);
+      },
+      LONG_TEST_MS,
+    );
 
     it('retries a failing event with backoff, holding back its aggregate only', async () => {
       const [poison] = await write([event('p-1', { destination: `/${uniqueName('okt_missing')}` })]);
@@ -289,7 +299,11 @@ export function describeDialectConformance(harness: DialectHarness): void {
         const running = relay();
         await running.start();
         const pool = await db.openPool();
-        for (let i = 0; i < 100; i++) await write(Array.from({ length: 10 }, (_, j) => event(`early-${i}-${j}`)), { database: pool });
+        for (let i = 0; i < 100; i++)
+          await write(
+            Array.from({ length: 10 }, (_, j) => event(`early-${i}-${j}`)),
+            { database: pool },
+          );
         await collector.waitFor(1000, WAIT_MS);
         expect(log.wasDelivered(lateEvent!.id)).toBe(false);
         commitLate();

@@ -8,12 +8,14 @@ import { shardsNotHeld, type Lease, type RelayStore, type SqlExecutor } from '@o
  * @example
  * expect(await db.transaction((tx) => lostShards(dialect, tx, 'relay-a', held))).toEqual([]);
  */
-export async function lostShards(
-  store: Pick<RelayStore, 'lockLeaseRows'>,
-  tx: SqlExecutor,
-  relayId: string,
-  leases: readonly Lease[],
-): Promise<number[]> {
+export async function lostShards(store: Pick<RelayStore, 'lockLeaseRows'>, tx: SqlExecutor, relayId: string, leases: readonly Lease[]): Promise<number[]> {
   if (leases.length === 0) return [];
-  return shardsNotHeld(relayId, leases, await store.lockLeaseRows(tx, leases.map((lease) => lease.shard)));
+  return shardsNotHeld(
+    relayId,
+    leases,
+    await store.lockLeaseRows(
+      tx,
+      leases.map((lease) => lease.shard),
+    ),
+  );
 }

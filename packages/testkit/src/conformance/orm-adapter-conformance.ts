@@ -228,7 +228,8 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
       db = await adapter.setup();
       inbox = db.inbox();
       if (features.nestedTransactions) expect(db.nested, 'features.nestedTransactions needs nested()').toBeTypeOf('function');
-      if (features.callableOutsideTransaction) expect(db.writeWithoutTransaction, 'features.callableOutsideTransaction needs writeWithoutTransaction()').toBeTypeOf('function');
+      if (features.callableOutsideTransaction)
+        expect(db.writeWithoutTransaction, 'features.callableOutsideTransaction needs writeWithoutTransaction()').toBeTypeOf('function');
     });
 
     afterAll(async () => {
@@ -350,7 +351,10 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
       const written = await db.transaction(async (tx) => {
         await db.insertRow(tx, key);
         const first = await db.writeEvents(tx, [placed(key, 1)]);
-        const rest = await db.writeEvents(tx, Array.from({ length: 99 }, (_, i) => placed(key, i + 2, 'order.line-added')));
+        const rest = await db.writeEvents(
+          tx,
+          Array.from({ length: 99 }, (_, i) => placed(key, i + 2, 'order.line-added')),
+        );
         return [...first, ...rest];
       });
       bench.record(written, 'committed');
@@ -443,7 +447,7 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
 
     const settled = (consumer: InboxConsumer): number => consumer.stats().processed + consumer.stats().duplicates;
 
-    it('inbox: a message delivered three times is applied once, with the handler\'s write, and counted as two duplicates', async () => {
+    it("inbox: a message delivered three times is applied once, with the handler's write, and counted as two duplicates", async () => {
       const queue = await bed.declare(uniqueName('okorm_inbox'));
       const event = storedEvent({ aggregateId: uniqueName('dup') });
       for (let i = 0; i < 3; i++) await bed.publish(queue, event);

@@ -66,35 +66,45 @@ export function describePublisherConformance(harness: PublisherHarness): void {
       return track(await harness.database(), (d) => d.dispose());
     }
     function relay(db: ConformanceDatabase, options: Partial<RelayOptions> & Pick<RelayOptions, 'publisher'>): Relay {
-      return track(new Relay({ dialect: db.dialect, database: db.database, pollIntervalMs: 50, leaseTtlMs: 3000, wakeSources: [], ...options }), (r) => r.stop());
+      return track(new Relay({ dialect: db.dialect, database: db.database, pollIntervalMs: 50, leaseTtlMs: 3000, wakeSources: [], ...options }), (r) =>
+        r.stop(),
+      );
     }
 
-    it('publish resolves only once the broker stored the message: confirmed messages survive a broker SIGKILL', async () => {
-      const broker = await privateBroker();
-      const target = await bed(broker.url);
-      const seen = await collector(target);
-      const out = publisher(target, { timeoutMs: 5000 });
-      const events = Array.from({ length: 30 }, (_, i) => storedEvent({ aggregateId: `d-${i % 6}` }, Math.floor(i / 6) + 1));
-      await Promise.all(events.map((event) => out.publish(event)));
-      // Killed the moment the last confirm arrived: whatever was confirmed must be on disk.
-      await broker.kill();
-      await broker.start();
-      await seen.waitFor((log) => events.every((event) => log.wasDelivered(event.id)), WAIT_MS);
-      expect(new Set(seen.log.deliveries.map((d) => d.id))).toEqual(new Set(events.map((e) => e.id)));
-    }, BROKER_TEST_MS);
+    it(
+      'publish resolves only once the broker stored the message: confirmed messages survive a broker SIGKILL',
+      async () => {
+        const broker = await privateBroker();
+        const target = await bed(broker.url);
+        const seen = await collector(target);
+        const out = publisher(target, { timeoutMs: 5000 });
+        const events = Array.from({ length: 30 }, (_, i) => storedEvent({ aggregateId: `d-${i % 6}` }, Math.floor(i / 6) + 1));
+        await Promise.all(events.map((event) => out.publish(event)));
+        // Killed the moment the last confirm arrived: whatever was confirmed must be on disk.
+        await broker.kill();
+        await broker.start();
+        await seen.waitFor((log) => events.every((event) => log.wasDelivered(event.id)), WAIT_MS);
+        expect(new Set(seen.log.deliveries.map((d) => d.id))).toEqual(new Set(events.map((e) => e.id)));
+      },
+      BROKER_TEST_MS,
+    );
 
-    it('a frozen broker fails the publish as a transient timeout instead of resolving it', async () => {
-      const broker = await privateBroker();
-      const target = await bed(broker.url);
-      await collector(target);
-      const out = publisher(target, { timeoutMs: 1500 });
-      await out.publish(storedEvent());
-      broker.pause();
-      const error = await failure(out.publish(storedEvent({ aggregateId: 'frozen' })));
-      broker.resume();
-      expect(error.permanent).toBe(false);
-      expect(['timeout', 'connection']).toContain(error.reason);
-    }, BROKER_TEST_MS);
+    it(
+      'a frozen broker fails the publish as a transient timeout instead of resolving it',
+      async () => {
+        const broker = await privateBroker();
+        const target = await bed(broker.url);
+        await collector(target);
+        const out = publisher(target, { timeoutMs: 1500 });
+        await out.publish(storedEvent());
+        broker.pause();
+        const error = await failure(out.publish(storedEvent({ aggregateId: 'frozen' })));
+        broker.resume();
+        expect(error.permanent).toBe(false);
+        expect(['timeout', 'connection']).toContain(error.reason);
+      },
+      BROKER_TEST_MS,
+    );
 
     it('classifies failures: too large and broken destinations are permanent, an unreachable broker transient', async () => {
       const target = await bed();
@@ -214,42 +224,58 @@ export function describePublisherConformance(harness: PublisherHarness): void {
         expectDeliveryOk(report);
       });
 
-      it('broker down: publishes fail as transient, nothing is marked, everything goes out once it is back', async () => {
-        const broker = await privateBroker();
-        const db = await database();
-        const target = await bed(broker.url);
-        const seen = await collector(target);
-        const failures: boolean[] = [];
-        const out = publisher(target, { timeoutMs: 2000 });
-        const relayOptions = { publisher: out, retryBackoff: { initialMs: 0, maxMs: 0 }, observer: { failed: (_: StoredEvent, __: unknown, permanent: boolean) => void failures.push(permanent) } };
-        // Connected and publishing before the broker goes away.
-        await write(db, seen.log, [input('b-0', -1)]);
-        expect((await relay(db, relayOptions).drain()).published).toBe(1);
-        await broker.kill();
-        const written = await write(db, seen.log, Array.from({ length: 20 }, (_, i) => input(`b-${i % 4}`, i)));
-        const down = await relay(db, relayOptions).drain();
-        expect(down).toMatchObject({ published: 0, failed: 0, quarantined: 0, transient: true });
-        expect(failures.length).toBeGreaterThan(0);
-        expect(failures.every((permanent) => !permanent)).toBe(true);
-        expect(await db.dialect.status(db.database)).toMatchObject({ backlog: written.length, quarantined: 0 });
-        await broker.start();
-        let published = 0;
-        for (let round = 0; round < 200 && published < written.length; round++) {
-          published += (await relay(db, relayOptions).drain()).published;
-          if (published < written.length) await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-        expect(published).toBe(written.length);
-        expect(out.isConnected()).toBe(true);
-        await seen.waitFor(allCommittedDelivered, WAIT_MS);
-        expectDeliveryOk(seen.log.check());
-        expect((await db.dialect.status(db.database)).backlog).toBe(0);
-      }, BROKER_TEST_MS);
+      it(
+        'broker down: publishes fail as transient, nothing is marked, everything goes out once it is back',
+        async () => {
+          const broker = await privateBroker();
+          const db = await database();
+          const target = await bed(broker.url);
+          const seen = await collector(target);
+          const failures: boolean[] = [];
+          const out = publisher(target, { timeoutMs: 2000 });
+          const relayOptions = {
+            publisher: out,
+            retryBackoff: { initialMs: 0, maxMs: 0 },
+            observer: { failed: (_: StoredEvent, __: unknown, permanent: boolean) => void failures.push(permanent) },
+          };
+          // Connected and publishing before the broker goes away.
+          await write(db, seen.log, [input('b-0', -1)]);
+          expect((await relay(db, relayOptions).drain()).published).toBe(1);
+          await broker.kill();
+          const written = await write(
+            db,
+            seen.log,
+            Array.from({ length: 20 }, (_, i) => input(`b-${i % 4}`, i)),
+          );
+          const down = await relay(db, relayOptions).drain();
+          expect(down).toMatchObject({ published: 0, failed: 0, quarantined: 0, transient: true });
+          expect(failures.length).toBeGreaterThan(0);
+          expect(failures.every((permanent) => !permanent)).toBe(true);
+          expect(await db.dialect.status(db.database)).toMatchObject({ backlog: written.length, quarantined: 0 });
+          await broker.start();
+          let published = 0;
+          for (let round = 0; round < 200 && published < written.length; round++) {
+            published += (await relay(db, relayOptions).drain()).published;
+            if (published < written.length) await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+          expect(published).toBe(written.length);
+          expect(out.isConnected()).toBe(true);
+          await seen.waitFor(allCommittedDelivered, WAIT_MS);
+          expectDeliveryOk(seen.log.check());
+          expect((await db.dialect.status(db.database)).backlog).toBe(0);
+        },
+        BROKER_TEST_MS,
+      );
 
       it(`duplicates after a relay crash are bounded by what it had published and carry the same id${features.brokerDedupe ? ' (and the broker absorbs them)' : ''}`, async () => {
         const db = await database();
         const target = await bed();
         const seen = await collector(target);
-        const written = await write(db, seen.log, Array.from({ length: 30 }, (_, i) => input(`k-${i % 6}`, i)));
+        const written = await write(
+          db,
+          seen.log,
+          Array.from({ length: 30 }, (_, i) => input(`k-${i % 6}`, i)),
+        );
         // The crashed relay: the broker confirmed its publishes, it never marked them.
         const crashed = new GatedPublisher(publisher(target), 'after-confirm');
         const zombie = relay(db, { relayId: 'crashed', publisher: crashed, leaseTtlMs: 400 });

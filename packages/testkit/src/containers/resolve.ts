@@ -85,7 +85,8 @@ export async function resolveService(
 ): Promise<Resolution> {
   const { env: variable, fallback } = SERVICES[name];
   const explicit = env[variable];
-  if (explicit) return (await urlAnswers(explicit, variable)) ? { name, source: 'env', url: explicit } : { name, problem: await unreachableMessage(name, explicit, env) };
+  if (explicit)
+    return (await urlAnswers(explicit, variable)) ? { name, source: 'env', url: explicit } : { name, problem: await unreachableMessage(name, explicit, env) };
   if (await urlAnswers(fallback, `${name}'s local default`)) return { name, source: 'local', url: fallback };
   const found = await chance();
   if (found.kind !== 'ready') return { name, problem: await unreachableMessage(name, fallback, env, chance) };

@@ -79,7 +79,9 @@ export async function provideServices(names: readonly ServiceName[], env: NodeJS
   const started = resolutions.flatMap((resolution) => ('container' in resolution ? [resolution] : []));
   const stop = async () => {
     const outcomes = await Promise.allSettled(started.map(({ container }) => container.stop()));
-    const failures = outcomes.flatMap((outcome, index) => (outcome.status === 'rejected' ? [`${started[index]!.name}: ${(outcome.reason as Error).message}`] : []));
+    const failures = outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [`${started[index]!.name}: ${(outcome.reason as Error).message}`] : [],
+    );
     if (failures.length > 0) throw new Error(`stopping test containers failed: ${failures.join('; ')}`);
   };
   // A setting that is wrong (an unparsable URL, say) fails the call, but not before the

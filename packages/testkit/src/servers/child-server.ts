@@ -54,7 +54,12 @@ export class ChildServer {
       forgetOnExit(child.pid!);
       if (this.#child === child) this.#child = null;
     });
-    await waitForPort(this.spec.port, Date.now() + this.spec.startTimeoutMs, () => this.#child !== child, () => `${this.#output}${this.spec.details?.() ?? ''}`);
+    await waitForPort(
+      this.spec.port,
+      Date.now() + this.spec.startTimeoutMs,
+      () => this.#child !== child,
+      () => `${this.#output}${this.spec.details?.() ?? ''}`,
+    );
   }
 
   /** SIGKILL (after SIGCONT, in case it is frozen): a crash. */

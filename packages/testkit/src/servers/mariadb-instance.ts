@@ -120,11 +120,18 @@ class MariaDbInstanceImpl implements MariaDbInstance {
       forgetOnExit(child.pid!);
       if (this.#child === child) this.#child = null;
     });
-    await waitForPort(this.port, Date.now() + this.startTimeoutMs, () => this.#child !== child, () => `${this.#output}${this.#logTail()}`);
+    await waitForPort(
+      this.port,
+      Date.now() + this.startTimeoutMs,
+      () => this.#child !== child,
+      () => `${this.#output}${this.#logTail()}`,
+    );
   }
 
   async createTestDatabase(): Promise<void> {
-    const result = spawnSync('mariadb', ['--no-defaults', '-uroot', '-h127.0.0.1', `-P${this.port}`, '-e', 'CREATE DATABASE IF NOT EXISTS test'], { encoding: 'utf8' });
+    const result = spawnSync('mariadb', ['--no-defaults', '-uroot', '-h127.0.0.1', `-P${this.port}`, '-e', 'CREATE DATABASE IF NOT EXISTS test'], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(`creating database test failed: ${result.stderr}`);
   }
 
@@ -173,4 +180,3 @@ class MariaDbInstanceImpl implements MariaDbInstance {
     }
   }
 }
-

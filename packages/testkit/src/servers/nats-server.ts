@@ -22,11 +22,15 @@ export async function startNatsServer(options: { startTimeoutMs?: number } = {})
   if (command === undefined) throw new Error(`startNatsServer: nats-server not found (looked in ${BINARY.join(', ')}); install the nats-server package`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'okt-nats-'));
-  return startPrivateServer({
-    name: 'nats-server',
-    command,
-    args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store'), '--server_name', `okt_${port}`],
-    port,
-    startTimeoutMs: options.startTimeoutMs ?? 30_000,
-  }, `nats://127.0.0.1:${port}`, dir);
+  return startPrivateServer(
+    {
+      name: 'nats-server',
+      command,
+      args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store'), '--server_name', `okt_${port}`],
+      port,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    },
+    `nats://127.0.0.1:${port}`,
+    dir,
+  );
 }

@@ -39,12 +39,13 @@ export interface PostgresClusterOptions {
   host?: string;
 }
 
-
 /** The folder holding initdb/pg_ctl (Debian keeps them out of PATH). */
 function postgresBin(): string {
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const versions = readdirSync(base).filter((name) => existsSync(join(base, name, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(base)
+      .filter((name) => existsSync(join(base, name, 'bin', 'pg_ctl')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions.length > 0) return join(base, versions[0]!, 'bin');
   }
   const found = spawnSync('sh', ['-c', 'command -v pg_ctl']).stdout?.toString().trim();
@@ -109,7 +110,11 @@ class PostgresClusterImpl implements PostgresCluster {
   #asPostgres(command: string, args: readonly string[]): string {
     // In a namespace: `ip netns exec` needs root, so it runs first and drops to postgres with runuser.
     const result = this.options.netns
-      ? spawnSync('ip', ['netns', 'exec', this.options.netns, 'runuser', '-u', 'postgres', '--', join(this.#bin, command), ...args], { cwd: this.dir, encoding: 'utf8', timeout: 120_000 })
+      ? spawnSync('ip', ['netns', 'exec', this.options.netns, 'runuser', '-u', 'postgres', '--', join(this.#bin, command), ...args], {
+          cwd: this.dir,
+          encoding: 'utf8',
+          timeout: 120_000,
+        })
       : spawnSync(join(this.#bin, command), args, { uid: this.#uid, gid: this.#gid, cwd: this.dir, encoding: 'utf8', timeout: 120_000 });
     if (result.status !== 0) {
       throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}${result.stdout}${this.#logTail()}`);
@@ -125,12 +130,35 @@ class PostgresClusterImpl implements PostgresCluster {
   }
 
   async start(): Promise<void> {
-    const settings = [`-p ${this.port}`, `-k ${this.dir}`, `-c listen_addresses=${this.options.host ?? '127.0.0.1'}`, `-c fsync=off`, ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`)];
-    this.#asPostgres('pg_ctl', ['-D', join(this.dir, 'data'), '-o', settings.join(' '), '-l', join(this.dir, 'log'), '-w', '-t', String(Math.ceil((this.options.startTimeoutMs ?? 60_000) / 1000)), 'start']);
+    const settings = [
+      `-p ${this.port}`,
+      `-k ${this.dir}`,
+      `-c listen_addresses=${this.options.host ?? '127.0.0.1'}`,
+      `-c fsync=off`,
+      ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`),
+    ];
+    this.#asPostgres('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-o',
+      settings.join(' '),
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-t',
+      String(Math.ceil((this.options.startTimeoutMs ?? 60_000) / 1000)),
+      'start',
+    ]);
     this.#running = true;
     stopOnExit(this, () => this.stopSync());
     // pg_ctl -w already waited for readiness (over the Unix socket); the TCP check is for the default address.
-    if (!this.options.netns) await waitForPort(this.port, Date.now() + (this.options.startTimeoutMs ?? 60_000), () => false, () => this.#logTail());
+    if (!this.options.netns)
+      await waitForPort(
+        this.port,
+        Date.now() + (this.options.startTimeoutMs ?? 60_000),
+        () => false,
+        () => this.#logTail(),
+      );
   }
 
   async stop(mode: 'immediate' | 'fast' = 'immediate'): Promise<void> {
@@ -172,7 +200,10 @@ class PostgresClusterImpl implements PostgresCluster {
   #signalAll(signal: NodeJS.Signals): void {
     const pid = this.pid;
     if (pid === null || !Number.isFinite(pid)) return;
-    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
     for (const target of [pid, ...children]) {
       try {
         process.kill(target, signal);
@@ -190,4 +221,3 @@ class PostgresClusterImpl implements PostgresCluster {
     }
   }
 }
-

@@ -40,7 +40,6 @@ const CTL = '/usr/sbin/rabbitmqctl';
 /** The rabbitmq user's home: where the Erlang cookie lives that rabbitmqctl needs. */
 const RABBIT_HOME = '/var/lib/rabbitmq';
 
-
 /**
  * Starts a disposable RabbitMQ node (the Debian package's server, run as the `rabbitmq` user) on
  * free ports in a fresh temp directory, and resolves once it accepts AMQP connections. It never
@@ -142,7 +141,12 @@ class PrivateRabbitNode implements RabbitNode {
       this.#pid = null;
     });
     const deadline = Date.now() + this.startTimeoutMs;
-    await waitForPort(this.port, deadline, () => this.#child !== child, () => `RabbitMQ node ${this.nodeName} in ${this.dir}:\n${this.#output}${this.#logTail()}`);
+    await waitForPort(
+      this.port,
+      deadline,
+      () => this.#child !== child,
+      () => `RabbitMQ node ${this.nodeName} in ${this.dir}:\n${this.#output}${this.#logTail()}`,
+    );
     // The script's child is beam.smp; the pid file names it (signals go to the VM itself).
     this.#pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : child.pid!;
     killOnExit(this.#pid);
@@ -222,4 +226,3 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-

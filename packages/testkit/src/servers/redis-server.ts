@@ -34,11 +34,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'okt-redis-'));
   const persistence = (options.persistence ?? 'always') === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  return startPrivateServer({
-    name: 'redis-server',
-    command,
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--protected-mode', 'no'],
-    port,
-    startTimeoutMs: options.startTimeoutMs ?? 30_000,
-  }, `redis://127.0.0.1:${port}`, dir);
+  return startPrivateServer(
+    {
+      name: 'redis-server',
+      command,
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--protected-mode', 'no'],
+      port,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    },
+    `redis://127.0.0.1:${port}`,
+    dir,
+  );
 }

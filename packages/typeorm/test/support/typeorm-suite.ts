@@ -53,7 +53,9 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
 
       it('refuses a manager without a transaction, a finished one, one of another DataSource, and other values; writes nothing', async () => {
         const id = uniqueName('o');
-        await expect(outbox.add(db.dataSource.manager, placed(id, 1))).rejects.toThrow(/not bound to a transaction.*dataSource\.transaction\(async \(manager\)/s);
+        await expect(outbox.add(db.dataSource.manager, placed(id, 1))).rejects.toThrow(
+          /not bound to a transaction.*dataSource\.transaction\(async \(manager\)/s,
+        );
         await expect(outbox.add(db.dataSource.createEntityManager(), placed(id, 1))).rejects.toBeInstanceOf(OutboxTransactionRequiredError);
         await expect(outbox.add({} as never, placed(id, 1))).rejects.toThrow(/neither an EntityManager nor a QueryRunner/);
         await expect(outbox.add(null as never, placed(id, 1))).rejects.toBeInstanceOf(OutboxTransactionRequiredError);
@@ -102,7 +104,10 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
       };
       /** Records the subscriber events written since the last call with their transaction's outcome. */
       const settle = (outcome: 'committed' | 'rolled-back') => {
-        bench().record(emitted.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })), outcome);
+        bench().record(
+          emitted.splice(0).map(({ id, aggregateId }) => ({ id, aggregateType: 'order', aggregateId })),
+          outcome,
+        );
       };
       let unsubscribe: () => void;
 
@@ -134,7 +139,10 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         const [ofId, ofSoft] = [idsOf(id), idsOf(soft)];
         settle('committed');
         await bench().deliverAndCheck();
-        const typesOf = (ids: Set<string>) => bench().collector.messages.filter((m) => ids.has(String(m.messageId))).map((m) => m.type);
+        const typesOf = (ids: Set<string>) =>
+          bench()
+            .collector.messages.filter((m) => ids.has(String(m.messageId)))
+            .map((m) => m.type);
         expect(typesOf(ofId)).toEqual(['order.created', 'order.updated', 'order.removed']);
         expect(typesOf(ofSoft)).toEqual(['order.created', 'order.soft-removed']);
       });
@@ -142,7 +150,10 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
       it('writes in the caller transaction, and rolls the events back with it', async () => {
         const [kept, dropped] = [uniqueName('o'), uniqueName('o')];
         await db.dataSource.transaction(async (manager) => {
-          await manager.save(Order, [{ id: kept, total: 1 }, { id: `${kept}-2`, total: 2 }]);
+          await manager.save(Order, [
+            { id: kept, total: 1 },
+            { id: `${kept}-2`, total: 2 },
+          ]);
           expect(emitted).toHaveLength(2);
           expect(await pending()).toBe(0);
         });
@@ -208,7 +219,10 @@ export function describeTypeormOutbox(target: TypeormTarget): void {
         const id = uniqueName('p');
         await db.dataSource.getRepository(PlainOrder).save({ id, total: 2 });
         expect(ids).toHaveLength(1);
-        bench().record(ids.map((eventId) => ({ id: eventId, aggregateType: 'order', aggregateId: id })), 'committed');
+        bench().record(
+          ids.map((eventId) => ({ id: eventId, aggregateType: 'order', aggregateId: id })),
+          'committed',
+        );
         await bench().deliverAndCheck();
 
         remove();
