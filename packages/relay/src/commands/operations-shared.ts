@@ -1,18 +1,10 @@
 import { userInfo } from 'node:os';
-import { OutboxConfigError, type HistoryEvent, type Publisher } from '@outboxkit/core';
-import { loadRabbitmq } from '../brokers.js';
-import { DEFAULT_BROKER_URL } from '../config.js';
+import { OutboxConfigError } from '@outboxkit/core';
 
 /** Where operations commands write: results on stdout, progress and notes on stderr. */
 export interface CommandOutput {
   out(line: string): void;
   err(line: string): void;
-}
-
-/** Broker flags shared by the commands that publish (replay, reconcile --replay). */
-export interface BrokerFlags {
-  brokerUrl?: string;
-  exchange?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -56,29 +48,6 @@ export function defaultOperator(): string {
   } catch {
     return process.env.USER ?? 'unknown';
   }
-}
-
-/** A publisher for the operations commands, configured like `run`'s (same flags and defaults). */
-export async function operationsPublisher(flags: BrokerFlags): Promise<Publisher> {
-  const { createRabbitPublisher } = await loadRabbitmq();
-  return createRabbitPublisher({ connection: flags.brokerUrl ?? DEFAULT_BROKER_URL, ...(flags.exchange ? { exchange: flags.exchange } : {}) });
-}
-
-/**
- * One line per event, for dry runs: what replay would send and where, `exchange/routingKey` as
- * the publisher routes it (the default rule).
- */
-export async function eventDescriber(flags: BrokerFlags): Promise<(event: HistoryEvent) => string> {
-  const { resolveRoute, RABBIT_PUBLISHER_DEFAULTS } = await loadRabbitmq();
-  const describeRoute = (event: HistoryEvent): string => {
-    try {
-      const route = resolveRoute(event, { exchange: flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange, route: null });
-      return `${route.exchange === '' ? '(default exchange)' : route.exchange}/${route.routingKey}`;
-    } catch (error) {
-      return `(unroutable: ${(error as Error).message})`;
-    }
-  };
-  return (event) => `${event.id}  ${event.aggregateType}:${event.aggregateId}  #${event.sequence}  ${event.type}  -> ${describeRoute(event)}`;
 }
 
 /** A positive integer flag with a range, named in the error. */

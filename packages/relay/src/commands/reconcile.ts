@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { inboxOperationsOf, OutboxConfigError, OutboxError, replayHistory, type HistoryEvent } from '@outboxkit/core';
+import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { timeWindow } from './replay.js';
-import { errorText, nameFlag, operationsPublisher, rangeFlag, type BrokerFlags, type CommandOutput } from './operations-shared.js';
+import { errorText, nameFlag, rangeFlag, type CommandOutput } from './operations-shared.js';
 
 export interface ReconcileFlags extends DatabaseFlags, BrokerFlags {
   consumer?: string;
@@ -42,7 +43,7 @@ export async function reconcileCommand(flags: ReconcileFlags, io: CommandOutput)
   const maxInFlight = rangeFlag(flags.maxInFlight, '--max-in-flight', 64, 1, 10_000);
   const recorded = flags.idsFile === undefined ? null : await readIdsFile(flags.idsFile);
 
-  const publisher = flags.replay ? await operationsPublisher(flags) : null;
+  const publisher = flags.replay ? await createBrokerPublisher(flags) : null;
   const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
   const inbox = inboxOperationsOf(target.dialect);
   try {

@@ -1,17 +1,8 @@
 import { OutboxConfigError, OutboxError, parseTimeFlag, replayHistory, type HistoryEvent, type HistoryQuery, type ReplayResult } from '@outboxkit/core';
+import { createBrokerPublisher, eventDescriber, replayNote, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
-import {
-  aggregateFlag,
-  errorText,
-  eventDescriber,
-  eventIds,
-  nameFlag,
-  operationsPublisher,
-  rangeFlag,
-  type BrokerFlags,
-  type CommandOutput,
-} from './operations-shared.js';
+import { aggregateFlag, errorText, eventIds, nameFlag, rangeFlag, type CommandOutput } from './operations-shared.js';
 
 export interface ReplayFlags extends DatabaseFlags, BrokerFlags {
   id?: string[];
@@ -46,7 +37,9 @@ export async function replayCommand(flags: ReplayFlags, io: CommandOutput): Prom
 
   // Before the database, so a missing broker package fails fast.
   const describeEvent = flags.dryRun ? await eventDescriber(flags) : null;
-  const publisher = flags.dryRun ? null : await operationsPublisher(flags);
+  const publisher = flags.dryRun ? null : await createBrokerPublisher(flags);
+  const note = replayNote(flags);
+  if (note !== undefined) io.err(note);
   const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
   try {
     const window = await timeWindow(flags, () => target.dialect.currentTime(target.database));
