@@ -78,10 +78,19 @@ function run(command, args, { cwd, env = {}, timeoutMs = COMMAND_TIMEOUT_MS } = 
     let stdout = '';
     let stderr = '';
     let output = '';
-    child.stdout.on('data', (chunk) => ((stdout += chunk), (output += chunk)));
-    child.stderr.on('data', (chunk) => ((stderr += chunk), (output += chunk)));
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      output += chunk;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => (clearTimeout(timer), reject(error)));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: signal === 'SIGKILL' ? `killed after ${timeoutMs} ms` : code, stdout, stderr, output });
@@ -299,13 +308,20 @@ function startNode(cwd, file, env) {
   let output = '';
   const lines = [];
   const waiters = new Set();
-  child.stderr.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
   child.stdout.on('data', (chunk) => {
     output += chunk;
     lines.push(...String(chunk).split('\n').filter(Boolean));
     for (const waiter of waiters) waiter();
   });
-  const exited = new Promise((resolve) => child.on('close', (code) => (resolve(code), waiters.forEach((waiter) => waiter()))));
+  const exited = new Promise((resolve) =>
+    child.on('close', (code) => {
+      resolve(code);
+      for (const waiter of waiters) waiter();
+    }),
+  );
   return {
     exited,
     output: () => output,
@@ -313,7 +329,12 @@ function startNode(cwd, file, env) {
     line(match, what) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}:\n${tail(output)}`)), COMMAND_TIMEOUT_MS);
-        const done = (error, line) => (clearTimeout(timer), waiters.delete(probe), error ? reject(error) : resolve(line));
+        const done = (error, line) => {
+          clearTimeout(timer);
+          waiters.delete(probe);
+          if (error) reject(error);
+          else resolve(line);
+        };
         const probe = () => {
           const found = lines.find(match);
           if (found !== undefined) return done(null, found);
