@@ -169,7 +169,8 @@ describe('a relay that cannot reach its broker (PostgreSQL)', () => {
     await waitFor('the shard owners', async () => {
       // One `status` process at a time, five a second.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      return ok((last = await status()).shardOwners);
+      last = await status();
+      return ok(last.shardOwners);
     }).catch((error: Error) => {
       throw new Error(`${error.message}; last: ${JSON.stringify(last?.shardOwners)}`);
     });

@@ -31,7 +31,12 @@ class FakeBroker implements Publisher {
 
 function clock(): { now: () => number; advance(ms: number): void } {
   let time = 1_000_000;
-  return { now: () => time, advance: (ms) => void (time += ms) };
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
 }
 
 describe('BrokerGate', () => {

@@ -14,6 +14,26 @@ export const RELAY_OPTION_FLAGS: FlagNames = {
   poisonPolicy: '--poison-policy',
 };
 
+/** The operations commands' flags for the admin API's options (`createOutboxAdmin`). */
+export const ADMIN_OPTION_FLAGS: FlagNames = {
+  ids: '--id',
+  aggregate: '--aggregate',
+  'ids/aggregate/since': '--id/--aggregate/--since',
+  since: '--since',
+  until: '--until',
+  destination: '--destination',
+  pageSize: '--page-size',
+  maxInFlight: '--max-in-flight',
+  consumer: '--consumer',
+  processedIds: '--ids-file',
+  limit: '--limit',
+  by: '--by',
+  reason: '--reason',
+  historyRetention: '--history-retention',
+  inboxRetention: '--inbox-retention',
+  batchSize: '--batch-size',
+};
+
 /**
  * The same configuration error under the flag's name when `flags` knows its option; anything
  * else is returned unchanged (the library's error stays the cause).
