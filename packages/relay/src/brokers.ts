@@ -71,7 +71,11 @@ function brokerPackage<T>(scheme: string, packages: readonly string[], load: () 
   return importOptional({ flag: '--broker-url', what: `a ${scheme}// broker URL`, packages }, load);
 }
 
-const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
+/**
+ * @outboxkit/rabbitmq, or a configuration error saying what to install.
+ * @internal Its type names an optional peer: kept out of the published .d.ts (stripInternal).
+ */
+export const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
 const loadNats = () => brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
 const loadRedis = () => brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
 
@@ -193,6 +197,18 @@ function brokerFor(flags: BrokerFlags): { broker: BrokerModule; url: string } {
     }
   }
   return { broker, url };
+}
+
+/** `--broker-url` for a command that works with RabbitMQ only (`dead-letters`); a config error for another broker. */
+export function rabbitmqUrl(flags: BrokerFlags, command: string): string {
+  const { broker, url } = brokerFor(flags);
+  if (broker.kind !== 'RabbitMQ') {
+    throw new OutboxConfigError(
+      '--broker-url',
+      `${command} reads RabbitMQ dead-letter queues only for now, but ${redactUrl(url)} is a ${broker.kind} URL; read its dead-letter stream with the broker's own tools`,
+    );
+  }
+  return url;
 }
 
 /**

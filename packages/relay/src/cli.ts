@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { OutboxConfigError, OutboxError, parseDuration } from '@outboxkit/core';
 import { migrateCommand } from './commands/migrate.js';
+import { deadLettersListCommand, deadLettersReplayCommand } from './commands/dead-letters.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { quarantineListCommand, quarantineRetryCommand, quarantineSkipCommand } from './commands/quarantine.js';
 import { reconcileCommand } from './commands/reconcile.js';
@@ -111,6 +112,28 @@ brokerOptions(databaseOptions(program.command('reconcile').description("list eve
   .option('--max-in-flight <n>', 'unconfirmed publishes at once with --replay (default 64)', int('--max-in-flight'))
   .action(async (flags) => {
     await reconcileCommand(flags, io);
+  });
+
+const deadLetters = program.command('dead-letters').description('messages an inbox consumer gave up on (RabbitMQ <queue>.dead): list them, or send them back');
+function deadLetterOptions(command: Command): Command {
+  return command
+    .requiredOption('--queue <name>', "the inbox consumer's queue (its dead letters are in <queue>.dead)")
+    .option('--dead-letter-queue <name>', 'where the consumer dead-letters, when not <queue>.dead')
+    .option('--limit <n>', 'most messages to look at (default 1000)', int('--limit'))
+    .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
+}
+deadLetterOptions(deadLetters.command('list').description('the dead letters, oldest first, with why each was given up; nothing is removed'))
+  .option('--json', 'print JSON')
+  .action(async (flags) => {
+    await deadLettersListCommand(flags, io);
+  });
+deadLetterOptions(
+  deadLetters.command('replay').description("send dead letters back to the consumer's queue with their original ids (the inbox drops any already applied)"),
+)
+  .option('--id <id...>', 'only these event ids (default: all)')
+  .option('--inbox-retention <duration>', "the consumer's inbox retention, to warn about older events (default 14d)")
+  .action(async (flags) => {
+    await deadLettersReplayCommand(flags, io);
   });
 
 databaseOptions(program.command('cleanup').description('delete history and inbox rows older than their retention, in small batches'))

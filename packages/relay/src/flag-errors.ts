@@ -34,6 +34,9 @@ export const ADMIN_OPTION_FLAGS: FlagNames = {
   batchSize: '--batch-size',
 };
 
+/** `dead-letters`' flags for @outboxkit/rabbitmq's dead-letter functions. */
+export const DEAD_LETTER_OPTION_FLAGS: FlagNames = { queue: '--queue', deadLetterQueue: '--dead-letter-queue', limit: '--limit' };
+
 /**
  * The same configuration error under the flag's name when `flags` knows its option; anything
  * else is returned unchanged (the library's error stays the cause).
