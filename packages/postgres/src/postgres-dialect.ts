@@ -10,7 +10,7 @@ import {
   type SqlExecutor,
 } from '@outboxkit/core';
 import { postgresInbox } from './postgres-inbox.js';
-import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
+import { migratePostgres, postgresMigrations, recordPostgresMigration } from './postgres-migrations.js';
 import { postgresOperations } from './postgres-operations.js';
 import { normalizePostgresOptions, type PostgresDialectOptions } from './postgres-options.js';
 import { toDate, toLeaseRow, toLeases, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
@@ -41,6 +41,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     notifyChannel,
 
     migrations: () => migrations,
+    recordMigration: (migration) => recordPostgresMigration(tables, migration),
     migrate: (db) => migratePostgres(db, tables),
     ...postgresInbox(tables),
 

@@ -1,4 +1,4 @@
-import { SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
+import { SHARD_COUNT, sqlStringLiteral, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
 import { indexName, qualifiedTable, quoteIdentifier } from './postgres-identifiers.js';
 import { postgresInboxDdl } from './postgres-inbox.js';
 
@@ -147,6 +147,11 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
     Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(postgresInboxDdl(tables)) }),
     Object.freeze({ version: 3, name: 'claim function', statements: Object.freeze([createClaimFunction(tables)]) }),
   ]);
+}
+
+/** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */
+export function recordPostgresMigration(tables: ResolvedTables, migration: Migration): string {
+  return `INSERT INTO ${qualifiedTable(tables, 'migrations')} (version, name) VALUES (${Number(migration.version)}, ${sqlStringLiteral(migration.name)}) ON CONFLICT (version) DO NOTHING`;
 }
 
 /**

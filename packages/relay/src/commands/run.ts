@@ -1,8 +1,9 @@
-import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
+import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult, type RelayOptions } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { RELAY_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
 export interface RunFlags extends DatabaseFlags, BrokerFlags {
@@ -33,9 +34,10 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
   const databaseUrl = requireDatabaseUrl(flags);
+  const tables = tableOptions(flags);
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
   const publisher = await createBrokerPublisher(flags);
-  const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once });
+  const target = await openDatabaseAfter(publisher, databaseUrl, { tables, listen: !flags.once });
   let observability: RelayObservability | undefined;
   try {
     if (flags.migrate) {
@@ -56,13 +58,13 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       });
       logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
-    const relay = new Relay({
+    const relay = relayFor({
       dialect: target.dialect,
       database: target.database,
       publisher,
       logger,
       wakeSources: [localCommits, ...target.wakeSources],
-      ...(flags.relayId ? { relayId: flags.relayId } : {}),
+      ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
       ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
       ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
       ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
@@ -91,5 +93,14 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     await observability?.close();
     await publisher.close();
     await target.database.close();
+  }
+}
+
+/** The relay, or its option error under the flag's name. */
+function relayFor(options: RelayOptions): Relay {
+  try {
+    return new Relay(options);
+  } catch (error) {
+    throw underFlag(error, RELAY_OPTION_FLAGS);
   }
 }
