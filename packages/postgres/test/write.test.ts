@@ -185,7 +185,10 @@ describe('enqueue (raw pg write path)', () => {
     const client = await begin(t.pool);
     const statements: string[] = [];
     const counted = {
-      query: (sql: string, params?: unknown[]) => (statements.push(sql), client.query(sql, params)),
+      query: (sql: string, params?: unknown[]) => {
+        statements.push(sql);
+        return client.query(sql, params);
+      },
       getTransactionStatus: () => client.getTransactionStatus(),
     };
     try {
@@ -203,7 +206,10 @@ describe('enqueue (raw pg write path)', () => {
       await expect(
         enqueue(
           {
-            query: (sql: string, params?: unknown[]) => (statements.push(sql), idle.query(sql, params)),
+            query: (sql: string, params?: unknown[]) => {
+              statements.push(sql);
+              return idle.query(sql, params);
+            },
             getTransactionStatus: () => idle.getTransactionStatus(),
           },
           orderEvent('o-s3'),
