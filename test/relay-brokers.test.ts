@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, type EventInput } from '@outboxkit/core';
 import { openDatabase } from '@outboxkit/relay';
 import { allCommittedDelivered, expectDeliveryOk, formatReport } from '@outboxkit/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { metric, scrape, spawnRelay } from './faults/harness.js';
 import { BROKER_CASES } from './support/brokers.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './support/databases.js';
@@ -93,4 +94,59 @@ describe.each(BROKER_CASES)('outbox-relay end to end on $name', (broker) => {
       }
     }, 180_000);
   });
+});
+
+describe.each(BROKER_CASES)('outbox-relay replay through $name (SQLite)', (broker) => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('SQLite');
+  });
+
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  it("lists the destination in the broker's terms, then re-delivers the window with the original ids", async () => {
+    const url = await broker.url();
+    const dbFlags = ['--database-url', db.url];
+    expect((await runCli(['migrate', ...dbFlags])).code).toBe(0);
+    // A one-second duplicate window, so JetStream takes the replay once the window has passed.
+    const { flags, collector } = await broker.isolate(url, { duplicateWindowMs: 1000 });
+    const brokerFlags = ['--broker-url', url, ...flags];
+    const target = await openDatabase(db.url, { tables: {} });
+    try {
+      const written = [];
+      for (let n = 0; n < 6; n++) {
+        const event: EventInput = { aggregateType: 'account', aggregateId: `acc-${n % 2}`, type: 'account.credited', payload: { n } };
+        const [stored] = await target.database.transaction((tx) => writeEvents(target.dialect, tx, event));
+        collector.log.attempted(stored!, 'committed');
+        written.push(stored!);
+      }
+      expect((await runCli(['run', '--once', '--log-level', 'warn', ...dbFlags, ...brokerFlags])).code).toBe(0);
+      await collector.waitFor(allCommittedDelivered, 30_000);
+
+      const dry = await runCli(['replay', '--since', '1h', '--dry-run', ...dbFlags, ...brokerFlags]);
+      expect(dry.code).toBe(0);
+      const prefix = flags[1]!;
+      const where = broker.name === 'NATS JetStream' ? `subject ${prefix}.account.account.credited` : `stream ${prefix}:account`;
+      expect(dry.stdout).toContain(`${written[0]!.id}  account:acc-0  #1  account.credited  -> ${where}`);
+      expect(dry.stdout).toMatch(/dry run: 6 event\(s\) of 2 aggregate\(s\) would be replayed; nothing was sent/);
+
+      await sleep(1500); // past the duplicate window
+      const replay = await runCli(['replay', '--since', '1h', ...dbFlags, ...brokerFlags]);
+      expect(replay.code).toBe(0);
+      expect(replay.stdout).toMatch(/replayed 6 event\(s\) of 2 aggregate\(s\) with their original ids/);
+      if (broker.name === 'NATS JetStream') expect(replay.stderr).toMatch(/JetStream drops a message whose Nats-Msg-Id/);
+      await collector.waitFor((log) => log.deliveries.length >= 12, 30_000);
+      const report = collector.log.check();
+      expectDeliveryOk(report);
+      expect(report.orderViolations).toEqual([]);
+      expect(report.duplicated.map((d) => d.id).sort()).toEqual(written.map((event) => event.id).sort());
+      expect(report.duplicated.every((d) => d.count === 2)).toBe(true);
+    } finally {
+      await target.database.close();
+      await collector.close();
+    }
+  }, 120_000);
 });

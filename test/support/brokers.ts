@@ -15,8 +15,11 @@ export interface BrokerCase {
   url(): Promise<string>;
   /** A private server (NATS file store; Redis append-only file, fsync always) a fault test may kill and freeze. */
   startServer(): Promise<PrivateServer>;
-  /** The relay flags and a collector of what they publish, both isolated to one test. */
-  isolate(url: string): Promise<{ flags: string[]; collector: MessageCollector }>;
+  /**
+   * The relay flags and a collector of what they publish, both isolated to one test.
+   * `duplicateWindowMs`: NATS only, the stream's duplicate window (the collector creates the stream).
+   */
+  isolate(url: string, options?: { duplicateWindowMs?: number }): Promise<{ flags: string[]; collector: MessageCollector }>;
 }
 
 export const BROKER_CASES: readonly BrokerCase[] = [
@@ -24,12 +27,12 @@ export const BROKER_CASES: readonly BrokerCase[] = [
     name: 'NATS JetStream',
     url: () => serviceUrl('nats'),
     startServer: () => startNatsServer(),
-    async isolate(url) {
+    async isolate(url, options = {}) {
       const prefix = uniqueName('okt_e2e');
       const stream = prefix.toUpperCase();
       return {
         flags: ['--subject-prefix', prefix, '--nats-stream', stream],
-        collector: await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`] }),
+        collector: await collectJetStream({ url, stream, createWithSubjects: [`${prefix}.>`], ...options }),
       };
     },
   },

@@ -36,4 +36,5 @@ export * from './operations/index.js';
 export * from './message-headers.js';
 export * from './inbox-observer.js';
 export * from './inbox-deliveries.js';
+export * from './inbox-consumer-support.js';
 export * from './publish-support.js';

@@ -1,7 +1,7 @@
 import { allOrNothing, guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { inOneTransaction, type MysqlQueryResult } from './mysql-driver.js';
 import { mysqlInbox } from './mysql-inbox.js';
-import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
+import { migrateMysql, mysqlMigrations, recordMysqlMigration } from './mysql-migrations.js';
 import { mysqlOperations } from './mysql-operations.js';
 import { normalizeMysqlOptions, type MysqlDialectOptions } from './mysql-options.js';
 import { toLease, toLeaseRow, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type HeldLeaseRow } from './mysql-rows.js';
@@ -33,6 +33,7 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
     tables,
 
     migrations: () => migrations,
+    recordMigration: (migration) => recordMysqlMigration(tables, migration),
     migrate: (db) => migrateMysql(db, tables, migrations),
     ...mysqlInbox(tables),
 

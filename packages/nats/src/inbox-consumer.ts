@@ -1,4 +1,15 @@
-import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
+import {
+  ConsumerStartup,
+  consumerSetupError,
+  deadLetterHeaders,
+  InboxDeliveries,
+  MESSAGE_HEADERS,
+  RunningHandlers,
+  type InboxConsumerHandle,
+  type InboxConsumerStats,
+  type EventMap,
+  type SqlExecutor,
+} from '@outboxkit/core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -36,7 +47,9 @@ export type NatsInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createNatsInboxConsumer<Tx = SqlExecutor>(options: NatsInboxConsumerOptions<Tx>): NatsInboxConsumer {
+export function createNatsInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(
+  options: NatsInboxConsumerOptions<Tx, Events>,
+): NatsInboxConsumer {
   return new JetStreamInboxConsumer(normalizeNatsInboxConsumerOptions(options));
 }
 
@@ -48,10 +61,9 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
   readonly #link: NatsLink;
   readonly #closing = new AbortController();
   readonly #deliveries: InboxDeliveries<Tx>;
-  readonly #running = new Set<Promise<void>>();
-  readonly #ready: Promise<void>;
+  readonly #running: RunningHandlers;
+  readonly #startup = new ConsumerStartup();
   readonly #loop: Promise<void>;
-  #markReady!: () => void;
   #messages: ConsumerMessages | null = null;
   #closed: Promise<void> | null = null;
 
@@ -59,12 +71,13 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
     this.#config = config;
     this.#link = new NatsLink(config.connection, `outboxkit-inbox-${config.durable}`);
     this.#deliveries = new InboxDeliveries(config, this.#closing.signal);
-    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+    this.#running = new RunningHandlers(config.concurrency);
     this.#loop = this.#run();
   }
 
+  /** Rejects with the reason (`OUTBOX_CONSUMER_SETUP`) while the setup fails; the consumer keeps retrying. */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#startup.wait();
   }
 
   stats(): InboxConsumerStats {
@@ -76,7 +89,7 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
       this.#closing.abort();
       await this.#messages?.close();
       await this.#loop;
-      await Promise.all(this.#running);
+      await this.#running.drain();
       await this.#link.close();
     })();
     return this.#closed;
@@ -92,24 +105,18 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
         const messages = await consumer.consume({ max_messages: this.#config.concurrency * 2 });
         this.#messages = messages;
         if (this.#closing.signal.aborted) await messages.close();
-        this.#markReady();
+        this.#startup.succeeded();
         for await (const message of messages) {
-          await this.#slot();
-          const handling = this.#handle(nc, message).catch((error: unknown) => this.#deliveries.report(error));
-          this.#running.add(handling);
-          void handling.finally(() => this.#running.delete(handling));
+          await this.#running.slot();
+          this.#running.add(this.#handle(nc, message).catch((error: unknown) => this.#deliveries.report(error)));
         }
       } catch (error) {
         if (this.#closing.signal.aborted) return;
+        this.#startup.failed(consumerSetupError('NATS', this.#config.durable, this.#link.text(error), error));
         this.#deliveries.report(error);
       }
       await this.#deliveries.wait(SETUP_RETRY_MS);
     }
-  }
-
-  /** Waits until fewer than `concurrency` handlers run. */
-  async #slot(): Promise<void> {
-    while (this.#running.size >= this.#config.concurrency) await Promise.race(this.#running);
   }
 
   async #setUp(jsm: JetStreamManager): Promise<void> {

@@ -1,6 +1,15 @@
 import * as sqlite from '@outboxkit/sqlite';
 import { DEAD_LETTER_HEADERS, type InboxEvent } from '@outboxkit/core';
-import { serviceUrl, sqliteConformanceDatabase, storedEvent, uniqueName, waitFor, type ConformanceDatabase } from '@outboxkit/testkit';
+import {
+  freePort,
+  serviceUrl,
+  sqliteConformanceDatabase,
+  startNatsServer,
+  storedEvent,
+  uniqueName,
+  waitFor,
+  type ConformanceDatabase,
+} from '@outboxkit/testkit';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +76,51 @@ describe('NATS inbox consumer', () => {
     const { rows } = await db.database.query<{ n: number }>('SELECT count(*) AS n FROM effects WHERE event_id = ?', [id]);
     return Number(rows[0]!.n);
   }
+
+  it('ready() rejects with the reason while NATS is unreachable (no password in it), and resolves once it is up', async () => {
+    const options = {
+      stream: 'OKT_LATE',
+      consumer: 'late_c',
+      db: db.database,
+      dialect: db.dialect,
+      handler: async () => undefined,
+    };
+    const closedPort = await freePort();
+    const refused = createNatsInboxConsumer({ ...options, connection: `nats://okt:s3cretpw@127.0.0.1:${closedPort}` });
+    consumers.push(refused);
+    const error: Error & { code?: string } = await refused.ready().then(
+      () => new Error('ready() resolved without a broker'),
+      (rejection: unknown) => rejection as Error & { code?: string },
+    );
+    expect(error.code).toBe('OUTBOX_CONSUMER_SETUP');
+    expect(error.message).toMatch(/inbox consumer "late_c" could not start on NATS: .*ECONNREFUSED.*the consumer keeps retrying/);
+    expect(error.message).not.toContain('s3cretpw');
+
+    const server = await startNatsServer();
+    try {
+      await server.kill();
+      const late = createNatsInboxConsumer({ ...options, connection: server.url });
+      consumers.push(late);
+      await expect(late.ready()).rejects.toMatchObject({ code: 'OUTBOX_CONSUMER_SETUP' });
+      await server.start();
+      const admin = await connect({ servers: server.url.replace(/^nats:\/\//, '') });
+      await (await jetstreamManager(admin)).streams.add({ name: 'OKT_LATE', subjects: ['late.>'], storage: StorageType.File });
+      await admin.close();
+      // The consumer retried by itself: ready() now resolves.
+      await waitFor(
+        'ready() resolves after the broker came up',
+        () =>
+          late.ready().then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+      );
+      await late.close();
+    } finally {
+      await server.dispose();
+    }
+  }, 60_000);
 
   it('applies an event stored twice once and counts the duplicate', async () => {
     const { stream, prefix } = await newStream();

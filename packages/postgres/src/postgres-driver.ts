@@ -15,6 +15,11 @@ import {
 /** The subset of a `pg` Client, PoolClient or Pool that outboxkit calls. */
 export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+  /**
+   * A `pg` Client's transaction status from the server's last ReadyForQuery: `I` idle, `T` in a
+   * transaction, `E` in a failed one (pg 8.x; a Pool has none).
+   */
+  getTransactionStatus?(): string | null;
 }
 
 export interface PgQueryResultLike {
@@ -52,6 +57,12 @@ export function pgExecutor(queryable: PgQueryable): SqlExecutor {
     async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
       const result = await queryable.query(sql, params as unknown[]);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+    },
+    // What the server said at its last ReadyForQuery, so the writer's check costs no round
+    // trip; unknown (a Pool, a look-alike, before the first statement) leaves it to SQL.
+    get inTransaction(): boolean | undefined {
+      const status = queryable.getTransactionStatus?.();
+      return status === 'T' || status === 'E' ? true : status === 'I' ? false : undefined;
     },
   };
 }

@@ -1,13 +1,7 @@
-import { OutboxError, scrub } from '@outboxkit/core';
+import { CONSUMER_SETUP_FAILED, ConsumerStartup, OutboxError, scrub } from '@outboxkit/core';
 import { codeOf } from './classify.js';
 
-/** `code` of the error `InboxConsumer.ready()` rejects with. */
-export const CONSUMER_SETUP_FAILED = 'OUTBOX_CONSUMER_SETUP';
-
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
+export { CONSUMER_SETUP_FAILED };
 
 /** What the messages of a failed setup name: the consumer, its queue, and what it was told to declare. */
 export interface ConsumerSetupContext {
@@ -20,44 +14,33 @@ export interface ConsumerSetupContext {
 }
 
 /**
- * What `ready()` waits for: the consumer's first successful setup, or a failure before it.
- * rabbitmq-client retries a failed setup by itself (and reports only the first failure of a
- * series), so a rejected `ready()` does not stop the consumer: until a setup succeeds, `ready()`
- * rejects with the latest failure, afterwards it resolves.
+ * What `ready()` waits for (core's {@link ConsumerStartup}), with RabbitMQ's reasons worded:
+ * rabbitmq-client retries a failed setup by itself and reports only the first failure of a
+ * series, so until a setup succeeds `ready()` rejects with the latest failure and a hint.
  */
 export class ConsumerSetup {
   readonly #context: ConsumerSetupContext;
-  readonly #waiters = new Set<Waiter>();
-  #started = false;
-  #failure: OutboxError | null = null;
+  readonly #startup = new ConsumerStartup();
 
   constructor(context: ConsumerSetupContext) {
     this.#context = context;
   }
 
   get started(): boolean {
-    return this.#started;
+    return this.#startup.started;
   }
 
   wait(): Promise<void> {
-    if (this.#started) return Promise.resolve();
-    if (this.#failure !== null) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => this.#waiters.add({ resolve, reject }));
+    return this.#startup.wait();
   }
 
   succeeded(): void {
-    this.#started = true;
-    this.#failure = null;
-    for (const waiter of this.#waiters) waiter.resolve();
-    this.#waiters.clear();
+    this.#startup.succeeded();
   }
 
   /** A setup step (declare, bind, consume) or the connection failed before the first start. */
   failed(error: unknown, stage: 'setup' | 'connection'): void {
-    if (this.#started) return;
-    this.#failure = this.#describe(error, stage);
-    for (const waiter of this.#waiters) waiter.reject(this.#failure);
-    this.#waiters.clear();
+    if (!this.#startup.started) this.#startup.failed(this.#describe(error, stage));
   }
 
   #describe(error: unknown, stage: 'setup' | 'connection'): OutboxError {

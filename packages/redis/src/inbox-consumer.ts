@@ -1,4 +1,15 @@
-import { deadLetterHeaders, InboxDeliveries, MESSAGE_HEADERS, type InboxConsumerHandle, type InboxConsumerStats, type SqlExecutor } from '@outboxkit/core';
+import {
+  ConsumerStartup,
+  consumerSetupError,
+  deadLetterHeaders,
+  InboxDeliveries,
+  MESSAGE_HEADERS,
+  RunningHandlers,
+  type InboxConsumerHandle,
+  type EventMap,
+  type InboxConsumerStats,
+  type SqlExecutor,
+} from '@outboxkit/core';
 import { ErrorReply } from 'redis';
 import { RedisLink, type RedisClient } from './connection.js';
 import { normalizeRedisInboxConsumerOptions, type NormalizedRedisInboxConsumerOptions, type RedisInboxConsumerOptions } from './inbox-options.js';
@@ -26,7 +37,9 @@ export type RedisInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createRedisInboxConsumer<Tx = SqlExecutor>(options: RedisInboxConsumerOptions<Tx>): RedisInboxConsumer {
+export function createRedisInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(
+  options: RedisInboxConsumerOptions<Tx, Events>,
+): RedisInboxConsumer {
   return new StreamInboxConsumer(normalizeRedisInboxConsumerOptions(options));
 }
 
@@ -42,24 +55,24 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
   #reader: RedisClient | null = null;
   readonly #closing = new AbortController();
   readonly #deliveries: InboxDeliveries<Tx>;
-  readonly #running = new Set<Promise<void>>();
+  readonly #running: RunningHandlers;
+  readonly #startup = new ConsumerStartup();
   /** This consumer's entries waiting for a redelivery, by id: when they are due. */
   readonly #due = new Map<string, number>();
-  readonly #ready: Promise<void>;
   readonly #loop: Promise<void>;
-  #markReady!: () => void;
   #closed: Promise<void> | null = null;
 
   constructor(config: NormalizedRedisInboxConsumerOptions<Tx>) {
     this.#config = config;
     this.#link = new RedisLink(config.connection, `outboxkit-inbox-${config.group}`);
     this.#deliveries = new InboxDeliveries(config, this.#closing.signal);
-    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+    this.#running = new RunningHandlers(config.concurrency);
     this.#loop = this.#run();
   }
 
+  /** Rejects with the reason (`OUTBOX_CONSUMER_SETUP`) while the setup fails; the consumer keeps retrying. */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#startup.wait();
   }
 
   stats(): InboxConsumerStats {
@@ -72,7 +85,7 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
       // Ends a blocking read at once instead of waiting out its BLOCK.
       this.#reader?.destroy();
       await this.#loop;
-      await Promise.all(this.#running);
+      await this.#running.drain();
       await this.#link.close();
     })();
     return this.#closed;
@@ -88,10 +101,10 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
         });
         this.#reader ??= this.#openReader();
         if (!this.#reader.isOpen) await this.#reader.connect();
-        this.#markReady();
+        this.#startup.succeeded();
         while (!this.#closing.signal.aborted) {
-          await this.#slot();
-          const free = this.#config.concurrency - this.#running.size;
+          await this.#running.slot();
+          const free = this.#running.free;
           const batch = [...(await this.#dueRetries(free)), ...(await this.#stale(free))];
           if (batch.length === 0) {
             const reply = await this.#reader.xReadGroup(group, consumerName, { key: stream, id: '>' }, { COUNT: free, BLOCK: this.#config.blockMs });
@@ -103,6 +116,7 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
         }
       } catch (error) {
         if (this.#closing.signal.aborted) return;
+        this.#startup.failed(consumerSetupError('Redis', this.#config.group, this.#link.text(error), error));
         this.#deliveries.report(error);
         await this.#deliveries.wait(1000);
       }
@@ -113,11 +127,6 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
     const reader = this.#link.client.duplicate();
     reader.on('error', (error: unknown) => this.#deliveries.report(error));
     return reader;
-  }
-
-  /** Waits until fewer than `concurrency` handlers run. */
-  async #slot(): Promise<void> {
-    while (this.#running.size >= this.#config.concurrency) await Promise.race(this.#running);
   }
 
   /** This consumer's own entries whose redelivery delay has passed, claimed again (which counts a delivery). */
@@ -170,7 +179,6 @@ class StreamInboxConsumer<Tx> implements RedisInboxConsumer {
       this.#due.set(entry.id, Date.now() + this.#config.retryDelayMs);
     });
     this.#running.add(handling);
-    void handling.finally(() => this.#running.delete(handling));
   }
 
   async #handle(entry: Entry, deliveries: number): Promise<void> {

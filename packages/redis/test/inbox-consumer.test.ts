@@ -1,6 +1,15 @@
 import * as sqlite from '@outboxkit/sqlite';
 import { DEAD_LETTER_HEADERS, type InboxEvent } from '@outboxkit/core';
-import { serviceUrl, sqliteConformanceDatabase, storedEvent, uniqueName, waitFor, type ConformanceDatabase } from '@outboxkit/testkit';
+import {
+  freePort,
+  serviceUrl,
+  sqliteConformanceDatabase,
+  startRedisServer,
+  storedEvent,
+  uniqueName,
+  waitFor,
+  type ConformanceDatabase,
+} from '@outboxkit/testkit';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisInboxConsumer, toStreamFields, type RedisInboxConsumer, type RedisInboxConsumerOptions } from '../src/index.js';
@@ -56,6 +65,49 @@ describe('Redis inbox consumer', () => {
     const { rows } = await db.database.query<{ n: number }>('SELECT count(*) AS n FROM effects WHERE event_id = ?', [id]);
     return Number(rows[0]!.n);
   }
+
+  it('ready() rejects with the reason while Redis is unreachable (no password in it), and resolves once it is up', async () => {
+    const options = {
+      stream: 'okt_late',
+      consumer: 'late_c',
+      db: db.database,
+      dialect: db.dialect,
+      handler: async () => undefined,
+      blockMs: 50,
+    };
+    const closedPort = await freePort();
+    const refused = createRedisInboxConsumer({ ...options, connection: `redis://okt:s3cretpw@127.0.0.1:${closedPort}` });
+    consumers.push(refused);
+    const error: Error & { code?: string } = await refused.ready().then(
+      () => new Error('ready() resolved without a broker'),
+      (rejection: unknown) => rejection as Error & { code?: string },
+    );
+    expect(error.code).toBe('OUTBOX_CONSUMER_SETUP');
+    expect(error.message).toMatch(/inbox consumer "late_c" could not start on Redis: .*ECONNREFUSED.*the consumer keeps retrying/);
+    expect(error.message).not.toContain('s3cretpw');
+
+    const server = await startRedisServer({ persistence: 'off' });
+    try {
+      await server.kill();
+      const late = createRedisInboxConsumer({ ...options, connection: server.url });
+      consumers.push(late);
+      await expect(late.ready()).rejects.toMatchObject({ code: 'OUTBOX_CONSUMER_SETUP' });
+      await server.start();
+      // The consumer retried by itself: ready() now resolves.
+      await waitFor(
+        'ready() resolves after the broker came up',
+        () =>
+          late.ready().then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+      );
+      await late.close();
+    } finally {
+      await server.dispose();
+    }
+  }, 60_000);
 
   it('applies an event added twice once, counts the duplicate and acks both entries', async () => {
     const stream = newStream();

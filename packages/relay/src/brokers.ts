@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { OutboxConfigError, redactUrl, type Publisher } from '@outboxkit/core';
+import { OutboxConfigError, redactUrl, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
+import { underFlag, type FlagNames } from './flag-errors.js';
 import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
 
 /** The broker flags of `outbox-relay run`; each applies to the brokers named in {@link BROKER_OPTIONS}. */
@@ -57,6 +58,12 @@ interface BrokerModule {
    * packages and their clients are optional peers, an application installs its own broker's.
    */
   create(url: string, flags: BrokerFlags): Promise<Publisher>;
+  /** The flag of each publisher option `create` sets, so an option error names the flag. */
+  readonly flags: FlagNames;
+  /** Where the publisher's default rule sends `event`, in the broker's terms (for dry runs). */
+  destination(flags: BrokerFlags): Promise<(event: StoredEvent) => string>;
+  /** What a user must know before re-publishing through this broker, printed by `replay`. */
+  readonly replayNote?: string;
 }
 
 /** The broker's package, or a configuration error saying what to install. */
@@ -64,16 +71,28 @@ function brokerPackage<T>(scheme: string, packages: readonly string[], load: () 
   return importOptional({ flag: '--broker-url', what: `a ${scheme}// broker URL`, packages }, load);
 }
 
-/** @outboxkit/rabbitmq, for `run` and for the operations commands that publish. */
-export function loadRabbitmq(): Promise<typeof import('@outboxkit/rabbitmq')> {
-  return brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
-}
+/**
+ * @outboxkit/rabbitmq, or a configuration error saying what to install.
+ * @internal Its type names an optional peer: kept out of the published .d.ts (stripInternal).
+ */
+export const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
+const loadNats = () => brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
+const loadRedis = () => brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
 
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** The flags of the RabbitMQ publisher's options, for `run` and the operations commands that publish. */
+export const RABBITMQ_OPTION_FLAGS: FlagNames = {
+  connection: '--broker-url',
+  exchange: '--exchange',
+  maxMessageBytes: '--max-message-bytes',
+  confirmTimeoutMs: '--publish-timeout-ms',
+};
+
 const RABBITMQ: BrokerModule = {
   kind: 'RabbitMQ',
+  flags: RABBITMQ_OPTION_FLAGS,
   async create(url, flags) {
     const { createRabbitPublisher } = await loadRabbitmq();
     return createRabbitPublisher({
@@ -82,12 +101,27 @@ const RABBITMQ: BrokerModule = {
       ...(flags.declareExchange === false ? { declareExchange: false } : {}),
     });
   },
+  async destination(flags) {
+    const { resolveRoute, RABBIT_PUBLISHER_DEFAULTS } = await loadRabbitmq();
+    const exchange = flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange;
+    return (event) => {
+      const route = resolveRoute(event, { exchange, route: null });
+      return `${route.exchange === '' ? '(default exchange)' : route.exchange}/${route.routingKey}`;
+    };
+  },
 };
 
 const NATS: BrokerModule = {
   kind: 'NATS',
+  flags: {
+    connection: '--broker-url',
+    subjectPrefix: '--subject-prefix',
+    stream: '--nats-stream',
+    maxMessageBytes: '--max-message-bytes',
+    ackTimeoutMs: '--publish-timeout-ms',
+  },
   async create(url, flags) {
-    const { createNatsPublisher } = await brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
+    const { createNatsPublisher } = await loadNats();
     return createNatsPublisher({
       connection: url,
       ...defined({
@@ -99,17 +133,39 @@ const NATS: BrokerModule = {
       ...(flags.declareStream === false ? { declareStream: false } : {}),
     });
   },
+  async destination(flags) {
+    const { resolveSubject, NATS_PUBLISHER_DEFAULTS } = await loadNats();
+    const subjectPrefix = flags.subjectPrefix ?? NATS_PUBLISHER_DEFAULTS.subjectPrefix;
+    return (event) => `subject ${resolveSubject(event, { subjectPrefix, route: null })}`;
+  },
+  // Replay keeps the event id as Nats-Msg-Id: consumers' inboxes check the two agree.
+  replayNote:
+    "note: JetStream drops a message whose Nats-Msg-Id (the event id) it stored within the stream's duplicate window " +
+    '(2 min unless the stream sets another), so only events published longer ago are delivered again; ' +
+    'to re-read recent ones, start a consumer on the stream at a sequence or time instead',
 };
 
 const REDIS: BrokerModule = {
   kind: 'Redis',
+  flags: {
+    connection: '--broker-url',
+    streamPrefix: '--stream-prefix',
+    maxLength: '--max-len',
+    maxMessageBytes: '--max-message-bytes',
+    replyTimeoutMs: '--publish-timeout-ms',
+  },
   async create(url, flags) {
-    const { createRedisPublisher } = await brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
+    const { createRedisPublisher } = await loadRedis();
     return createRedisPublisher({
       connection: url,
       ...defined({ streamPrefix: flags.streamPrefix, maxLength: flags.maxLen, maxMessageBytes: flags.maxMessageBytes, replyTimeoutMs: flags.publishTimeoutMs }),
       ...(flags.createStreams === false ? { createStreams: false } : {}),
     });
+  },
+  async destination(flags) {
+    const { resolveStream, REDIS_PUBLISHER_DEFAULTS } = await loadRedis();
+    const streamPrefix = flags.streamPrefix ?? REDIS_PUBLISHER_DEFAULTS.streamPrefix;
+    return (event) => `stream ${resolveStream(event, { streamPrefix, route: null })}`;
   },
 };
 
@@ -122,11 +178,10 @@ const BROKERS: Record<string, BrokerModule> = {
 };
 
 /**
- * The publisher for `--broker-url`, chosen by its scheme. A broker-specific flag given for
- * another broker is a configuration error naming the flag, not silently ignored. Each
- * publisher's own option checks name the option; their messages never show the password.
+ * The broker module for `--broker-url`, chosen by its scheme. A broker-specific flag given for
+ * another broker is a configuration error naming the flag, not silently ignored.
  */
-export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publisher> {
+function brokerFor(flags: BrokerFlags): { broker: BrokerModule; url: string } {
   const url = flags.brokerUrl ?? DEFAULT_BROKER_URL;
   const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
   const broker = scheme === undefined ? undefined : BROKERS[scheme];
@@ -141,14 +196,54 @@ export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publish
       throw new OutboxConfigError(flag, `applies to ${owner} only, but --broker-url is a ${broker.kind} URL (${redactUrl(url)}); remove it`);
     }
   }
+  return { broker, url };
+}
+
+/** `--broker-url` for a command that works with RabbitMQ only (`dead-letters`); a config error for another broker. */
+export function rabbitmqUrl(flags: BrokerFlags, command: string): string {
+  const { broker, url } = brokerFor(flags);
+  if (broker.kind !== 'RabbitMQ') {
+    throw new OutboxConfigError(
+      '--broker-url',
+      `${command} reads RabbitMQ dead-letter queues only for now, but ${redactUrl(url)} is a ${broker.kind} URL; read its dead-letter stream with the broker's own tools`,
+    );
+  }
+  return url;
+}
+
+/**
+ * The publisher for `--broker-url` (`run`, `replay`, `reconcile --replay`). Each publisher's
+ * own option checks name the option; their messages never show the password.
+ */
+export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publisher> {
+  const { broker, url } = brokerFor(flags);
   try {
     return await broker.create(url, flags);
   } catch (error) {
     // The publisher packages name their own options; say which flag sets it.
-    if (error instanceof OutboxConfigError)
-      throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
-    throw error;
+    throw underFlag(error, broker.flags);
   }
+}
+
+/** The broker's note for `replay`, if it has one (see {@link BrokerModule.replayNote}). */
+export function replayNote(flags: BrokerFlags): string | undefined {
+  return brokerFor(flags).broker.replayNote;
+}
+
+/**
+ * One line per event, for `replay --dry-run`: what would be sent and where the publisher's
+ * default rule sends it (`exchange/routingKey`, `subject ...`, `stream ...`).
+ */
+export async function eventDescriber(flags: BrokerFlags): Promise<(event: StoredEvent) => string> {
+  const destination = await brokerFor(flags).broker.destination(flags);
+  const describeDestination = (event: StoredEvent): string => {
+    try {
+      return destination(event);
+    } catch (error) {
+      return `(unroutable: ${(error as Error).message})`;
+    }
+  };
+  return (event) => `${event.id}  ${event.aggregateType}:${event.aggregateId}  #${event.sequence}  ${event.type}  -> ${describeDestination(event)}`;
 }
 
 function int(name: string): (value: string) => number {
@@ -156,8 +251,8 @@ function int(name: string): (value: string) => number {
   return (value) => parse(value);
 }
 
-/** Adds `run`'s broker flags (URL, per-broker options, limits) with their help and environment variables. */
-export function brokerRunOptions(command: Command): Command {
+/** Adds the broker flags of `run`, `replay` and `reconcile` (URL, per-broker options, limits) with their help and environment variables. */
+export function brokerOptions(command: Command): Command {
   return command
     .addOption(
       new Option(

@@ -11,7 +11,7 @@ import {
 } from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
-import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
+import { migrateSqlite, recordSqliteMigration, sqliteMigrations } from './sqlite-migrations.js';
 import { sqliteOperations } from './sqlite-operations.js';
 import { normalizeSqliteOptions, type SqliteDialectOptions } from './sqlite-options.js';
 import { toLeaseRow, toLeases, toStoredEvent, type EventRow } from './sqlite-rows.js';
@@ -39,6 +39,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
       tables,
 
       migrations: () => sqliteMigrations(tables),
+      recordMigration: (migration) => recordSqliteMigration(tables, migration),
       migrate: (db) => migrateSqlite(db, tables),
       ...sqliteInbox(tables),
 

@@ -11,6 +11,8 @@ export interface CollectJetStreamOptions {
   createWithSubjects?: readonly string[];
   /** Only these subjects (wildcards allowed). @default the whole stream */
   filterSubject?: string;
+  /** With `createWithSubjects`: the stream's duplicate window. @default the server's (2 min) */
+  duplicateWindowMs?: number;
   log?: DeliveryLog;
 }
 
@@ -30,9 +32,14 @@ export async function collectJetStream(options: CollectJetStreamOptions): Promis
   try {
     const jsm = await jetstreamManager(nc);
     if (options.createWithSubjects) {
-      await jsm.streams
-        .info(options.stream)
-        .catch(() => jsm.streams.add({ name: options.stream, subjects: [...options.createWithSubjects!], storage: StorageType.File }));
+      await jsm.streams.info(options.stream).catch(() =>
+        jsm.streams.add({
+          name: options.stream,
+          subjects: [...options.createWithSubjects!],
+          storage: StorageType.File,
+          ...(options.duplicateWindowMs === undefined ? {} : { duplicate_window: options.duplicateWindowMs * 1_000_000 }),
+        }),
+      );
     }
     const durable = `okt_collect_${randomBytes(4).toString('hex')}`;
     await jsm.consumers.add(options.stream, {
