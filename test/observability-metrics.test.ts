@@ -129,6 +129,7 @@ describe('readiness', () => {
     breakerOpen: false,
     publisherConnected: true,
     lastPollAt: new Date(now.getTime() - 500),
+    configurationError: null,
   };
   const sample = { ok: true, at: new Date(now.getTime() - 1000) };
   const limits = readinessLimits(1000, 5000);
@@ -152,6 +153,13 @@ describe('readiness', () => {
     expect(report.checks[check].detail).not.toBe('');
   });
 
+  it("a broker that refuses the relay's user fails the broker check with the refusal, even while connected", () => {
+    const refused = 'RabbitMQ refused user "relay" write access to exchange "orders" (ACCESS_REFUSED)';
+    const report = assessReadiness({ ...healthy, configurationError: refused }, sample, limits, now);
+    expect(report).toMatchObject({ ready: false, failed: ['broker'] });
+    expect(report.checks.broker.detail).toBe(`configuration: ${refused}`);
+  });
+
   it('a standby relay owning no shards is ready', () => {
     expect(assessReadiness({ ...healthy, ownedShards: [], lastPollAt: null }, sample, limits, now).ready).toBe(true);
   });
@@ -166,7 +174,7 @@ describe('the metrics HTTP server', () => {
       registry: metrics.registry,
       readiness: () =>
         assessReadiness(
-          { relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null },
+          { relayId: 'r', running: false, ownedShards: [], breakerOpen: false, publisherConnected: false, lastPollAt: null, configurationError: null },
           null,
           readinessLimits(1000, 5000),
           new Date(),

@@ -19,12 +19,9 @@ describe('outbox-relay: configuration errors', () => {
     [['run'], /--database-url: is required/],
     [['status', '--database-url', 'redis://u:s3cretpw@h/0'], /unknown scheme "redis:"/],
     [['status', '--database-url', 'not a url s3cretpw'], /is not a URL/],
-    [
-      ['migrate', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--schema', 'x"; DROP TABLE t;--'],
-      /tables\.schema: .* is not a valid identifier/,
-    ],
-    [['migrate', '--database-url', 'sqlite:/tmp/x.db', '--table-prefix', 'a b'], /tables\.prefix/],
-    [['run', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--batch-size', '0'], /batchSize: must be an integer from 1 to 10000/],
+    [['migrate', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--schema', 'x"; DROP TABLE t;--'], /--schema: .* is not a valid identifier/],
+    [['migrate', '--database-url', 'sqlite:/tmp/x.db', '--table-prefix', 'a b'], /--table-prefix: /],
+    [['run', '--database-url', 'postgres://u:s3cretpw@127.0.0.1:5432/test', '--batch-size', '0'], /--batch-size: must be an integer from 1 to 10000/],
   ])('%j fails with exit code 2, a message naming the problem, and no password', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);

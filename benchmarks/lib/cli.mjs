@@ -3,6 +3,9 @@ import { BROKERS } from './brokers/index.mjs';
 // Sized so that a full run stays under 30 minutes on a busy 2-core machine (estimate from the
 // per-step costs of a quick run: see README.md, "How long a run takes").
 export const FULL = Object.freeze({
+  // Scenario "drain": each size on each database (the JSON's perDatabase is the largest).
+  drainSizes: [20_000, 100_000],
+  // The drain the steady-state scenarios take their base rate from, when "drain" did not run.
   drainEvents: 10_000,
   aggregates: 1000,
   naiveEvents: 1000,
@@ -26,6 +29,8 @@ export const FULL = Object.freeze({
 
 export const QUICK = Object.freeze({
   ...FULL,
+  // Large enough that the fixed costs of a drain (set-up, first claim, the last confirms) do not dominate.
+  drainSizes: [5000],
   drainEvents: 500,
   aggregates: 100,
   naiveEvents: 100,
@@ -72,6 +77,7 @@ export function parseArgs(argv, scenarioIds) {
   const sizes = { ...base };
   if (options.events !== undefined) {
     for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents']) sizes[key] = options.events;
+    sizes.drainSizes = [options.events];
   }
   return { ...options, sizes };
 }

@@ -1,6 +1,7 @@
 // One isolated database per scenario run: a PostgreSQL schema, a MariaDB database or a SQLite
 // file of its own, migrated, with a small business table for producers. Every target offers the
 // same few operations, so the scenarios never branch on the database name.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,19 @@ import { uniqueName, orderEvent, PRODUCER_CONNECTIONS } from './util.mjs';
 export const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, i) => i);
 export { PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from './util.mjs';
 const PREWRITE_CHUNK = 500;
+
+// The producer's floor: a row of the outbox row's size in a table without any index, so the
+// outbox write is judged against the cost of writing any row at all.
+const FLOOR_COLUMNS = 'id, aggregate_type, aggregate_id, type, payload, headers, occurred_at';
+const FLOOR_COLUMNS_PG =
+  'id uuid NOT NULL, aggregate_type varchar(255) NOT NULL, aggregate_id varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb NOT NULL, headers jsonb NOT NULL, occurred_at timestamptz(3) NOT NULL';
+const FLOOR_COLUMNS_MYSQL =
+  'id CHAR(36) NOT NULL, aggregate_type VARCHAR(255) NOT NULL, aggregate_id VARCHAR(255) NOT NULL, type VARCHAR(255) NOT NULL, payload JSON NOT NULL, headers JSON NOT NULL, occurred_at DATETIME(3) NOT NULL';
+const FLOOR_COLUMNS_SQLITE =
+  'id TEXT NOT NULL, aggregate_type TEXT NOT NULL, aggregate_id TEXT NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, headers TEXT NOT NULL, occurred_at INTEGER NOT NULL';
+function floorRow(event, occurredAt = new Date()) {
+  return [randomUUID(), event.aggregateType, event.aggregateId, event.type, JSON.stringify(event.payload), JSON.stringify(event.headers ?? {}), occurredAt];
+}
 const HISTORY_CHUNK = 100_000;
 
 /**
@@ -22,8 +36,9 @@ const HISTORY_CHUNK = 100_000;
  * @property {import('@outboxkit/core').Dialect} dialect      the relay's dialect (PostgreSQL: NOTIFY on, a channel of its own)
  * @property {import('@outboxkit/core').SqlDatabase} db        the relay's pool
  * @property {(wake: boolean) => import('@outboxkit/core').WakeSource[]} wakeSources  wake-ups for the relay: LISTEN or the in-process signal, or none
- * @property {(i: number, options: { outbox: boolean, notify?: boolean, wake?: boolean, event?: object }) => Promise<string|null>} businessTx
- *   one business transaction (an order row, plus the outbox event through the raw `enqueue` when `outbox`); resolves after COMMIT with the event id
+ * @property {(i: number, options: { outbox: boolean, notify?: boolean, wake?: boolean, plainRow?: boolean, event?: object }) => Promise<string|null>} businessTx
+ *   one business transaction (an order row, plus the outbox event through the raw `enqueue` when `outbox`, plus a row of the
+ *   event's size in an unindexed table when `plainRow`: the producer's floor); resolves after COMMIT with the event id
  * @property {(count: number, aggregates: number) => Promise<void>} prewrite  writes pending events through the real write path, in chunks
  * @property {(count: number) => Promise<void>} addHistory  bulk-inserts history rows in SQL (generate_series / recursive CTE)
  * @property {() => Promise<number>} pending
@@ -73,6 +88,8 @@ async function openPostgres(serverUrl, producerConnections) {
   await dialect.migrate(db);
   const orders = `"${schema}".bench_orders`;
   await db.query(`CREATE TABLE ${orders} (id varchar(64) PRIMARY KEY, total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  const floor = `"${schema}".bench_floor`;
+  await db.query(`CREATE TABLE ${floor} (${FLOOR_COLUMNS_PG})`);
   const producers = createPgPool(serverUrl, { max: producerConnections });
   const producerDb = pgDatabase(producers);
   const published = `"${schema}".outbox_published`;
@@ -81,15 +98,18 @@ async function openPostgres(serverUrl, producerConnections) {
     producerConnections,
     /** For the peer, which keeps its own table in the same schema. */
     postgres: { schema, serverUrl },
+    /** What a relay process needs to open this database (see lib/relay-child.mjs). */
+    childConfig: () => ({ kind: 'postgres', url: serverUrl, schema }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [pgListener({ connect: serverUrl, channel: schema })] : []),
-    async businessTx(i, { outbox, notify = true, event }) {
+    async businessTx(i, { outbox, notify = true, plainRow = false, event }) {
       const client = await producers.connect();
       try {
         await client.query('BEGIN');
         await client.query(`INSERT INTO ${orders} (id, total) VALUES ($1, $2)`, [`${i}-${process.hrtime.bigint()}`, i % 10_000]);
         const written = outbox ? await pgEnqueue(client, event, { dialect: notify ? dialect : quietDialect }) : null;
+        if (plainRow) await client.query(`INSERT INTO ${floor} (${FLOOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, floorRow(event));
         await client.query('COMMIT');
         return written?.[0]?.id ?? null;
       } catch (error) {
@@ -139,20 +159,23 @@ async function openMysql(serverUrl, producerConnections) {
   await db.query(
     'CREATE TABLE bench_orders (id VARCHAR(64) PRIMARY KEY, total DECIMAL(12,2) NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT (UTC_TIMESTAMP(3)))',
   );
+  await db.query(`CREATE TABLE bench_floor (${FLOOR_COLUMNS_MYSQL})`);
   const producers = createMysqlPool(url.toString(), { connectionLimit: producerConnections });
   const producerDb = mysqlDatabase(producers);
   return {
     kind: 'mysql',
     producerConnections,
+    childConfig: () => ({ kind: 'mysql', url: url.toString() }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),
-    async businessTx(i, { outbox, wake = false, event }) {
+    async businessTx(i, { outbox, wake = false, plainRow = false, event }) {
       const conn = await producers.getConnection();
       try {
         await conn.query('START TRANSACTION');
         await conn.query('INSERT INTO bench_orders (id, total) VALUES (?, ?)', [`${i}-${process.hrtime.bigint()}`, i % 10_000]);
         const written = outbox ? await mysqlEnqueue(conn, event, { dialect }) : null;
+        if (plainRow) await conn.query(`INSERT INTO bench_floor (${FLOOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, floorRow(event));
         await conn.query('COMMIT');
         if (outbox && wake) signalLocalCommit();
         return written?.[0]?.id ?? null;
@@ -200,17 +223,20 @@ async function openSqlite() {
   const db = openSqliteDatabase(file);
   await dialect.migrate(db);
   await db.query('CREATE TABLE bench_orders (id TEXT PRIMARY KEY, total REAL NOT NULL, created_at INTEGER NOT NULL)');
+  await db.query(`CREATE TABLE bench_floor (${FLOOR_COLUMNS_SQLITE})`);
   // A second connection, as a separate application would have: SQLite serialises the writers.
   const writer = openSqliteDatabase(file);
   return {
     kind: 'sqlite',
     producerConnections: 1,
+    childConfig: () => ({ kind: 'sqlite', file }),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),
-    async businessTx(i, { outbox, wake = false, event }) {
+    async businessTx(i, { outbox, wake = false, plainRow = false, event }) {
       const written = await writer.transaction(async (tx) => {
         await tx.query('INSERT INTO bench_orders (id, total, created_at) VALUES (?, ?, ?)', [`${i}-${process.hrtime.bigint()}`, i % 10_000, Date.now()]);
+        if (plainRow) await tx.query(`INSERT INTO bench_floor (${FLOOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, floorRow(event, Date.now()));
         return outbox ? sqliteEnqueue(tx, event) : null;
       });
       if (outbox && wake) signalLocalCommit();

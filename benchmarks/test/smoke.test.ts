@@ -18,7 +18,7 @@ describe('benchmark harness', () => {
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.settings.sizes.drainEvents).toBe(300);
     const drain = results.scenarios.drain.result.perDatabase.sqlite;
-    for (const key of ['rate', 'rawRate', 'ratio', 'cpuMs', 'peakRssMiB']) {
+    for (const key of ['rate', 'rawRate', 'ratio', 'cpuMs', 'cpuUsPerEvent', 'rawCpuUsPerEvent', 'peakRssMiB']) {
       expect(drain[key].runs).toHaveLength(1);
       expect(drain[key].median).toBeGreaterThan(0);
       expect(drain[key].min).toBeLessThanOrEqual(drain[key].max);
@@ -27,7 +27,7 @@ describe('benchmark harness', () => {
     const markdown = readFileSync(written.mdPath, 'utf8');
     expect(markdown).toMatch(/^# outboxkit benchmark report/);
     expect(markdown).toContain('## Machine and versions');
-    expect(markdown).toMatch(/\| SQLite \| [\d,.]+ \(/);
+    expect(markdown).toMatch(/\| SQLite \| 300 \| [\d,.]+ \(/);
     const charts = readdirSync(out).filter((file) => file.endsWith('.svg'));
     expect(charts.length).toBeGreaterThan(0);
     for (const chart of charts) {

@@ -1,7 +1,7 @@
 // The fault scenarios, parameterised by size: test/faults/subset.test.ts runs small ones in the
 // default suite, test/faults/*.faults.ts the full ones under `pnpm test:faults`.
 import { expect } from 'vitest';
-import { writeEvents } from '@outboxkit/core';
+import { shardOf, writeEvents } from '@outboxkit/core';
 import { DeliveryLog, serviceUrl, uniqueName, type QueueCollector } from '@outboxkit/testkit';
 import { startPostgresCluster, startRabbitNode, type PostgresCluster, type RabbitNode } from '../../packages/testkit/src/servers/index.js';
 import type { DatabaseTarget } from '@outboxkit/relay';
@@ -61,7 +61,7 @@ interface Setup {
   brokerUrl: string;
   exchange: string;
   relays: ManagedRelay[];
-  relay(id: string, extra?: readonly string[]): ManagedRelay;
+  relay(id: string, extra?: readonly string[], env?: NodeJS.ProcessEnv): ManagedRelay;
   /** runWriters on this setup's database and log; stopped and awaited before the pool closes, even on failure. */
   write(options: Omit<WriterOptions, 'target' | 'log'>, seed: number): Promise<WriterStats>;
 }
@@ -103,8 +103,8 @@ async function setup(kind: DatabaseKind, brokerUrl?: string): Promise<Setup> {
       exchange,
       relays,
       write,
-      relay(id, extra = []) {
-        const relay = spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl: broker, exchange, relayId: id, extra });
+      relay(id, extra = [], env) {
+        const relay = spawnRelay({ databaseUrl: db.url, schema: db.schema, brokerUrl: broker, exchange, relayId: id, extra, ...(env ? { env } : {}) });
         relays.push(relay);
         return relay;
       },
@@ -338,6 +338,105 @@ export async function pausedRelay(p: { events: number; aggregates: number; seed:
   } finally {
     await s.res.close();
   }
+}
+
+// ------------------------------------------------------------------ 13. relay frozen inside its settle transaction
+
+/** The line the relay's test hook (packages/relay/src/fault-hooks.ts) writes right before it SIGSTOPs itself. */
+const FROZEN_LINE = /OUTBOX_FAULT frozen-in-settle (\{[^\n]*\})/;
+
+/** Resolves with the shards whose lease rows `relay` holds locked once it froze itself inside its settle transaction. */
+export async function frozenInSettle(relay: ManagedRelay, timeoutMs = 60_000): Promise<number[]> {
+  return waitUntil(
+    `relay ${relay.id} frozen inside its settle transaction`,
+    async () => {
+      const match = FROZEN_LINE.exec(relay.output());
+      if (!match && relay.child.exitCode !== null) throw new Error(`relay ${relay.id} exited ${relay.child.exitCode}: ${relay.output().slice(-2000)}`);
+      return match ? (JSON.parse(match[1]!) as { shards: number[] }).shards : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Relay A stops itself (SIGSTOP, the test hook) right after its settle transaction locked its
+ * lease rows, so the transaction stays open holding them; relay B must still take A's shards —
+ * the locked ones too — once A's lease expires, while a writer keeps committing. Reports the time
+ * from the freeze to B's first publish of an event of a locked shard written after the freeze
+ * (an event A cannot have published); then A resumes and must mark nothing B owns.
+ */
+export async function frozenInTransaction(p: { kind: DatabaseKind; events: number; aggregates: number; ttlMs: number; seed: number }): Promise<void> {
+  const s = await setup(p.kind);
+  try {
+    const extra = ['--batch-size', '200', '--lease-ttl-ms', String(p.ttlMs)];
+    const leases = tableName(p.kind, s.db.schema, 'leases');
+    const a = s.relay('frozen-a', extra, { OUTBOX_RELAY_FAULT_FREEZE_IN_SETTLE: '5' });
+    const b = s.relay('healthy-b', extra);
+    // Paced so events keep arriving on every shard for well past the takeover.
+    const concurrency = 4;
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs: Math.floor((concurrency * 30_000) / p.events) }, p.seed);
+    const locked = await frozenInSettle(a);
+    const frozenAt = Date.now();
+    expect(locked.length, 'A froze holding lease rows').toBeGreaterThan(0);
+    const epochs = async (): Promise<Map<number, { owner: string | null; epoch: number }>> =>
+      new Map(
+        (await s.target.database.query<{ shard: unknown; owner: string | null; epoch: unknown }>(`SELECT shard, owner, epoch FROM ${leases}`)).rows.map((r) => [
+          Number(r.shard),
+          { owner: r.owner, epoch: Number(r.epoch) },
+        ]),
+      );
+    const before = await epochs();
+    const writtenBefore = new Set(s.log.attempts.map((attempt) => attempt.id));
+    const lockedSet = new Set(locked);
+    progress(`13: A frozen in its settle transaction holding ${locked.length} lease rows`);
+    // B's first publish of a locked shard's event that was written after the freeze.
+    let seen = s.log.deliveries.length;
+    const tookOverMs = await waitUntil(
+      'B publishing events of the shards A holds locked',
+      async () => {
+        const deliveries = s.log.deliveries;
+        for (; seen < deliveries.length; seen++) {
+          const d = deliveries[seen]!;
+          if (d.aggregateType && d.aggregateId && !writtenBefore.has(d.id) && lockedSet.has(shardOf(d.aggregateType, String(d.aggregateId))))
+            return Date.now() - frozenAt;
+        }
+        return undefined;
+      },
+      30 * p.ttlMs,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\nrelay B's log:\n${b.output().slice(-3000)}`);
+    });
+    const after = await epochs();
+    for (const shard of locked) {
+      expect(after.get(shard)?.owner, `shard ${shard} taken over by B`).toBe('healthy-b');
+      expect(after.get(shard)!.epoch, `shard ${shard}'s epoch moved on takeover`).toBeGreaterThan(before.get(shard)!.epoch);
+    }
+    const outputAtResume = a.output().length;
+    a.child.kill('SIGCONT');
+    progress(`13: B published a locked shard after ${tookOverMs} ms; A resumed`);
+    const stats = await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    // Whatever A's woken transaction does (its session was ended by the server, or its marks are
+    // refused by the fence), it must not have marked the shards B owns: the checker finds no loss.
+    const ownedByA = [...(await epochs()).values()].filter((row) => row.owner === 'frozen-a').length;
+    checkAndRecord(
+      `13 relay frozen inside its settle transaction (${p.kind})`,
+      s.log,
+      drainMs,
+      `${locked.length} lease rows locked; B published them ${(tookOverMs / 1000).toFixed(1)} s after the freeze (lease ttl ${p.ttlMs / 1000} s); A after SIGCONT: ${summarizeWake(a.output().slice(outputAtResume))}; A owns ${ownedByA} shards at the end`,
+    );
+    expect(stats.committed).toBe(p.events);
+  } finally {
+    await s.res.close();
+  }
+}
+
+/** What a relay logged after it was resumed, in a few words for the table. */
+function summarizeWake(output: string): string {
+  const fenced = /"events":(\d+),"msg":"lease lost: marks refused/.exec(output);
+  if (fenced) return `marks refused for ${fenced[1]} events`;
+  if (/relay ack failed/.test(output)) return 'its transaction was gone (ack retried, then fenced)';
+  return 'nothing to refuse';
 }
 
 // ------------------------------------------------------------------ 9. rollbacks and savepoints

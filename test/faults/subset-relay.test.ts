@@ -4,7 +4,7 @@
 // docs/guarantees.md.
 import { afterAll, describe, it } from 'vitest';
 import { fileRows, formatTable } from './harness.js';
-import { pausedRelay, relayKills, rollbacks } from './scenarios.js';
+import { frozenInTransaction, pausedRelay, relayKills, rollbacks } from './scenarios.js';
 
 const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
 
@@ -16,6 +16,12 @@ describe('fault injection subset: relay processes (full set: pnpm test:faults)',
   it(
     '1: relay SIGKILLed 5 times during 5,000 events over 100 aggregates (PostgreSQL)',
     () => relayKills({ kind: 'PostgreSQL', events: 5000, aggregates: 100, kills: 5, batchSize: 200, seed: SEED }),
+    240_000,
+  );
+
+  it(
+    '13: a relay frozen inside its settle transaction does not stop the group (PostgreSQL)',
+    () => frozenInTransaction({ kind: 'PostgreSQL', events: 3000, aggregates: 100, ttlMs: 2000, seed: SEED }),
     240_000,
   );
 

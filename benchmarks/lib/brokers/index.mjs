@@ -11,7 +11,7 @@ import { openRedisBroker } from './redis.mjs';
  * @property {'rabbitmq'|'nats'|'redis'} kind
  * @property {(onMessage?: (id: string, at: number) => void) => Promise<import('./id-counter.mjs').Counter>} consume
  *   a consumer of this destination (from now on) that counts distinct event ids
- * @property {() => import('@outboxkit/core').Publisher} publisher  the outboxkit publisher for this destination
+ * @property {(create?: Function) => import("@outboxkit/core").Publisher} publisher  the outboxkit publisher for this destination (`create`: another build's factory, for before/after runs)
  * @property {() => Promise<{ send(event: import('@outboxkit/core').StoredEvent): Promise<unknown>, close(): Promise<void> }>} rawClient
  *   the broker's own client on a connection of its own, sending the message the publisher would send, awaiting the broker's acknowledgement
  * @property {() => Promise<void>} purge

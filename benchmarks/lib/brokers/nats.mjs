@@ -44,7 +44,7 @@ export async function openNatsBroker(url, prefix = 'bench') {
       consumers.add(stop);
       return counter;
     },
-    publisher: () => createNatsPublisher({ connection: url, subjectPrefix, stream }),
+    publisher: (create = createNatsPublisher) => create({ connection: url, subjectPrefix, stream }),
     async rawClient() {
       // A connection of its own, as the relay's publisher has; the same subject, payload,
       // headers and Nats-Msg-Id, each publish awaited until its PubAck.

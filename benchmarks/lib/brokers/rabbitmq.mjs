@@ -8,6 +8,27 @@ import { idCounter } from './id-counter.mjs';
 const PREFETCH = 512;
 
 /**
+ * The raw client baseline on a connection of its own, as the relay's publisher has, with the same
+ * wire settings: confirms, and the message toAmqpMessage builds (persistent, mandatory, the same
+ * properties and headers), routed as the publisher's default rule routes it.
+ */
+export async function rabbitRawClient(url, exchange) {
+  const own = new Connection({ url, connectionName: `${exchange}-raw` });
+  own.on('error', () => {});
+  const publisher = own.createPublisher({ confirm: true, maxAttempts: 1 });
+  return {
+    send(event) {
+      const { properties, body } = toAmqpMessage(event);
+      return publisher.send({ ...properties, ...defaultRoute(event, exchange) }, body);
+    },
+    async close() {
+      await publisher.close();
+      await own.close();
+    },
+  };
+}
+
+/**
  * Declares a durable topic exchange and a durable queue bound to everything on it. With
  * `existing` (the name of an exchange and queue another process declared, e.g. for the peer's
  * child process) it only attaches: nothing is declared, and `close()` deletes nothing.
@@ -46,25 +67,10 @@ export async function openRabbitBroker(url, prefix = 'bench', { existing } = {})
       consumers.add(consumer);
       return counter;
     },
-    publisher: () => createRabbitPublisher({ connection: url, exchange: name, declareExchange: false }),
-    async rawClient() {
-      // A connection of its own, as the relay's publisher has, and the same wire settings:
-      // confirms, and the message toAmqpMessage builds (persistent, mandatory, the same
-      // properties and headers), routed as the publisher's default rule routes it.
-      const own = new Connection({ url, connectionName: `${name}-raw` });
-      own.on('error', () => {});
-      const publisher = own.createPublisher({ confirm: true, maxAttempts: 1 });
-      return {
-        send(event) {
-          const { properties, body } = toAmqpMessage(event);
-          return publisher.send({ ...properties, ...defaultRoute(event, name) }, body);
-        },
-        async close() {
-          await publisher.close();
-          await own.close();
-        },
-      };
-    },
+    publisher: (create = createRabbitPublisher) => create({ connection: url, exchange: name, declareExchange: false }),
+    rawClient: () => rabbitRawClient(url, name),
+    /** What a relay process needs to publish to this destination (see lib/relay-child.mjs). */
+    childConfig: () => ({ kind: 'rabbitmq', url, exchange: name }),
     async purge() {
       await connection.queuePurge({ queue: name });
     },

@@ -50,7 +50,7 @@ export async function openRedisBroker(url, prefix = 'bench') {
       consumers.add(stop);
       return counter;
     },
-    publisher: () => createRedisPublisher({ connection: url, streamPrefix }),
+    publisher: (create = createRedisPublisher) => create({ connection: url, streamPrefix }),
     async rawClient() {
       // A client of its own, as the relay's publisher has; the same stream and fields.
       const own = createClient({ url });

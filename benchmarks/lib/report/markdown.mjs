@@ -94,18 +94,42 @@ export function renderReport(results, base) {
 
 const RENDERERS = {
   drain(result, chart) {
+    const perSize = result.perSize ?? { [result.perDatabase[Object.keys(result.perDatabase)[0]]?.events ?? '']: result.perDatabase };
+    const rows = [];
+    for (const [count, perDatabase] of Object.entries(perSize)) {
+      for (const [db, r] of Object.entries(perDatabase)) {
+        rows.push([
+          DB_NAMES[db],
+          Number(count).toLocaleString('en'),
+          spread(r.rate),
+          spread(r.rawRate),
+          spread(r.ratio, 2),
+          r.cpuUsPerEvent ? spread(r.cpuUsPerEvent, 1) : '',
+          r.rawCpuUsPerEvent ? spread(r.rawCpuUsPerEvent, 1) : '',
+          spread(r.peakRssMiB),
+        ]);
+      }
+    }
     const dbs = Object.keys(result.perDatabase);
-    const rows = dbs.map((db) => {
-      const r = result.perDatabase[db];
-      return [DB_NAMES[db], spread(r.rate), spread(r.rawRate), spread(r.ratio, 2), spread(r.cpuMs), spread(r.peakRssMiB)];
-    });
     return (
-      table(['database', 'relay events/s', 'raw publish msg/s', 'relay / raw', 'CPU ms', 'peak RSS MiB'], rows) +
+      table(
+        [
+          'database',
+          'events',
+          'relay events/s',
+          'raw publish msg/s',
+          'relay / raw',
+          'relay process CPU µs/event',
+          'raw publisher CPU µs/event',
+          'relay peak RSS MiB',
+        ],
+        rows,
+      ) +
       '\n\n' +
       chart(
         'drain',
         barChart({
-          title: 'Drain throughput (events/s, confirmed and consumed)',
+          title: 'Drain throughput (events/s, confirmed and consumed; largest size)',
           unit: '/s',
           groups: dbs.map((db) => ({
             label: DB_NAMES[db],
@@ -193,9 +217,15 @@ const RENDERERS = {
       for (const v of r.variants) rows.push([DB_NAMES[db], v, spread(r.rates[v]), r.relativeToBusinessOnly[v] ? spread(r.relativeToBusinessOnly[v], 2) : '1']);
       groups.push({ label: DB_NAMES[db], bars: r.variants.map((v) => bar(v, r.rates[v])) });
     }
+    const floors = Object.entries(result.perDatabase)
+      .filter(([, r]) => r.overheadVsFloor)
+      .map(([db, r]) => [DB_NAMES[db], spread(r.overheadVsFloor, 2), r.overheadVsFloorNoNotify ? spread(r.overheadVsFloorNoNotify, 2) : '']);
     return (
       table(['database', 'transaction', 'commits/s', 'relative to business only'], rows) +
       '\n\n' +
+      (floors.length > 0
+        ? table(['database', 'overheadVsFloor (business + outbox / business + plain row)', 'same, PostgreSQL without NOTIFY'], floors) + '\n\n'
+        : '') +
       chart('producer', barChart({ title: 'Producer commits/s', unit: '/s', groups }))
     );
   },

@@ -1,5 +1,7 @@
 // Building blocks the scenarios share: a relay wired to a target and a broker, a measured drain,
 // the open-loop producer, and per-run bookkeeping.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { openBroker, publishRaw } from '../brokers/index.mjs';
 import { latencyRecorder } from '../latency.mjs';
@@ -40,13 +42,76 @@ export async function measuredDrain(ctx, counter, count, drain) {
   return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000 };
 }
 
+const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url));
+
+/**
+ * One drain in a process of its own (lib/relay-child.mjs: the relay, or with `mode: 'raw'` the
+ * broker's own client), measured until the consumer here has every event. `cpuMs` is the child's
+ * CPU from its start signal on (its set-up excluded), `consumerCpuMs` this process's meanwhile.
+ */
+async function childDrain(ctx, counter, count, job) {
+  // OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the publishing process.
+  const execArgv = (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(RELAY_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const messages = [];
+  let wake = null;
+  child.on('message', (message) => {
+    messages.push(message);
+    wake?.();
+  });
+  const next = async () => {
+    while (messages.length === 0) {
+      await new Promise((resolve, reject) => {
+        wake = resolve;
+        child.once('exit', (code) => reject(new Error(`relay child exited with ${code} before answering`)));
+      });
+    }
+    const message = messages.shift();
+    if (message.error) throw new Error(`relay child: ${message.error}`);
+    return message;
+  };
+  try {
+    await next();
+    counter.reset();
+    const {
+      result: figures,
+      cpuMs: consumerCpuMs,
+      wallMs,
+    } = await withResources(async () => {
+      child.send('go');
+      const [done] = await Promise.all([next(), counter.waitFor(count, ctx.timeoutMs)]);
+      return done;
+    });
+    return {
+      rate: count / (wallMs / 1000),
+      cpuMs: figures.cpuMs,
+      cpuUsPerEvent: (figures.cpuMs * 1000) / count,
+      consumerCpuMs,
+      peakRssMiB: figures.peakRssMiB,
+      seconds: wallMs / 1000,
+    };
+  } finally {
+    // It exits by itself after answering (writing its profile, if asked); killed only if it does not.
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const timer = setTimeout(() => child.kill(), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
 /**
  * The outboxkit relay draining `count` pre-written events over `aggregates` aggregates, on a fresh
  * target and broker destination. With `raw`, the same number of the same messages is also sent
  * with the broker's own client on the same destination (`rawRate`), after the relay's drain or,
  * with `rawFirst`, before it, so repeated runs can alternate the order.
  */
-export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind }) {
+export async function relayDrainRun(
+  ctx,
+  kind,
+  { count, aggregates, relayOptions = {}, raw = false, rawFirst = false, beforeDrain, broker: brokerKind, ownProcess = false },
+) {
   return withSetup(
     ctx,
     kind,
@@ -57,16 +122,27 @@ export async function relayDrainRun(ctx, kind, { count, aggregates, relayOptions
       const publisher = broker.publisher();
       try {
         const relay = relayFor(ctx, target, publisher, { wakeSources: [], ...relayOptions });
-        const relayDrain = () => measuredDrain(ctx, counter, count, () => relay.drain());
-        const rawDrain = async () => {
-          const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
-          return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
-        };
+        const job = (mode) => ({
+          mode,
+          count,
+          aggregates,
+          database: target.childConfig(),
+          broker: broker.childConfig(),
+          relayOptions: { ...ctx.relayOptions, ...relayOptions },
+        });
+        const relayDrain = ownProcess ? () => childDrain(ctx, counter, count, job('relay')) : () => measuredDrain(ctx, counter, count, () => relay.drain());
+        const rawDrain = ownProcess
+          ? () => childDrain(ctx, counter, count, job('raw'))
+          : async () => {
+              const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
+              return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
+            };
         if (!raw) return await relayDrain();
         const baseline = rawFirst ? await rawDrain() : undefined;
         const result = await relayDrain();
-        const { rate: rawRate, cpuMs: rawCpuMs } = baseline ?? (await rawDrain());
-        return { ...result, rawRate, rawCpuMs };
+        const rawResult = baseline ?? (await rawDrain());
+        const own = ownProcess ? { rawCpuUsPerEvent: rawResult.cpuUsPerEvent, rawConsumerCpuMs: rawResult.consumerCpuMs } : {};
+        return { ...result, rawRate: rawResult.rate, rawCpuMs: rawResult.cpuMs, ...own };
       } finally {
         await publisher.close();
       }

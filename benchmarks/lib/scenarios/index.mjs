@@ -18,6 +18,7 @@ import {
 } from './common.mjs';
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 import { brokers } from './brokers.mjs';
+import { IN_FLIGHT } from '../brokers/index.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
 async function drainRateFor(ctx, kind) {
@@ -33,20 +34,29 @@ export const drain = {
   id: 'drain',
   title: 'Drain: relay vs raw broker publish',
   describe: (s) =>
-    `${s.drainEvents} pending events over ${s.aggregates} aggregates are written first; the relay (\`drain()\`) publishes them; ` +
-    'events/s until every event is confirmed AND consumed. In the same run, the same payloads are published straight ' +
-    `with rabbitmq-client (confirms, persistent, mandatory, ${128} in flight like the relay's \`maxInFlight\`).`,
+    `${s.drainSizes.map((n) => n.toLocaleString('en')).join(' and ')} pending events over ${s.aggregates} aggregates are written first; the relay (\`drain()\`, in a process of its own) publishes them; ` +
+    'events/s until every event is confirmed AND consumed (the consumer runs in the benchmark process). In the same run, the same messages are published straight ' +
+    `with rabbitmq-client (confirms, persistent, mandatory, the publisher's properties and headers, ${IN_FLIGHT} in flight like the relay's \`maxInFlight\`), also in a process of its own; ` +
+    "the order of the two alternates between runs. CPU per event is each publishing process's own (user + system, set-up excluded).",
   async run(ctx) {
-    const perDatabase = {};
-    for (const kind of ctx.databases) {
-      const runs = await repeat(ctx, `drain ${kind}`, () =>
-        relayDrainRun(ctx, kind, { count: ctx.sizes.drainEvents, aggregates: ctx.sizes.aggregates, raw: true }),
-      );
-      for (const run of runs) run.ratio = run.rate / run.rawRate;
-      perDatabase[kind] = summarizeRuns(runs);
-      ctx.drainRates[kind] = perDatabase[kind].rate.median;
+    const perSize = {};
+    for (const count of ctx.sizes.drainSizes) {
+      const perDatabase = {};
+      for (const kind of ctx.databases) {
+        const runs = await repeat(ctx, `drain ${kind} ${count} events`, (run) =>
+          relayDrainRun(ctx, kind, { count, aggregates: ctx.sizes.aggregates, raw: true, rawFirst: run % 2 === 0, ownProcess: true }),
+        );
+        for (const run of runs) {
+          run.ratio = run.rate / run.rawRate;
+          run.cpuRatio = run.cpuUsPerEvent / run.rawCpuUsPerEvent;
+        }
+        perDatabase[kind] = { events: count, ...summarizeRuns(runs) };
+      }
+      perSize[count] = perDatabase;
     }
-    return { perDatabase };
+    const largest = Math.max(...ctx.sizes.drainSizes);
+    for (const kind of ctx.databases) ctx.drainRates[kind] ??= perSize[largest][kind].rate.median;
+    return { perDatabase: perSize[largest], perSize };
   },
 };
 
@@ -201,20 +211,25 @@ export const producer = {
   title: 'Producer overhead of the outbox write',
   describe: (s) =>
     `Closed loop: ${s.producerConcurrency} concurrent producers commit business transactions for ${s.producerSeconds} s each: ` +
-    'the order row alone, the order row + the outbox event, and on PostgreSQL also + the event without NOTIFY ' +
-    '(`createPostgresDialect({ notify: false })`). No relay runs. Variants alternate within each run.',
+    "the order row alone; the order row + a plain row of the event's size in a table without any index (the floor: the cost of writing any row at all); " +
+    'the order row + the outbox event (wake-up on: NOTIFY on PostgreSQL); on PostgreSQL also + the event without NOTIFY ' +
+    '(`createPostgresDialect({ notify: false })`). No relay runs. Variants alternate within each run. ' +
+    '`overheadVsFloor` = rate(business + outbox) / rate(business + plain row).',
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
       perDatabase[kind] = await withSetup(ctx, kind, async (target) => {
         const variants = [
           { name: 'business only', outbox: false },
+          { name: 'business + plain row', outbox: false, plainRow: true },
           { name: 'business + outbox', outbox: true, notify: true },
         ];
         if (kind === 'postgres') variants.push({ name: 'business + outbox, no NOTIFY', outbox: true, notify: false });
-        const runs = await repeat(ctx, `producer ${kind}`, async () => {
+        const runs = await repeat(ctx, `producer ${kind}`, async (run) => {
           const row = {};
-          for (const variant of variants) {
+          // Rotated per run, so no variant always runs first (warm-up) or last.
+          const order = variants.map((_, i) => variants[(i + run - 1) % variants.length]);
+          for (const variant of order) {
             let commits = 0;
             let i = 0;
             const until = performance.now() + ctx.sizes.producerSeconds * 1000;
@@ -223,7 +238,12 @@ export const producer = {
                 Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
                   while (performance.now() < until) {
                     const n = i++;
-                    await target.businessTx(n, { outbox: variant.outbox, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                    await target.businessTx(n, {
+                      outbox: variant.outbox,
+                      notify: variant.notify,
+                      plainRow: variant.plainRow,
+                      event: orderEvent(n, ctx.sizes.aggregates),
+                    });
                     commits++;
                   }
                 }),
@@ -232,12 +252,20 @@ export const producer = {
             row[variant.name] = commits / (res.wallMs / 1000);
             row[`${variant.name} cpuMs`] = res.cpuMs;
           }
+          row.overheadVsFloor = row['business + outbox'] / row['business + plain row'];
+          if (kind === 'postgres') row.overheadVsFloorNoNotify = row['business + outbox, no NOTIFY'] / row['business + plain row'];
           return row;
         });
         const summary = summarizeRuns(runs);
         const base = runs.map((r) => r['business only']);
         const overhead = Object.fromEntries(variants.slice(1).map((v) => [v.name, summarize(runs.map((r, i) => r[v.name] / base[i]))]));
-        return { variants: variants.map((v) => v.name), rates: summary, relativeToBusinessOnly: overhead };
+        return {
+          variants: variants.map((v) => v.name),
+          rates: summary,
+          relativeToBusinessOnly: overhead,
+          overheadVsFloor: summary.overheadVsFloor,
+          ...(summary.overheadVsFloorNoNotify ? { overheadVsFloorNoNotify: summary.overheadVsFloorNoNotify } : {}),
+        };
       });
     }
     return { perDatabase };

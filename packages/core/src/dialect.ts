@@ -150,6 +150,13 @@ export interface OperationsDialect extends DialectIdentity, QuarantineStatements
 export interface SchemaDialect extends DialectIdentity {
   /** The versioned migrations, for `migrate --print` and DBAs. */
   migrations(): readonly Migration[];
+  /**
+   * One statement, with literal values, that records `migration` as applied in the migrations
+   * table, and does nothing when it is recorded already. `migrate --print` ends every migration
+   * with it, so a script applied by another tool (a Prisma migration, a DBA) is recognised by
+   * `migrate` afterwards, and the script still runs on a database `migrate` already set up.
+   */
+  recordMigration(migration: Migration): string;
   /** Applies the migrations not yet applied; safe to run from several processes. Returns applied versions. */
   migrate(db: SqlDatabase): Promise<number[]>;
 }
@@ -161,6 +168,11 @@ export interface RelayDatabaseOptions {
   readonly listen?: boolean;
   /** Where a lost idle or wake-up connection is reported (the relay keeps polling meanwhile). */
   readonly warn?: (message: string, details: object) => void;
+  /**
+   * Bounds on the pool's sessions: lock waits and idle time inside a transaction
+   * ({@link relaySessionLimits} of the lease TTL). Absent: the database's defaults.
+   */
+  readonly sessionLimits?: import('./session-limits.js').RelaySessionLimits;
 }
 
 /** A database the relay can work on: its dialect, a pool, and the wake-up sources it offers. */

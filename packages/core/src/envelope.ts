@@ -122,6 +122,35 @@ function requireName(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new OutboxValidationError(field, `must be a non-empty string, got ${describe(value)}`);
   if (value.trim() === '') throw new OutboxValidationError(field, 'must not be empty');
   if (value.length > MAX_NAME_LENGTH) throw new OutboxValidationError(field, `must be at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  return storableString(value, field);
+}
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text every supported database stores as it is: well-formed UTF-16 (a lone surrogate survives
+ * `JSON.stringify` but PostgreSQL's and MariaDB's JSON types refuse it, and a lossy UTF-8 column
+ * would change it) and no NUL character (PostgreSQL's json/jsonb and text refuse `\u0000`; it is
+ * refused everywhere so an event written on one database can be moved to another). Checked when
+ * the envelope is created, so the error names the field instead of the database failing mid-write.
+ */
+function storableString(value: string, path: string): string {
+  const surrogate = LONE_SURROGATE.exec(value);
+  if (surrogate) {
+    throw new OutboxValidationError(
+      path,
+      `contains a lone UTF-16 surrogate (\\u${surrogate[0].charCodeAt(0).toString(16).toUpperCase()} at index ${surrogate.index}), which is not valid Unicode and which the databases' JSON types refuse; ` +
+        'repair the string (String.prototype.toWellFormed) or encode the bytes (base64)',
+    );
+  }
+  const nul = value.indexOf('\u0000');
+  if (nul !== -1) {
+    throw new OutboxValidationError(
+      path,
+      `contains a NUL character (\\u0000 at index ${nul}), which PostgreSQL cannot store in json/jsonb or text (refused on every database, so events stay portable); remove it or encode the bytes (base64)`,
+    );
+  }
   return value;
 }
 
@@ -151,7 +180,8 @@ function validateHeaders(headers: unknown): Record<string, string> {
       throw new OutboxValidationError(`headers.${key}`, `the "${RESERVED_HEADER_PREFIX}" prefix is reserved for outboxkit's own headers`);
     }
     if (typeof value !== 'string') throw new OutboxValidationError(`headers.${key}`, `must be a string, got ${describe(value)}`);
-    out[key] = value;
+    storableString(key, `headers.${key} (its name)`);
+    out[key] = storableString(value, `headers.${key}`);
   }
   return out;
 }
@@ -170,6 +200,8 @@ function toJson(payload: unknown): JsonValue {
 function assertJson(value: unknown, path: string, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
+      storableString(value, path);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -178,6 +210,8 @@ function assertJson(value: unknown, path: string, seen: Set<object>): void {
     case 'object': {
       if (value === null) return;
       if (seen.has(value)) throw new OutboxValidationError(path, 'is a circular reference; payloads must be JSON-serialisable');
+      // The one class instance a payload may hold: it is stored, and delivered, as its ISO
+      // string (`toJSON`), so a consumer reads back a string, not a Date (docs/design.md).
       if (value instanceof Date) {
         if (Number.isNaN(value.getTime())) throw new OutboxValidationError(path, 'is an invalid Date');
         return;
@@ -190,7 +224,10 @@ function assertJson(value: unknown, path: string, seen: Set<object>): void {
         if (proto !== Object.prototype && proto !== null) {
           throw new OutboxValidationError(path, `is a ${proto?.constructor?.name ?? 'non-plain object'}; payloads must be plain JSON objects`);
         }
-        for (const [key, item] of Object.entries(value)) assertJson(item, `${path}.${key}`, seen);
+        for (const [key, item] of Object.entries(value)) {
+          storableString(key, `${path}.${key} (its key)`);
+          assertJson(item, `${path}.${key}`, seen);
+        }
       }
       seen.delete(value);
       return;

@@ -40,7 +40,16 @@ export class OutboxTransactionRequiredError extends OutboxError {
 }
 
 /** Why a publish failed. Permanent reasons burn an attempt; transient ones open the breaker. */
-export type PublishFailureReason = 'unroutable' | 'rejected' | 'too-large' | 'invalid-destination' | 'timeout' | 'connection' | 'unknown';
+export type PublishFailureReason =
+  | 'unroutable'
+  | 'rejected'
+  | 'too-large'
+  | 'invalid-destination'
+  | 'timeout'
+  | 'connection'
+  /** The broker refused the relay's user (RabbitMQ ACCESS_REFUSED): a configuration failure, retried like a transient one. */
+  | 'permission'
+  | 'unknown';
 
 const PERMANENT_REASONS: ReadonlySet<PublishFailureReason> = new Set(['unroutable', 'rejected', 'too-large', 'invalid-destination']);
 

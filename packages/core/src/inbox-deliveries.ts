@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboxConfigError } from './errors.js';
 import { MAX_INBOX_KEY_LENGTH, type InboxDialect } from './inbox-dialect.js';
-import { applyInboxEvent, type ApplyInboxEventOptions, type InboxDatabase, type InboxEvent, type InboxHandler } from './inbox.js';
+import type { EventMap } from './envelope.js';
+import { applyInboxEvent, untypedHandler, type ApplyInboxEventOptions, type InboxDatabase, type InboxEvent, type InboxHandler } from './inbox.js';
 import { boundedErrorText, type InboxConsumerStats, type InboxObserver } from './inbox-observer.js';
 import { decodeMessage, UndecodableMessage, type ReceivedMessageParts } from './message-headers.js';
 import { booleanOption, integerOption } from './options.js';
@@ -12,7 +13,7 @@ import type { SqlExecutor } from './sql.js';
  * `num_delivered`, a Redis pending entry's delivery count) shares; each broker package adds its
  * connection and source options.
  */
-export interface RedeliveryInboxOptions<Tx = SqlExecutor> {
+export interface RedeliveryInboxOptions<Tx = SqlExecutor, Events extends EventMap = EventMap> {
   /**
    * This consumer's name in the inbox: one key space per name. Keep it stable: renaming it
    * forgets everything processed so far.
@@ -23,8 +24,8 @@ export interface RedeliveryInboxOptions<Tx = SqlExecutor> {
   db: InboxDatabase<Tx>;
   /** The dialect of that database (createPostgresDialect(), ...), migrated to version 2 or later. */
   dialect: InboxDialect;
-  /** Applies one event with the transaction. Write your effects through `tx` only. */
-  handler: InboxHandler<Tx>;
+  /** Applies one event with the transaction (`event` typed by `Events`). Write your effects through `tx` only. */
+  handler: InboxHandler<Tx, Events>;
   /**
    * Handlers running at once. Each holds one database transaction (one pooled connection).
    * @default 4
@@ -77,7 +78,10 @@ const MAX_DELAY_MS = 3_600_000;
  * Checks the shared options (and that no option outside `COMMON_KEYS` + `brokerKeys` is given)
  * and fills in the defaults. Throws {@link OutboxConfigError} naming the option.
  */
-export function normalizeRedeliveryInboxOptions<Tx>(options: RedeliveryInboxOptions<Tx>, brokerKeys: readonly string[]): NormalizedRedeliveryInboxOptions<Tx> {
+export function normalizeRedeliveryInboxOptions<Tx, Events extends EventMap = EventMap>(
+  options: RedeliveryInboxOptions<Tx, Events>,
+  brokerKeys: readonly string[],
+): NormalizedRedeliveryInboxOptions<Tx> {
   if (options === null || typeof options !== 'object') {
     throw new OutboxConfigError('options', 'expected an object like { consumer, db, dialect, handler, ... }');
   }
@@ -99,7 +103,7 @@ export function normalizeRedeliveryInboxOptions<Tx>(options: RedeliveryInboxOpti
     consumer,
     db: options.db,
     dialect: options.dialect,
-    handler: options.handler,
+    handler: untypedHandler(options.handler),
     concurrency: integerOption(options.concurrency, 'concurrency', defaults.concurrency, 1, 1000),
     maxDeliveries: integerOption(options.maxDeliveries, 'maxDeliveries', defaults.maxDeliveries, 1, 1_000_000),
     retryDelayMs: integerOption(options.retryDelayMs, 'retryDelayMs', defaults.retryDelayMs, 0, MAX_DELAY_MS),

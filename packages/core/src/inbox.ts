@@ -1,4 +1,4 @@
-import type { JsonValue } from './envelope.js';
+import type { EventMap, JsonValue, TypedEvent } from './envelope.js';
 import { OutboxConfigError } from './errors.js';
 import type { InboxDialect } from './inbox-dialect.js';
 import { integerOption } from './options.js';
@@ -35,8 +35,39 @@ export interface InboxDatabase<Tx = SqlExecutor> {
   executor?(tx: Tx): SqlExecutor;
 }
 
-/** Applies one event inside the consumer's transaction. Throwing rolls the transaction back. */
-export type InboxHandler<Tx = SqlExecutor> = (event: InboxEvent, tx: Tx) => Promise<void>;
+/**
+ * An {@link InboxEvent} typed by the writers' event map: a union with one member per event type,
+ * so checking `event.type` narrows `event.payload`. With the default, open map it is
+ * `InboxEvent` (`type: string`, a JSON payload).
+ *
+ * @example
+ * type Events = { OrderPlaced: { total: number }; OrderCancelled: { reason: string } };
+ * const onEvent = async (event: TypedInboxEvent<Events>) => {
+ *   if (event.type === 'OrderPlaced') console.log(event.payload.total); // number
+ * };
+ */
+export type TypedInboxEvent<Events extends EventMap = EventMap> = TypedEvent<InboxEvent, Events>;
+
+/**
+ * Applies one event inside the consumer's transaction. Throwing rolls the transaction back.
+ * `Events` is the event map the writers use: the consumer trusts the wire to carry it (a payload
+ * is JSON the writers' types checked, not validated again here).
+ */
+export type InboxHandler<Tx = SqlExecutor, Events extends EventMap = EventMap> = (event: TypedInboxEvent<Events>, tx: Tx) => Promise<void>;
+
+/**
+ * The transaction handle of an inbox seam, for naming `Tx` next to an event map:
+ * `createInboxConsumer<Events, InboxTransaction<typeof inbox>>({ db: inbox, ... })`.
+ */
+export type InboxTransaction<Db> = Db extends InboxDatabase<infer Tx> ? Tx : never;
+
+/**
+ * The handler as the consumers call it, with any decoded event. The one place the event map is
+ * taken on trust: the broker delivers JSON, which the writers' map typed when it was written.
+ */
+export function untypedHandler<Tx, Events extends EventMap>(handler: InboxHandler<Tx, Events>): InboxHandler<Tx> {
+  return handler as InboxHandler<Tx>;
+}
 
 /** What happened to one delivery. Errors of the database itself (connect, commit) are thrown instead. */
 export type InboxOutcome =

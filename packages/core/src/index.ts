@@ -6,6 +6,8 @@ export * from './shards.js';
 export * from './sql.js';
 export * from './tables.js';
 export * from './dialect.js';
+export * from './session-limits.js';
+export * from './all-or-nothing.js';
 export * from './database-families.js';
 export * from './driver-connections.js';
 export * from './dialect-options.js';

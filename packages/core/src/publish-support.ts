@@ -1,7 +1,7 @@
 import { PublishError } from './errors.js';
 import type { StoredEvent } from './envelope.js';
 
-/** What {@link withPublishDeadline} needs to word its timeout. */
+/** What {@link PublishDeadlines} needs to word its timeout. */
 export interface PublishDeadline {
   readonly timeoutMs: number;
   /** The option that sets `timeoutMs`, named in the error, e.g. `confirmTimeoutMs`. */
@@ -12,34 +12,115 @@ export interface PublishDeadline {
   describe(): string;
 }
 
-// The reason the signal of a publish that settled is aborted with (releasing whatever still listens
-// to it). One shared error: `abort()` without a reason builds a DOMException, stack and all, per publish.
-const SETTLED = Object.freeze(new Error('the publish settled before its deadline'));
+/** One publish under its deadline, as the work sees it. */
+export interface PublishAttempt {
+  /**
+   * Aborted with the timeout when the deadline passes. Created on first use: a publish that
+   * never waits on anything abortable pays nothing for it.
+   */
+  readonly signal: AbortSignal;
+  /** Throws the timeout once the deadline passed. Call it right before sending: sending after the deadline would publish an event already reported as failed. */
+  throwIfExpired(): void;
+}
+
+class Attempt implements PublishAttempt {
+  #controller: AbortController | null = null;
+  #expired: PublishError | null = null;
+
+  constructor(
+    readonly event: StoredEvent,
+    readonly deadlineAt: number,
+    readonly fail: (error: PublishError) => void,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#expired !== null) this.#controller.abort(this.#expired);
+    }
+    return this.#controller.signal;
+  }
+
+  throwIfExpired(): void {
+    if (this.#expired !== null) throw this.#expired;
+  }
+
+  expire(error: PublishError): void {
+    this.#expired = error;
+    this.#controller?.abort(error);
+    this.fail(error);
+  }
+}
 
 /**
- * Runs one publish of `event` under a deadline: past `timeoutMs` it rejects with a transient
- * `timeout` and aborts `signal`, so the work can stop before sending (sending after the deadline
- * would publish an event already reported as failed).
+ * The deadlines of one publisher's publishes in flight, kept by ONE timer instead of a timer,
+ * an AbortController and a `Promise.race` per publish (each publish on the relay's hot path
+ * paid for all three, and `abort()` on success builds and dispatches an event). Every publish
+ * has the same timeout, so insertion order is deadline order: the timer waits for the oldest
+ * publish only, and is re-armed when it fires, never when a publish settles.
  */
-export async function withPublishDeadline<T>(event: StoredEvent, deadline: PublishDeadline, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new PublishError(
-        'timeout',
-        `event ${event.id} was not ${deadline.awaited} within ${deadline.option} (${deadline.timeoutMs} ms): ${deadline.describe()}. ` +
-          'The event stays pending and will be retried',
+export class PublishDeadlines {
+  readonly #attempts = new Set<Attempt>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deadline: PublishDeadline) {}
+
+  /**
+   * Runs one publish of `event`: past `timeoutMs` it rejects with a transient `timeout` and
+   * aborts the attempt's signal, so the work can stop before sending.
+   */
+  run<T>(event: StoredEvent, work: (attempt: PublishAttempt) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const attempt = new Attempt(event, performance.now() + this.deadline.timeoutMs, reject);
+      this.#attempts.add(attempt);
+      this.#arm();
+      const settle = (): void => {
+        this.#attempts.delete(attempt);
+        if (this.#attempts.size === 0) this.#disarm();
+      };
+      work(attempt).then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
       );
-      controller.abort(error);
-      reject(error);
-    }, deadline.timeoutMs);
-  });
-  try {
-    return await Promise.race([work(controller.signal), expired]);
-  } finally {
-    clearTimeout(timer);
-    controller.abort(SETTLED);
+    });
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) return;
+    const [oldest] = this.#attempts;
+    if (oldest === undefined) return;
+    this.#timer = setTimeout(this.#sweep, Math.max(0, oldest.deadlineAt - performance.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer === null) return;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  readonly #sweep = (): void => {
+    this.#timer = null;
+    const now = performance.now();
+    for (const attempt of this.#attempts) {
+      if (attempt.deadlineAt > now) break;
+      this.#attempts.delete(attempt);
+      attempt.expire(this.#timeout(attempt.event));
+    }
+    this.#arm();
+  };
+
+  #timeout(event: StoredEvent): PublishError {
+    const { awaited, option, timeoutMs } = this.deadline;
+    return new PublishError(
+      'timeout',
+      `event ${event.id} was not ${awaited} within ${option} (${timeoutMs} ms): ${this.deadline.describe()}. ` + 'The event stays pending and will be retried',
+    );
   }
 }
 

@@ -25,6 +25,8 @@ export interface CycleResult {
   fenced: number;
   /** The broker failed transiently; the breaker is open and nothing more was claimed. */
   transient: boolean;
+  /** The transient failure's message, when `transient`. */
+  brokerError?: string;
 }
 
 export interface RelayHealth {
@@ -35,6 +37,11 @@ export interface RelayHealth {
   readonly publisherConnected: boolean;
   /** When the last claim completed, or null before the first. */
   readonly lastPollAt: Date | null;
+  /**
+   * The broker refuses this relay's user (a missing permission): the configuration, not the
+   * broker's health, must change. Null once a batch publishes again.
+   */
+  readonly configurationError: string | null;
 }
 
 interface PublishOutcome extends BatchOutcome {
@@ -80,6 +87,8 @@ export class Relay {
   private readonly pacer: Pacer;
   private readonly gate: BrokerGate;
   private readonly failureWarnings = new FailureWarnings();
+  private readonly configurationErrors = new FailureWarnings();
+  private configurationError: string | null = null;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private loopDone: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -116,7 +125,8 @@ export class Relay {
       if (unreachable === null) await this.rebalance();
       else await this.leaveGroup(unreachable, 'at start');
     } catch (error) {
-      this.state = 'stopped';
+      // Nothing was started: the caller may try again (the CLI does while the database is unreachable).
+      this.state = 'idle';
       throw error;
     }
     for (const source of this.options.wakeSources) this.unsubscribes.push(source.subscribe(() => this.wake()));
@@ -173,6 +183,7 @@ export class Relay {
       quarantined: counts.quarantine,
       fenced: counts.fenced,
       transient: outcome.transient !== null,
+      ...(outcome.transient ? { brokerError: describeError(outcome.transient.cause).message } : {}),
     };
   }
 
@@ -331,7 +342,10 @@ export class Relay {
   private updateBreaker(transient: PublishOutcome['transient']): void {
     if (transient !== null) {
       this.openBreaker(transient.cause);
-    } else if (this.breaker.isTripped) {
+      return;
+    }
+    this.configurationError = null;
+    if (this.breaker.isTripped) {
       this.breaker.reset();
       this.observer.breaker?.(false);
       this.logger.info({ relayId: this.id }, 'broker healthy again: circuit closed');
@@ -342,7 +356,17 @@ export class Relay {
     const wasOpen = this.breaker.isTripped;
     this.breaker.trip();
     this.observer.breaker?.(true);
-    if (!wasOpen) {
+    if (isPublishError(cause) && cause.reason === 'permission') {
+      // Retrying cannot fix a missing permission, an operator must: an error, repeated once per interval.
+      this.configurationError = cause.message;
+      const due = this.configurationErrors.due('permission');
+      if (due !== null) {
+        this.logger.error(
+          { relayId: this.id, reason: cause.reason, err: describeError(cause), notLogged: due.suppressed },
+          `broker refused the relay's user: ${cause.message} (claiming paused and retried with backoff; logged once per minute)`,
+        );
+      }
+    } else if (!wasOpen) {
       this.logger.warn({ relayId: this.id, err: describeError(cause) }, 'broker unavailable: circuit open, claiming paused (no attempts are counted)');
     }
   }
@@ -391,6 +415,7 @@ export class Relay {
         const cycle = await this.runCycle();
         for (const key of ['claimed', 'published', 'failed', 'quarantined', 'fenced'] as const) total[key] += cycle[key];
         total.transient = cycle.transient;
+        if (cycle.brokerError !== undefined) total.brokerError = cycle.brokerError;
         // Failing events come back only after their backoff, and quarantine bounds their retries.
         if (cycle.claimed === 0 || cycle.transient) return total;
       }
@@ -407,6 +432,7 @@ export class Relay {
       breakerOpen: this.breaker.remainingMs() > 0,
       publisherConnected: this.publisher.isConnected(),
       lastPollAt: this.lastPoll,
+      configurationError: this.configurationError,
     };
   }
 
@@ -442,8 +468,12 @@ function emptyCycle(): CycleResult {
 }
 
 /** Structural check, so it holds across two copies of this package in one process. */
+function isPublishError(error: unknown): error is PublishError {
+  return typeof error === 'object' && error !== null && (error as PublishError).code === 'OUTBOX_PUBLISH';
+}
+
 function isPermanentPublishError(error: unknown): error is PublishError {
-  return typeof error === 'object' && error !== null && (error as PublishError).code === 'OUTBOX_PUBLISH' && (error as PublishError).permanent === true;
+  return isPublishError(error) && error.permanent === true;
 }
 
 function describeError(error: unknown): { message: string; code?: string } {

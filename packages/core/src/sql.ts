@@ -24,3 +24,14 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * A SQL string literal for printed scripts (`migrate --print`), where no parameters exist;
+ * statements that run take parameters instead. Doubling `'` is standard SQL on all three
+ * databases; a backslash (an escape character in MySQL's default mode) or NUL is refused
+ * rather than quoted two ways.
+ */
+export function sqlStringLiteral(value: string): string {
+  if (/[\\\0]/.test(value)) throw new TypeError(`sqlStringLiteral: ${JSON.stringify(value)} contains a backslash or NUL`);
+  return `'${value.replaceAll("'", "''")}'`;
+}

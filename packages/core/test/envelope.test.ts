@@ -61,6 +61,41 @@ describe('createEnvelope', () => {
     expect(error.code).toBe('OUTBOX_INVALID_EVENT');
   });
 
+  it.each([
+    [
+      { ...base, payload: { items: [{ name: 'a' }, { name: 'b' }, { name: 'bad \uD800 half' }] } },
+      'payload.items[2].name',
+      /lone UTF-16 surrogate \(\\uD800 at index 4\)/,
+    ],
+    [{ ...base, payload: { tail: 'ends in a low half \uDC00' } }, 'payload.tail', /lone UTF-16 surrogate \(\\uDC00/],
+    [{ ...base, payload: { 'key\uDBFF': 1 } }, 'payload.key\uDBFF (its key)', /lone UTF-16 surrogate/],
+    [{ ...base, payload: ['nul \u0000 inside'] }, 'payload[0]', /NUL character \(\\u0000 at index 4\).*PostgreSQL/],
+    [{ ...base, payload: { 'k\u0000': 'v' } }, 'payload.k\u0000 (its key)', /NUL character/],
+    [{ ...base, headers: { note: 'x\u0000' } }, 'headers.note', /NUL character/],
+    [{ ...base, headers: { note: '\uD83D' } }, 'headers.note', /lone UTF-16 surrogate/],
+    [{ ...base, aggregateId: 'o-\u0000' }, 'aggregateId', /NUL character/],
+  ])('refuses text a database would refuse or change, naming the path (%#)', (input, field, message) => {
+    const error = validationError(() => createEnvelope(input as never));
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
+  });
+
+  it('accepts well-formed text, surrogate pairs included', () => {
+    expect(createEnvelope({ ...base, payload: { emoji: 'ok \uD83D\uDE00', cjk: '漢字' }, headers: { note: '\uD83D\uDE00' } }).payload).toEqual({
+      emoji: 'ok 😀',
+      cjk: '漢字',
+    });
+  });
+
+  it('stores a Date in the payload as its ISO string (the one class instance accepted); other class instances are refused', () => {
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    expect(createEnvelope({ ...base, payload: { at } }).payload).toEqual({ at: '2026-01-02T03:04:05.678Z' });
+    class Money {
+      constructor(readonly cents: number) {}
+    }
+    expect(validationError(() => createEnvelope({ ...base, payload: { price: new Money(5) } as never })).message).toMatch(/payload\.price.*Money/);
+  });
+
   it('rejects circular payloads', () => {
     const payload: Record<string, unknown> = {};
     payload.self = payload;

@@ -1,7 +1,7 @@
-import { guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import { allOrNothing, guardMissingTables, storableText, type Dialect, type Envelope, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
 import { inOneTransaction, type MysqlQueryResult } from './mysql-driver.js';
 import { mysqlInbox } from './mysql-inbox.js';
-import { migrateMysql, mysqlMigrations } from './mysql-migrations.js';
+import { migrateMysql, mysqlMigrations, recordMysqlMigration } from './mysql-migrations.js';
 import { mysqlOperations } from './mysql-operations.js';
 import { normalizeMysqlOptions, type MysqlDialectOptions } from './mysql-options.js';
 import { toLease, toLeaseRow, toNumber, toNumberOrNull, toStoredEvent, type EventRow, type HeldLeaseRow } from './mysql-rows.js';
@@ -33,6 +33,7 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
     tables,
 
     migrations: () => migrations,
+    recordMigration: (migration) => recordMysqlMigration(tables, migration),
     migrate: (db) => migrateMysql(db, tables, migrations),
     ...mysqlInbox(tables),
 
@@ -56,15 +57,21 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       return probeTransactionWithSavepoint(exec, sql);
     },
 
-    async insertEvents(tx, events) {
-      const sequences: number[] = [];
-      for (const event of events) {
-        const sequence = await nextSequence(tx, sql, event);
-        await tx.query(sql.insertEvent, eventValues(event, sequence));
-        sequences.push(sequence);
-      }
-      return sequences;
-    },
+    /**
+     * In a savepoint: a statement that fails (a duplicate event id, say) after the sequence bump
+     * or after an earlier event of the write undoes the whole write, not just itself, so a
+     * caller who commits anyway keeps no sequence gap and no half of the write.
+     */
+    insertEvents: (tx, events) =>
+      allOrNothing(tx, sql.writeSavepoint, async () => {
+        const sequences: number[] = [];
+        for (const event of events) {
+          const sequence = await nextSequence(tx, sql, event);
+          await tx.query(sql.insertEvent, eventValues(event, sequence));
+          sequences.push(sequence);
+        }
+        return sequences;
+      }),
 
     async countPending(exec) {
       const { rows } = await exec.query<{ count: unknown }>(sql.countPending);
@@ -116,9 +123,11 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       if (shards.length === 0) return [];
       const ttl = toMicroseconds(ttlMs, 'ttlMs');
       // Sorted: rows are locked in this order, the order lockLeaseRows uses too, so the two never deadlock.
-      const shardList = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
+      const requested = JSON.stringify([...new Set(shards)].sort((a, b) => a - b));
       return inOneTransaction(exec, async (tx) => {
-        await tx.query(sql.lockLeases, [shardList]);
+        const locked = await tx.query<{ shard: unknown }>(sql.lockLeases, [requested]);
+        if (locked.rows.length === 0) return [];
+        const shardList = JSON.stringify(locked.rows.map((row) => toNumber(row.shard)));
         await tx.query(sql.extendOwnLeases, [shardList, ttl, relayId]);
         await tx.query(sql.takeOverLeases, [shardList, relayId, ttl, relayId]);
         const { rows } = await tx.query<HeldLeaseRow>(sql.heldLeases, [shardList, relayId]);

@@ -1,5 +1,5 @@
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
-import { OutboxConfigError, redactUrl, type QueryResult, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import { OutboxConfigError, redactUrl, type QueryResult, type RelaySessionLimits, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
 
 /**
  * The subset of a mysql2 promise connection or pool outboxkit uses. Structural, so a connection
@@ -138,10 +138,12 @@ const URL_SCHEMES = new Set(['mysql:', 'mariadb:']);
  * @example
  * const pool = createMysqlPool('mysql://app:secret@db.internal:3306/shop', { connectionLimit: 5 });
  */
-export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Pool {
+export function createMysqlPool(url: string, options: MysqlPoolOptions & { sessionLimits?: RelaySessionLimits } = {}): Pool {
   const target = parseMysqlUrl(url);
+  const { sessionLimits, ...poolOptions } = options;
+  const setup = ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', ...(sessionLimits ? [sessionLimitsStatement(sessionLimits)] : [])];
   const pool = createPool({
-    ...options,
+    ...poolOptions,
     ...target,
     timezone: 'Z',
     supportBigNumbers: true,
@@ -152,12 +154,25 @@ export function createMysqlPool(url: string, options: MysqlPoolOptions = {}): Po
   // The core pool's 'connection' fires once per new physical connection, before it is handed
   // out; the driver runs commands in order, so this precedes the first statement of any caller.
   pool.pool.on('connection', (connection) => {
-    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (error) => {
-      // A session we could not configure is not handed out twice.
-      if (error) connection.destroy();
-    });
+    for (const statement of setup) {
+      connection.query(statement, (error) => {
+        // A session we could not configure is not handed out twice.
+        if (error) connection.destroy();
+      });
+    }
   });
   return pool;
+}
+
+/**
+ * The session's lock wait (`innodb_lock_wait_timeout`, whole seconds, at least 1) and, on
+ * MariaDB only (the `/*M!` comment is executed by MariaDB and ignored by MySQL, which has no
+ * such setting), `idle_transaction_timeout`: the server ends a session left idle inside a
+ * transaction, releasing its locks. Integers formatted here, never caller text.
+ */
+export function sessionLimitsStatement(limits: RelaySessionLimits): string {
+  const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+  return `SET SESSION innodb_lock_wait_timeout = ${seconds(limits.lockWaitMs)} /*M!100300 , idle_transaction_timeout = ${seconds(limits.idleInTransactionMs)} */`;
 }
 
 /** Splits a URL into mysql2 options; errors show the URL without its password. */

@@ -1,4 +1,4 @@
-import { OutboxError, SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import { OutboxError, SHARD_COUNT, sqlStringLiteral, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
 import { mysqlInboxDdl } from './mysql-inbox.js';
 import { qualifyTables, type QualifiedTables } from './mysql-identifiers.js';
 import { toNumber } from './mysql-rows.js';
@@ -99,6 +99,11 @@ function version1(t: QualifiedTables): Migration {
 export function mysqlMigrations(tables: ResolvedTables): readonly Migration[] {
   const t = qualifyTables(tables);
   return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }]);
+}
+
+/** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */
+export function recordMysqlMigration(tables: ResolvedTables, migration: Migration): string {
+  return `INSERT IGNORE INTO ${qualifyTables(tables).migrations} (version, name, applied_at) VALUES (${Number(migration.version)}, ${sqlStringLiteral(migration.name)}, UTC_TIMESTAMP(3))`;
 }
 
 /** How long `migrate` waits for another process's migration before giving up. */

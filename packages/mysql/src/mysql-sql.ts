@@ -113,6 +113,12 @@ export function mysqlStatements(tables: ResolvedTables) {
     releaseSavepointProbe: 'RELEASE SAVEPOINT outboxkit_transaction_probe',
 
     // --- write path ---
+    /** Around a write's statements: MySQL undoes only a failed statement, this undoes the whole write (core's allOrNothing). */
+    writeSavepoint: Object.freeze({
+      begin: 'SAVEPOINT outboxkit_write',
+      release: 'RELEASE SAVEPOINT outboxkit_write',
+      rollback: 'ROLLBACK TO SAVEPOINT outboxkit_write',
+    }),
     /**
      * Inserts 1 or increments, and leaves the new value in LAST_INSERT_ID() (and the OK packet's
      * insert id). The row lock it takes serialises writers of one aggregate until commit.
@@ -163,8 +169,14 @@ export function mysqlStatements(tables: ResolvedTables) {
       `INSERT INTO ${t.relays} (relay_id, expires_at, started_at) VALUES (?, ${NOW_PLUS}, ${NOW}) ` + `ON DUPLICATE KEY UPDATE expires_at = ${NOW_PLUS}`,
     deleteExpiredRelays: `DELETE FROM ${t.relays} WHERE relay_id <> ? AND expires_at < ${NOW}`,
     liveRelays: `SELECT relay_id FROM ${t.relays} WHERE expires_at >= ${NOW}`,
-    /** Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows, so the two never deadlock. */
-    lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE`,
+    /**
+     * Rows are locked in the order of the (sorted) JSON array: shard order, as in lockLeaseRows,
+     * so the two never deadlock. SKIP LOCKED: a row another session holds (a relay inside its
+     * settle transaction, perhaps paused there) is left for a later rebalance instead of
+     * stalling the acquisition of every other shard; the statements after it touch only the
+     * rows it returned.
+     */
+    lockLeases: `SELECT l.shard FROM ${SHARD_LIST} STRAIGHT_JOIN ${t.leases} AS l ON l.shard = s.shard FOR UPDATE SKIP LOCKED`,
     /**
      * Two statements, not one with `epoch = IF(owner <=> ?, ...)`: a multi-table UPDATE does not
      * promise the order of its assignments, so no assignment may read a column another one sets.

@@ -9,11 +9,14 @@ function dialect(_url: string, options: RelayDatabaseOptions): MysqlDialect {
 /**
  * How the `outbox-relay` binary opens a MySQL or MariaDB database. MySQL has no LISTEN/NOTIFY,
  * so there is no wake source: the relay polls adaptively, and commits in its own process wake it.
+ * With `sessionLimits`, every session of the pool bounds its lock waits and (MariaDB) its idle
+ * time inside a transaction.
  */
 export const relayConnector: RelayConnector = {
   schemes: ['mysql:', 'mariadb:'],
   dialect,
   async open(url, options) {
-    return { dialect: dialect(url, options), database: mysqlDatabase(createMysqlPool(url)), wakeSources: [] };
+    const pool = createMysqlPool(url, options.sessionLimits ? { sessionLimits: options.sessionLimits } : {});
+    return { dialect: dialect(url, options), database: mysqlDatabase(pool), wakeSources: [] };
   },
 };

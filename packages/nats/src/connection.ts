@@ -82,13 +82,19 @@ export class NatsLink {
     return this.#up && !this.#closed;
   }
 
+  /** The connection when it is up now, else null (then wait with {@link connection}). */
+  get current(): NatsConnection | null {
+    return this.up ? this.#connection : null;
+  }
+
   /**
    * The connection once it is up. Rejects with a transient `PublishError('connection')` when it is
    * known to be down or fails while waiting, and with `signal.reason` when aborted.
    */
   connection(signal: AbortSignal): Promise<NatsConnection> {
     if (this.#closed) return Promise.reject(new PublishError('connection', `the NATS connection${this.#where} is closed`));
-    if (this.up && this.#connection !== null) return Promise.resolve(this.#connection);
+    const current = this.current;
+    if (current !== null) return Promise.resolve(current);
     if (this.#downCause !== null) return Promise.reject(this.#downError(this.#downCause));
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<NatsConnection>((resolve, reject) => {

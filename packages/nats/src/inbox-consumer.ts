@@ -7,6 +7,7 @@ import {
   RunningHandlers,
   type InboxConsumerHandle,
   type InboxConsumerStats,
+  type EventMap,
   type SqlExecutor,
 } from '@outboxkit/core';
 import {
@@ -46,7 +47,9 @@ export type NatsInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createNatsInboxConsumer<Tx = SqlExecutor>(options: NatsInboxConsumerOptions<Tx>): NatsInboxConsumer {
+export function createNatsInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(
+  options: NatsInboxConsumerOptions<Tx, Events>,
+): NatsInboxConsumer {
   return new JetStreamInboxConsumer(normalizeNatsInboxConsumerOptions(options));
 }
 

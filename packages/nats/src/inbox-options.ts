@@ -4,6 +4,7 @@ import {
   normalizeRedeliveryInboxOptions,
   OutboxConfigError,
   type NormalizedRedeliveryInboxOptions,
+  type EventMap,
   type RedeliveryInboxOptions,
   type SqlExecutor,
 } from '@outboxkit/core';
@@ -11,7 +12,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { normalizeNatsConnection, type NatsConnectionTarget } from './connection.js';
 import { isStreamName, isSubjectPrefix } from './routing.js';
 
-export interface NatsInboxConsumerOptions<Tx = SqlExecutor> extends RedeliveryInboxOptions<Tx> {
+export interface NatsInboxConsumerOptions<Tx = SqlExecutor, Events extends EventMap = EventMap> extends RedeliveryInboxOptions<Tx, Events> {
   /** A NatsConnection you own (left open on `close()`), or a nats:// URL the consumer opens and closes. */
   connection: NatsConnection | string;
   /** The stream to consume. @default 'OUTBOX' */
@@ -61,7 +62,9 @@ const BROKER_KEYS = ['connection', 'stream', 'durable', 'filterSubject', 'ackWai
 const FILTER = /^([^\s.*>]+|\*)(\.([^\s.*>]+|\*))*(\.>)?$|^>$/;
 
 /** Validates `createNatsInboxConsumer` options once; throws {@link OutboxConfigError} naming the option. */
-export function normalizeNatsInboxConsumerOptions<Tx>(options: NatsInboxConsumerOptions<Tx>): NormalizedNatsInboxConsumerOptions<Tx> {
+export function normalizeNatsInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(
+  options: NatsInboxConsumerOptions<Tx, Events>,
+): NormalizedNatsInboxConsumerOptions<Tx> {
   const common = normalizeRedeliveryInboxOptions(options, BROKER_KEYS);
   const stream = options.stream ?? 'OUTBOX';
   if (!isStreamName(stream)) throw new OutboxConfigError('stream', `${JSON.stringify(stream)} is not a JetStream stream name`);

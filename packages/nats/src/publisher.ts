@@ -1,4 +1,4 @@
-import { PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { PublishDeadlines, PublishError, PublishesInFlight, tracePublish, type PublishAttempt, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { classifyNatsError, isNoResponders } from './classify.js';
@@ -39,12 +39,19 @@ class JetStreamPublisher implements NatsPublisher {
   readonly #link: NatsLink;
   readonly #streams: StreamDirectory;
   readonly #inFlight = new PublishesInFlight('NATS');
+  readonly #deadlines: PublishDeadlines;
   #client: { readonly nc: NatsConnection; readonly js: JetStreamClient } | null = null;
 
   constructor(config: NormalizedNatsPublisherOptions) {
     this.#config = config;
     this.#link = new NatsLink(config.connection, 'outboxkit-publisher');
     this.#streams = new StreamDirectory(config);
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.ackTimeoutMs,
+      option: 'ackTimeoutMs',
+      awaited: 'acknowledged by JetStream',
+      describe: () => this.#link.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -65,34 +72,29 @@ class JetStreamPublisher implements NatsPublisher {
 
   async #publish(event: StoredEvent): Promise<void> {
     const subject = resolveSubject(event, this.#config);
-    const deadline = {
-      timeoutMs: this.#config.ackTimeoutMs,
-      option: 'ackTimeoutMs',
-      awaited: 'acknowledged by JetStream',
-      describe: () => this.#link.describe(),
-    };
     try {
       // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its
       // context replaces the writer's in the headers so the consumer becomes its child.
       await tracePublish(event, { system: 'nats', destination: subject }, (trace) =>
-        withPublishDeadline(event, deadline, (signal) => this.#send(event, subject, trace, signal)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, subject, trace, attempt)),
       );
     } catch (error) {
       throw classifyNatsError(error, { eventId: event.id, subject, text: (e) => this.#link.text(e) });
     }
   }
 
-  async #send(event: StoredEvent, subject: string, trace: Record<string, string>, signal: AbortSignal): Promise<void> {
+  async #send(event: StoredEvent, subject: string, trace: Record<string, string>, attempt: PublishAttempt): Promise<void> {
     const message = toNatsMessage(event, trace);
     const limit = this.#config.maxMessageBytes;
     if (message.data.length > limit) throw tooLarge(event, message.data.length, `maxMessageBytes is ${limit}`);
-    const nc = await this.#link.connection(signal);
+    // Up: no wait, so no signal to create for it.
+    const nc = this.#link.current ?? (await this.#link.connection(attempt.signal));
     const serverLimit = nc.info?.max_payload;
     if (serverLimit !== undefined && message.data.length > serverLimit)
       throw tooLarge(event, message.data.length, `the server's max_payload is ${serverLimit}`);
     if (this.#config.declareStream) await this.#streams.ensureDeclared(nc);
     // Sending after the deadline would publish an event already reported as failed.
-    signal.throwIfAborted();
+    attempt.throwIfExpired();
     try {
       // A `duplicate` PubAck means the stream stored this id within its duplicate window
       // already (a re-publish after a relay crash): the event is published.

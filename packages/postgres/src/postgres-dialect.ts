@@ -10,7 +10,7 @@ import {
   type SqlExecutor,
 } from '@outboxkit/core';
 import { postgresInbox } from './postgres-inbox.js';
-import { migratePostgres, postgresMigrations } from './postgres-migrations.js';
+import { migratePostgres, postgresMigrations, recordPostgresMigration } from './postgres-migrations.js';
 import { postgresOperations } from './postgres-operations.js';
 import { normalizePostgresOptions, type PostgresDialectOptions } from './postgres-options.js';
 import { toDate, toLeaseRow, toLeases, toNumber, toStoredEvent, type EventRow } from './postgres-rows.js';
@@ -41,6 +41,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     notifyChannel,
 
     migrations: () => migrations,
+    recordMigration: (migration) => recordPostgresMigration(tables, migration),
     migrate: (db) => migratePostgres(db, tables),
     ...postgresInbox(tables),
 
@@ -48,6 +49,7 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
     ...postgresOperations(tables),
 
     async inTransaction(exec: SqlExecutor) {
+      if (exec.inTransaction !== undefined) return exec.inTransaction;
       const { rows } = await exec.query<{ in_transaction: boolean }>(sql.inTransaction);
       return rows[0]?.in_transaction === true;
     },
@@ -57,11 +59,12 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       // would refuse cannot abort the caller's transaction halfway through the batch.
       const rows = envelopes.map(toInsertParams);
       const sequences: number[] = [];
-      for (const params of rows) {
-        const result = await tx.query<{ sequence: unknown }>(sql.insertEvent, params);
+      for (const [i, params] of rows.entries()) {
+        // The last event also sends the NOTIFY (one per transaction is enough).
+        const notify = notifyChannel !== null && i === rows.length - 1;
+        const result = await tx.query<{ sequence: unknown }>(notify ? sql.insertEventNotify : sql.insertEvent, notify ? [...params, notifyChannel] : params);
         sequences.push(toNumber(result.rows[0]?.sequence));
       }
-      if (notifyChannel !== null && rows.length > 0) await tx.query(sql.notify, [notifyChannel]);
       return sequences;
     },
 

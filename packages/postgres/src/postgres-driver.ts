@@ -1,10 +1,25 @@
 import pg from 'pg';
 import type { PoolConfig } from 'pg';
-import { OutboxConfigError, OutboxError, redactUrl, scrubbedError, secretsOf, type QueryResult, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
+import {
+  OutboxConfigError,
+  OutboxError,
+  redactUrl,
+  scrubbedError,
+  secretsOf,
+  type QueryResult,
+  type RelaySessionLimits,
+  type SqlDatabase,
+  type SqlExecutor,
+} from '@outboxkit/core';
 
 /** The subset of a `pg` Client, PoolClient or Pool that outboxkit calls. */
 export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
+  /**
+   * A `pg` Client's transaction status from the server's last ReadyForQuery: `I` idle, `T` in a
+   * transaction, `E` in a failed one (pg 8.x; a Pool has none).
+   */
+  getTransactionStatus?(): string | null;
 }
 
 export interface PgQueryResultLike {
@@ -43,7 +58,23 @@ export function pgExecutor(queryable: PgQueryable): SqlExecutor {
       const result = await queryable.query(sql, params as unknown[]);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
     },
+    // What the server said at its last ReadyForQuery, so the writer's check costs no round
+    // trip; unknown (a Pool, a look-alike, before the first statement) leaves it to SQL.
+    get inTransaction(): boolean | undefined {
+      const status = queryable.getTransactionStatus?.();
+      return status === 'T' || status === 'E' ? true : status === 'I' ? false : undefined;
+    },
   };
+}
+
+/** Options of {@link pgDatabase}. */
+export interface PgDatabaseOptions {
+  /**
+   * Every transaction starts with `SET LOCAL lock_timeout` and `idle_in_transaction_session_timeout`
+   * from these (sent with BEGIN, one round trip, and scoped to the transaction, so they also hold
+   * behind a transaction-pooling PgBouncer). The relay's connector sets them from its lease TTL.
+   */
+  readonly sessionLimits?: RelaySessionLimits;
 }
 
 /**
@@ -54,16 +85,27 @@ export function pgExecutor(queryable: PgQueryable): SqlExecutor {
  * const db = pgDatabase(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
  * await createPostgresDialect().migrate(db);
  */
-export function pgDatabase(pool: PgPoolLike): SqlDatabase {
+export function pgDatabase(pool: PgPoolLike, options: PgDatabaseOptions = {}): SqlDatabase {
   const executor = pgExecutor(pool);
+  const begin = beginStatement(options.sessionLimits);
   return {
     query: executor.query,
-    transaction: (fn) => inTransaction(pool, fn),
+    transaction: (fn) => inTransaction(pool, begin, fn),
     close: () => pool.end(),
   };
 }
 
-async function inTransaction<T>(pool: PgPoolLike, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+/**
+ * BEGIN, and the limits as `SET LOCAL` in the same simple-protocol query. The values are
+ * integers this function formats itself, never caller text.
+ */
+export function beginStatement(limits: RelaySessionLimits | undefined): string {
+  if (!limits) return 'BEGIN';
+  const ms = (value: number): string => `'${Math.max(1, Math.floor(value))}ms'`;
+  return `BEGIN; SET LOCAL lock_timeout = ${ms(limits.lockWaitMs)}; SET LOCAL idle_in_transaction_session_timeout = ${ms(limits.idleInTransactionMs)}`;
+}
+
+async function inTransaction<T>(pool: PgPoolLike, begin: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // pg-pool listens for a client's 'error' only while it is idle: a server crash or network loss
   // between two statements of this transaction would otherwise be an unhandled 'error' event,
@@ -72,16 +114,16 @@ async function inTransaction<T>(pool: PgPoolLike, fn: (tx: SqlExecutor) => Promi
   const onError = (): void => undefined;
   client.on?.('error', onError);
   try {
-    return await runTransaction(client, fn);
+    return await runTransaction(client, begin, fn);
   } finally {
     client.off?.('error', onError);
   }
 }
 
-async function runTransaction<T>(client: PgPoolClientLike, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+async function runTransaction<T>(client: PgPoolClientLike, begin: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
   let result: T;
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     result = await fn(pgExecutor(client));
     const commit = await client.query('COMMIT');
     // PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK, not an error. A caller

@@ -1,4 +1,4 @@
-import { SHARD_COUNT, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
+import { OutboxError, SHARD_COUNT, sqlStringLiteral, type Migration, type ResolvedTables, type SqlDatabase } from '@outboxkit/core';
 import { indexName, qualifiedTable, quoteIdentifier } from './postgres-identifiers.js';
 import { postgresInboxDdl } from './postgres-inbox.js';
 
@@ -37,6 +37,54 @@ function createMigrationsTable(tables: ResolvedTables): string {
 
 function createSchema(tables: ResolvedTables): string[] {
   return tables.schema === null ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(tables.schema)}`];
+}
+
+/** `"schema"."<events>_claim"`: the function the relay claims through (migration 3). */
+export function claimFunction(tables: ResolvedTables): string {
+  const name = indexName(tables, 'events', 'claim');
+  return tables.schema === null ? name : `${quoteIdentifier(tables.schema)}.${name}`;
+}
+
+/**
+ * The claim as a function, so its plan never depends on planner statistics. On a table that
+ * was never analyzed (or was analyzed empty, as after every drained backlog) PostgreSQL guesses
+ * a few hundred rows, and a few hundred rows are cheaper to sort than to read in index order:
+ * the claim became a sequential scan + sort of the whole backlog (100+ ms per claim at 50,000
+ * rows, O(n^2) over a drain). The SET clauses make the only sort-free plan, the primary key in
+ * position order with index probes for the two look-ups, the chosen one whatever the estimates;
+ * they apply to this function's statement only. Status-based, never a position cursor: a
+ * transaction that commits late is simply claimed later. Only markFailed moves available_at
+ * into the future, and it always increments attempts: the redundant `attempts > 0` lets the
+ * small partial backoff index answer the first look-up. The parked look-up is served by the
+ * quarantine (aggregate_type, aggregate_id, status) index. JSON as text: a driver's jsonb parser
+ * (or its absence) cannot tell the JSON string "x" from the text x.
+ */
+function createClaimFunction(tables: ResolvedTables): string {
+  const events = qualifiedTable(tables, 'events');
+  const quarantine = qualifiedTable(tables, 'quarantine');
+  // Identifiers are [A-Za-z0-9_] (validateIdentifier), so they cannot close the $$ quote.
+  return `CREATE OR REPLACE FUNCTION ${claimFunction(tables)}(shards int[], max_rows int)
+RETURNS TABLE ("position" bigint, id uuid, aggregate_type varchar, aggregate_id varchar, sequence bigint, shard smallint,
+  type varchar, destination varchar, payload text, headers text, occurred_at timestamptz, attempts integer)
+LANGUAGE sql STABLE
+SET enable_seqscan = off
+SET enable_sort = off
+AS $$
+SELECT e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination,
+       e.payload::text, e.headers::text, e.occurred_at, e.attempts
+FROM ${events} e
+WHERE e.shard = ANY($1)
+  AND e.available_at <= now()
+  AND NOT EXISTS (
+    SELECT 1 FROM ${events} earlier
+    WHERE earlier.aggregate_type = e.aggregate_type AND earlier.aggregate_id = e.aggregate_id
+      AND earlier.position < e.position AND earlier.attempts > 0 AND earlier.available_at > now())
+  AND NOT EXISTS (
+    SELECT 1 FROM ${quarantine} q
+    WHERE q.aggregate_type = e.aggregate_type AND q.aggregate_id = e.aggregate_id AND q.status = 'parked')
+ORDER BY e.position
+LIMIT $2
+$$`;
 }
 
 /** The versioned DDL. Every statement is idempotent, so a half-applied manual run can be re-run. */
@@ -97,7 +145,16 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
       ]),
     }),
     Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(postgresInboxDdl(tables)) }),
+    Object.freeze({ version: 3, name: 'claim function', statements: Object.freeze([createClaimFunction(tables)]) }),
   ]);
+}
+
+/** The longest `migrate` waits for the migration lock or a table lock, in seconds. */
+export const MIGRATION_LOCK_WAIT_SECONDS = 30;
+
+/** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */
+export function recordPostgresMigration(tables: ResolvedTables, migration: Migration): string {
+  return `INSERT INTO ${qualifiedTable(tables, 'migrations')} (version, name) VALUES (${Number(migration.version)}, ${sqlStringLiteral(migration.name)}) ON CONFLICT (version) DO NOTHING`;
 }
 
 /**
@@ -109,7 +166,20 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
 export async function migratePostgres(db: SqlDatabase, tables: ResolvedTables): Promise<number[]> {
   const migrationsTable = qualifiedTable(tables, 'migrations');
   return db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    // Bounded: the advisory lock, and the table locks the DDL takes, wait at most this long
+    // (a DDL lock queued behind a long transaction would stall every writer of the table).
+    await tx.query(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_WAIT_SECONDS}s'`);
+    try {
+      await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '55P03') throw error;
+      throw new OutboxError(
+        'OUTBOX_MIGRATION_LOCKED',
+        `another session has held the outboxkit migration lock for ${MIGRATION_LOCK_WAIT_SECONDS}s; wait for that migration to finish and run migrate again ` +
+          `(SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted shows the holder)`,
+        { cause: error },
+      );
+    }
     for (const statement of createSchema(tables)) await tx.query(statement);
     await tx.query(createMigrationsTable(tables));
     const { rows } = await tx.query<{ version: number }>(`SELECT version FROM ${migrationsTable}`);

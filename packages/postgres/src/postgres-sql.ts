@@ -1,5 +1,6 @@
 import type { ResolvedTables } from '@outboxkit/core';
 import { qualifiedTable } from './postgres-identifiers.js';
+import { claimFunction } from './postgres-migrations.js';
 
 /**
  * Every statement of the write path and the relay hot path, built once per dialect from the
@@ -11,8 +12,8 @@ export interface PostgresStatements {
   readonly inTransaction: string;
   /** $1 aggregate_type, $2 aggregate_id, $3 id, $4 shard, $5 type, $6 destination, $7 payload, $8 headers, $9 occurred_at. */
   readonly insertEvent: string;
-  /** $1 channel. */
-  readonly notify: string;
+  /** As insertEvent, $10 the NOTIFY channel. */
+  readonly insertEventNotify: string;
   readonly countPending: string;
   /** $1 shards int[], $2 limit. */
   readonly claim: string;
@@ -59,10 +60,20 @@ export const EVENT_COLUMNS = [
   'last_error',
 ] as const;
 
-// JSON as text: a driver's jsonb parser (or its absence) cannot tell the JSON string "x" from the text x.
-const CLAIMED_COLUMNS =
-  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, ' +
-  'e.payload::text AS payload, e.headers::text AS headers, e.occurred_at, e.attempts';
+function insertEventStatement(sequences: string, events: string, alsoFrom: string): string {
+  return `WITH next AS (
+  INSERT INTO ${sequences} AS s (aggregate_type, aggregate_id, last_sequence)
+  VALUES ($1, $2, 1)
+  ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = s.last_sequence + 1
+  RETURNING last_sequence
+), inserted AS (
+  INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at)
+  SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz
+  FROM next
+  RETURNING sequence
+)
+SELECT inserted.sequence FROM inserted${alsoFrom}`;
+}
 
 // `interval * float8` keeps sub-second ttls exact; the value is always a bound parameter.
 const millis = (param: string): string => `(${param}::float8 * interval '1 millisecond')`;
@@ -81,41 +92,17 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
 
     // One round trip per event: the upsert takes (or waits for) the aggregate's row lock and
     // hands its new value to the event insert, so sequence order is commit order per aggregate.
-    insertEvent: `WITH next AS (
-  INSERT INTO ${sequences} AS s (aggregate_type, aggregate_id, last_sequence)
-  VALUES ($1, $2, 1)
-  ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = s.last_sequence + 1
-  RETURNING last_sequence
-)
-INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at)
-SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz
-FROM next
-RETURNING sequence`,
+    insertEvent: insertEventStatement(sequences, events, ''),
 
-    // Delivered at commit only, and folded into one per transaction by the server.
-    // ::text: pg_notify returns void, a column type some clients (Prisma) cannot decode.
-    notify: `SELECT pg_notify($1, '')::text AS notified`,
+    // The same, and the NOTIFY in the same round trip (the last event of a write sends it): a
+    // separate `SELECT pg_notify` cost every writing transaction one more round trip. Delivered
+    // at commit only, and folded into one per transaction by the server.
+    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($10, '')) AS notified`),
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
-    // Status-based, never a position cursor: a transaction that commits late is simply claimed
-    // later. Only markFailed moves available_at into the future, and it always increments
-    // attempts: the redundant `attempts > 0` lets the small partial backoff index answer the
-    // first look-up (without it, PostgreSQL scans every pending row to find the few backing off).
-    // The parked look-up is served by the quarantine (aggregate_type, aggregate_id, status) index.
-    claim: `SELECT ${CLAIMED_COLUMNS}
-FROM ${events} e
-WHERE e.shard = ANY($1::int[])
-  AND e.available_at <= now()
-  AND NOT EXISTS (
-    SELECT 1 FROM ${events} earlier
-    WHERE earlier.aggregate_type = e.aggregate_type AND earlier.aggregate_id = e.aggregate_id
-      AND earlier.position < e.position AND earlier.attempts > 0 AND earlier.available_at > now())
-  AND NOT EXISTS (
-    SELECT 1 FROM ${quarantine} q
-    WHERE q.aggregate_type = e.aggregate_type AND q.aggregate_id = e.aggregate_id AND q.status = 'parked')
-ORDER BY e.position
-LIMIT $2::int`,
+    // Through the function of migration 3: its plan is fixed whatever the planner statistics say.
+    claim: `SELECT * FROM ${claimFunction(tables)}($1::int[], $2::int)`,
 
     // Share locks, in shard order like acquire's update locks, so fencing and acquire never deadlock.
     lockLeaseRows: `SELECT shard, owner, epoch FROM ${leases} WHERE shard = ANY($1::int[]) ORDER BY shard FOR SHARE`,
@@ -165,13 +152,15 @@ SELECT relay_id FROM (
 ) live
 ORDER BY relay_id COLLATE "C"`,
 
-    // Lock the candidate rows in shard order first (re-checked after any wait), then update:
-    // the epoch moves only when the owner changes, which is what fences the previous owner.
+    // Lock the candidate rows in shard order first, then update: the epoch moves only when the
+    // owner changes, which is what fences the previous owner. SKIP LOCKED: a row another session
+    // holds (a relay inside its settle transaction, perhaps paused there) is left for a later
+    // rebalance instead of stalling this relay's acquisition of every other shard.
     acquire: `WITH candidates AS (
   SELECT shard FROM ${leases}
   WHERE shard = ANY($2::int[]) AND (owner IS NULL OR owner = $1 OR expires_at < now())
   ORDER BY shard
-  FOR UPDATE
+  FOR UPDATE SKIP LOCKED
 )
 UPDATE ${leases} AS l
 SET owner = $1,

@@ -13,6 +13,9 @@ function dialect(_url: string, options: RelayDatabaseOptions): PostgresDialect {
 /**
  * How the `outbox-relay` binary opens a PostgreSQL database: a small pool and, when the relay
  * listens, a LISTEN connection on the dialect's notify channel, so a commit anywhere wakes it.
+ * With `sessionLimits`, every transaction of the pool bounds its lock waits and its idle time
+ * (a relay paused inside its settle transaction is disconnected by the server, releasing its
+ * lease rows).
  */
 export const relayConnector: RelayConnector = {
   schemes: ['postgres:', 'postgresql:'],
@@ -34,6 +37,6 @@ export const relayConnector: RelayConnector = {
             }),
           ]
         : [];
-    return { dialect: relayDialect, database: pgDatabase(pool), wakeSources };
+    return { dialect: relayDialect, database: pgDatabase(pool, options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}), wakeSources };
   },
 };

@@ -179,6 +179,49 @@ describe('enqueue (raw pg write path)', () => {
     }
   });
 
+  it('costs one statement per event on a pg client, the transaction check and the NOTIFY included', async () => {
+    const channel = uniqueName('ch');
+    const notifying = createPostgresDialect({ tables: { schema: t.schema }, notify: { channel } });
+    const client = await begin(t.pool);
+    const statements: string[] = [];
+    const counted = {
+      query: (sql: string, params?: unknown[]) => {
+        statements.push(sql);
+        return client.query(sql, params);
+      },
+      getTransactionStatus: () => client.getTransactionStatus(),
+    };
+    try {
+      await enqueue(counted, [orderEvent('o-s1'), orderEvent('o-s2')], { dialect: notifying });
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toContain('pg_notify');
+      expect(statements[0]).not.toContain('pg_notify');
+    } finally {
+      await commit(client);
+    }
+    // Outside BEGIN the status says idle: refused without a statement.
+    const idle = await t.pool.connect();
+    statements.length = 0;
+    try {
+      await expect(
+        enqueue(
+          {
+            query: (sql: string, params?: unknown[]) => {
+              statements.push(sql);
+              return idle.query(sql, params);
+            },
+            getTransactionStatus: () => idle.getTransactionStatus(),
+          },
+          orderEvent('o-s3'),
+          { dialect: notifying },
+        ),
+      ).rejects.toBeInstanceOf(OutboxTransactionRequiredError);
+      expect(statements).toEqual([]);
+    } finally {
+      idle.release();
+    }
+  });
+
   it('writes to custom table names through the tables option', async () => {
     const client = await begin(t.pool);
     await enqueue(client, orderEvent('o-tables'), { tables: { schema: t.schema } });

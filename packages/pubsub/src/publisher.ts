@@ -1,4 +1,4 @@
-import { EndpointHealth, PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { EndpointHealth, PublishDeadlines, PublishError, PublishesInFlight, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { classifyPubsubError, isServiceAnswer } from './classify.js';
 import { clientOptions } from './connection.js';
@@ -39,6 +39,7 @@ class TopicPublisher implements PubsubPublisher {
   readonly #topics = new Map<string, Topic>();
   readonly #inFlight = new PublishesInFlight('Pub/Sub');
   readonly #health: EndpointHealth;
+  readonly #deadlines: PublishDeadlines;
 
   constructor(options: PubsubPublisherOptions) {
     const config = normalizePubsubPublisherOptions(options);
@@ -55,6 +56,12 @@ class TopicPublisher implements PubsubPublisher {
       answered: isServiceAnswer,
       aborted: (error) => error instanceof Error && error.name === 'AbortError',
       text: (error) => this.#text(error),
+    });
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.sendTimeoutMs,
+      option: 'sendTimeoutMs',
+      awaited: 'acknowledged by Pub/Sub',
+      describe: () => this.#health.describe(),
     });
   }
 
@@ -81,15 +88,7 @@ class TopicPublisher implements PubsubPublisher {
     let topic = '';
     try {
       topic = resolveTopic(event, this.#config);
-      const deadline = {
-        timeoutMs: this.#config.sendTimeoutMs,
-        option: 'sendTimeoutMs',
-        awaited: 'acknowledged by Pub/Sub',
-        describe: () => this.#health.describe(),
-      };
-      await tracePublish(event, { system: 'gcp_pubsub', destination: topic }, (trace) =>
-        withPublishDeadline(event, deadline, () => this.#send(event, topic, trace)),
-      );
+      await tracePublish(event, { system: 'gcp_pubsub', destination: topic }, (trace) => this.#deadlines.run(event, () => this.#send(event, topic, trace)));
     } catch (error) {
       throw classifyPubsubError(error, { eventId: event.id, topic, text: (e) => this.#text(e) });
     }

@@ -9,7 +9,6 @@ const CONNECTION_CODES = new Set([
   'CONNECTION_TIMEOUT',
   'SOCKET_TIMEOUT',
   'CONNECTION_FORCED',
-  'ACCESS_REFUSED',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -48,6 +47,15 @@ export function classifySendError(err: unknown, context: SendFailureContext): Pu
   }
   if (code === 'TIMEOUT') {
     return new PublishError('timeout', `could not open a channel for event ${context.eventId} in time: ${detail}`, { cause: err });
+  }
+  if (code === 'ACCESS_REFUSED') {
+    // A configuration failure, not the event's: it must not burn attempts, and no retry fixes it.
+    return new PublishError(
+      'permission',
+      `RabbitMQ refused to let the relay's user publish event ${context.eventId} to ${context.target} (${detail}); ` +
+        'grant the user write permission on that exchange (rabbitmqctl set_permissions -p <vhost> <user> <configure> <write> <read>)',
+      { cause: err },
+    );
   }
   if (code !== undefined && CONNECTION_CODES.has(code)) {
     return new PublishError(

@@ -4,6 +4,7 @@ import {
   boundedErrorText,
   secretsOf,
   type ApplyInboxEventOptions,
+  type EventMap,
   type InboxConsumerStats,
   type InboxEvent,
   type SqlExecutor,
@@ -55,7 +56,7 @@ export interface InboxConsumer {
  * // on shutdown
  * await consumer.close();
  */
-export function createInboxConsumer<Tx = SqlExecutor>(options: InboxConsumerOptions<Tx>): InboxConsumer {
+export function createInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(options: InboxConsumerOptions<Tx, Events>): InboxConsumer {
   return new RabbitInboxConsumer(normalizeInboxConsumerOptions(options));
 }
 
@@ -142,9 +143,14 @@ class RabbitInboxConsumer<Tx> implements InboxConsumer {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#closing.abort();
+      // An owned connection that is not up (a wrong URL or password, the broker down) is closed
+      // first: that ends a pending setup at once, which the consumer's close() would otherwise
+      // wait out (rabbitmq-client's 20 s acquire timeout). Nothing could be acked without it anyway.
+      const closeFirst = this.#ownsConnection && !this.#connection.ready;
+      if (closeFirst) await this.#connection.close();
       await this.#consumer.close();
       await this.#publisher.close();
-      if (this.#ownsConnection) await this.#connection.close();
+      if (this.#ownsConnection && !closeFirst) await this.#connection.close();
       this.#connection.off('error', this.#onConnectionError);
     })();
     return this.#closed;

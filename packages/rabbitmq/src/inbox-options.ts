@@ -4,6 +4,8 @@ import {
   MAX_INBOX_KEY_LENGTH,
   OutboxConfigError,
   redactUrl,
+  untypedHandler,
+  type EventMap,
   type InboxDatabase,
   type InboxDialect,
   type InboxHandler,
@@ -56,7 +58,7 @@ export interface DeadLetterOptions {
   declare?: boolean;
 }
 
-export interface InboxConsumerOptions<Tx = SqlExecutor> {
+export interface InboxConsumerOptions<Tx = SqlExecutor, Events extends EventMap = EventMap> {
   /**
    * A rabbitmq-client Connection you own (left open on `close()`), or an amqp:// URL the consumer
    * opens and closes.
@@ -81,9 +83,10 @@ export interface InboxConsumerOptions<Tx = SqlExecutor> {
   dialect: InboxDialect;
   /**
    * Applies one event with the transaction. Write your effects through `tx` only: anything
-   * outside the transaction (HTTP calls, e-mails) is NOT protected by the inbox.
+   * outside the transaction (HTTP calls, e-mails) is NOT protected by the inbox. `event` is typed
+   * by the consumer's event map (`createInboxConsumer<Events>`): `event.type` narrows `event.payload`.
    */
-  handler: InboxHandler<Tx>;
+  handler: InboxHandler<Tx, Events>;
   /**
    * Messages in flight to this consumer (AMQP prefetch). At least `concurrency`.
    * @default 8
@@ -184,7 +187,9 @@ const KNOWN_OPTIONS = new Set([
  * Validates `createInboxConsumer` options once and fills in the defaults. Throws
  * {@link OutboxConfigError} naming the option.
  */
-export function normalizeInboxConsumerOptions<Tx>(options: InboxConsumerOptions<Tx>): NormalizedInboxConsumerOptions<Tx> {
+export function normalizeInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(
+  options: InboxConsumerOptions<Tx, Events>,
+): NormalizedInboxConsumerOptions<Tx> {
   if (options === null || typeof options !== 'object') {
     throw new OutboxConfigError('options', 'expected an object like { connection, queue, consumer, db, dialect, handler }');
   }
@@ -215,7 +220,7 @@ export function normalizeInboxConsumerOptions<Tx>(options: InboxConsumerOptions<
     consumer,
     db: options.db,
     dialect: options.dialect,
-    handler: options.handler,
+    handler: untypedHandler(options.handler),
     prefetch,
     concurrency,
     maxAttempts: integerOption(options.maxAttempts, 'maxAttempts', defaults.maxAttempts, 1, 1000),

@@ -28,3 +28,11 @@ export {
 } from './inbox-options.js';
 export { INBOX_HEADERS, decodeInboxEvent } from './inbox-message.js';
 export { createInboxMetrics, type InboxMetrics, type PromClientLike } from './inbox-metrics.js';
+export {
+  listDeadLetters,
+  redeliverDeadLetters,
+  type DeadLetter,
+  type DeadLetterQueueOptions,
+  type RedeliverOptions,
+  type RedeliverResult,
+} from './dead-letters.js';

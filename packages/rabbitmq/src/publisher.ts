@@ -1,13 +1,13 @@
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import {
   OutboxConfigError,
   PublishError,
+  PublishDeadlines,
   PublishesInFlight,
   redactUrl,
   scrub,
   secretsOf,
   tracePublish,
-  withPublishDeadline,
+  type PublishAttempt,
   type Publisher,
   type StoredEvent,
 } from '@outboxkit/core';
@@ -55,6 +55,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   readonly #returns = new ReturnTracker();
   readonly #exchanges: ExchangeDirectory;
   readonly #inFlight = new PublishesInFlight('RabbitMQ');
+  readonly #deadlines: PublishDeadlines;
 
   constructor(config: NormalizedRabbitPublisherOptions) {
     this.#config = config;
@@ -79,6 +80,13 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     });
     this.#channel.on('basic.return', (message) => this.#returns.onReturn(message));
     this.#exchanges = new ExchangeDirectory(this.#connection, declared);
+    // Bounds a publish, including the wait for the connection, by confirmTimeoutMs.
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.confirmTimeoutMs,
+      option: 'confirmTimeoutMs',
+      awaited: 'confirmed',
+      describe: () => this.#monitor.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -111,7 +119,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
       // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its own
       // context replaces the writer's in the message headers so the consumer becomes its child.
       await tracePublish(event, { system: 'rabbitmq', destination: route.exchange, routingKey: route.routingKey }, (trace) =>
-        withPublishDeadline(event, this.#deadline, (signal) => this.#send(event, route, withHeaders(message, trace), signal)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, route, withHeaders(message, trace), attempt)),
       );
     } catch (err) {
       // Waiting for a channel or checking an exchange can fail with a raw driver error too; the
@@ -120,11 +128,12 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     }
   }
 
-  async #send(event: StoredEvent, route: Route, message: AmqpMessage, signal: AbortSignal): Promise<void> {
-    await this.#monitor.waitUntilReady(signal);
+  async #send(event: StoredEvent, route: Route, message: AmqpMessage, attempt: PublishAttempt): Promise<void> {
+    // Ready: no wait, so no signal to create for it.
+    if (!this.#monitor.ready) await this.#monitor.waitUntilReady(attempt.signal);
     if (!(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
     // Sending after the deadline would publish an event already reported as failed.
-    signal.throwIfAborted();
+    attempt.throwIfExpired();
     const ticket = this.#returns.begin(event.id);
     try {
       try {
@@ -133,8 +142,8 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
         throw await this.#classify(err, event, route);
       }
       // The confirm resolves send() before rabbitmq-client emits basic.return (on a setImmediate
-      // queued earlier), so after one macrotask every return for this message has been seen.
-      await nextMacrotask();
+      // queued earlier): once the returns queued by now are emitted, this message's was seen.
+      await this.#returns.returnsSeen();
       if (ticket.returnedWith !== null) {
         throw new PublishError(
           'unroutable',
@@ -163,11 +172,6 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
         'was confirmed; the channel is reopened (and its exchange redeclared) on the next publish',
       { cause: err },
     );
-  }
-
-  /** Bounds a publish, including the wait for the connection, by confirmTimeoutMs. */
-  get #deadline() {
-    return { timeoutMs: this.#config.confirmTimeoutMs, option: 'confirmTimeoutMs', awaited: 'confirmed', describe: () => this.#monitor.describe() };
   }
 
   async #shutDown(): Promise<void> {

@@ -13,13 +13,34 @@ interface MutableTicket extends ReturnTicket {
 /**
  * Correlates `basic.return` frames with publishes by message id.
  *
- * rabbitmq-client resolves `send()` for an unroutable mandatory message (the broker acks it
- * right after returning it) and emits `basic.return` only later, on a `setImmediate`. So a
- * publish registers a ticket before sending and reads it one macrotask after the confirm;
- * only messages in flight are tracked, so returns of abandoned publishes cannot pile up.
+ * rabbitmq-client resolves `send()` for an unroutable mandatory message (the broker sends
+ * basic.return, then the ack, on the channel) but emits `basic.return` only later, on a
+ * `setImmediate` it queues when it parses the return, which is before it parses the ack. So a
+ * publish registers a ticket before sending and, after its confirm, awaits {@link returnsSeen}
+ * before reading it. Only messages in flight are tracked, so returns of abandoned publishes
+ * cannot pile up.
  */
 export class ReturnTracker {
   readonly #inFlight = new Map<string, Set<MutableTicket>>();
+  #round: Promise<void> | null = null;
+
+  /**
+   * Resolves once every `basic.return` queued before this call has been emitted: on an
+   * immediate queued after the call. One round serves every publish confirmed until its first
+   * immediate runs (instead of a macrotask per message, which also split the next sends into
+   * one socket write each): that first immediate closes the round, so every member's confirm,
+   * and so its return's immediate, came before it, and queues a second one, which runs after
+   * all of them and resolves the round.
+   */
+  returnsSeen(): Promise<void> {
+    this.#round ??= new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.#round = null;
+        setImmediate(resolve);
+      });
+    });
+    return this.#round;
+  }
 
   begin(messageId: string): ReturnTicket {
     let tickets = this.#inFlight.get(messageId);

@@ -6,6 +6,7 @@ import {
   MESSAGE_HEADERS,
   RunningHandlers,
   type InboxConsumerHandle,
+  type EventMap,
   type InboxConsumerStats,
   type SqlExecutor,
 } from '@outboxkit/core';
@@ -36,7 +37,9 @@ export type RedisInboxConsumer = InboxConsumerHandle;
  * });
  * await consumer.ready();
  */
-export function createRedisInboxConsumer<Tx = SqlExecutor>(options: RedisInboxConsumerOptions<Tx>): RedisInboxConsumer {
+export function createRedisInboxConsumer<Events extends EventMap = EventMap, Tx = SqlExecutor>(
+  options: RedisInboxConsumerOptions<Tx, Events>,
+): RedisInboxConsumer {
   return new StreamInboxConsumer(normalizeRedisInboxConsumerOptions(options));
 }
 

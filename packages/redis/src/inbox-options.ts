@@ -4,12 +4,13 @@ import {
   normalizeRedeliveryInboxOptions,
   OutboxConfigError,
   type NormalizedRedeliveryInboxOptions,
+  type EventMap,
   type RedeliveryInboxOptions,
   type SqlExecutor,
 } from '@outboxkit/core';
 import { normalizeRedisConnection, type RedisClient, type RedisConnectionTarget } from './connection.js';
 
-export interface RedisInboxConsumerOptions<Tx = SqlExecutor> extends RedeliveryInboxOptions<Tx> {
+export interface RedisInboxConsumerOptions<Tx = SqlExecutor, Events extends EventMap = EventMap> extends RedeliveryInboxOptions<Tx, Events> {
   /**
    * A node-redis client you own, or a redis:// URL. The consumer opens a second connection (a
    * duplicate of the client) for its blocking reads.
@@ -46,7 +47,9 @@ export interface NormalizedRedisInboxConsumerOptions<Tx> extends NormalizedRedel
 const BROKER_KEYS = ['connection', 'stream', 'group', 'consumerName', 'claimIdleMs', 'blockMs', 'deadLetterStream'];
 
 /** Validates `createRedisInboxConsumer` options once; throws {@link OutboxConfigError} naming the option. */
-export function normalizeRedisInboxConsumerOptions<Tx>(options: RedisInboxConsumerOptions<Tx>): NormalizedRedisInboxConsumerOptions<Tx> {
+export function normalizeRedisInboxConsumerOptions<Tx, Events extends EventMap = EventMap>(
+  options: RedisInboxConsumerOptions<Tx, Events>,
+): NormalizedRedisInboxConsumerOptions<Tx> {
   const common = normalizeRedeliveryInboxOptions(options, BROKER_KEYS);
   const stream = key(options.stream, 'stream');
   return Object.freeze({

@@ -1,4 +1,4 @@
-import { PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { PublishDeadlines, PublishError, PublishesInFlight, tracePublish, type PublishAttempt, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { classifyRedisError } from './classify.js';
 import { RedisLink } from './connection.js';
 import { normalizeRedisPublisherOptions, type NormalizedRedisPublisherOptions, type RedisPublisherOptions } from './options.js';
@@ -36,10 +36,17 @@ class StreamPublisher implements RedisPublisher {
   readonly #config: NormalizedRedisPublisherOptions;
   readonly #link: RedisLink;
   readonly #inFlight = new PublishesInFlight('Redis');
+  readonly #deadlines: PublishDeadlines;
 
   constructor(config: NormalizedRedisPublisherOptions) {
     this.#config = config;
     this.#link = new RedisLink(config.connection, 'outboxkit-publisher');
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: config.replyTimeoutMs,
+      option: 'replyTimeoutMs',
+      awaited: 'acknowledged by Redis',
+      describe: () => this.#link.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -60,22 +67,16 @@ class StreamPublisher implements RedisPublisher {
 
   async #publish(event: StoredEvent): Promise<void> {
     const stream = resolveStream(event, this.#config);
-    const deadline = {
-      timeoutMs: this.#config.replyTimeoutMs,
-      option: 'replyTimeoutMs',
-      awaited: 'acknowledged by Redis',
-      describe: () => this.#link.describe(),
-    };
     try {
       await tracePublish(event, { system: 'redis', destination: stream }, (trace) =>
-        withPublishDeadline(event, deadline, (signal) => this.#send(event, stream, toStreamFields(event, trace), signal)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, stream, toStreamFields(event, trace), attempt)),
       );
     } catch (error) {
       throw classifyRedisError(error, { eventId: event.id, stream, text: (e) => this.#link.text(e) });
     }
   }
 
-  async #send(event: StoredEvent, stream: string, fields: Record<string, string>, signal: AbortSignal): Promise<void> {
+  async #send(event: StoredEvent, stream: string, fields: Record<string, string>, attempt: PublishAttempt): Promise<void> {
     const bytes = Buffer.byteLength(fields[PAYLOAD_FIELD]!);
     if (bytes > this.#config.maxMessageBytes) {
       throw new PublishError(
@@ -84,11 +85,12 @@ class StreamPublisher implements RedisPublisher {
           'Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes',
       );
     }
-    await this.#link.ready(signal);
-    signal.throwIfAborted();
+    // Ready: no wait, so no signal to create for it.
+    if (!this.#link.client.isReady) await this.#link.ready(attempt.signal);
+    attempt.throwIfExpired();
     // The deadline's signal drops an XADD not yet written; node-redis's own default timeout
     // (5 s, until written) would only repeat that, at the cost of an AbortSignal.timeout per command.
-    const client = this.#link.client.withCommandOptions({ abortSignal: signal, timeout: undefined });
+    const client = this.#link.client.withCommandOptions({ abortSignal: attempt.signal, timeout: undefined });
     const trim =
       this.#config.maxLength === null ? {} : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: this.#config.maxLength } };
     if (this.#config.createStreams) {

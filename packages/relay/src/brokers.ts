@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { OutboxConfigError, redactUrl, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
+import { underFlag, type FlagNames } from './flag-errors.js';
 import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
 
 /** The broker flags of `outbox-relay run`; each applies to the brokers named in {@link BROKER_OPTIONS}. */
@@ -72,6 +73,8 @@ interface BrokerModule {
    * packages and their clients are optional peers, an application installs its own broker's.
    */
   create(url: string, flags: BrokerFlags): Promise<Publisher>;
+  /** The flag of each publisher option `create` sets, so an option error names the flag. */
+  readonly flags: FlagNames;
   /** Where the publisher's default rule sends `event`, in the broker's terms (for dry runs). */
   destination(flags: BrokerFlags): Promise<(event: StoredEvent) => string>;
   /** What a user must know before re-publishing through this broker, printed by `replay`. */
@@ -83,7 +86,11 @@ function brokerPackage<T>(scheme: string, packages: readonly string[], load: () 
   return importOptional({ flag: '--broker-url', what: `a ${scheme}// broker URL`, packages }, load);
 }
 
-const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
+/**
+ * @outboxkit/rabbitmq, or a configuration error saying what to install.
+ * @internal Its type names an optional peer: kept out of the published .d.ts (stripInternal).
+ */
+export const loadRabbitmq = () => brokerPackage('amqp:', OPTIONAL_PACKAGES.rabbitmq, () => import('@outboxkit/rabbitmq'));
 const loadNats = () => brokerPackage('nats:', OPTIONAL_PACKAGES.nats, () => import('@outboxkit/nats'));
 const loadRedis = () => brokerPackage('redis:', OPTIONAL_PACKAGES.redis, () => import('@outboxkit/redis'));
 const loadAws = (scheme: string) => brokerPackage(scheme, OPTIONAL_PACKAGES.aws, () => import('@outboxkit/sqs'));
@@ -92,8 +99,17 @@ const loadPubsub = () => brokerPackage('pubsub:', OPTIONAL_PACKAGES.pubsub, () =
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** The flags of the RabbitMQ publisher's options, for `run` and the operations commands that publish. */
+export const RABBITMQ_OPTION_FLAGS: FlagNames = {
+  connection: '--broker-url',
+  exchange: '--exchange',
+  maxMessageBytes: '--max-message-bytes',
+  confirmTimeoutMs: '--publish-timeout-ms',
+};
+
 const RABBITMQ: BrokerModule = {
   kind: 'RabbitMQ',
+  flags: RABBITMQ_OPTION_FLAGS,
   async create(url, flags) {
     const { createRabbitPublisher } = await loadRabbitmq();
     return createRabbitPublisher({
@@ -114,6 +130,13 @@ const RABBITMQ: BrokerModule = {
 
 const NATS: BrokerModule = {
   kind: 'NATS',
+  flags: {
+    connection: '--broker-url',
+    subjectPrefix: '--subject-prefix',
+    stream: '--nats-stream',
+    maxMessageBytes: '--max-message-bytes',
+    ackTimeoutMs: '--publish-timeout-ms',
+  },
   async create(url, flags) {
     const { createNatsPublisher } = await loadNats();
     return createNatsPublisher({
@@ -141,6 +164,13 @@ const NATS: BrokerModule = {
 
 const REDIS: BrokerModule = {
   kind: 'Redis',
+  flags: {
+    connection: '--broker-url',
+    streamPrefix: '--stream-prefix',
+    maxLength: '--max-len',
+    maxMessageBytes: '--max-message-bytes',
+    replyTimeoutMs: '--publish-timeout-ms',
+  },
   async create(url, flags) {
     const { createRedisPublisher } = await loadRedis();
     return createRedisPublisher({
@@ -170,6 +200,14 @@ function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
   });
   return {
     kind,
+    flags: {
+      connection: '--broker-url',
+      queuePrefix: '--queue-prefix',
+      topicPrefix: '--topic-prefix',
+      fifo: '--fifo',
+      maxMessageBytes: '--max-message-bytes',
+      sendTimeoutMs: '--publish-timeout-ms',
+    },
     async create(url, flags) {
       const aws = await loadAws(scheme);
       return kind === 'SQS'
@@ -194,6 +232,12 @@ const SNS = awsModule('SNS');
 
 const PUBSUB: BrokerModule = {
   kind: 'Pub/Sub',
+  flags: {
+    connection: '--broker-url',
+    topicPrefix: '--topic-prefix',
+    maxMessageBytes: '--max-message-bytes',
+    sendTimeoutMs: '--publish-timeout-ms',
+  },
   async create(url, flags) {
     const { createPubsubPublisher } = await loadPubsub();
     return createPubsubPublisher({
@@ -247,6 +291,18 @@ function brokerFor(flags: BrokerFlags): { broker: BrokerModule; url: string } {
   return { broker, url };
 }
 
+/** `--broker-url` for a command that works with RabbitMQ only (`dead-letters`); a config error for another broker. */
+export function rabbitmqUrl(flags: BrokerFlags, command: string): string {
+  const { broker, url } = brokerFor(flags);
+  if (broker.kind !== 'RabbitMQ') {
+    throw new OutboxConfigError(
+      '--broker-url',
+      `${command} reads RabbitMQ dead-letter queues only for now, but ${redactUrl(url)} is a ${broker.kind} URL; read its dead-letter stream with the broker's own tools`,
+    );
+  }
+  return url;
+}
+
 /**
  * The publisher for `--broker-url` (`run`, `replay`, `reconcile --replay`). Each publisher's
  * own option checks name the option; their messages never show the password.
@@ -257,9 +313,7 @@ export async function createBrokerPublisher(flags: BrokerFlags): Promise<Publish
     return await broker.create(url, flags);
   } catch (error) {
     // The publisher packages name their own options; say which flag sets it.
-    if (error instanceof OutboxConfigError)
-      throw new OutboxConfigError(`--broker-url / ${broker.kind} ${error.option}`, error.message.slice(error.option.length + 2));
-    throw error;
+    throw underFlag(error, broker.flags);
   }
 }
 

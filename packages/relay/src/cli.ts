@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OutboxConfigError, OutboxError } from '@outboxkit/core';
+import { OutboxConfigError, OutboxError, parseDuration } from '@outboxkit/core';
 import { migrateCommand } from './commands/migrate.js';
+import { deadLettersListCommand, deadLettersReplayCommand } from './commands/dead-letters.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { quarantineListCommand, quarantineRetryCommand, quarantineSkipCommand } from './commands/quarantine.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
+import { healthCommand, statusCommand } from './commands/status.js';
 import { brokerOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
 import { createLogger } from './logger.js';
@@ -48,6 +49,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
+const io = { out: print, err: (line: string): void => void process.stderr.write(`${line}\n`) };
 
 databaseOptions(program.command('migrate').description('create or upgrade the outbox tables (idempotent)'))
   .option('--print', 'print the migrations as plain SQL instead of applying them')
@@ -57,9 +59,16 @@ databaseOptions(program.command('status').description('backlog, oldest pending a
   .option('--json', 'print JSON')
   .action(async (flags) => statusCommand(flags, print));
 
-// --- operations: every recovery is a command (see docs/operations.md) ---
+databaseOptions(program.command('health').description('ok / degraded / failed with reasons; exit code 0 / 3 / 1 (for probes and scripts)'))
+  .option('--max-oldest-pending-age <duration>', 'degraded when the oldest pending event is older (e.g. 60s, 5m)')
+  .option('--max-quarantined <n>', 'degraded when more events are quarantined', int('--max-quarantined'))
+  .option('--max-backlog <n>', 'degraded when more events are pending', int('--max-backlog'))
+  .option('--json', 'print JSON')
+  .action(async (flags) => {
+    process.exitCode = await healthCommand(flags, io, (text) => parseDuration(text, '--max-oldest-pending-age'));
+  });
 
-const io = { out: print, err: (line: string): void => void process.stderr.write(`${line}\n`) };
+// --- operations: every recovery is a command (see docs/operations.md) ---
 
 brokerOptions(databaseOptions(program.command('replay').description('re-publish events from history with their original ids (consumers dedupe)')))
   .option('--id <id...>', 'event ids to replay')
@@ -103,6 +112,28 @@ brokerOptions(databaseOptions(program.command('reconcile').description("list eve
   .option('--max-in-flight <n>', 'unconfirmed publishes at once with --replay (default 64)', int('--max-in-flight'))
   .action(async (flags) => {
     await reconcileCommand(flags, io);
+  });
+
+const deadLetters = program.command('dead-letters').description('messages an inbox consumer gave up on (RabbitMQ <queue>.dead): list them, or send them back');
+function deadLetterOptions(command: Command): Command {
+  return command
+    .requiredOption('--queue <name>', "the inbox consumer's queue (its dead letters are in <queue>.dead)")
+    .option('--dead-letter-queue <name>', 'where the consumer dead-letters, when not <queue>.dead')
+    .option('--limit <n>', 'most messages to look at (default 1000)', int('--limit'))
+    .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
+}
+deadLetterOptions(deadLetters.command('list').description('the dead letters, oldest first, with why each was given up; nothing is removed'))
+  .option('--json', 'print JSON')
+  .action(async (flags) => {
+    await deadLettersListCommand(flags, io);
+  });
+deadLetterOptions(
+  deadLetters.command('replay').description("send dead letters back to the consumer's queue with their original ids (the inbox drops any already applied)"),
+)
+  .option('--id <id...>', 'only these event ids (default: all)')
+  .option('--inbox-retention <duration>', "the consumer's inbox retention, to warn about older events (default 14d)")
+  .action(async (flags) => {
+    await deadLettersReplayCommand(flags, io);
   });
 
 databaseOptions(program.command('cleanup').description('delete history and inbox rows older than their retention, in small batches'))

@@ -1,4 +1,4 @@
-import { OutboxConfigError, type TableOptions } from '@outboxkit/core';
+import { OutboxConfigError, validateIdentifier, type TableOptions } from '@outboxkit/core';
 
 /** The environment variables the relay reads; flags override them. */
 export const ENV = {
@@ -29,10 +29,11 @@ export function requireDatabaseUrl(flags: DatabaseFlags): string {
   return url;
 }
 
+/** The table options of `--schema` and `--table-prefix`, checked here so a mistake names the flag. */
 export function tableOptions(flags: DatabaseFlags): TableOptions {
   return {
-    ...(flags.schema ? { schema: flags.schema } : {}),
-    ...(flags.tablePrefix !== undefined ? { prefix: flags.tablePrefix } : {}),
+    ...(flags.schema ? { schema: validateIdentifier(flags.schema, '--schema') } : {}),
+    ...(flags.tablePrefix !== undefined ? { prefix: flags.tablePrefix === '' ? '' : validateIdentifier(flags.tablePrefix, '--table-prefix') } : {}),
   };
 }
 

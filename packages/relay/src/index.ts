@@ -10,3 +10,21 @@ export {
   type RelayObservabilityOptions,
   type RelayMetrics,
 } from './observability/index.js';
+export {
+  ADMIN_DEFAULTS,
+  createOutboxAdmin,
+  type AdminReplayResult,
+  type CleanupOptions,
+  type CleanupResult,
+  type CleanupWarning,
+  type OutboxAdmin,
+  type OutboxAdminOptions,
+  type QuarantineResolution,
+  type ReconcileOptions,
+  type ReconcileResult,
+  type ReplayRunOptions,
+  type ReplaySelection,
+  type ResolvedQuarantine,
+  type TimeBound,
+} from './admin/outbox-admin.js';
+export { judgeHealth, type HealthReport, type HealthState, type HealthThresholds } from './admin/health.js';

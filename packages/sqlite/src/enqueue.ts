@@ -1,4 +1,5 @@
 import {
+  allOrNothingSync,
   OutboxTransactionRequiredError,
   cachedDialect,
   createEnvelopes,
@@ -86,11 +87,17 @@ export function enqueueSync<Events extends EventMap = EventMap>(
   const { tables } = enqueueDialect(options, dialectFor);
   const sql = sqliteStatements(tables);
   try {
-    return envelopes.map((envelope) => {
-      const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]).rows[0]!.last_sequence;
-      runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
-      return { ...envelope, sequence };
-    });
+    // All or nothing, like the async write: a failed statement undoes the whole write.
+    return allOrNothingSync(
+      (statement) => runStatement(db, statement, []),
+      sql.writeSavepoint,
+      () =>
+        envelopes.map((envelope) => {
+          const sequence = runStatement<{ last_sequence: number }>(db, sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]).rows[0]!.last_sequence;
+          runStatement(db, sql.insertEvent, insertEventParams(envelope, sequence));
+          return { ...envelope, sequence };
+        }),
+    );
   } catch (error) {
     throw withMigrateHint(error, tables, isNoSuchTable);
   }

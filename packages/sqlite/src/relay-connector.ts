@@ -15,6 +15,9 @@ export const relayConnector: RelayConnector = {
   schemes: ['sqlite:', 'file:'],
   dialect,
   async open(url, options) {
-    return { dialect: dialect(url, options), database: openSqliteDatabase(url), wakeSources: [] };
+    // SQLite has one writer and no server to end a paused holder's transaction: the relay's
+    // statements wait for the write lock at most the lock-wait limit, then fail and are retried.
+    const database = openSqliteDatabase(url, options.sessionLimits ? { maxBusyWaitMs: options.sessionLimits.lockWaitMs } : {});
+    return { dialect: dialect(url, options), database, wakeSources: [] };
   },
 };

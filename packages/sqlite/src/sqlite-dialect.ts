@@ -1,7 +1,17 @@
-import { guardMissingTables, someCause, storableText, type Dialect, type Lease, type LeaseRow, type OutboxStatus, type SqlExecutor } from '@outboxkit/core';
+import {
+  allOrNothing,
+  guardMissingTables,
+  someCause,
+  storableText,
+  type Dialect,
+  type Lease,
+  type LeaseRow,
+  type OutboxStatus,
+  type SqlExecutor,
+} from '@outboxkit/core';
 import { SqliteExecutor } from './sqlite-driver.js';
 import { sqliteInbox } from './sqlite-inbox.js';
-import { migrateSqlite, sqliteMigrations } from './sqlite-migrations.js';
+import { migrateSqlite, recordSqliteMigration, sqliteMigrations } from './sqlite-migrations.js';
 import { sqliteOperations } from './sqlite-operations.js';
 import { normalizeSqliteOptions, type SqliteDialectOptions } from './sqlite-options.js';
 import { toLeaseRow, toLeases, toStoredEvent, type EventRow } from './sqlite-rows.js';
@@ -29,6 +39,7 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
       tables,
 
       migrations: () => sqliteMigrations(tables),
+      recordMigration: (migration) => recordSqliteMigration(tables, migration),
       migrate: (db) => migrateSqlite(db, tables),
       ...sqliteInbox(tables),
 
@@ -37,16 +48,19 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
 
       inTransaction: executorInTransaction,
 
-      async insertEvents(tx, envelopes) {
-        const sequences: number[] = [];
-        for (const envelope of envelopes) {
-          const { rows } = await tx.query<{ last_sequence: number }>(sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]);
-          const sequence = rows[0]!.last_sequence;
-          await tx.query(sql.insertEvent, insertEventParams(envelope, sequence));
-          sequences.push(sequence);
-        }
-        return sequences;
-      },
+      // In a savepoint: a failed statement (a duplicate event id) undoes the whole write, its
+      // sequence bumps included, even for a caller who commits anyway.
+      insertEvents: (tx, envelopes) =>
+        allOrNothing(tx, sql.writeSavepoint, async () => {
+          const sequences: number[] = [];
+          for (const envelope of envelopes) {
+            const { rows } = await tx.query<{ last_sequence: number }>(sql.nextSequence, [envelope.aggregateType, envelope.aggregateId]);
+            const sequence = rows[0]!.last_sequence;
+            await tx.query(sql.insertEvent, insertEventParams(envelope, sequence));
+            sequences.push(sequence);
+          }
+          return sequences;
+        }),
 
       async countPending(exec) {
         const { rows } = await exec.query<{ n: number }>(sql.countPending);

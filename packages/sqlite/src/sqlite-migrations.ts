@@ -1,4 +1,4 @@
-import type { Migration, ResolvedTables, SqlDatabase, SqlExecutor } from '@outboxkit/core';
+import { sqlStringLiteral, type Migration, type ResolvedTables, type SqlDatabase, type SqlExecutor } from '@outboxkit/core';
 import { sqliteInboxDdl } from './sqlite-inbox.js';
 import { quoteIdentifier } from './sqlite-identifiers.js';
 import { NOW_MS } from './sqlite-sql.js';
@@ -85,6 +85,11 @@ function migrationsTableDdl(tables: ResolvedTables): string {
   name TEXT NOT NULL,
   applied_at INTEGER NOT NULL
 ) STRICT`;
+}
+
+/** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */
+export function recordSqliteMigration(tables: ResolvedTables, migration: Migration): string {
+  return `INSERT OR IGNORE INTO ${quoteIdentifier(tables.names.migrations)} (version, name, applied_at) VALUES (${Number(migration.version)}, ${sqlStringLiteral(migration.name)}, ${NOW_MS})`;
 }
 
 /**

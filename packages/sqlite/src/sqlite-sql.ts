@@ -35,6 +35,12 @@ export function sqliteStatements(tables: ResolvedTables) {
   return Object.freeze({
     // Write path (the caller's transaction). The upsert takes the write lock, and SQLite has one
     // writer at a time, so sequence order == commit order == position order per aggregate.
+    /** Around a write's statements: SQLite undoes only a failed statement, this undoes the whole write (core's allOrNothing). */
+    writeSavepoint: Object.freeze({
+      begin: 'SAVEPOINT outboxkit_write',
+      release: 'RELEASE SAVEPOINT outboxkit_write',
+      rollback: 'ROLLBACK TO SAVEPOINT outboxkit_write',
+    }),
     /** params: aggregate_type, aggregate_id -> { last_sequence } */
     nextSequence:
       `INSERT INTO ${sequences} (aggregate_type, aggregate_id, last_sequence) VALUES (?, ?, 1) ` +

@@ -75,6 +75,25 @@ describe('enqueueSync inside better-sqlite3 db.transaction()', () => {
     expect(await counts(db)).toEqual({ events: 0, sequences: 0 });
   });
 
+  it('a write that fails mid-way leaves nothing behind when the caller commits anyway: the next event gets sequence 1', async () => {
+    const { path, db } = await files.migrated();
+    const app = files.openRaw(path);
+    const [existing] = app.transaction(() => enqueueSync(app, orderEvent('o-existing')))();
+    // The second event's sequence is bumped, then its row is refused (its id is taken); the caller swallows that.
+    const swallowed = app.transaction(() => {
+      try {
+        enqueueSync(app, [orderEvent('o-1'), { ...orderEvent('o-2'), id: existing!.id }]);
+      } catch (error) {
+        return error as Error;
+      }
+      return undefined;
+    })();
+    expect(swallowed?.message).toMatch(/UNIQUE/);
+    expect(await counts(db)).toEqual({ events: 1, sequences: 1 });
+    const next = app.transaction(() => enqueueSync(app, [orderEvent('o-1'), orderEvent('o-2')]))();
+    expect(next.map((event) => event.sequence)).toEqual([1, 1]);
+  });
+
   it('refuses to write outside a transaction and writes nothing', async () => {
     const { path, db } = await files.migrated();
     const app = files.openRaw(path);

@@ -1,4 +1,4 @@
-import { EndpointHealth, PublishError, PublishesInFlight, tracePublish, withPublishDeadline, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { EndpointHealth, PublishDeadlines, PublishError, PublishesInFlight, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { classifyAwsError, isCredentialError, isServiceReply } from './classify.js';
 import { isFifo, messageGroupId } from './routing.js';
 import { SendBatches } from './send-batches.js';
@@ -57,6 +57,7 @@ export class AwsMessagePublisher implements AwsPublisher {
   readonly #inFlight: PublishesInFlight;
   readonly #health: EndpointHealth;
   readonly #batches: SendBatches<OutgoingMessage>;
+  readonly #deadlines: PublishDeadlines;
 
   constructor(adapter: AwsServiceAdapter) {
     this.#adapter = adapter;
@@ -77,6 +78,12 @@ export class AwsMessagePublisher implements AwsPublisher {
       adapter.maxBatchSize,
       adapter.maxBatchBytes,
     );
+    this.#deadlines = new PublishDeadlines({
+      timeoutMs: adapter.sendTimeoutMs,
+      option: 'sendTimeoutMs',
+      awaited: `acknowledged by ${adapter.service}`,
+      describe: () => this.#health.describe(),
+    });
   }
 
   isConnected(): boolean {
@@ -103,14 +110,8 @@ export class AwsMessagePublisher implements AwsPublisher {
     let destination = '';
     try {
       destination = adapter.destination(event);
-      const deadline = {
-        timeoutMs: adapter.sendTimeoutMs,
-        option: 'sendTimeoutMs',
-        awaited: `acknowledged by ${adapter.service}`,
-        describe: () => this.#health.describe(),
-      };
       await tracePublish(event, { system: adapter.system, destination }, (trace) =>
-        withPublishDeadline(event, deadline, (signal) => this.#send(event, destination, trace, signal)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, destination, trace, attempt.signal)),
       );
     } catch (error) {
       throw classifyAwsError(error, { service: adapter.service, eventId: event.id, destination, text: (e) => adapter.text(e) });

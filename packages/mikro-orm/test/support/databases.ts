@@ -56,25 +56,47 @@ async function openOrmDatabase(
   };
 }
 
-// A schema of its own on the shared server: the ORM's entities and the outbox tables live in it.
+// A database of its own on the shared server, with a schema in it for the ORM's entities and the
+// outbox tables. Not a schema in the shared database: MikroORM's updateSchema() diffs every
+// schema of the database and drops the tables and schemas no entity maps, which would hit the
+// other test files' schemas running at the same time.
 export const postgresql: OrmDatabaseKind = {
   name: 'PostgreSQL',
   async setup(outbox) {
-    const serverUrl = await serviceUrl('postgres');
-    const { schema, drop } = await withPostgresSchema({ prefix: 'okmo' });
-    const relayDatabase = pgDatabase(createPgPool(serverUrl, { max: 4 }));
+    const { url: databaseUrl, drop: dropDatabase } = await privatePostgresDatabase('okmo');
+    const { schema } = await withPostgresSchema({ url: databaseUrl, prefix: 'okmo' });
+    const relayDatabase = pgDatabase(createPgPool(databaseUrl, { max: 4 }));
     return openOrmDatabase(
       createPostgresDialect({ tables: { schema } }),
       relayDatabase,
-      { driver: PostgreSqlDriver, clientUrl: serverUrl, schema },
+      { driver: PostgreSqlDriver, clientUrl: databaseUrl, schema },
       outbox,
       async () => {
         await relayDatabase.close();
-        await drop();
+        await dropDatabase();
       },
     );
   },
 };
+
+/** CREATE DATABASE with a unique, validated name on the shared server; `drop` forces out leftover sessions. */
+async function privatePostgresDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const serverUrl = await serviceUrl('postgres');
+  const name = uniqueName(prefix).toLowerCase();
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`unexpected database name ${name}`);
+  const run = async (statement: string): Promise<void> => {
+    const admin = pgDatabase(createPgPool(serverUrl, { max: 1 }));
+    try {
+      await admin.query(statement);
+    } finally {
+      await admin.close();
+    }
+  };
+  await run(`CREATE DATABASE "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
 
 // A database of its own on the shared server: the ORM's entities and the outbox tables live in it.
 export const mariadb: OrmDatabaseKind = {

@@ -1,21 +1,12 @@
-import { deleteInBatches, inboxOperationsOf, parseDuration } from '@outboxkit/core';
-import { openDatabase } from '../connect.js';
-import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
-import { rangeFlag, type CommandOutput } from './operations-shared.js';
+import type { CleanupResult } from '../admin/outbox-admin.js';
+import type { DatabaseFlags } from '../config.js';
+import { withAdmin, type CommandOutput } from './operations-shared.js';
 
 export interface CleanupFlags extends DatabaseFlags {
   historyRetention?: string;
   inboxRetention?: string;
   batchSize?: number;
 }
-
-export interface CleanupResult {
-  readonly historyDeleted: number;
-  /** Null when inbox cleanup was off or the dialect has no inbox. */
-  readonly inboxDeleted: number | null;
-}
-
-export const CLEANUP_DEFAULTS = Object.freeze({ historyRetention: '7d', inboxRetention: '14d', batchSize: 1000 });
 
 /**
  * `outbox-relay cleanup`: deletes history rows published before the history retention and
@@ -27,56 +18,24 @@ export const CLEANUP_DEFAULTS = Object.freeze({ historyRetention: '7d', inboxRet
  * outbox-relay cleanup --history-retention 7d --inbox-retention 14d
  */
 export async function cleanupCommand(flags: CleanupFlags, io: CommandOutput): Promise<CleanupResult> {
-  const historyMs = retention(flags.historyRetention ?? CLEANUP_DEFAULTS.historyRetention, '--history-retention');
-  const inboxMs = retention(flags.inboxRetention ?? CLEANUP_DEFAULTS.inboxRetention, '--inbox-retention');
-  const batchSize = rangeFlag(flags.batchSize, '--batch-size', CLEANUP_DEFAULTS.batchSize, 1, 100_000);
-  if (historyMs !== null && inboxMs !== null && inboxMs < historyMs) {
-    // A replay can reach back as far as history is kept; inbox rows must outlive that or
-    // replayed events look new to consumers and are applied twice.
-    io.err(`cleanup: warning: --inbox-retention is shorter than --history-retention; events replayed from older history would be processed again by consumers`);
+  const result = await withAdmin(flags, null, (admin) =>
+    admin.cleanup({
+      ...(flags.historyRetention === undefined ? {} : { historyRetention: flags.historyRetention }),
+      ...(flags.inboxRetention === undefined ? {} : { inboxRetention: flags.inboxRetention }),
+      ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
+      onProgress: (table, total) => io.err(`cleanup: ${total} ${table} row(s) deleted so far`),
+    }),
+  );
+  for (const { kind, message } of result.warnings) {
+    io.err(
+      kind === 'inbox-retention-shorter'
+        ? 'cleanup: warning: --inbox-retention is shorter than --history-retention; events replayed from older history would be processed again by consumers'
+        : `cleanup: ${message}`,
+    );
   }
-
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
-  try {
-    const { dialect, database } = target;
-    // Database clock: stored times are database times, whatever this machine's clock says.
-    const now = await dialect.currentTime(database);
-    const parts: string[] = [];
-    let historyDeleted = 0;
-    if (historyMs !== null) {
-      const cutoff = new Date(now.getTime() - historyMs);
-      const result = await deleteInBatches(
-        (limit) => dialect.deleteHistoryBefore(database, cutoff, limit),
-        batchSize,
-        (total) => io.err(`cleanup: ${total} history row(s) deleted so far`),
-      );
-      historyDeleted = result.deleted;
-      parts.push(`${historyDeleted} history row(s) published before ${cutoff.toISOString()}`);
-    }
-    let inboxDeleted: number | null = null;
-    if (inboxMs !== null) {
-      const inbox = inboxOperationsOf(dialect);
-      if (inbox === null) {
-        io.err(`cleanup: the ${dialect.name} dialect has no inbox support here; inbox rows were not touched`);
-      } else {
-        const cutoff = new Date(now.getTime() - inboxMs);
-        const result = await deleteInBatches(
-          (limit) => inbox.deleteInboxBefore(database, cutoff, limit),
-          batchSize,
-          (total) => io.err(`cleanup: ${total} inbox row(s) deleted so far`),
-        );
-        inboxDeleted = result.deleted;
-        parts.push(`${inboxDeleted} inbox row(s) processed before ${cutoff.toISOString()}`);
-      }
-    }
-    io.out(parts.length === 0 ? 'cleanup: nothing to do (both retentions are off)' : `cleanup: deleted ${parts.join(' and ')}`);
-    return { historyDeleted, inboxDeleted };
-  } finally {
-    await target.database.close();
-  }
-}
-
-/** A retention duration, or null for `off` (keep everything). */
-function retention(value: string, flag: string): number | null {
-  return value.trim().toLowerCase() === 'off' ? null : parseDuration(value, flag);
+  const parts: string[] = [];
+  if (result.historyCutoff !== null) parts.push(`${result.historyDeleted} history row(s) published before ${result.historyCutoff.toISOString()}`);
+  if (result.inboxCutoff !== null) parts.push(`${result.inboxDeleted} inbox row(s) processed before ${result.inboxCutoff.toISOString()}`);
+  io.out(parts.length === 0 ? 'cleanup: nothing to do (both retentions are off)' : `cleanup: deleted ${parts.join(' and ')}`);
+  return result;
 }

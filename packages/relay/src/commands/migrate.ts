@@ -13,7 +13,7 @@ export async function migrateCommand(flags: MigrateFlags, out: (line: string) =>
     const dialect = (await relayConnectorFor(url)).dialect(url, options);
     for (const migration of dialect.migrations()) {
       out(`-- outboxkit migration ${migration.version}: ${migration.name} (${dialect.name})`);
-      for (const statement of migration.statements) out(`${statement.trim().replace(/;$/, '')};\n`);
+      for (const statement of [...migration.statements, dialect.recordMigration(migration)]) out(`${statement.trim().replace(/;$/, '')};\n`);
     }
     return;
   }

@@ -1,5 +1,8 @@
 import { userInfo } from 'node:os';
-import { OutboxConfigError } from '@outboxkit/core';
+import { OutboxConfigError, type Publisher } from '@outboxkit/core';
+import { createOutboxAdmin, type OutboxAdmin } from '../admin/outbox-admin.js';
+import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { ADMIN_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 
 /** Where operations commands write: results on stdout, progress and notes on stderr. */
 export interface CommandOutput {
@@ -7,20 +10,34 @@ export interface CommandOutput {
   err(line: string): void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_NAME = 255;
 
-/** Checks event ids given on the command line; lower-cased as the writer stores them. */
-export function eventIds(values: readonly string[], flag: string): string[] {
-  return values.map((value) => {
-    const id = value.trim();
-    if (!UUID.test(id))
-      throw new OutboxConfigError(
-        flag,
-        `${JSON.stringify(value)} is not an event id; event ids are UUIDs (see \`quarantine list\` or the message's messageId)`,
-      );
-    return id.toLowerCase();
-  });
+/**
+ * Runs an operations command on the admin API (see `createOutboxAdmin`), opened on the command's
+ * database flags. `openPublisher` runs after the database flags are checked (a refused flag must
+ * not leave a broker connection open) and before the database opens (a broker mistake fails
+ * before any database connection); its publisher is closed afterwards. Option errors name the flag.
+ */
+export async function withAdmin<T>(
+  flags: DatabaseFlags,
+  openPublisher: (() => Promise<Publisher>) | null,
+  work: (admin: OutboxAdmin) => Promise<T>,
+): Promise<T> {
+  const database = requireDatabaseUrl(flags);
+  const tables = tableOptions(flags);
+  const publisher = openPublisher === null ? null : await openPublisher();
+  try {
+    const admin = await createOutboxAdmin({ database, tables, ...(publisher ? { broker: publisher } : {}) });
+    try {
+      return await work(admin);
+    } finally {
+      await admin.close();
+    }
+  } catch (error) {
+    throw underFlag(error, ADMIN_OPTION_FLAGS);
+  } finally {
+    await publisher?.close();
+  }
 }
 
 /** Parses `--aggregate type:id`; the id may itself contain ':' (split at the first one). */
@@ -34,13 +51,6 @@ export function aggregateFlag(value: string): { type: string; id: string } {
   return { type, id };
 }
 
-/** A free-text flag stored in a varchar(255) column (`--by`, `--destination`). */
-export function nameFlag(value: string, flag: string): string {
-  const text = value.trim();
-  if (text === '' || text.length > MAX_NAME) throw new OutboxConfigError(flag, `must be 1-${MAX_NAME} characters, got ${text.length}`);
-  return text;
-}
-
 /** Who runs the command, for `--by`: the OS account, which is what an audit trail can check. */
 export function defaultOperator(): string {
   try {
@@ -48,13 +58,6 @@ export function defaultOperator(): string {
   } catch {
     return process.env.USER ?? 'unknown';
   }
-}
-
-/** A positive integer flag with a range, named in the error. */
-export function rangeFlag(value: number | undefined, flag: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new OutboxConfigError(flag, `must be an integer from ${min} to ${max}, got ${value}`);
-  return value;
 }
 
 export function errorText(error: unknown): string {

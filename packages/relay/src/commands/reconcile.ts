@@ -1,11 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { inboxOperationsOf, OutboxConfigError, OutboxError, replayHistory, type HistoryEvent } from '@outboxkit/core';
+import { OutboxConfigError, OutboxError } from '@outboxkit/core';
+import { ADMIN_DEFAULTS, type ReconcileResult } from '../admin/outbox-admin.js';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
-import { openDatabaseAfter } from '../connect.js';
-import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
-import { timeWindow } from './replay.js';
-import { errorText, nameFlag, rangeFlag, type CommandOutput } from './operations-shared.js';
+import type { DatabaseFlags } from '../config.js';
+import { errorText, withAdmin, type CommandOutput } from './operations-shared.js';
 
 export interface ReconcileFlags extends DatabaseFlags, BrokerFlags {
   consumer?: string;
@@ -15,15 +14,6 @@ export interface ReconcileFlags extends DatabaseFlags, BrokerFlags {
   replay?: boolean;
   pageSize?: number;
   maxInFlight?: number;
-}
-
-export interface ReconcileResult {
-  /** History rows in the window. */
-  readonly checked: number;
-  /** Ids the consumer never recorded, in position order. */
-  readonly missing: readonly string[];
-  /** Of those, how many were re-published (`--replay`). */
-  readonly replayed: number;
 }
 
 /**
@@ -36,70 +26,36 @@ export interface ReconcileResult {
  * outbox-relay reconcile --consumer billing --since 2026-11-26T10:00:00Z --until 2026-11-26T11:00:00Z
  */
 export async function reconcileCommand(flags: ReconcileFlags, io: CommandOutput): Promise<ReconcileResult> {
-  if (flags.consumer === undefined) throw new OutboxConfigError('--consumer', 'is required: the consumer name its inbox rows are recorded under');
-  const consumer = nameFlag(flags.consumer, '--consumer');
-  if (flags.since === undefined) throw new OutboxConfigError('--since', 'is required: the start of the window to check, e.g. 2h or 2026-11-26T10:00:00Z');
-  const pageSize = rangeFlag(flags.pageSize, '--page-size', 500, 1, 10_000);
-  const maxInFlight = rangeFlag(flags.maxInFlight, '--max-in-flight', 64, 1, 10_000);
   const recorded = flags.idsFile === undefined ? null : await readIdsFile(flags.idsFile);
-
-  const publisher = flags.replay ? await createBrokerPublisher(flags) : null;
-  const target = await openDatabaseAfter(publisher, requireDatabaseUrl(flags), { tables: tableOptions(flags) });
-  const inbox = inboxOperationsOf(target.dialect);
-  try {
-    if (recorded === null && inbox === null) {
-      throw new OutboxConfigError(
-        '--ids-file',
-        `the ${target.dialect.name} dialect has no inbox table support here; export the ids consumer "${consumer}" processed, one per line, and pass the file`,
-      );
-    }
-    const window = await timeWindow(flags, () => target.dialect.currentTime(target.database));
-    const missing: string[] = [];
-    const select = async (page: HistoryEvent[]): Promise<HistoryEvent[]> => {
-      const seen =
-        recorded ??
-        new Set(
-          await inbox!.inboxContains(
-            target.database,
-            consumer,
-            page.map((event) => event.id),
-          ),
-        );
-      return page.filter((event) => !seen.has(event.id));
-    };
-    const result = await replayHistory({
-      dialect: target.dialect,
-      database: target.database,
-      publisher,
-      query: window,
-      pageSize,
-      maxInFlight,
-      select,
-      onEvent(event) {
-        missing.push(event.id);
-        io.out(event.id);
-      },
+  const pageSize = flags.pageSize ?? ADMIN_DEFAULTS.pageSize;
+  const result = await withAdmin(flags, flags.replay ? () => createBrokerPublisher(flags) : null, (admin) =>
+    admin.reconcile({
+      consumer: flags.consumer as string,
+      since: flags.since as string,
+      ...(flags.until === undefined ? {} : { until: flags.until }),
+      ...(recorded === null ? {} : { processedIds: recorded }),
+      replay: flags.replay === true,
+      ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+      ...(flags.maxInFlight === undefined ? {} : { maxInFlight: flags.maxInFlight }),
+      onMissing: (event) => io.out(event.id),
       onProgress(progress) {
         if (progress.read >= pageSize) io.err(`reconcile: ${progress.read} checked, ${progress.selected} missing (up to position ${progress.lastPosition})`);
       },
-    });
-    const range = `${window.since!.toISOString()} .. ${window.until?.toISOString() ?? 'now'}`;
-    io.out(
-      `${missing.length} of ${result.read} event(s) published ${range} missing from consumer "${consumer}"` +
-        `${recorded === null ? "'s inbox" : ` (compared with ${recorded.size} id(s) from --ids-file)`}` +
-        `${flags.replay ? `; ${result.sent} replayed` : ''}`,
+    }),
+  );
+  const range = `${result.since.toISOString()} .. ${result.until?.toISOString() ?? 'now'}`;
+  io.out(
+    `${result.missing.length} of ${result.checked} event(s) published ${range} missing from consumer "${flags.consumer?.trim()}"` +
+      `${recorded === null ? "'s inbox" : ` (compared with ${recorded.size} id(s) from --ids-file)`}` +
+      `${flags.replay ? `; ${result.replayed} replayed` : ''}`,
+  );
+  if (result.failure !== null) {
+    throw new OutboxError(
+      'OUTBOX_REPLAY_FAILED',
+      `replay stopped at event ${result.failure.event.id}: ${errorText(result.failure.error)}. Fix the cause and run the same command again.`,
     );
-    if (result.failure !== null) {
-      throw new OutboxError(
-        'OUTBOX_REPLAY_FAILED',
-        `replay stopped at event ${result.failure.event.id}: ${errorText(result.failure.error)}. Fix the cause and run the same command again.`,
-      );
-    }
-    return { checked: result.read, missing, replayed: result.sent };
-  } finally {
-    await publisher?.close();
-    await target.database.close();
   }
+  return result;
 }
 
 /**

@@ -1,8 +1,21 @@
-import { integerOption, localCommits, Relay, RELAY_DEFAULTS, type CycleResult } from '@outboxkit/core';
+import {
+  integerOption,
+  localCommits,
+  OutboxError,
+  Relay,
+  RELAY_DEFAULTS,
+  relaySessionLimits,
+  secretsOf,
+  type CycleResult,
+  type RelayOptions,
+} from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
 import { openDatabaseAfter } from '../connect.js';
+import { withFaultHooks } from '../fault-hooks.js';
+import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { RELAY_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
 
 export interface RunFlags extends DatabaseFlags, BrokerFlags {
@@ -33,14 +46,24 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
   const databaseUrl = requireDatabaseUrl(flags);
+  const tables = tableOptions(flags);
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
   const publisher = await createBrokerPublisher(flags);
-  const target = await openDatabaseAfter(publisher, databaseUrl, { tables: tableOptions(flags), listen: !flags.once });
+  // The relay's sessions may not wait for a lock, or idle inside a transaction, longer than its lease.
+  const sessionLimits = relaySessionLimits(flags.leaseTtlMs ?? RELAY_DEFAULTS.leaseTtlMs);
+  const target = await openDatabaseAfter(publisher, databaseUrl, { tables, listen: !flags.once, sessionLimits });
   let observability: RelayObservability | undefined;
   try {
+    // A relay started before its database waits for it (missing tables and the like fail at
+    // once); a one-shot `--once` fails at once, so a scheduler sees it.
+    const whenDatabaseAnswers = (step: () => Promise<void>): Promise<boolean> =>
+      flags.once ? step().then(() => true) : startWhenDatabaseAnswers(step, logger, signal, secretsOf(databaseUrl));
     if (flags.migrate) {
-      const applied = await target.dialect.migrate(target.database);
-      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      const migrated = await whenDatabaseAnswers(async () => {
+        const applied = await target.dialect.migrate(target.database);
+        if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+      });
+      if (!migrated) return;
     }
     // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
     if (metricsPort !== undefined && !flags.once) {
@@ -56,13 +79,13 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       });
       logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
-    const relay = new Relay({
-      dialect: target.dialect,
+    const relay = relayFor({
+      dialect: withFaultHooks(target.dialect),
       database: target.database,
       publisher,
       logger,
       wakeSources: [localCommits, ...target.wakeSources],
-      ...(flags.relayId ? { relayId: flags.relayId } : {}),
+      ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
       ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
       ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
       ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
@@ -77,9 +100,10 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     if (flags.once) {
       const result = await relay.drain();
       logger.info(result, 'drain finished');
+      assertDrained(result);
       return result;
     }
-    await relay.start();
+    if (!(await whenDatabaseAnswers(() => relay.start()))) return;
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
@@ -91,5 +115,36 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
     await observability?.close();
     await publisher.close();
     await target.database.close();
+  }
+}
+
+/**
+ * `--once` exits 1 (the CLI prints the message on stderr) when it stopped with events it could
+ * not publish: the broker failed, or events failed and wait for their retry. A scheduled
+ * `run --once` must not report success while its events are still pending.
+ */
+function assertDrained(result: CycleResult): void {
+  if (result.transient) {
+    throw new OutboxError(
+      'OUTBOX_DRAIN_INCOMPLETE',
+      `run --once stopped with events still pending: publishing failed (${result.brokerError ?? 'broker unavailable'}); ` +
+        `${result.published} published before that. Fix the broker connection or permissions and run again`,
+    );
+  }
+  if (result.failed > 0) {
+    throw new OutboxError(
+      'OUTBOX_DRAIN_INCOMPLETE',
+      `run --once stopped with ${result.failed} event(s) that failed to publish and wait for a retry with backoff (the warnings above say why); ` +
+        `${result.published} published. Run again after the backoff, or see \`outbox-relay quarantine list\` once they are quarantined`,
+    );
+  }
+}
+
+/** The relay, or its option error under the flag's name. */
+function relayFor(options: RelayOptions): Relay {
+  try {
+    return new Relay(options);
+  } catch (error) {
+    throw underFlag(error, RELAY_OPTION_FLAGS);
   }
 }

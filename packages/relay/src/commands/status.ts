@@ -1,5 +1,7 @@
-import { openDatabase } from '../connect.js';
-import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
+import { redactUrl } from '@outboxkit/core';
+import type { HealthThresholds } from '../admin/health.js';
+import { requireDatabaseUrl, type DatabaseFlags } from '../config.js';
+import { withAdmin, type CommandOutput } from './operations-shared.js';
 
 export interface StatusFlags extends DatabaseFlags {
   json?: boolean;
@@ -7,24 +9,52 @@ export interface StatusFlags extends DatabaseFlags {
 
 /** `outbox-relay status`: backlog, oldest pending age, shard owners, quarantine. */
 export async function statusCommand(flags: StatusFlags, out: (line: string) => void): Promise<void> {
-  const target = await openDatabase(requireDatabaseUrl(flags), { tables: tableOptions(flags) });
-  try {
-    const status = await target.dialect.status(target.database);
-    if (flags.json) {
-      out(JSON.stringify(status, null, 2));
-      return;
-    }
-    const age = status.oldestPendingAgeSeconds;
-    out(`database            ${target.safeUrl}`);
-    out(`backlog             ${status.backlog} pending event(s)`);
-    out(`oldest pending      ${age === null ? '-' : `${age.toFixed(1)} s`}`);
-    out(`quarantined         ${status.quarantined}`);
-    out(`parked aggregates   ${status.parkedAggregates}`);
-    out(`shard owners        ${status.shardOwners.length === 0 ? 'none (no relay running)' : ''}`);
-    for (const owner of status.shardOwners) {
-      out(`  ${owner.owner}  ${owner.shards} shard(s), lease expires in ${owner.expiresInSeconds.toFixed(1)} s`);
-    }
-  } finally {
-    await target.database.close();
+  const status = await withAdmin(flags, null, (admin) => admin.status());
+  if (flags.json) {
+    out(JSON.stringify(status, null, 2));
+    return;
   }
+  const age = status.oldestPendingAgeSeconds;
+  out(`database            ${redactUrl(requireDatabaseUrl(flags))}`);
+  out(`backlog             ${status.backlog} pending event(s)`);
+  out(`oldest pending      ${age === null ? '-' : `${age.toFixed(1)} s`}`);
+  out(`quarantined         ${status.quarantined}`);
+  out(`parked aggregates   ${status.parkedAggregates}`);
+  out(`shard owners        ${status.shardOwners.length === 0 ? 'none (no relay running)' : ''}`);
+  for (const owner of status.shardOwners) {
+    out(`  ${owner.owner}  ${owner.shards} shard(s), lease expires in ${owner.expiresInSeconds.toFixed(1)} s`);
+  }
+}
+
+export interface HealthFlags extends DatabaseFlags {
+  json?: boolean;
+  maxOldestPendingAge?: string;
+  maxQuarantined?: number;
+  maxBacklog?: number;
+}
+
+/** Exit codes of `outbox-relay health`, for probes and scripts. */
+export const HEALTH_EXIT_CODES = Object.freeze({ ok: 0, failed: 1, degraded: 3 });
+
+/**
+ * `outbox-relay health`: ok, degraded (a threshold exceeded) or failed (the database cannot be
+ * read, or events are pending and no relay holds a lease), with the reasons; the exit code says
+ * which (0 / 3 / 1).
+ *
+ * @example
+ * outbox-relay health --max-oldest-pending-age 60s --max-quarantined 0
+ */
+export async function healthCommand(flags: HealthFlags, io: CommandOutput, parseAge: (text: string) => number): Promise<number> {
+  const thresholds: HealthThresholds = {
+    ...(flags.maxOldestPendingAge === undefined ? {} : { maxOldestPendingAgeMs: parseAge(flags.maxOldestPendingAge) }),
+    ...(flags.maxQuarantined === undefined ? {} : { maxQuarantined: flags.maxQuarantined }),
+    ...(flags.maxBacklog === undefined ? {} : { maxBacklog: flags.maxBacklog }),
+  };
+  const report = await withAdmin(flags, null, (admin) => admin.health(thresholds));
+  if (flags.json) io.out(JSON.stringify(report, null, 2));
+  else {
+    io.out(`health: ${report.status}`);
+    for (const reason of report.reasons) io.out(`  - ${reason}`);
+  }
+  return HEALTH_EXIT_CODES[report.status];
 }

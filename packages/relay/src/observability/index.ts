@@ -74,6 +74,7 @@ export async function startRelayObservability(options: RelayObservabilityOptions
       breakerOpen: false,
       publisherConnected: false,
       lastPollAt: null,
+      configurationError: null,
     };
     return assessReadiness(current, sampler.latest, limits, new Date());
   };

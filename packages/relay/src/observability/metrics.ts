@@ -12,6 +12,7 @@ export const FAILURE_REASONS: readonly PublishFailureReason[] = [
   'invalid-destination',
   'timeout',
   'connection',
+  'permission',
   'unknown',
 ];
 /** Every `phase` label value of `outbox_relay_errors_total` (the Relay's `error` hook phases). */

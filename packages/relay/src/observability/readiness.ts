@@ -46,9 +46,13 @@ export function assessReadiness(health: RelayHealth, sample: StatusSample | null
     database = { ok: false, detail: `last successful status sample is ${seconds(ageMs(sample.at))} old (limit ${seconds(limits.sampleMaxAgeMs)})` };
   else database = { ok: true, detail: `reachable ${seconds(ageMs(sample.at))} ago` };
 
-  const broker: CheckResult = health.publisherConnected
-    ? { ok: true, detail: 'connected' }
-    : { ok: false, detail: health.breakerOpen ? 'not connected (circuit breaker open)' : 'not connected' };
+  // A refused permission is reported even while the connection is up: publishing still fails.
+  const broker: CheckResult =
+    health.configurationError !== null
+      ? { ok: false, detail: `configuration: ${health.configurationError}` }
+      : health.publisherConnected
+        ? { ok: true, detail: 'connected' }
+        : { ok: false, detail: health.breakerOpen ? 'not connected (circuit breaker open)' : 'not connected' };
 
   let poll: CheckResult;
   if (health.lastPollAt !== null && ageMs(health.lastPollAt) <= limits.pollMaxAgeMs) {

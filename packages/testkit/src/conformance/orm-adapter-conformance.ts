@@ -428,7 +428,7 @@ export function describeOrmAdapterConformance<Tx>(adapter: OrmAdapter<Tx>): void
     ): Promise<{ consumer: InboxConsumer; errors: unknown[]; failedAttempts: number[] }> {
       const errors: unknown[] = [];
       const failedAttempts: number[] = [];
-      const consumer = createInboxConsumer<Tx>({
+      const consumer = createInboxConsumer({
         connection: bed.connection,
         queue,
         consumer: `c_${queue}`,

@@ -150,6 +150,24 @@ export function describePublisherConformance(harness: PublisherHarness): void {
       expect(afterClose.permanent).toBe(false);
     });
 
+    // The relay asks connected() at start: a broker it cannot reach is warned about at once and
+    // the relay holds no shards (BrokerGate), so the answer must come quickly and say why.
+    it('connected(): resolves on the broker; an unreachable one rejects with the reason (transient, no password)', async () => {
+      const target = await bed();
+      const reachable = publisher(target);
+      expect(typeof reachable.connected).toBe('function');
+      await reachable.connected!(AbortSignal.timeout(WAIT_MS));
+      expect(reachable.isConnected()).toBe(true);
+
+      const nowhere = publisher(target, { url: harness.unreachableUrl });
+      const refused = await failure(nowhere.connected!(AbortSignal.timeout(WAIT_MS)));
+      expect(refused).toMatchObject({ reason: 'connection', permanent: false });
+      expect(refused.message).toMatch(/ECONNREFUSED|refused/i);
+      expect(refused.message).toContain('127.0.0.1');
+      expect(refused.message).not.toContain(new URL(harness.unreachableUrl).password);
+      expect(nowhere.isConnected()).toBe(false);
+    });
+
     it('carries the event id, aggregate, sequence, headers and trace context in standard places', async () => {
       const target = await bed();
       const seen = await collector(target);

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toAmqpMessage, createInboxConsumer, type InboxConsumer } from '@outboxkit/rabbitmq';
+import { serviceUrl, storedEvent, uniqueName } from '@outboxkit/testkit';
+import { openInboxDb, type InboxTestDb } from './fixtures/inbox-db.mjs';
+import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import { RabbitTestBed, waitFor } from './support/inbox-helpers.js';
+import { runCli } from './support/relay-process.js';
+
+// Issue 21, item 6: what an inbox consumer dead-lettered can be listed and sent back with the
+// original ids; the consumer's inbox drops what it already applied.
+
+interface ListedLetter {
+  id: string | null;
+  error: string | null;
+  sourceQueue: string | null;
+  attempts: number;
+}
+
+describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
+  let database: TestDatabase;
+  let inbox: InboxTestDb;
+  let rabbit: RabbitTestBed;
+  let amqpUrl: string;
+  let consumer: InboxConsumer;
+  const queue = uniqueName('okt_dlq');
+  let broken = true;
+
+  beforeAll(async () => {
+    amqpUrl = await serviceUrl('rabbitmq');
+    database = await createTestDatabase('SQLite');
+    inbox = await openInboxDb('SQLite', database.url, database.schema);
+    rabbit = new RabbitTestBed(amqpUrl);
+    await rabbit.declare(queue);
+    consumer = createInboxConsumer({
+      connection: amqpUrl,
+      queue,
+      consumer: `c_${queue}`,
+      db: inbox.db,
+      dialect: inbox.dialect,
+      maxAttempts: 2,
+      retryDelayMs: 10,
+      handler: async (event, tx) => {
+        if (broken) throw new Error('the payment provider is down');
+        await inbox.insertEffect(tx, event.id, 'applied');
+      },
+    });
+    await consumer.ready();
+  });
+
+  afterAll(async () => {
+    await consumer?.close();
+    await rabbit?.close();
+    await inbox?.close();
+    await database?.dispose();
+  });
+
+  const flags = (): string[] => ['--queue', queue, '--broker-url', amqpUrl];
+
+  it('lists what the consumer gave up on without removing it, and sends it back once the cause is fixed; an applied event is dropped by the inbox', async () => {
+    const failed = [storedEvent({ aggregateId: 'dl-1' }, 1), storedEvent({ aggregateId: 'dl-2' }, 1), storedEvent({ aggregateId: 'dl-3' }, 1)];
+    for (const event of failed) await rabbit.publish(queue, event);
+    await waitFor('three dead letters', () => consumer.stats().deadLettered === 3);
+
+    for (let look = 0; look < 2; look++) {
+      const listed = await runCli(['dead-letters', 'list', '--json', ...flags()]);
+      expect(listed.code).toBe(0);
+      const letters = JSON.parse(listed.stdout) as ListedLetter[];
+      expect(letters.map((letter) => letter.id)).toEqual(failed.map((event) => event.id));
+      expect(letters.every((letter) => letter.sourceQueue === queue && letter.attempts === 2)).toBe(true);
+      expect(letters[0]!.error).toMatch(/the payment provider is down/);
+    }
+
+    // The cause is fixed. One event the consumer already applied also sits in the dead letters
+    // (a copy dead-lettered while another copy succeeded): replaying it must not apply it twice.
+    broken = false;
+    const applied = storedEvent({ aggregateId: 'dl-4' }, 1);
+    await rabbit.publish(queue, applied);
+    await waitFor('the applied event', async () => (await inbox.effectCount(applied.id)) === 1);
+    const { properties, body } = toAmqpMessage(applied);
+    const injector = rabbit.connection.createPublisher({ confirm: true });
+    await injector.send(
+      { ...properties, exchange: '', routingKey: `${queue}.dead`, headers: { ...properties.headers, 'x-outbox-source-queue': queue, 'x-outbox-attempts': 2 } },
+      body,
+    );
+    await injector.close();
+
+    const before = consumer.stats();
+    const replay = await runCli(['dead-letters', 'replay', '--inbox-retention', '1ms', ...flags()]);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/4 dead letter\(s\) redelivered, 0 kept/);
+    // Every event is older than a 1 ms retention: each one is warned about.
+    expect(replay.stderr.match(/dead-letters: warning: event \S+ occurred .* before the inbox retention \(1ms\)/g)?.length).toBe(4);
+
+    await waitFor('three applied and one duplicate', () => {
+      const now = consumer.stats();
+      return now.processed - before.processed === 3 && now.duplicates - before.duplicates === 1;
+    });
+    for (const event of [...failed, applied]) expect(await inbox.effectCount(event.id)).toBe(1);
+    expect(consumer.stats().deadLettered).toBe(3);
+    const after = await runCli(['dead-letters', 'list', ...flags()]);
+    expect(after.stdout).toMatch(/^0 dead letter\(s\) in /m);
+  });
+
+  it('replay --id sends only those and names ids that are not there; the rest stay', async () => {
+    broken = true;
+    const events = [storedEvent({ aggregateId: 'dl-5' }, 1), storedEvent({ aggregateId: 'dl-6' }, 1)];
+    for (const event of events) await rabbit.publish(queue, event);
+    await waitFor('two more dead letters', () => consumer.stats().deadLettered === 5);
+    broken = false;
+
+    const absent = '0190b5a0-0000-7000-8000-00000000d1e0';
+    const replay = await runCli(['dead-letters', 'replay', '--id', events[0]!.id, absent, ...flags()]);
+    expect(replay.code).toBe(1);
+    expect(replay.stdout).toMatch(/1 dead letter\(s\) redelivered, 1 kept/);
+    expect(replay.stderr).toMatch(new RegExp(`not in the dead-letter queue: ${absent}`));
+    await waitFor('the selected one applied', async () => (await inbox.effectCount(events[0]!.id)) === 1);
+    const left = JSON.parse((await runCli(['dead-letters', 'list', '--json', ...flags()])).stdout) as ListedLetter[];
+    expect(left.map((letter) => letter.id)).toEqual([events[1]!.id]);
+    expect(await inbox.effectCount(events[1]!.id)).toBe(0);
+  });
+
+  it.each([
+    [['dead-letters', 'list', '--queue', 'q', '--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222'], '--broker-url', /reads RabbitMQ dead-letter queues only/],
+    [['dead-letters', 'list', '--queue', 'q', '--limit', '0'], '--limit', /must be an integer from 1 to 100000/],
+  ])('%j exits 2 naming %s, without the password', async (args, flag, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`outbox-relay: ${flag}: `);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('s3cretpw');
+  });
+});
