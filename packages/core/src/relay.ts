@@ -228,7 +228,12 @@ export class Relay {
 
   private async claim(shards: readonly number[]): Promise<StoredEvent[]> {
     const started = performance.now();
-    const batch = await this.dialect.claim(this.db, shards, this.options.batchSize);
+    // Half-open: after a transient failure the first claim is a one-event trial. A broker that
+    // is still frozen would apply every publish of a full probe batch once it thaws, each one
+    // timed out here and re-published later: a duplicate per event. The trial bounds that to one
+    // per back-off; the first confirm closes the breaker and the next claim is a full batch.
+    const limit = this.breaker.isTripped ? 1 : this.options.batchSize;
+    const batch = await this.dialect.claim(this.db, shards, limit);
     this.lastPoll = new Date();
     this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
     return batch;
