@@ -138,3 +138,27 @@ export async function startPrivateServer(spec: ChildServerSpec, url: string, dir
   }
   return instance;
 }
+
+/** A server that forgets everything when killed (an in-memory emulator): what a test sets up must be set up again after each start(). */
+export interface ForgetfulServer extends PrivateServer {
+  /** Runs `setup` now and after every later start(). */
+  afterStart<T>(setup: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * `server` with {@link ForgetfulServer.afterStart}: each start() re-runs the registered setups
+ * (queues, topics, subscriptions), as infrastructure code would after an outage.
+ */
+export function forgetful(server: PrivateServer): ForgetfulServer {
+  const setups: (() => Promise<unknown>)[] = [];
+  return Object.assign(Object.create(server) as PrivateServer, {
+    async start() {
+      await server.start();
+      for (const setup of setups) await setup();
+    },
+    afterStart<T>(setup: () => Promise<T>): Promise<T> {
+      setups.push(setup);
+      return setup();
+    },
+  });
+}

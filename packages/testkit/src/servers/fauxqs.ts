@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPrivateServer, type PrivateServer } from './child-server.js';
+import { forgetful, startPrivateServer, type ForgetfulServer } from './child-server.js';
 import { freePort } from './ports.js';
 
 /**
@@ -12,10 +12,7 @@ import { freePort } from './ports.js';
  * so what a test registers with `afterStart` (its queues and topics) is created again by each
  * later start(), as infrastructure code would after an outage.
  */
-export interface FauxqsServer extends PrivateServer {
-  /** Runs `setup` now and after every later start(). */
-  afterStart<T>(setup: () => Promise<T>): Promise<T>;
-}
+export type FauxqsServer = ForgetfulServer;
 
 /** The account fauxqs puts in queue URLs and ARNs. */
 export const FAUXQS_ACCOUNT = '000000000000';
@@ -54,15 +51,5 @@ export async function startFauxqs(options: { startTimeoutMs?: number } = {}): Pr
     `http://127.0.0.1:${port}`,
     dir,
   );
-  const setups: (() => Promise<unknown>)[] = [];
-  return Object.assign(Object.create(server) as PrivateServer, {
-    async start() {
-      await server.start();
-      for (const setup of setups) await setup();
-    },
-    afterStart<T>(setup: () => Promise<T>): Promise<T> {
-      setups.push(setup);
-      return setup();
-    },
-  });
+  return forgetful(server);
 }

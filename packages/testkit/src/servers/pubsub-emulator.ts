@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPrivateServer, type PrivateServer } from './child-server.js';
+import { forgetful, startPrivateServer, type ForgetfulServer } from './child-server.js';
 import { freePort } from './ports.js';
 
 /**
@@ -9,10 +9,7 @@ import { freePort } from './ports.js';
  * id works. It keeps topics, subscriptions and messages in memory: a kill() loses them, so what a
  * test registers with `afterStart` is created again by each later start().
  */
-export interface PubsubEmulator extends PrivateServer {
-  /** Runs `setup` now and after every later start(). */
-  afterStart<T>(setup: () => Promise<T>): Promise<T>;
-}
+export type PubsubEmulator = ForgetfulServer;
 
 // The launcher execs java, so its pid is the emulator's own (SIGKILL/SIGSTOP reach it).
 const LAUNCHERS = [
@@ -43,15 +40,5 @@ export async function startPubsubEmulator(options: { startTimeoutMs?: number } =
     `127.0.0.1:${port}`,
     dir,
   );
-  const setups: (() => Promise<unknown>)[] = [];
-  return Object.assign(Object.create(server) as PrivateServer, {
-    async start() {
-      await server.start();
-      for (const setup of setups) await setup();
-    },
-    afterStart<T>(setup: () => Promise<T>): Promise<T> {
-      setups.push(setup);
-      return setup();
-    },
-  });
+  return forgetful(server);
 }
