@@ -273,49 +273,41 @@ export async function brokerFreeze(p: { events: number; aggregates: number; free
 export async function pausedRelay(p: { events: number; aggregates: number; seed: number }): Promise<void> {
   const s = await setup('PostgreSQL');
   try {
-    // The backlog is written first, so both relays are busy from the start and A is in the middle
-    // of a batch (claimed, publishing, not yet marked) when it is frozen.
+    // The backlog is written first, so both relays are busy from the start. A stops itself (the
+    // test hook) in the middle of its third batch: published and confirmed, not yet marked — where
+    // a random SIGSTOP lands only now and then.
     const stats = await s.write({ total: p.events, aggregates: p.aggregates }, p.seed);
     progress(`3: backlog of ${stats.committed} written`);
     const extra = ['--batch-size', '500', '--lease-ttl-ms', '2000'];
-    const a = s.relay('zombie-a', extra);
+    const a = s.relay('zombie-a', extra, { OUTBOX_RELAY_FAULT_FREEZE_BEFORE_SETTLE: '3' });
     s.relay('healthy-b', extra);
     const leases = tableName('PostgreSQL', s.db.schema, 'leases');
     const started = Date.now();
-    const ownedByA = async (): Promise<{ shard: number; epoch: number }[]> =>
-      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases} WHERE owner = 'zombie-a' ORDER BY shard`)).rows.map(
-        (r) => ({
-          shard: Number(r.shard),
-          epoch: Number(r.epoch),
-        }),
+    const epochs = async (): Promise<Map<number, { owner: string | null; epoch: number }>> =>
+      new Map(
+        (await s.target.database.query<{ shard: unknown; owner: string | null; epoch: unknown }>(`SELECT shard, owner, epoch FROM ${leases}`)).rows.map((r) => [
+          Number(r.shard),
+          { owner: r.owner, epoch: Number(r.epoch) },
+        ]),
       );
-    await waitUntil(
-      'both relays own shards and publish',
-      async () => s.log.deliveries.length > 500 && (await count(s.target, `SELECT count(DISTINCT owner) AS n FROM ${leases} WHERE expires_at > now()`)) === 2,
-      60_000,
-    );
-    const heldBefore = await ownedByA();
-    expect(heldBefore.length).toBeGreaterThan(0);
-    a.child.kill('SIGSTOP');
-    progress(`3: A frozen after ${s.log.deliveries.length} deliveries`);
+    const batchShards = await frozenRelay(a, 'before-settle');
     const outputAtPause = a.output().length;
+    const before = await epochs();
+    for (const shard of batchShards) expect(before.get(shard)?.owner, `A held shard ${shard} of its frozen batch`).toBe('zombie-a');
+    progress(`3: A frozen before settling a batch of ${batchShards.length} shards after ${s.log.deliveries.length} deliveries`);
     // B takes every shard once A's leases expire; each takeover moves the shard's epoch on.
     await waitUntil(
       'B owns all 64 shards',
       async () => (await count(s.target, `SELECT count(*) AS n FROM ${leases} WHERE owner = 'healthy-b' AND expires_at > now()`)) === 64,
       30_000,
     );
-    const afterTakeover = new Map(
-      (await s.target.database.query<{ shard: number; epoch: string }>(`SELECT shard, epoch FROM ${leases}`)).rows.map((r) => [
-        Number(r.shard),
-        Number(r.epoch),
-      ]),
-    );
-    for (const { shard, epoch } of heldBefore) expect(afterTakeover.get(shard), `shard ${shard} epoch moved on takeover`).toBeGreaterThan(epoch);
+    const afterTakeover = await epochs();
+    for (const shard of batchShards)
+      expect(afterTakeover.get(shard)!.epoch, `shard ${shard} epoch moved on takeover`).toBeGreaterThan(before.get(shard)!.epoch);
     await sleep(1000);
     a.child.kill('SIGCONT');
     progress(`3: B took over; A resumed`);
-    // A wakes up mid-batch: its confirms arrive, and its marks must be refused by the fence.
+    // A wakes up with its batch confirmed: its marks must be refused by the fence.
     const fenced = await waitUntil(
       "zombie A's late marks refused",
       async () => {
@@ -331,7 +323,7 @@ export async function pausedRelay(p: { events: number; aggregates: number; seed:
       '3 relay SIGSTOP past lease, SIGCONT',
       s.log,
       drainMs - 0,
-      `A's late marks refused for ${fenced} events; epochs bumped on ${heldBefore.length} shards; ${((Date.now() - started) / 1000) | 0} s`,
+      `A's late marks refused for ${fenced} events; epochs bumped on the ${batchShards.length} shards of its frozen batch; ${((Date.now() - started) / 1000) | 0} s`,
     );
     expect(fenced).toBeGreaterThan(0);
     expect(stats.committed).toBe(p.events);
@@ -343,14 +335,14 @@ export async function pausedRelay(p: { events: number; aggregates: number; seed:
 // ------------------------------------------------------------------ 13. relay frozen inside its settle transaction
 
 /** The line the relay's test hook (packages/relay/src/fault-hooks.ts) writes right before it SIGSTOPs itself. */
-const FROZEN_LINE = /OUTBOX_FAULT frozen-in-settle (\{[^\n]*\})/;
+const FROZEN_LINE = { 'in-settle': /OUTBOX_FAULT frozen-in-settle (\{[^\n]*\})/, 'before-settle': /OUTBOX_FAULT frozen-before-settle (\{[^\n]*\})/ };
 
-/** Resolves with the shards whose lease rows `relay` holds locked once it froze itself inside its settle transaction. */
-export async function frozenInSettle(relay: ManagedRelay, timeoutMs = 60_000): Promise<number[]> {
+/** Resolves with the shards of the batch `relay` was settling once it froze itself (the test hook) at `where`. */
+export async function frozenRelay(relay: ManagedRelay, where: keyof typeof FROZEN_LINE, timeoutMs = 60_000): Promise<number[]> {
   return waitUntil(
-    `relay ${relay.id} frozen inside its settle transaction`,
+    `relay ${relay.id} frozen ${where}`,
     async () => {
-      const match = FROZEN_LINE.exec(relay.output());
+      const match = FROZEN_LINE[where].exec(relay.output());
       if (!match && relay.child.exitCode !== null) throw new Error(`relay ${relay.id} exited ${relay.child.exitCode}: ${relay.output().slice(-2000)}`);
       return match ? (JSON.parse(match[1]!) as { shards: number[] }).shards : undefined;
     },
@@ -375,7 +367,7 @@ export async function frozenInTransaction(p: { kind: DatabaseKind; events: numbe
     // Paced so events keep arriving on every shard for well past the takeover.
     const concurrency = 4;
     const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs: Math.floor((concurrency * 30_000) / p.events) }, p.seed);
-    const locked = await frozenInSettle(a);
+    const locked = await frozenRelay(a, 'in-settle');
     const frozenAt = Date.now();
     expect(locked.length, 'A froze holding lease rows').toBeGreaterThan(0);
     const epochs = async (): Promise<Map<number, { owner: string | null; epoch: number }>> =>

@@ -2,8 +2,6 @@ import {
   awsBrokerUrl,
   awsEndpointOf,
   collectSqs,
-  createSnsTopicWithQueue,
-  createSqsQueue,
   startFauxqs,
   uniqueName,
   type FauxqsServer,
@@ -53,11 +51,8 @@ export async function isolateAws(service: 'sqs' | 'sns', brokerUrl: string, fifo
   const prefix = uniqueName('okt_e2e');
   const suffix = fifo ? '.fifo' : '';
   const destination = `${prefix}-account${suffix}`;
-  const queueUrl = await server.afterStart(async () =>
-    service === 'sqs'
-      ? (await createSqsQueue(endpoint, destination)).url
-      : (await createSnsTopicWithQueue(endpoint, destination, `${prefix}-q${suffix}`)).queueUrl,
-  );
+  const queueUrl =
+    service === 'sqs' ? (await server.createQueue(destination)).url : (await server.createTopicWithQueue(destination, `${prefix}-q${suffix}`)).queueUrl;
   return {
     flags: [service === 'sqs' ? '--queue-prefix' : '--topic-prefix', prefix, ...(fifo ? ['--fifo'] : [])],
     collector: await collectSqs({ endpoint, queueUrls: [queueUrl], decode: fromSqsMessage }),

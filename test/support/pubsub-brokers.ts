@@ -1,6 +1,5 @@
 import {
   collectPubsub,
-  createPubsubTopic,
   PUBSUB_TEST_PROJECT,
   pubsubBrokerUrl,
   startPubsubEmulator,
@@ -44,6 +43,6 @@ export async function isolatePubsub(brokerUrl: string): Promise<{ flags: string[
   const server = emulators.get(host);
   if (server === undefined) throw new Error(`no Pub/Sub emulator of this process at ${host}`);
   const prefix = uniqueName('okt_e2e');
-  const subscription = await server.afterStart(() => createPubsubTopic(host, `${prefix}-account`, `${prefix}-sub`));
+  const subscription = await server.createTopic(`${prefix}-account`, `${prefix}-sub`);
   return { flags: ['--topic-prefix', prefix], collector: await collectPubsub({ apiEndpoint: host, projectId: PUBSUB_TEST_PROJECT, subscription }) };
 }

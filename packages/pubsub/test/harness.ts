@@ -1,7 +1,6 @@
 import * as sqlite from '@outboxkit/sqlite';
 import {
   collectPubsub,
-  createPubsubTopic,
   PUBSUB_TEST_PROJECT,
   pubsubBrokerUrl,
   sqliteConformanceDatabase,
@@ -51,7 +50,7 @@ export const pubsubHarness: PublisherHarness = {
   async setup(url) {
     const emulator = url === undefined ? await sharedEmulator() : emulators.get(url)!;
     const name = uniqueName('okt');
-    const subscription = await emulator.afterStart(() => createPubsubTopic(emulator.url, name, `${name}-sub`));
+    const subscription = await emulator.createTopic(name, `${name}-sub`);
     const route = (event: { destination: string | null }) => event.destination ?? name;
     return {
       missingDestination: `${name}-missing`,

@@ -2,8 +2,6 @@ import * as sqlite from '@outboxkit/sqlite';
 import {
   awsBrokerUrl,
   collectSqs,
-  createSnsTopicWithQueue,
-  createSqsQueue,
   FAUXQS_ACCOUNT,
   sqliteConformanceDatabase,
   startFauxqs,
@@ -57,11 +55,8 @@ export function awsHarness({ service, fifo }: Flavour): PublisherHarness {
       const endpoint = server.url;
       const name = uniqueName('okt');
       const destination = `${name}${suffix}`;
-      const queueUrl = await server.afterStart(async () =>
-        service === 'sqs'
-          ? (await createSqsQueue(endpoint, destination)).url
-          : (await createSnsTopicWithQueue(endpoint, destination, `${name}-q${suffix}`)).queueUrl,
-      );
+      const queueUrl =
+        service === 'sqs' ? (await server.createQueue(destination)).url : (await server.createTopicWithQueue(destination, `${name}-q${suffix}`)).queueUrl;
       const route = (event: { destination: string | null }) => event.destination ?? destination;
       return {
         missingDestination: `${name}-missing${suffix}`,

@@ -1,4 +1,5 @@
-import { FAUXQS_ACCOUNT } from './servers/fauxqs.js';
+/** The account fauxqs puts in queue URLs and ARNs. */
+export const FAUXQS_ACCOUNT = '000000000000';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'okt', secretAccessKey: 'okt-secret' };

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { forgetOnExit, killOnExit } from './exit-guard.js';
-import { waitForPort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
+import { listensOn, portInUse, waitUntilStopped } from './proc.js';
 
 /** How a {@link ChildServer} runs its process: the binary and its arguments, fixed for every start. */
 export interface ChildServerSpec {
@@ -54,12 +55,19 @@ export class ChildServer {
       forgetOnExit(child.pid!);
       if (this.#child === child) this.#child = null;
     });
-    await waitForPort(
-      this.spec.port,
-      Date.now() + this.spec.startTimeoutMs,
-      () => this.#child !== child,
-      () => `${this.#output}${this.spec.details?.() ?? ''}`,
-    );
+    const { port } = this.spec;
+    try {
+      await waitForPort(
+        port,
+        Date.now() + this.spec.startTimeoutMs,
+        () => this.#child !== child,
+        () => `${this.#output}${this.spec.details?.() ?? ''}`,
+        () => listensOn(child.pid!, port) !== false,
+      );
+    } catch (error) {
+      if (this.#child !== child && portInUse(port) === true) throw new PortTakenError(this.spec.name, port, { cause: error });
+      throw error;
+    }
   }
 
   /** SIGKILL (after SIGCONT, in case it is frozen): a crash. */
@@ -110,12 +118,38 @@ export interface PrivateServer {
   dispose(): Promise<void>;
 }
 
-/** Starts `spec` and wraps it as a {@link PrivateServer} whose data lives in `dir`; nothing is left behind if the start fails. */
-export async function startPrivateServer(spec: ChildServerSpec, url: string, dir: string): Promise<PrivateServer> {
-  const server = new ChildServer(spec);
-  const instance: PrivateServer = {
+/** The free port taken by another process before the server could bind it. */
+class PortTakenError extends Error {
+  constructor(name: string, port: number, options: ErrorOptions) {
+    super(`${name} could not listen on 127.0.0.1:${port}: another process took the port first`, options);
+  }
+}
+
+/**
+ * Starts the server `make` describes on a free port and wraps it as a {@link PrivateServer} whose
+ * data lives in `dir`; another free port is tried when another process took the first one.
+ * Nothing is left behind if the start fails.
+ */
+export async function startPrivateServer(dir: string, make: (port: number) => { spec: ChildServerSpec; url: string }): Promise<PrivateServer> {
+  for (let attempt = 1; ; attempt++) {
+    const { spec, url } = make(await freePort());
+    const server = new ChildServer(spec);
+    try {
+      await server.start();
+      return privateServer(server, spec.port, url, dir);
+    } catch (error) {
+      if (server.running) await server.kill();
+      if (error instanceof PortTakenError && attempt < 3) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+function privateServer(server: ChildServer, port: number, url: string, dir: string): PrivateServer {
+  return {
     url,
-    port: spec.port,
+    port,
     dir,
     get pid() {
       return server.pid;
@@ -123,42 +157,15 @@ export async function startPrivateServer(spec: ChildServerSpec, url: string, dir
     start: () => server.start(),
     kill: () => server.kill(),
     stop: () => server.stop(),
-    pause: () => server.signal('SIGSTOP'),
+    pause() {
+      server.signal('SIGSTOP');
+      // Delivered asynchronously: without the wait a test's next request could reach a server not yet stopped.
+      if (server.pid !== null) waitUntilStopped(server.pid);
+    },
     resume: () => server.signal('SIGCONT'),
     async dispose() {
       if (server.running) await server.kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  try {
-    await server.start();
-  } catch (error) {
-    await instance.dispose();
-    throw error;
-  }
-  return instance;
-}
-
-/** A server that forgets everything when killed (an in-memory emulator): what a test sets up must be set up again after each start(). */
-export interface ForgetfulServer extends PrivateServer {
-  /** Runs `setup` now and after every later start(). */
-  afterStart<T>(setup: () => Promise<T>): Promise<T>;
-}
-
-/**
- * `server` with {@link ForgetfulServer.afterStart}: each start() re-runs the registered setups
- * (queues, topics, subscriptions), as infrastructure code would after an outage.
- */
-export function forgetful(server: PrivateServer): ForgetfulServer {
-  const setups: (() => Promise<unknown>)[] = [];
-  return Object.assign(Object.create(server) as PrivateServer, {
-    async start() {
-      await server.start();
-      for (const setup of setups) await setup();
-    },
-    afterStart<T>(setup: () => Promise<T>): Promise<T> {
-      setups.push(setup);
-      return setup();
-    },
-  });
 }

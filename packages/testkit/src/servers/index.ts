@@ -4,6 +4,6 @@ export { startMariaDbInstance, type MariaDbInstance, type MariaDbInstanceOptions
 export { freePort, waitForPort } from './ports.js';
 export { startNatsServer, type NatsServer } from './nats-server.js';
 export { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
-export { ChildServer, forgetful, startPrivateServer, type ChildServerSpec, type ForgetfulServer, type PrivateServer } from './child-server.js';
-export { FAUXQS_ACCOUNT, startFauxqs, type FauxqsServer } from './fauxqs.js';
+export { ChildServer, startPrivateServer, type ChildServerSpec, type PrivateServer } from './child-server.js';
+export { startFauxqs, type FauxqsServer } from './fauxqs.js';
 export { startPubsubEmulator, type PubsubEmulator } from './pubsub-emulator.js';

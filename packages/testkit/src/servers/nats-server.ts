@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
-import { freePort } from './ports.js';
 
 /** A private NATS server with JetStream for fault tests: its own port and store directory (file-stored streams survive kill()/start()). */
 export type NatsServer = PrivateServer;
@@ -20,17 +19,15 @@ const BINARY = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin
 export async function startNatsServer(options: { startTimeoutMs?: number } = {}): Promise<NatsServer> {
   const command = BINARY.find((path) => existsSync(path));
   if (command === undefined) throw new Error(`startNatsServer: nats-server not found (looked in ${BINARY.join(', ')}); install the nats-server package`);
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'okt-nats-'));
-  return startPrivateServer(
-    {
+  return startPrivateServer(dir, (port) => ({
+    spec: {
       name: 'nats-server',
       command,
       args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store'), '--server_name', `okt_${port}`],
       port,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
     },
-    `nats://127.0.0.1:${port}`,
-    dir,
-  );
+    url: `nats://127.0.0.1:${port}`,
+  }));
 }

@@ -18,14 +18,21 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Polls until something accepts TCP connections on 127.0.0.1:`port`. Rejects when `gaveUp()`
- * turns true (the server process died) or at `deadline` (epoch ms); `details()` (the server's
- * output, say) is appended to either message.
+ * Polls until something accepts TCP connections on 127.0.0.1:`port` and `isOurs()` (the listener
+ * is the server's process, not another that took the port first). Rejects when `gaveUp()` turns
+ * true (the server process died) or at `deadline` (epoch ms); `details()` (the server's output,
+ * say) is appended to either message.
  */
-export async function waitForPort(port: number, deadline: number, gaveUp: () => boolean, details: () => string): Promise<void> {
+export async function waitForPort(
+  port: number,
+  deadline: number,
+  gaveUp: () => boolean,
+  details: () => string,
+  isOurs: () => boolean = () => true,
+): Promise<void> {
   for (;;) {
     if (gaveUp()) throw new Error(`the server exited before accepting connections on 127.0.0.1:${port}\n${details()}`);
-    if (await canConnect(port)) return;
+    if ((await canConnect(port)) && isOurs()) return;
     if (Date.now() > deadline) throw new Error(`nothing accepted connections on 127.0.0.1:${port} in time\n${details()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
-import { freePort } from './ports.js';
 
 /** A private Redis server for fault tests: its own port and data directory. */
 export type RedisServer = PrivateServer;
@@ -31,18 +30,16 @@ const BINARY = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const command = BINARY.find((path) => existsSync(path));
   if (command === undefined) throw new Error(`startRedisServer: redis-server not found (looked in ${BINARY.join(', ')}); install the redis-server package`);
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'okt-redis-'));
   const persistence = (options.persistence ?? 'always') === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  return startPrivateServer(
-    {
+  return startPrivateServer(dir, (port) => ({
+    spec: {
       name: 'redis-server',
       command,
       args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', '--protected-mode', 'no'],
       port,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
     },
-    `redis://127.0.0.1:${port}`,
-    dir,
-  );
+    url: `redis://127.0.0.1:${port}`,
+  }));
 }
