@@ -34,6 +34,7 @@ export * from './relay-options.js';
 export * from './relay.js';
 export * from './operations/index.js';
 export * from './message-headers.js';
+export * from './cloudevents.js';
 export * from './inbox-observer.js';
 export * from './inbox-deliveries.js';
 export * from './inbox-consumer-support.js';

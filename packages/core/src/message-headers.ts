@@ -1,6 +1,18 @@
+import {
+  binaryModeAttributes,
+  cloudEventAttributes,
+  CLOUDEVENTS_JSON_CONTENT_TYPE,
+  headersBesideCloudEvent,
+  inboxEventOfCloudEvent,
+  isStructuredCloudEventContentType,
+  parseStructuredCloudEvent,
+  structuredCloudEvent,
+  type NormalizedMessageFormat,
+} from './cloudevents.js';
 import { RESERVED_HEADER_PREFIX, type JsonValue, type StoredEvent } from './envelope.js';
 import { MAX_INBOX_KEY_LENGTH } from './inbox-dialect.js';
 import type { InboxEvent } from './inbox.js';
+import { UndecodableMessage } from './undecodable.js';
 
 /**
  * The header names every broker's wire format carries, as plain strings (NATS headers, Redis
@@ -38,9 +50,42 @@ export function messageHeaders(event: StoredEvent, trace: Readonly<Record<string
   };
 }
 
-/** A message that cannot be an outbox event (no id, bad JSON...): redelivering it cannot help. */
-export class UndecodableMessage {
-  constructor(readonly reason: string) {}
+export { UndecodableMessage };
+
+/**
+ * Where CloudEvents go on the brokers with string headers (NATS headers, Redis stream fields,
+ * SQS/SNS message attributes, Pub/Sub attributes): each attribute as a `ce-` header, as the
+ * HTTP binding and Google's Pub/Sub binding name them, and `datacontenttype` (binary mode) or the
+ * event format (structured mode) as `content-type`. docs/cloudevents.md says which broker has an
+ * official binding.
+ */
+export const CLOUDEVENTS_HEADERS = Object.freeze({ prefix: 'ce-', contentType: 'content-type' });
+
+/** A message in broker-neutral terms, as a publisher sends it: string headers and the body bytes. */
+export interface WireMessage {
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/**
+ * The headers and body of the message for `event` in `format`, for the brokers with string
+ * headers: {@link messageHeaders} and the payload JSON (`native`), `ce-` headers and the payload
+ * (`cloudevents-binary`), or the JSON CloudEvent (`cloudevents-structured`). `trace` is the
+ * publish span's context.
+ *
+ * @example
+ * const { headers, body } = encodeMessage(event, normalizeMessageFormat({}));
+ */
+export function encodeMessage(event: StoredEvent, format: NormalizedMessageFormat, trace: Readonly<Record<string, string>> = {}): WireMessage {
+  if (format.format === 'native') return { headers: messageHeaders(event, trace), body: Buffer.from(JSON.stringify(event.payload), 'utf8') };
+  if (format.format === 'cloudevents-structured') {
+    const body = structuredCloudEvent(event, format.cloudEventsSource, trace);
+    return { headers: { ...headersBesideCloudEvent(event), [CLOUDEVENTS_HEADERS.contentType]: CLOUDEVENTS_JSON_CONTENT_TYPE }, body };
+  }
+  const { datacontenttype, ...rest } = cloudEventAttributes(event, format.cloudEventsSource, trace);
+  const headers: Record<string, string> = { ...headersBesideCloudEvent(event), [CLOUDEVENTS_HEADERS.contentType]: String(datacontenttype) };
+  for (const [name, value] of Object.entries(rest)) headers[`${CLOUDEVENTS_HEADERS.prefix}${name}`] = String(value);
+  return { headers, body: Buffer.from(JSON.stringify(event.payload), 'utf8') };
 }
 
 /** A received message in broker-neutral terms: string headers, the body, and the broker's own id if it has one. */
@@ -59,6 +104,8 @@ export interface ReceivedMessageParts {
  */
 export function decodeMessage(message: ReceivedMessageParts): InboxEvent | UndecodableMessage {
   const { headers } = message;
+  const cloudEvent = decodeCloudEventMessage(message);
+  if (cloudEvent !== null) return cloudEvent;
   const headerId = nonEmpty(headers[MESSAGE_HEADERS.eventId]);
   const nativeId = nonEmpty(message.nativeId);
   if (headerId !== undefined && nativeId !== undefined && headerId !== nativeId) {
@@ -76,12 +123,8 @@ export function decodeMessage(message: ReceivedMessageParts): InboxEvent | Undec
   if (sequence < 1) return new UndecodableMessage(`header ${MESSAGE_HEADERS.sequence} must be a positive integer`);
   const occurredAt = new Date(headers[MESSAGE_HEADERS.occurredAt]!);
   if (Number.isNaN(occurredAt.getTime())) return new UndecodableMessage(`header ${MESSAGE_HEADERS.occurredAt} is not an ISO date`);
-  let payload: JsonValue;
-  try {
-    payload = JSON.parse(typeof message.body === 'string' ? message.body : Buffer.from(message.body).toString('utf8')) as JsonValue;
-  } catch (error) {
-    return new UndecodableMessage(`the body is not JSON: ${(error as Error).message}`);
-  }
+  const payload = parseJsonBody(message.body);
+  if (payload instanceof UndecodableMessage) return payload;
   return Object.freeze({
     id,
     type: headers[MESSAGE_HEADERS.type]!,
@@ -92,6 +135,56 @@ export function decodeMessage(message: ReceivedMessageParts): InboxEvent | Undec
     payload,
     headers: Object.freeze(eventHeaders(headers)),
   });
+}
+
+/**
+ * The event of a message in a CloudEvents format (structured: by its content type; binary: by a
+ * `ce-specversion` header), or null for a native message. Either form hands the handler the same
+ * event as the native one.
+ */
+function decodeCloudEventMessage(message: ReceivedMessageParts): InboxEvent | UndecodableMessage | null {
+  const contentType = headerIgnoringCase(message.headers, CLOUDEVENTS_HEADERS.contentType);
+  const plain = headersBeside(message.headers);
+  let event: InboxEvent | UndecodableMessage;
+  if (isStructuredCloudEventContentType(contentType)) {
+    const parsed = parseStructuredCloudEvent(message.body);
+    if (parsed instanceof UndecodableMessage) return parsed;
+    event = inboxEventOfCloudEvent(parsed.attributes, parsed.data, plain);
+  } else {
+    const attributes = binaryModeAttributes(message.headers, [CLOUDEVENTS_HEADERS.prefix]);
+    if (attributes.specversion === undefined) return null;
+    const payload = parseJsonBody(message.body);
+    if (payload instanceof UndecodableMessage) return payload;
+    event = inboxEventOfCloudEvent({ ...attributes, datacontenttype: contentType }, payload, plain);
+  }
+  const nativeId = nonEmpty(message.nativeId);
+  if (!(event instanceof UndecodableMessage) && nativeId !== undefined && nativeId !== event.id) {
+    return new UndecodableMessage(`the broker's message id ${nativeId} and the CloudEvent id ${event.id} disagree`);
+  }
+  return event;
+}
+
+/** The headers that are neither CloudEvents attributes nor the content type. */
+function headersBeside(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value !== undefined && !lower.startsWith(CLOUDEVENTS_HEADERS.prefix) && lower !== CLOUDEVENTS_HEADERS.contentType) result[name] = value;
+  }
+  return result;
+}
+
+function headerIgnoringCase(headers: Readonly<Record<string, string | undefined>>, wanted: string): string | undefined {
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+function parseJsonBody(body: string | Uint8Array): JsonValue | UndecodableMessage {
+  try {
+    return JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')) as JsonValue;
+  } catch (error) {
+    return new UndecodableMessage(`the body is not JSON: ${(error as Error).message}`);
+  }
 }
 
 /** The event's own headers: everything but outboxkit's `x-outbox-*` ones. */

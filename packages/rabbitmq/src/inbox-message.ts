@@ -1,6 +1,16 @@
-import { MAX_INBOX_KEY_LENGTH, RESERVED_HEADER_PREFIX, UndecodableMessage, type InboxEvent, type JsonValue } from '@outboxkit/core';
+import {
+  binaryModeAttributes,
+  inboxEventOfCloudEvent,
+  isStructuredCloudEventContentType,
+  MAX_INBOX_KEY_LENGTH,
+  parseStructuredCloudEvent,
+  RESERVED_HEADER_PREFIX,
+  UndecodableMessage,
+  type InboxEvent,
+  type JsonValue,
+} from '@outboxkit/core';
 import type { AsyncMessage, Envelope } from 'rabbitmq-client';
-import { OUTBOX_HEADERS, readOutboxHeaders } from './wire-format.js';
+import { AMQP_CLOUDEVENTS_PREFIXES, OUTBOX_HEADERS, readOutboxHeaders } from './wire-format.js';
 
 /** Headers the inbox consumer adds when it republishes a message for a retry or dead-letters it. */
 export const INBOX_HEADERS = Object.freeze({
@@ -25,6 +35,8 @@ export { UndecodableMessage };
  */
 export function decodeInboxEvent(message: AsyncMessage): InboxEvent | UndecodableMessage {
   const headers = (message.headers ?? {}) as Record<string, unknown>;
+  const cloudEvent = decodeCloudEvent(message, headers);
+  if (cloudEvent !== null) return cloudEvent;
   const headerId = typeof headers[OUTBOX_HEADERS.eventId] === 'string' ? (headers[OUTBOX_HEADERS.eventId] as string) : undefined;
   const propertyId = message.messageId === undefined || message.messageId === '' ? undefined : message.messageId;
   if (headerId !== undefined && propertyId !== undefined && headerId !== propertyId) {
@@ -55,6 +67,32 @@ export function decodeInboxEvent(message: AsyncMessage): InboxEvent | Undecodabl
 }
 
 /**
+ * The event of a CloudEvent (structured: by the content type; binary: by a
+ * `cloudEvents:specversion` application property), or null for a native message. The
+ * `message-id` property, when set, must agree with the CloudEvent id the inbox dedupes on.
+ */
+function decodeCloudEvent(message: AsyncMessage, headers: Record<string, unknown>): InboxEvent | UndecodableMessage | null {
+  let event: InboxEvent | UndecodableMessage;
+  if (isStructuredCloudEventContentType(message.contentType)) {
+    const body = Buffer.isBuffer(message.body) || typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
+    const parsed = parseStructuredCloudEvent(body);
+    if (parsed instanceof UndecodableMessage) return parsed;
+    event = inboxEventOfCloudEvent(parsed.attributes, parsed.data, userHeaders(headers));
+  } else {
+    const attributes = binaryModeAttributes(headers, AMQP_CLOUDEVENTS_PREFIXES);
+    if (attributes.specversion === undefined) return null;
+    const payload = decodeBody(message.body);
+    if (payload instanceof UndecodableMessage) return payload;
+    event = inboxEventOfCloudEvent({ ...attributes, datacontenttype: message.contentType }, payload, userHeaders(headers));
+  }
+  const propertyId = message.messageId === undefined || message.messageId === '' ? undefined : message.messageId;
+  if (!(event instanceof UndecodableMessage) && propertyId !== undefined && propertyId !== event.id) {
+    return new UndecodableMessage(`message-id ${propertyId} and the CloudEvent id ${event.id} disagree`);
+  }
+  return event;
+}
+
+/**
  * rabbitmq-client hands over a Buffer when `contentEncoding` is set (outboxkit sets utf-8), but
  * parses `application/json` without an encoding itself and turns `text/plain` into a string.
  */
@@ -68,11 +106,16 @@ function decodeBody(body: unknown): JsonValue | UndecodableMessage {
   }
 }
 
-/** The event's own string headers; outboxkit's, and broker-added ones like `x-death` (not strings), are left out. */
+/**
+ * The event's own string headers; outboxkit's, CloudEvents attributes, and broker-added ones like
+ * `x-death` (not strings) are left out.
+ */
 function userHeaders(headers: Record<string, unknown>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!name.startsWith(RESERVED_HEADER_PREFIX) && typeof value === 'string') result[name] = value;
+    const lower = name.toLowerCase();
+    const reserved = lower.startsWith(RESERVED_HEADER_PREFIX) || AMQP_CLOUDEVENTS_PREFIXES.some((prefix) => lower.startsWith(prefix.toLowerCase()));
+    if (!reserved && typeof value === 'string') result[name] = value;
   }
   return result;
 }

@@ -8,6 +8,7 @@ export {
 } from './options.js';
 export { defaultRoute, resolveRoute, type Route } from './routing.js';
 export {
+  AMQP_CLOUDEVENTS_PREFIX,
   OUTBOX_HEADERS,
   readOutboxHeaders,
   toAmqpMessage,

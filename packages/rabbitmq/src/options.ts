@@ -1,11 +1,19 @@
-import { OutboxConfigError, redactUrl, type StoredEvent } from '@outboxkit/core';
+import {
+  normalizeMessageFormat,
+  OutboxConfigError,
+  redactUrl,
+  type MessageFormatOptions,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 import type { Connection } from 'rabbitmq-client';
 import { isExchangeName, type Route } from './routing.js';
 
 /** Exchange types RabbitMQ ships with. */
 export type ExchangeType = 'topic' | 'direct' | 'fanout' | 'headers';
 
-export interface RabbitPublisherOptions {
+/** `format` and `cloudEventsSource` choose the wire format: outboxkit's headers or a CloudEvent (docs/cloudevents.md). */
+export interface RabbitPublisherOptions extends MessageFormatOptions {
   /**
    * A `rabbitmq-client` Connection you own (the publisher leaves it open on `close()`), or an
    * `amqp://` / `amqps://` URL: the publisher then opens the connection and closes it on `close()`.
@@ -57,6 +65,8 @@ export interface NormalizedRabbitPublisherOptions {
   readonly confirmTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly route: ((event: StoredEvent) => Route) | null;
+  /** `native`, or a CloudEvents mode with its source. */
+  readonly messageFormat: NormalizedMessageFormat;
 }
 
 export const RABBIT_PUBLISHER_DEFAULTS = Object.freeze({
@@ -109,6 +119,7 @@ export function normalizeRabbitPublisherOptions(options: RabbitPublisherOptions)
     confirmTimeoutMs: integerInRange(options.confirmTimeoutMs ?? defaults.confirmTimeoutMs, 'confirmTimeoutMs', 1, MAX_TIMER_MS),
     maxMessageBytes: integerInRange(options.maxMessageBytes ?? defaults.maxMessageBytes, 'maxMessageBytes', 1, MAX_BROKER_MESSAGE_BYTES),
     route,
+    messageFormat: normalizeMessageFormat(options),
   });
 }
 

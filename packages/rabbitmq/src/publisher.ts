@@ -7,6 +7,7 @@ import {
   scrub,
   secretsOf,
   tracePublish,
+  type NormalizedMessageFormat,
   type PublishAttempt,
   type Publisher,
   type StoredEvent,
@@ -106,20 +107,13 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   async #publish(event: StoredEvent): Promise<void> {
-    const message = toAmqpMessage(event);
-    if (message.body.length > this.#config.maxMessageBytes) {
-      throw new PublishError(
-        'too-large',
-        `event ${event.id} (${event.type}) has a ${message.body.length}-byte body; maxMessageBytes is ${this.#config.maxMessageBytes}. ` +
-          "Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the broker's max_message_size)",
-      );
-    }
+    const message = toAmqpMessage(event, this.#config.messageFormat);
     const route = resolveRoute(event, this.#config);
     try {
       // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its own
       // context replaces the writer's in the message headers so the consumer becomes its child.
       await tracePublish(event, { system: 'rabbitmq', destination: route.exchange, routingKey: route.routingKey }, (trace) =>
-        this.#deadlines.run(event, (attempt) => this.#send(event, route, withHeaders(message, trace), attempt)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, route, withTrace(message, event, this.#config.messageFormat, trace), attempt)),
       );
     } catch (err) {
       // Waiting for a channel or checking an exchange can fail with a raw driver error too; the
@@ -129,6 +123,8 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   async #send(event: StoredEvent, route: Route, message: AmqpMessage, attempt: PublishAttempt): Promise<void> {
+    // Checked on the final message: in structured mode the trace context is part of the body.
+    if (message.body.length > this.#config.maxMessageBytes) throw this.#tooLarge(event, message);
     // Ready: no wait, so no signal to create for it.
     if (!this.#monitor.ready) await this.#monitor.waitUntilReady(attempt.signal);
     if (!(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
@@ -155,6 +151,14 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     } finally {
       ticket.end();
     }
+  }
+
+  #tooLarge(event: StoredEvent, message: AmqpMessage): PublishError {
+    return new PublishError(
+      'too-large',
+      `event ${event.id} (${event.type}) has a ${message.body.length}-byte body; maxMessageBytes is ${this.#config.maxMessageBytes}. ` +
+        "Store large data elsewhere and put a reference in the payload, or raise maxMessageBytes (and the broker's max_message_size)",
+    );
   }
 
   async #classify(err: unknown, event: StoredEvent, route: Route): Promise<PublishError> {
@@ -213,9 +217,9 @@ function missingExchange(event: StoredEvent, route: Route, cause?: unknown): Pub
   );
 }
 
-function withHeaders(message: AmqpMessage, extra: Readonly<Record<string, string>>): AmqpMessage {
-  if (Object.keys(extra).length === 0) return message;
-  return { ...message, properties: { ...message.properties, headers: { ...message.properties.headers, ...extra } } };
+/** The message with the publish span's trace context, wherever the format carries it. */
+function withTrace(message: AmqpMessage, event: StoredEvent, format: NormalizedMessageFormat, trace: Readonly<Record<string, string>>): AmqpMessage {
+  return Object.keys(trace).length === 0 ? message : toAmqpMessage(event, format, trace);
 }
 
 function describeRoute(route: Route): string {

@@ -1,4 +1,12 @@
-import { OutboxError, type StoredEvent } from '@outboxkit/core';
+import {
+  cloudEventAttributes,
+  CLOUDEVENTS_JSON_CONTENT_TYPE,
+  headersBesideCloudEvent,
+  OutboxError,
+  structuredCloudEvent,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 
 /** Header names outboxkit adds to every message (the `x-outbox-` prefix is reserved in envelopes). */
 export const OUTBOX_HEADERS = Object.freeze({
@@ -14,13 +22,23 @@ export const OUTBOX_HEADERS = Object.freeze({
   eventId: 'x-outbox-event-id',
 });
 
+/**
+ * The application-property prefix of CloudEvents attributes in binary mode, as the AMQP binding
+ * names it. Consumers also accept `cloudEvents_`, the JMS-compatible spelling of earlier drafts.
+ */
+export const AMQP_CLOUDEVENTS_PREFIX = 'cloudEvents:';
+export const AMQP_CLOUDEVENTS_PREFIXES: readonly string[] = Object.freeze([AMQP_CLOUDEVENTS_PREFIX, 'cloudEvents_']);
+
+const NATIVE: NormalizedMessageFormat = Object.freeze({ format: 'native', cloudEventsSource: null });
+
 /** The AMQP basic properties of an outbox message (everything but exchange and routing key). */
 export interface AmqpMessageProperties {
   readonly messageId: string;
   readonly type: string;
   /** Seconds since the epoch (AMQP timestamps have no milliseconds; the header keeps them). */
   readonly timestamp: number;
-  readonly contentType: 'application/json';
+  /** `application/cloudevents+json` for a structured-mode CloudEvent. */
+  readonly contentType: 'application/json' | typeof CLOUDEVENTS_JSON_CONTENT_TYPE;
   readonly contentEncoding: 'utf-8';
   /** Persistent delivery: survives a broker restart once in a durable queue. */
   readonly deliveryMode: 2;
@@ -31,6 +49,8 @@ export interface AmqpMessageProperties {
   readonly headers: Readonly<Record<string, string | number>>;
 }
 
+type AmqpHeaders = AmqpMessageProperties['headers'];
+
 export interface AmqpMessage {
   readonly properties: AmqpMessageProperties;
   /** The payload as UTF-8 JSON. */
@@ -38,36 +58,65 @@ export interface AmqpMessage {
 }
 
 /**
- * Maps a stored event to the AMQP message the publisher sends. Replay and tests use this same
- * function, so there is one wire format.
+ * Maps a stored event to the AMQP message the publisher sends, in the publisher's `format`
+ * (native by default); `trace` is the publish span's context, which replaces the writer's.
+ * Replay and tests use this same function, so there is one wire format. Every format keeps the
+ * AMQP `message-id` (the event id) and `type` properties, which tools and dedupe rely on.
  *
  * @example
  * const { properties, body } = toAmqpMessage(event);
  * await rabbitPublisher.send({ exchange: 'outbox.events', routingKey: event.type, ...properties }, body);
  */
-export function toAmqpMessage(event: StoredEvent): AmqpMessage {
+export function toAmqpMessage(event: StoredEvent, format: NormalizedMessageFormat = NATIVE, trace: Readonly<Record<string, string>> = {}): AmqpMessage {
+  const { headers, contentType, body } = amqpContent(event, format, trace);
   return {
     properties: {
       messageId: event.id,
       type: event.type,
       timestamp: Math.floor(event.occurredAt.getTime() / 1000),
-      contentType: 'application/json',
+      contentType,
       contentEncoding: 'utf-8',
       deliveryMode: 2,
       durable: true,
       mandatory: true,
       appId: 'outboxkit',
-      headers: {
-        ...event.headers,
-        [OUTBOX_HEADERS.aggregateType]: event.aggregateType,
-        [OUTBOX_HEADERS.aggregateId]: event.aggregateId,
-        [OUTBOX_HEADERS.sequence]: event.sequence,
-        [OUTBOX_HEADERS.occurredAt]: event.occurredAt.toISOString(),
-        [OUTBOX_HEADERS.eventId]: event.id,
-      },
+      headers,
     },
-    body: Buffer.from(JSON.stringify(event.payload), 'utf8'),
+    body,
   };
+}
+
+function amqpContent(
+  event: StoredEvent,
+  format: NormalizedMessageFormat,
+  trace: Readonly<Record<string, string>>,
+): { headers: AmqpHeaders; contentType: AmqpMessageProperties['contentType']; body: Buffer } {
+  const payload = (): Buffer => Buffer.from(JSON.stringify(event.payload), 'utf8');
+  if (format.format === 'native') {
+    const headers = {
+      ...event.headers,
+      ...trace,
+      [OUTBOX_HEADERS.aggregateType]: event.aggregateType,
+      [OUTBOX_HEADERS.aggregateId]: event.aggregateId,
+      [OUTBOX_HEADERS.sequence]: event.sequence,
+      [OUTBOX_HEADERS.occurredAt]: event.occurredAt.toISOString(),
+      [OUTBOX_HEADERS.eventId]: event.id,
+    };
+    return { headers, contentType: 'application/json', body: payload() };
+  }
+  if (format.format === 'cloudevents-structured') {
+    return {
+      headers: headersBesideCloudEvent(event),
+      contentType: CLOUDEVENTS_JSON_CONTENT_TYPE,
+      body: structuredCloudEvent(event, format.cloudEventsSource, trace),
+    };
+  }
+  // Binary mode: datacontenttype is the AMQP content-type; every other attribute an
+  // application property (the Integer outboxsequence as an AMQP long, the rest strings).
+  const { datacontenttype: _contentType, ...attributes } = cloudEventAttributes(event, format.cloudEventsSource, trace);
+  const headers: Record<string, string | number> = headersBesideCloudEvent(event);
+  for (const [name, value] of Object.entries(attributes)) headers[`${AMQP_CLOUDEVENTS_PREFIX}${name}`] = value;
+  return { headers, contentType: 'application/json', body: payload() };
 }
 
 /** What a consumer needs from an outbox message to dedupe and order it. */

@@ -16,6 +16,25 @@ function configErrorOf(options: unknown): OutboxConfigError {
 }
 
 describe('normalizeRabbitPublisherOptions', () => {
+  it('takes a CloudEvents format with its source', () => {
+    const normalized = normalizeRabbitPublisherOptions({ connection: url, format: 'cloudevents-binary', cloudEventsSource: 'urn:example:shop' });
+    expect(normalized.messageFormat).toEqual({ format: 'cloudevents-binary', cloudEventsSource: 'urn:example:shop' });
+  });
+
+  it.each([
+    [{ format: 'cloudevents' }, 'format', /is not a message format; use one of native, cloudevents-binary, cloudevents-structured/],
+    [{ format: 'cloudevents-structured' }, 'cloudEventsSource', /is required with format cloudevents-structured/],
+    [{ format: 'cloudevents-binary', cloudEventsSource: 'not a uri' }, 'cloudEventsSource', /"not a uri" is not a URI-reference/],
+    [{ format: 'cloudevents-binary', cloudEventsSource: '' }, 'cloudEventsSource', /is not a URI-reference/],
+    [{ format: 'cloudevents-binary', cloudEventsSource: '/a%zz' }, 'cloudEventsSource', /is not a URI-reference/],
+    [{ format: 'cloudevents-binary', cloudEventsSource: 42 }, 'cloudEventsSource', /42 is not a URI-reference/],
+    [{ cloudEventsSource: 'urn:example:shop' }, 'cloudEventsSource', /is only used with a CloudEvents format/],
+  ])('refuses the wire format %o naming %s', (options, option, message) => {
+    const error = configErrorOf({ connection: url, ...options });
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+  });
+
   it('fills in the documented defaults for a URL connection', () => {
     const normalized = normalizeRabbitPublisherOptions({ connection: url });
     expect(normalized).toEqual({
@@ -26,6 +45,7 @@ describe('normalizeRabbitPublisherOptions', () => {
       confirmTimeoutMs: 10_000,
       maxMessageBytes: 16 * 1024 * 1024,
       route: null,
+      messageFormat: { format: 'native', cloudEventsSource: null },
     });
     expect(RABBIT_PUBLISHER_DEFAULTS.maxMessageBytes).toBe(16 * 1024 * 1024);
     expect(Object.isFrozen(normalized)).toBe(true);
