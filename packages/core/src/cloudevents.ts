@@ -56,6 +56,9 @@ export type NormalizedMessageFormat =
   | { readonly format: 'native'; readonly cloudEventsSource: null }
   | { readonly format: 'cloudevents-binary' | 'cloudevents-structured'; readonly cloudEventsSource: string };
 
+/** The default wire format: outboxkit's own headers. */
+export const NATIVE_MESSAGE_FORMAT: NormalizedMessageFormat = Object.freeze({ format: 'native', cloudEventsSource: null });
+
 /**
  * Validates `format` and `cloudEventsSource`. Throws {@link OutboxConfigError} naming the option.
  *
@@ -75,7 +78,7 @@ export function normalizeMessageFormat(options: MessageFormatOptions): Normalize
         `is only used with a CloudEvents format; set format to cloudevents-binary or cloudevents-structured, or leave it out`,
       );
     }
-    return Object.freeze({ format, cloudEventsSource: null });
+    return NATIVE_MESSAGE_FORMAT;
   }
   if (source === undefined) {
     throw new OutboxConfigError(

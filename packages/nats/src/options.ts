@@ -1,9 +1,18 @@
-import { booleanOption, integerOption, OutboxConfigError, type StoredEvent } from '@outboxkit/core';
+import {
+  booleanOption,
+  integerOption,
+  normalizeMessageFormat,
+  OutboxConfigError,
+  type MessageFormatOptions,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isStreamName, isSubjectPrefix } from './routing.js';
 import { normalizeNatsConnection, type NatsConnectionTarget } from './connection.js';
 
-export interface NatsPublisherOptions {
+/** `format` and `cloudEventsSource` choose the wire format: outboxkit's headers or a CloudEvent (docs/cloudevents.md). */
+export interface NatsPublisherOptions extends MessageFormatOptions {
   /**
    * A `NatsConnection` you own (the publisher leaves it open on `close()`), or a `nats://` URL:
    * the publisher then connects, reconnects for ever, and closes on `close()`. Credentials in the
@@ -65,6 +74,8 @@ export interface NormalizedNatsPublisherOptions {
   readonly ackTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly route: ((event: StoredEvent) => string) | null;
+  /** `native`, or a CloudEvents mode with its source. */
+  readonly messageFormat: NormalizedMessageFormat;
 }
 
 export const NATS_PUBLISHER_DEFAULTS = Object.freeze({
@@ -80,7 +91,18 @@ export const NATS_PUBLISHER_DEFAULTS = Object.freeze({
 const MAX_TIMER_MS = 2_147_483_647;
 // NATS servers refuse max_payload above 64 MiB.
 const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
-const KNOWN_OPTIONS = new Set(['connection', 'subjectPrefix', 'stream', 'declareStream', 'duplicateWindowMs', 'ackTimeoutMs', 'maxMessageBytes', 'route']);
+const KNOWN_OPTIONS = new Set([
+  'connection',
+  'subjectPrefix',
+  'stream',
+  'declareStream',
+  'duplicateWindowMs',
+  'ackTimeoutMs',
+  'maxMessageBytes',
+  'route',
+  'format',
+  'cloudEventsSource',
+]);
 
 /**
  * Validates `createNatsPublisher` options once and fills in defaults. Throws
@@ -122,5 +144,6 @@ export function normalizeNatsPublisherOptions(options: NatsPublisherOptions): No
     ackTimeoutMs: integerOption(options.ackTimeoutMs, 'ackTimeoutMs', defaults.ackTimeoutMs, 1, MAX_TIMER_MS),
     maxMessageBytes: integerOption(options.maxMessageBytes, 'maxMessageBytes', defaults.maxMessageBytes, 1, MAX_PAYLOAD_BYTES),
     route,
+    messageFormat: normalizeMessageFormat(options),
   });
 }

@@ -84,7 +84,7 @@ class JetStreamPublisher implements NatsPublisher {
   }
 
   async #send(event: StoredEvent, subject: string, trace: Record<string, string>, attempt: PublishAttempt): Promise<void> {
-    const message = toNatsMessage(event, trace);
+    const message = toNatsMessage(event, trace, this.#config.messageFormat);
     const limit = this.#config.maxMessageBytes;
     if (message.data.length > limit) throw tooLarge(event, message.data.length, `maxMessageBytes is ${limit}`);
     // Up: no wait, so no signal to create for it.

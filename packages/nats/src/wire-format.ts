@@ -1,22 +1,28 @@
-import { messageHeaders, type StoredEvent } from '@outboxkit/core';
+import { encodeMessage, NATIVE_MESSAGE_FORMAT, type NormalizedMessageFormat, type StoredEvent } from '@outboxkit/core';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 
-/** The JetStream message for one event: the payload as UTF-8 JSON, every header a string. */
+/** The JetStream message for one event: the payload (or, structured, the CloudEvent) as UTF-8 JSON, every header a string. */
 export interface NatsMessage {
   readonly data: Uint8Array;
-  /** Core's headers (`x-outbox-event-id`, ...) and the event's own; `Nats-Msg-Id` is added on publish. */
+  /** Core's headers (`x-outbox-event-id`, ... or `ce-id`, ...) and the event's own; `Nats-Msg-Id` is added on publish. */
   readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
- * Maps a stored event to the message the publisher sends. `trace` is the publish span's context,
- * which replaces the writer's (`traceparent`) when tracing is set up.
+ * Maps a stored event to the message the publisher sends, in `format` (native by default; the
+ * CloudEvents modes are core's `ce-` header mapping, docs/cloudevents.md). `trace` is the publish
+ * span's context, which replaces the writer's (`traceparent`) when tracing is set up.
  *
  * @example
  * const { data, headers } = toNatsMessage(event);
  */
-export function toNatsMessage(event: StoredEvent, trace: Readonly<Record<string, string>> = {}): NatsMessage {
-  return { data: Buffer.from(JSON.stringify(event.payload), 'utf8'), headers: messageHeaders(event, trace) };
+export function toNatsMessage(
+  event: StoredEvent,
+  trace: Readonly<Record<string, string>> = {},
+  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
+): NatsMessage {
+  const { headers, body } = encodeMessage(event, format, trace);
+  return { data: body, headers };
 }
 
 /** The headers as the client's MsgHdrs. */

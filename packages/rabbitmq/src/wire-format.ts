@@ -2,6 +2,7 @@ import {
   cloudEventAttributes,
   CLOUDEVENTS_JSON_CONTENT_TYPE,
   headersBesideCloudEvent,
+  NATIVE_MESSAGE_FORMAT,
   OutboxError,
   structuredCloudEvent,
   type NormalizedMessageFormat,
@@ -28,8 +29,6 @@ export const OUTBOX_HEADERS = Object.freeze({
  */
 export const AMQP_CLOUDEVENTS_PREFIX = 'cloudEvents:';
 export const AMQP_CLOUDEVENTS_PREFIXES: readonly string[] = Object.freeze([AMQP_CLOUDEVENTS_PREFIX, 'cloudEvents_']);
-
-const NATIVE: NormalizedMessageFormat = Object.freeze({ format: 'native', cloudEventsSource: null });
 
 /** The AMQP basic properties of an outbox message (everything but exchange and routing key). */
 export interface AmqpMessageProperties {
@@ -67,7 +66,11 @@ export interface AmqpMessage {
  * const { properties, body } = toAmqpMessage(event);
  * await rabbitPublisher.send({ exchange: 'outbox.events', routingKey: event.type, ...properties }, body);
  */
-export function toAmqpMessage(event: StoredEvent, format: NormalizedMessageFormat = NATIVE, trace: Readonly<Record<string, string>> = {}): AmqpMessage {
+export function toAmqpMessage(
+  event: StoredEvent,
+  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
+  trace: Readonly<Record<string, string>> = {},
+): AmqpMessage {
   const { headers, contentType, body } = amqpContent(event, format, trace);
   return {
     properties: {

@@ -1,0 +1,151 @@
+import * as sqlite from '@outboxkit/sqlite';
+import { normalizeMessageFormat, OutboxConfigError, type InboxEvent, type MessageFormat } from '@outboxkit/core';
+import { serviceUrl, sqliteConformanceDatabase, storedEvent, uniqueName, waitFor, type ConformanceDatabase } from '@outboxkit/testkit';
+import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNatsInboxConsumer, createNatsPublisher, normalizeNatsPublisherOptions, toNatsMessage, type NatsPublisher } from '../src/index.js';
+import { readHeaders, toMsgHdrs } from '../src/wire-format.js';
+
+const SOURCE = '/services/shop';
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+/** CloudEvents through the real JetStream: the publisher's message as stored, and the inbox consumer's view of it. */
+describe('CloudEvents on NATS', () => {
+  let url: string;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  let db: ConformanceDatabase;
+  const streams: string[] = [];
+  const closers: { close(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    url = await serviceUrl('nats');
+    nc = await connect({ servers: url.replace(/^nats:\/\//, '') });
+    jsm = await jetstreamManager(nc);
+    db = await sqliteConformanceDatabase(sqlite);
+  });
+
+  afterAll(async () => {
+    for (const closer of closers.reverse()) await closer.close();
+    for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
+    await nc?.close();
+    await db?.dispose();
+  });
+
+  async function newStream(): Promise<{ stream: string; prefix: string }> {
+    const prefix = uniqueName('okt_ce');
+    const stream = prefix.toUpperCase();
+    await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], storage: StorageType.File });
+    streams.push(stream, `${stream}_C_DEAD`);
+    return { stream, prefix };
+  }
+
+  function publisherIn(format: MessageFormat, stream: string, prefix: string): NatsPublisher {
+    const publisher = createNatsPublisher({ connection: url, stream, subjectPrefix: prefix, declareStream: false, format, cloudEventsSource: SOURCE });
+    closers.push(publisher);
+    return publisher;
+  }
+
+  function eventOf(aggregateId: string, sequence: number) {
+    return storedEvent(
+      {
+        aggregateType: 'order',
+        aggregateId,
+        type: 'placed',
+        payload: { orderId: aggregateId },
+        headers: { traceparent: TRACEPARENT, 'correlation-id': 'corr-7' },
+        occurredAt: new Date('2026-12-01T10:11:12.345Z'),
+      },
+      sequence,
+    );
+  }
+
+  it('binary mode: every attribute a ce- header, datacontenttype as content-type, the payload as the data', async () => {
+    const { stream, prefix } = await newStream();
+    const event = eventOf('o-bin', 5);
+    await publisherIn('cloudevents-binary', stream, prefix).publish(event);
+    const stored = await jsm.streams.getMessage(stream, { seq: 1 });
+    expect(readHeaders(stored?.header)).toEqual({
+      'Nats-Msg-Id': event.id,
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': event.id,
+      'ce-source': SOURCE,
+      'ce-type': 'placed',
+      'ce-subject': 'order/o-bin',
+      'ce-time': '2026-12-01T10:11:12.345Z',
+      'ce-outboxaggregatetype': 'order',
+      'ce-outboxaggregateid': 'o-bin',
+      'ce-outboxsequence': '5',
+      'ce-traceparent': TRACEPARENT,
+      'correlation-id': 'corr-7',
+    });
+    expect(stored?.json()).toEqual({ orderId: 'o-bin' });
+  });
+
+  it('structured mode: the JSON CloudEvent as the data, content-type application/cloudevents+json', async () => {
+    const { stream, prefix } = await newStream();
+    const event = eventOf('o-str', 1);
+    await publisherIn('cloudevents-structured', stream, prefix).publish(event);
+    const stored = await jsm.streams.getMessage(stream, { seq: 1 });
+    expect(readHeaders(stored?.header)).toEqual({ 'Nats-Msg-Id': event.id, 'content-type': 'application/cloudevents+json', 'correlation-id': 'corr-7' });
+    expect(stored?.json()).toMatchObject({
+      specversion: '1.0',
+      id: event.id,
+      source: SOURCE,
+      outboxsequence: 1,
+      traceparent: TRACEPARENT,
+      data: { orderId: 'o-str' },
+    });
+  });
+
+  it.each(['cloudevents-binary', 'cloudevents-structured'] as const)(
+    '%s: publisher -> JetStream -> inbox consumer gets the native event shape and dedupes a stored-twice CloudEvent by its id',
+    async (format) => {
+      const { stream, prefix } = await newStream();
+      const first = eventOf(`o-${format}`, 1);
+      const second = eventOf(`o-${format}`, 2);
+      const publisher = publisherIn(format, stream, prefix);
+      await publisher.publish(first);
+      // A copy JetStream's own dedupe did not catch (published after its duplicate window).
+      const copy = toNatsMessage(first, {}, normalizeMessageFormat({ format, cloudEventsSource: SOURCE }));
+      await jetstream(nc).publish(`${prefix}.order.placed`, copy.data, { headers: toMsgHdrs(copy.headers) });
+      await publisher.publish(second);
+
+      const received: InboxEvent[] = [];
+      const consumer = createNatsInboxConsumer({
+        connection: url,
+        stream,
+        consumer: `${stream}_C`,
+        db: db.database,
+        dialect: db.dialect,
+        handler: async (event) => {
+          received.push(event);
+        },
+        retryDelayMs: 10,
+      });
+      closers.push(consumer);
+      await consumer.ready();
+      await waitFor('three deliveries judged', () => consumer.stats().processed + consumer.stats().duplicates === 3);
+
+      expect(consumer.stats()).toMatchObject({ processed: 2, duplicates: 1, failed: 0, deadLettered: 0 });
+      expect(received[0]).toEqual({
+        id: first.id,
+        type: 'placed',
+        aggregateType: 'order',
+        aggregateId: `o-${format}`,
+        sequence: 1,
+        occurredAt: new Date('2026-12-01T10:11:12.345Z'),
+        payload: { orderId: `o-${format}` },
+        headers: expect.objectContaining({ 'correlation-id': 'corr-7', traceparent: TRACEPARENT }),
+      });
+      expect(received.map((event) => event.id)).toEqual([first.id, second.id]);
+    },
+  );
+
+  it('refuses a CloudEvents format without a source, naming the option', () => {
+    expect(() => normalizeNatsPublisherOptions({ connection: url, format: 'cloudevents-binary' })).toThrow(OutboxConfigError);
+    expect(() => normalizeNatsPublisherOptions({ connection: url, format: 'cloudevents-binary' })).toThrow(/^cloudEventsSource: is required/);
+  });
+});
