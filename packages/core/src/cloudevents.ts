@@ -51,6 +51,9 @@ export interface MessageFormatOptions {
   cloudEventsSource?: string;
 }
 
+/** The option names of {@link MessageFormatOptions}, for the publishers that refuse unknown options. */
+export const MESSAGE_FORMAT_OPTION_NAMES: readonly (keyof MessageFormatOptions)[] = Object.freeze(['format', 'cloudEventsSource']);
+
 /** The wire format after validation; `cloudEventsSource` is set exactly when the format is a CloudEvents one. */
 export type NormalizedMessageFormat =
   | { readonly format: 'native'; readonly cloudEventsSource: null }

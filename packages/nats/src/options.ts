@@ -1,6 +1,7 @@
 import {
   booleanOption,
   integerOption,
+  MESSAGE_FORMAT_OPTION_NAMES,
   normalizeMessageFormat,
   OutboxConfigError,
   type MessageFormatOptions,
@@ -100,8 +101,7 @@ const KNOWN_OPTIONS = new Set([
   'ackTimeoutMs',
   'maxMessageBytes',
   'route',
-  'format',
-  'cloudEventsSource',
+  ...MESSAGE_FORMAT_OPTION_NAMES,
 ]);
 
 /**

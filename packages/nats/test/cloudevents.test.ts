@@ -1,14 +1,22 @@
 import * as sqlite from '@outboxkit/sqlite';
 import { normalizeMessageFormat, OutboxConfigError, type InboxEvent, type MessageFormat } from '@outboxkit/core';
-import { serviceUrl, sqliteConformanceDatabase, storedEvent, uniqueName, waitFor, type ConformanceDatabase } from '@outboxkit/testkit';
+import {
+  CLOUDEVENTS_TEST_SOURCE as SOURCE,
+  cloudEventTestEvent as eventOf,
+  expectedBinaryModeHeaders,
+  expectedInboxEvent,
+  serviceUrl,
+  sqliteConformanceDatabase,
+  TEST_TRACEPARENT as TRACEPARENT,
+  uniqueName,
+  waitFor,
+  type ConformanceDatabase,
+} from '@outboxkit/testkit';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsInboxConsumer, createNatsPublisher, normalizeNatsPublisherOptions, toNatsMessage, type NatsPublisher } from '../src/index.js';
 import { readHeaders, toMsgHdrs } from '../src/wire-format.js';
-
-const SOURCE = '/services/shop';
-const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 /** CloudEvents through the real JetStream: the publisher's message as stored, and the inbox consumer's view of it. */
 describe('CloudEvents on NATS', () => {
@@ -47,40 +55,12 @@ describe('CloudEvents on NATS', () => {
     return publisher;
   }
 
-  function eventOf(aggregateId: string, sequence: number) {
-    return storedEvent(
-      {
-        aggregateType: 'order',
-        aggregateId,
-        type: 'placed',
-        payload: { orderId: aggregateId },
-        headers: { traceparent: TRACEPARENT, 'correlation-id': 'corr-7' },
-        occurredAt: new Date('2026-12-01T10:11:12.345Z'),
-      },
-      sequence,
-    );
-  }
-
   it('binary mode: every attribute a ce- header, datacontenttype as content-type, the payload as the data', async () => {
     const { stream, prefix } = await newStream();
     const event = eventOf('o-bin', 5);
     await publisherIn('cloudevents-binary', stream, prefix).publish(event);
     const stored = await jsm.streams.getMessage(stream, { seq: 1 });
-    expect(readHeaders(stored?.header)).toEqual({
-      'Nats-Msg-Id': event.id,
-      'content-type': 'application/json',
-      'ce-specversion': '1.0',
-      'ce-id': event.id,
-      'ce-source': SOURCE,
-      'ce-type': 'placed',
-      'ce-subject': 'order/o-bin',
-      'ce-time': '2026-12-01T10:11:12.345Z',
-      'ce-outboxaggregatetype': 'order',
-      'ce-outboxaggregateid': 'o-bin',
-      'ce-outboxsequence': '5',
-      'ce-traceparent': TRACEPARENT,
-      'correlation-id': 'corr-7',
-    });
+    expect(readHeaders(stored?.header)).toEqual({ 'Nats-Msg-Id': event.id, ...expectedBinaryModeHeaders(event) });
     expect(stored?.json()).toEqual({ orderId: 'o-bin' });
   });
 
@@ -130,16 +110,7 @@ describe('CloudEvents on NATS', () => {
       await waitFor('three deliveries judged', () => consumer.stats().processed + consumer.stats().duplicates === 3);
 
       expect(consumer.stats()).toMatchObject({ processed: 2, duplicates: 1, failed: 0, deadLettered: 0 });
-      expect(received[0]).toEqual({
-        id: first.id,
-        type: 'placed',
-        aggregateType: 'order',
-        aggregateId: `o-${format}`,
-        sequence: 1,
-        occurredAt: new Date('2026-12-01T10:11:12.345Z'),
-        payload: { orderId: `o-${format}` },
-        headers: expect.objectContaining({ 'correlation-id': 'corr-7', traceparent: TRACEPARENT }),
-      });
+      expect(received[0]).toEqual(expectedInboxEvent(first));
       expect(received.map((event) => event.id)).toEqual([first.id, second.id]);
     },
   );

@@ -1,8 +1,17 @@
-import { integerOption, OutboxConfigError, type StoredEvent } from '@outboxkit/core';
+import {
+  integerOption,
+  MESSAGE_FORMAT_OPTION_NAMES,
+  normalizeMessageFormat,
+  OutboxConfigError,
+  type MessageFormatOptions,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 import type { PubSub } from '@google-cloud/pubsub';
 import { normalizePubsubClient, type PubsubClientTarget } from './connection.js';
 
-export interface PubsubPublisherOptions {
+/** `format` and `cloudEventsSource` choose the wire format: outboxkit's headers or a CloudEvent (docs/cloudevents.md). */
+export interface PubsubPublisherOptions extends MessageFormatOptions {
   /**
    * A `PubSub` client you own (left open on `close()`), or a URL: `pubsub://my-project` for
    * Google (Application Default Credentials), `pubsub+http://127.0.0.1:8085/my-project` for the emulator.
@@ -31,11 +40,13 @@ export interface NormalizedPubsubPublisherOptions {
   readonly sendTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly route: ((event: StoredEvent) => string) | null;
+  /** `native`, or a CloudEvents mode with its source. */
+  readonly messageFormat: NormalizedMessageFormat;
 }
 
 export const PUBSUB_PUBLISHER_DEFAULTS = Object.freeze({ topicPrefix: 'outbox', sendTimeoutMs: 10_000, maxMessageBytes: 10_000_000 });
 
-const KNOWN = ['connection', 'topicPrefix', 'sendTimeoutMs', 'maxMessageBytes', 'route'];
+const KNOWN: readonly string[] = ['connection', 'topicPrefix', 'sendTimeoutMs', 'maxMessageBytes', 'route', ...MESSAGE_FORMAT_OPTION_NAMES];
 
 /** Validates `createPubsubPublisher` options once; throws {@link OutboxConfigError} naming the option. */
 export function normalizePubsubPublisherOptions(options: PubsubPublisherOptions): NormalizedPubsubPublisherOptions {
@@ -57,5 +68,6 @@ export function normalizePubsubPublisherOptions(options: PubsubPublisherOptions)
     sendTimeoutMs: integerOption(options.sendTimeoutMs, 'sendTimeoutMs', defaults.sendTimeoutMs, 1, 600_000),
     maxMessageBytes: integerOption(options.maxMessageBytes, 'maxMessageBytes', defaults.maxMessageBytes, 1, defaults.maxMessageBytes),
     route,
+    messageFormat: normalizeMessageFormat(options),
   });
 }

@@ -95,7 +95,7 @@ class TopicPublisher implements PubsubPublisher {
   }
 
   async #send(event: StoredEvent, topicName: string, trace: Record<string, string>): Promise<void> {
-    const { data, attributes, bytes } = toPubsubMessage(event, trace);
+    const { data, attributes, bytes } = toPubsubMessage(event, trace, this.#config.messageFormat);
     if (bytes > this.#config.maxMessageBytes) {
       throw new PublishError(
         'too-large',

@@ -1,10 +1,10 @@
-import { messageHeaders, PublishError, type StoredEvent } from '@outboxkit/core';
+import { encodeMessage, NATIVE_MESSAGE_FORMAT, PublishError, type NormalizedMessageFormat, type StoredEvent } from '@outboxkit/core';
 
 const MAX_ATTRIBUTES = 100;
 const MAX_KEY_BYTES = 256;
 const MAX_VALUE_BYTES = 1024;
 
-/** The Pub/Sub message for one event: the JSON payload as data, every header an attribute. */
+/** The Pub/Sub message for one event: the JSON payload (or, structured, the CloudEvent) as data, every header an attribute. */
 export interface PubsubMessage {
   readonly data: Buffer;
   readonly attributes: Record<string, string>;
@@ -13,20 +13,24 @@ export interface PubsubMessage {
 }
 
 /**
- * Maps a stored event to its Pub/Sub message: the payload as data (UTF-8 JSON, unchanged), core's
- * headers (`x-outbox-event-id`, ...) and the event's own as attributes. A header Pub/Sub would
+ * Maps a stored event to its Pub/Sub message in `format` (native by default): the payload as data
+ * (UTF-8 JSON, unchanged), core's headers (`x-outbox-event-id`, ..., or the CloudEvents `ce-` ones
+ * of Google's Pub/Sub binding) and the event's own as attributes. A header Pub/Sub would
  * refuse (more than 100, a name over 256 bytes or starting with `goog`, a value over 1024 bytes)
  * fails permanently (`rejected`) instead of going out without it.
  *
  * @example
  * const { data, attributes } = toPubsubMessage(event);
  */
-export function toPubsubMessage(event: StoredEvent, trace: Readonly<Record<string, string>> = {}): PubsubMessage {
-  const attributes = messageHeaders(event, trace);
+export function toPubsubMessage(
+  event: StoredEvent,
+  trace: Readonly<Record<string, string>> = {},
+  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
+): PubsubMessage {
+  const { headers: attributes, body: data } = encodeMessage(event, format, trace);
   const names = Object.keys(attributes);
   if (names.length > MAX_ATTRIBUTES)
     throw new PublishError('rejected', `event ${event.id} has ${names.length} headers; Pub/Sub carries at most ${MAX_ATTRIBUTES} attributes`);
-  const data = Buffer.from(JSON.stringify(event.payload), 'utf8');
   let bytes = data.length;
   for (const [name, value] of Object.entries(attributes)) {
     if (name.startsWith('goog') || Buffer.byteLength(name) > MAX_KEY_BYTES) {

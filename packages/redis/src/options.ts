@@ -1,7 +1,17 @@
-import { booleanOption, integerOption, OutboxConfigError, type StoredEvent } from '@outboxkit/core';
+import {
+  booleanOption,
+  integerOption,
+  MESSAGE_FORMAT_OPTION_NAMES,
+  normalizeMessageFormat,
+  OutboxConfigError,
+  type MessageFormatOptions,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 import { normalizeRedisConnection, type RedisClient, type RedisConnectionTarget } from './connection.js';
 
-export interface RedisPublisherOptions {
+/** `format` and `cloudEventsSource` choose the wire format: outboxkit's headers or a CloudEvent (docs/cloudevents.md). */
+export interface RedisPublisherOptions extends MessageFormatOptions {
   /**
    * A node-redis client you own (connected or not; the publisher leaves it open on `close()`), or
    * a `redis://` / `rediss://` URL: the publisher then connects, reconnects for ever, and closes
@@ -53,6 +63,8 @@ export interface NormalizedRedisPublisherOptions {
   readonly replyTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly route: ((event: StoredEvent) => string) | null;
+  /** `native`, or a CloudEvents mode with its source. */
+  readonly messageFormat: NormalizedMessageFormat;
 }
 
 export const REDIS_PUBLISHER_DEFAULTS = Object.freeze({
@@ -66,7 +78,16 @@ export const REDIS_PUBLISHER_DEFAULTS = Object.freeze({
 const MAX_TIMER_MS = 2_147_483_647;
 // Redis's proto-max-bulk-len default.
 const MAX_BULK_BYTES = 512 * 1024 * 1024;
-const KNOWN_OPTIONS = new Set(['connection', 'streamPrefix', 'maxLength', 'createStreams', 'replyTimeoutMs', 'maxMessageBytes', 'route']);
+const KNOWN_OPTIONS = new Set([
+  'connection',
+  'streamPrefix',
+  'maxLength',
+  'createStreams',
+  'replyTimeoutMs',
+  'maxMessageBytes',
+  'route',
+  ...MESSAGE_FORMAT_OPTION_NAMES,
+]);
 
 /**
  * Validates `createRedisPublisher` options once and fills in defaults. Throws
@@ -95,5 +116,6 @@ export function normalizeRedisPublisherOptions(options: RedisPublisherOptions): 
     replyTimeoutMs: integerOption(options.replyTimeoutMs, 'replyTimeoutMs', defaults.replyTimeoutMs, 1, MAX_TIMER_MS),
     maxMessageBytes: integerOption(options.maxMessageBytes, 'maxMessageBytes', defaults.maxMessageBytes, 1, MAX_BULK_BYTES),
     route,
+    messageFormat: normalizeMessageFormat(options),
   });
 }

@@ -69,7 +69,7 @@ class StreamPublisher implements RedisPublisher {
     const stream = resolveStream(event, this.#config);
     try {
       await tracePublish(event, { system: 'redis', destination: stream }, (trace) =>
-        this.#deadlines.run(event, (attempt) => this.#send(event, stream, toStreamFields(event, trace), attempt)),
+        this.#deadlines.run(event, (attempt) => this.#send(event, stream, toStreamFields(event, trace, this.#config.messageFormat), attempt)),
       );
     } catch (error) {
       throw classifyRedisError(error, { eventId: event.id, stream, text: (e) => this.#link.text(e) });

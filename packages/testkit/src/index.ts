@@ -22,3 +22,4 @@ export * from './sqs-collector.js';
 export * from './aws-testbed.js';
 export * from './pubsub-collector.js';
 export * from './pubsub-testbed.js';
+export * from './cloudevents-fixtures.js';
