@@ -1,4 +1,13 @@
-import { EndpointHealth, PublishDeadlines, PublishError, PublishesInFlight, tracePublish, type Publisher, type StoredEvent } from '@outboxkit/core';
+import {
+  EndpointHealth,
+  PublishDeadlines,
+  PublishError,
+  PublishesInFlight,
+  tracePublish,
+  type NormalizedMessageFormat,
+  type Publisher,
+  type StoredEvent,
+} from '@outboxkit/core';
 import { classifyAwsError, isCredentialError, isServiceReply } from './classify.js';
 import { isFifo, messageGroupId } from './routing.js';
 import { SendBatches } from './send-batches.js';
@@ -33,6 +42,7 @@ export interface AwsServiceAdapter {
   readonly sendTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxBatchSize: number;
+  readonly messageFormat: NormalizedMessageFormat;
   /** Largest batch request in bytes. */
   readonly maxBatchBytes: number;
   /** The destination of an event, as named by the routing rule (throws a permanent PublishError). */
@@ -119,7 +129,7 @@ export class AwsMessagePublisher implements AwsPublisher {
   }
 
   #send(event: StoredEvent, destination: string, trace: Record<string, string>, signal: AbortSignal): Promise<void> {
-    const { body, attributes, bytes } = toAwsMessage(event, trace);
+    const { body, attributes, bytes } = toAwsMessage(event, trace, this.#adapter.messageFormat);
     if (bytes > this.#adapter.maxMessageBytes) {
       throw new PublishError(
         'too-large',

@@ -1,11 +1,24 @@
-import { booleanOption, integerOption, OutboxConfigError, type StoredEvent } from '@outboxkit/core';
+import {
+  booleanOption,
+  integerOption,
+  MESSAGE_FORMAT_OPTION_NAMES,
+  normalizeMessageFormat,
+  OutboxConfigError,
+  type MessageFormatOptions,
+  type NormalizedMessageFormat,
+  type StoredEvent,
+} from '@outboxkit/core';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { normalizeAwsClient, type AwsClientTarget, type AwsService } from './connection.js';
 import type { RoutingConfig } from './routing.js';
+import { MAX_MESSAGE_ATTRIBUTES } from './wire-format.js';
 
-/** Options both publishers take. */
-interface CommonPublisherOptions {
+/**
+ * Options both publishers take. `format` and `cloudEventsSource` choose the wire format; SQS and
+ * SNS take `native` and `cloudevents-structured` (docs/cloudevents.md says why not binary).
+ */
+interface CommonPublisherOptions extends MessageFormatOptions {
   /**
    * Append `.fifo` to default destination names (FIFO queues/topics: per-aggregate order and
    * deduplication by event id within 5 minutes). A destination of your own is FIFO when its name ends in `.fifo`.
@@ -63,6 +76,8 @@ export interface NormalizedPublisherOptions<Client> {
   readonly sendTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxBatchSize: number;
+  /** `native`, or `cloudevents-structured` with its source. */
+  readonly messageFormat: NormalizedMessageFormat;
 }
 
 export interface NormalizedSnsPublisherOptions extends NormalizedPublisherOptions<SNSClient> {
@@ -88,7 +103,7 @@ export const SNS_PUBLISHER_DEFAULTS = Object.freeze({
 const MAX_TIMER_MS = 2_147_483_647;
 // SQS's largest message (a queue's MaximumMessageSize can be raised to it); SNS takes 256 KiB.
 const MAX_MESSAGE_BYTES = 1024 * 1024;
-const COMMON_KEYS = ['connection', 'fifo', 'sendTimeoutMs', 'maxMessageBytes', 'maxBatchSize', 'route'];
+const COMMON_KEYS = ['connection', 'fifo', 'sendTimeoutMs', 'maxMessageBytes', 'maxBatchSize', 'route', ...MESSAGE_FORMAT_OPTION_NAMES];
 const PREFIX = /^[A-Za-z0-9_-]{1,40}$/;
 
 /** Validates `createSqsPublisher` options once and fills in defaults; throws {@link OutboxConfigError} naming the option. */
@@ -139,5 +154,21 @@ function common<Client>(
     sendTimeoutMs: integerOption(options.sendTimeoutMs, 'sendTimeoutMs', defaults.sendTimeoutMs, 1, MAX_TIMER_MS),
     maxMessageBytes: integerOption(options.maxMessageBytes, 'maxMessageBytes', defaults.maxMessageBytes, 1, MAX_MESSAGE_BYTES),
     maxBatchSize: integerOption(options.maxBatchSize, 'maxBatchSize', defaults.maxBatchSize, 1, 10),
+    messageFormat: awsMessageFormat(options),
   };
+}
+
+/**
+ * Binary mode is refused: it needs 10 message attributes for the CloudEvents attributes alone
+ * (11 with a trace context), and SQS carries at most 10, so nearly every event would fail.
+ */
+function awsMessageFormat(options: MessageFormatOptions): NormalizedMessageFormat {
+  const format = normalizeMessageFormat(options);
+  if (format.format === 'cloudevents-binary') {
+    throw new OutboxConfigError(
+      'format',
+      `cloudevents-binary is not available on SQS/SNS: its attributes need 10-11 message attributes and SQS carries at most ${MAX_MESSAGE_ATTRIBUTES}; use cloudevents-structured (the whole CloudEvent in the body)`,
+    );
+  }
+  return format;
 }

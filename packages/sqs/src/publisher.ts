@@ -61,6 +61,7 @@ export function createSqsPublisher(options: SqsPublisherOptions): SqsPublisher {
     sendTimeoutMs: config.sendTimeoutMs,
     maxMessageBytes: config.maxMessageBytes,
     maxBatchSize: config.maxBatchSize,
+    messageFormat: config.messageFormat,
     maxBatchBytes: MAX_BATCH_BYTES,
     destination: (event: StoredEvent) => resolveQueue(event, config.routing),
     async sendOne(queue, message, signal) {

@@ -43,6 +43,7 @@ export function createSnsPublisher(options: SnsPublisherOptions): SnsPublisher {
     sendTimeoutMs: config.sendTimeoutMs,
     maxMessageBytes: Math.min(config.maxMessageBytes, MAX_BATCH_BYTES),
     maxBatchSize: config.maxBatchSize,
+    messageFormat: config.messageFormat,
     maxBatchBytes: MAX_BATCH_BYTES,
     destination: (event: StoredEvent) => resolveTopic(event, config.routing),
     async sendOne(topic, message, signal) {

@@ -1,4 +1,4 @@
-import { messageHeaders, PublishError, type StoredEvent } from '@outboxkit/core';
+import { encodeMessage, NATIVE_MESSAGE_FORMAT, PublishError, type NormalizedMessageFormat, type StoredEvent } from '@outboxkit/core';
 
 /** SQS (and SNS-to-SQS delivery) carries at most this many message attributes. */
 export const MAX_MESSAGE_ATTRIBUTES = 10;
@@ -21,26 +21,31 @@ export interface AwsMessage {
 }
 
 /**
- * Maps a stored event to its SQS/SNS message: the JSON payload as the body, unchanged, and core's
- * headers (`x-outbox-event-id`, ...) plus the event's own (trace context) as String attributes.
- * SQS carries at most 10 attributes and core uses 6, so an event may add at most 4 headers of its
- * own; one with more, with an empty value or with a name SQS does not take fails permanently
+ * Maps a stored event to its SQS/SNS message in `format` (native by default): the JSON payload as
+ * the body, unchanged, and core's headers (`x-outbox-event-id`, ...) plus the event's own (trace
+ * context) as String attributes; or, `cloudevents-structured`, the JSON CloudEvent as the body and
+ * a `content-type` attribute. SQS carries at most 10 attributes and core uses 6 (structured: 1),
+ * so a native event may add at most 4 headers of its own; one with more, with an empty value or with a name SQS does not take fails permanently
  * (`rejected`) instead of reaching consumers without some of its headers.
  *
  * @example
  * const { body, attributes } = toAwsMessage(event); // SendMessage({ MessageBody: body, MessageAttributes: attributes })
  */
-export function toAwsMessage(event: StoredEvent, trace: Readonly<Record<string, string>> = {}): AwsMessage {
-  const headers = messageHeaders(event, trace);
+export function toAwsMessage(
+  event: StoredEvent,
+  trace: Readonly<Record<string, string>> = {},
+  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
+): AwsMessage {
+  const { headers, body: bytesOfBody } = encodeMessage(event, format, trace);
   const names = Object.keys(headers);
   if (names.length > MAX_MESSAGE_ATTRIBUTES) {
     throw new PublishError(
       'rejected',
-      `event ${event.id} has ${names.length} headers (${names.join(', ')}); SQS and SNS carry at most ${MAX_MESSAGE_ATTRIBUTES} message attributes and outboxkit uses 6 of them, ` +
+      `event ${event.id} has ${names.length} headers (${names.join(', ')}); SQS and SNS carry at most ${MAX_MESSAGE_ATTRIBUTES} message attributes, outboxkit's own included, ` +
         "so drop some of the event's own headers (put data in the payload instead)",
     );
   }
-  const body = JSON.stringify(event.payload);
+  const body = bytesOfBody.toString('utf8');
   let bytes = Buffer.byteLength(body);
   const attributes: Record<string, StringAttribute> = {};
   for (const [name, value] of Object.entries(headers)) {
