@@ -62,4 +62,30 @@ describe('outbox-relay: refused flag values name the flag', () => {
     expect(result.stderr).toMatch(new RegExp(`^outbox-relay: ${flag}: `));
     expect(result.stderr).not.toContain(option);
   });
+
+  it.each([
+    [
+      ['run', '--message-format', 'xml'],
+      /^outbox-relay: --message-format: "xml" is not a message format; use one of native, cloudevents-binary, cloudevents-structured/,
+    ],
+    [['run', '--message-format', 'cloudevents-binary'], /^outbox-relay: --cloudevents-source: is required with cloudevents-binary/],
+    [['run', '--message-format', 'cloudevents-structured', '--cloudevents-source', 'a b'], /^outbox-relay: --cloudevents-source: "a b" is not a URI-reference/],
+    [
+      ['run', '--cloudevents-source', 'urn:example:shop'],
+      /^outbox-relay: --cloudevents-source: is only used with cloudevents-binary or cloudevents-structured/,
+    ],
+    [
+      ['run', '--broker-url', 'nats://127.0.0.1:4222', '--message-format', 'cloudevents', '--cloudevents-source', 'urn:example:shop'],
+      /^outbox-relay: --message-format: "cloudevents" is not a message format/,
+    ],
+    [
+      ['run', '--broker-url', 'sqs+http://127.0.0.1:1?region=us-east-1', '--message-format', 'cloudevents-binary', '--cloudevents-source', 'urn:example:shop'],
+      /^outbox-relay: --message-format: cloudevents-binary is not available on SQS\/SNS: .* use cloudevents-structured/,
+    ],
+  ])('%j exits 2 and names the wire-format flag', async (args, message) => {
+    const result = await runCli([...args, ...db]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/cloudEventsSource|(^|\s)format:/);
+  });
 });

@@ -78,7 +78,7 @@ export function normalizeMessageFormat(options: MessageFormatOptions): Normalize
     if (source !== undefined) {
       throw new OutboxConfigError(
         'cloudEventsSource',
-        `is only used with a CloudEvents format; set format to cloudevents-binary or cloudevents-structured, or leave it out`,
+        'is only used with cloudevents-binary or cloudevents-structured; choose one of them as the format, or leave the source out',
       );
     }
     return NATIVE_MESSAGE_FORMAT;
@@ -86,7 +86,7 @@ export function normalizeMessageFormat(options: MessageFormatOptions): Normalize
   if (source === undefined) {
     throw new OutboxConfigError(
       'cloudEventsSource',
-      `is required with format ${format}: the CloudEvents source naming this producer, e.g. "urn:example:shop" or "/services/shop"`,
+      `is required with ${format}: the CloudEvents source naming this producer, e.g. "urn:example:shop" or "/services/shop"`,
     );
   }
   if (typeof source !== 'string' || !isUriReference(source)) {

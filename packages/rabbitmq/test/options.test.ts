@@ -23,12 +23,12 @@ describe('normalizeRabbitPublisherOptions', () => {
 
   it.each([
     [{ format: 'cloudevents' }, 'format', /is not a message format; use one of native, cloudevents-binary, cloudevents-structured/],
-    [{ format: 'cloudevents-structured' }, 'cloudEventsSource', /is required with format cloudevents-structured/],
+    [{ format: 'cloudevents-structured' }, 'cloudEventsSource', /is required with cloudevents-structured/],
     [{ format: 'cloudevents-binary', cloudEventsSource: 'not a uri' }, 'cloudEventsSource', /"not a uri" is not a URI-reference/],
     [{ format: 'cloudevents-binary', cloudEventsSource: '' }, 'cloudEventsSource', /is not a URI-reference/],
     [{ format: 'cloudevents-binary', cloudEventsSource: '/a%zz' }, 'cloudEventsSource', /is not a URI-reference/],
     [{ format: 'cloudevents-binary', cloudEventsSource: 42 }, 'cloudEventsSource', /42 is not a URI-reference/],
-    [{ cloudEventsSource: 'urn:example:shop' }, 'cloudEventsSource', /is only used with a CloudEvents format/],
+    [{ cloudEventsSource: 'urn:example:shop' }, 'cloudEventsSource', /is only used with cloudevents-binary or cloudevents-structured/],
   ])('refuses the wire format %o naming %s', (options, option, message) => {
     const error = configErrorOf({ connection: url, ...options });
     expect(error.option).toBe(option);

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { OutboxConfigError, redactUrl, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { OutboxConfigError, redactUrl, type MessageFormat, type Publisher, type StoredEvent } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
 import { underFlag, type FlagNames } from './flag-errors.js';
 import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
@@ -31,6 +31,10 @@ export interface BrokerFlags {
   fifo?: boolean;
   maxMessageBytes?: number;
   publishTimeoutMs?: number;
+  /** Every broker: `native`, `cloudevents-binary` (not SQS/SNS) or `cloudevents-structured`. */
+  messageFormat?: string;
+  /** Every broker: the CloudEvents `source`, required with a CloudEvents format. */
+  cloudeventsSource?: string;
 }
 
 type BrokerKind = 'RabbitMQ' | 'NATS' | 'Redis' | 'SQS' | 'SNS' | 'Pub/Sub';
@@ -46,6 +50,8 @@ export const BROKER_ENV = {
   fifo: 'OUTBOX_AWS_FIFO',
   maxMessageBytes: 'OUTBOX_MAX_MESSAGE_BYTES',
   publishTimeoutMs: 'OUTBOX_PUBLISH_TIMEOUT_MS',
+  messageFormat: 'OUTBOX_MESSAGE_FORMAT',
+  cloudeventsSource: 'OUTBOX_CLOUDEVENTS_SOURCE',
 } as const;
 
 /** Which brokers each broker-specific flag belongs to, by flag name; used for the help and the errors. */
@@ -99,12 +105,19 @@ const loadPubsub = () => brokerPackage('pubsub:', OPTIONAL_PACKAGES.pubsub, () =
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** The wire-format options every publisher takes; the publisher checks the value (and names the flag through {@link FORMAT_FLAGS}). */
+const formatOptions = (flags: BrokerFlags) => defined({ format: flags.messageFormat as MessageFormat | undefined, cloudEventsSource: flags.cloudeventsSource });
+
+/** The flags of the wire-format options, in every broker's flag table. */
+const FORMAT_FLAGS: FlagNames = { format: '--message-format', cloudEventsSource: '--cloudevents-source' };
+
 /** The flags of the RabbitMQ publisher's options, for `run` and the operations commands that publish. */
 export const RABBITMQ_OPTION_FLAGS: FlagNames = {
   connection: '--broker-url',
   exchange: '--exchange',
   maxMessageBytes: '--max-message-bytes',
   confirmTimeoutMs: '--publish-timeout-ms',
+  ...FORMAT_FLAGS,
 };
 
 const RABBITMQ: BrokerModule = {
@@ -115,6 +128,7 @@ const RABBITMQ: BrokerModule = {
     return createRabbitPublisher({
       connection: url,
       ...defined({ exchange: flags.exchange, maxMessageBytes: flags.maxMessageBytes, confirmTimeoutMs: flags.publishTimeoutMs }),
+      ...formatOptions(flags),
       ...(flags.declareExchange === false ? { declareExchange: false } : {}),
     });
   },
@@ -136,6 +150,7 @@ const NATS: BrokerModule = {
     stream: '--nats-stream',
     maxMessageBytes: '--max-message-bytes',
     ackTimeoutMs: '--publish-timeout-ms',
+    ...FORMAT_FLAGS,
   },
   async create(url, flags) {
     const { createNatsPublisher } = await loadNats();
@@ -147,6 +162,7 @@ const NATS: BrokerModule = {
         maxMessageBytes: flags.maxMessageBytes,
         ackTimeoutMs: flags.publishTimeoutMs,
       }),
+      ...formatOptions(flags),
       ...(flags.declareStream === false ? { declareStream: false } : {}),
     });
   },
@@ -170,12 +186,14 @@ const REDIS: BrokerModule = {
     maxLength: '--max-len',
     maxMessageBytes: '--max-message-bytes',
     replyTimeoutMs: '--publish-timeout-ms',
+    ...FORMAT_FLAGS,
   },
   async create(url, flags) {
     const { createRedisPublisher } = await loadRedis();
     return createRedisPublisher({
       connection: url,
       ...defined({ streamPrefix: flags.streamPrefix, maxLength: flags.maxLen, maxMessageBytes: flags.maxMessageBytes, replyTimeoutMs: flags.publishTimeoutMs }),
+      ...formatOptions(flags),
       ...(flags.createStreams === false ? { createStreams: false } : {}),
     });
   },
@@ -197,6 +215,7 @@ function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
   const common = (flags: BrokerFlags) => ({
     ...defined({ maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
     ...(flags.fifo === true ? { fifo: true } : {}),
+    ...formatOptions(flags),
   });
   return {
     kind,
@@ -207,6 +226,7 @@ function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
       fifo: '--fifo',
       maxMessageBytes: '--max-message-bytes',
       sendTimeoutMs: '--publish-timeout-ms',
+      ...FORMAT_FLAGS,
     },
     async create(url, flags) {
       const aws = await loadAws(scheme);
@@ -237,12 +257,14 @@ const PUBSUB: BrokerModule = {
     topicPrefix: '--topic-prefix',
     maxMessageBytes: '--max-message-bytes',
     sendTimeoutMs: '--publish-timeout-ms',
+    ...FORMAT_FLAGS,
   },
   async create(url, flags) {
     const { createPubsubPublisher } = await loadPubsub();
     return createPubsubPublisher({
       connection: url,
       ...defined({ topicPrefix: flags.topicPrefix, maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
+      ...formatOptions(flags),
     });
   },
   async destination(flags) {
@@ -382,5 +404,18 @@ export function brokerOptions(command: Command): Command {
       new Option('--publish-timeout-ms <ms>', "budget of one publish up to the broker's acknowledgement (default 10000)")
         .env(BROKER_ENV.publishTimeoutMs)
         .argParser(int('--publish-timeout-ms')),
+    )
+    .addOption(
+      new Option(
+        '--message-format <format>',
+        'native (default: x-outbox-* headers), cloudevents-binary (CloudEvents attributes as headers; not SQS/SNS) or cloudevents-structured ' +
+          '(the whole CloudEvent as the JSON body); see docs/cloudevents.md',
+      ).env(BROKER_ENV.messageFormat),
+    )
+    .addOption(
+      new Option(
+        '--cloudevents-source <uri-reference>',
+        'the CloudEvents source attribute, required with a CloudEvents --message-format (e.g. urn:example:shop)',
+      ).env(BROKER_ENV.cloudeventsSource),
     );
 }
