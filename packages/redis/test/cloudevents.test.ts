@@ -49,7 +49,8 @@ describe('CloudEvents on Redis Streams', () => {
   }
 
   async function entries(stream: string): Promise<Record<string, string>[]> {
-    return (await client.xRange(stream, '-', '+')).map((entry) => ({ ...entry.message }) as Record<string, string>);
+    const range = (await client.xRange(stream, '-', '+')) ?? [];
+    return range.map((entry) => ({ ...entry?.message }) as Record<string, string>);
   }
 
   it('binary mode: every attribute a ce- field, the payload JSON in the payload field', async () => {
