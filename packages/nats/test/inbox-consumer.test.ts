@@ -1,20 +1,12 @@
 import * as sqlite from '@outboxkit/sqlite';
 import { DEAD_LETTER_HEADERS, type InboxEvent } from '@outboxkit/core';
-import {
-  freePort,
-  serviceUrl,
-  sqliteConformanceDatabase,
-  startNatsServer,
-  storedEvent,
-  uniqueName,
-  waitFor,
-  type ConformanceDatabase,
-} from '@outboxkit/testkit';
+import { freePort, serviceUrl, sqliteConformanceDatabase, startNatsServer, storedEvent, waitFor, type ConformanceDatabase } from '@outboxkit/testkit';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsInboxConsumer, toNatsMessage, type NatsInboxConsumer, type NatsInboxConsumerOptions } from '../src/index.js';
 import { toMsgHdrs } from '../src/wire-format.js';
+import { addTestStream } from './streams.js';
 
 describe('NATS inbox consumer', () => {
   let url: string;
@@ -40,13 +32,7 @@ describe('NATS inbox consumer', () => {
   });
 
   /** A stream of its own; returns its name and subject prefix. */
-  async function newStream(): Promise<{ stream: string; prefix: string }> {
-    const prefix = uniqueName('okt_in');
-    const stream = prefix.toUpperCase();
-    await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], storage: StorageType.File });
-    streams.push(stream, `${stream}_C_DEAD`);
-    return { stream, prefix };
-  }
+  const newStream = () => addTestStream(jsm, streams, 'okt_in');
 
   /** Publishes `event` as the relay would, but without Nats-Msg-Id, so JetStream stores every copy. */
   async function publishRaw(subject: string, event: ReturnType<typeof storedEvent>): Promise<void> {

@@ -17,6 +17,7 @@ import {
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPubsubInboxConsumer, toPubsubMessage, type PubsubInboxConsumer, type PubsubInboxConsumerOptions } from '../src/index.js';
+import { firstMessage } from './messages.js';
 
 describe('Pub/Sub inbox consumer', () => {
   let emulator: PubsubEmulator;
@@ -75,20 +76,7 @@ describe('Pub/Sub inbox consumer', () => {
     return Number(rows[0]!.n);
   }
 
-  /** The first message on a subscription, acked. */
-  async function first(subscription: string): Promise<Message> {
-    const sub = client.subscription(subscription);
-    try {
-      return await new Promise<Message>((resolve) =>
-        sub.on('message', (message: Message) => {
-          message.ack();
-          resolve(message);
-        }),
-      );
-    } finally {
-      await sub.close();
-    }
-  }
+  const first = (subscription: string): Promise<Message> => firstMessage(client, subscription);
 
   it('ready() rejects with the reason while Pub/Sub is unreachable or the subscription is missing, and resolves once it exists', async () => {
     const closedPort = await freePort();

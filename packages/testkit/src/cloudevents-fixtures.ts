@@ -1,5 +1,6 @@
-import type { InboxEvent, StoredEvent } from '@outboxkit/core';
-import { storedEvent } from './rabbit-testbed.js';
+import type { InboxConsumerStats, InboxEvent, StoredEvent } from '@outboxkit/core';
+import { expect } from 'vitest';
+import { storedEvent, waitFor } from './rabbit-testbed.js';
 
 /** The `cloudEventsSource` of the CloudEvents tests. */
 export const CLOUDEVENTS_TEST_SOURCE = 'urn:example:shop';
@@ -58,4 +59,20 @@ export function expectedInboxEvent(event: StoredEvent): InboxEvent {
     payload: event.payload,
     headers: { 'correlation-id': 'corr-7', traceparent: TEST_TRACEPARENT },
   };
+}
+
+/**
+ * Waits until `consumer` has judged the three deliveries of a CloudEvents round trip (`first`,
+ * `first` again, `second`) and checks that it applied each event once, as the native event. Sorted
+ * by sequence, for brokers that do not keep order (SQS standard queues).
+ */
+export async function expectDedupedRoundTrip(
+  consumer: { stats(): InboxConsumerStats },
+  received: readonly InboxEvent[],
+  first: StoredEvent,
+  second: StoredEvent,
+): Promise<void> {
+  await waitFor('three deliveries judged', () => consumer.stats().processed + consumer.stats().duplicates === 3);
+  expect(consumer.stats()).toMatchObject({ processed: 2, duplicates: 1, failed: 0, deadLettered: 0 });
+  expect([...received].sort((a, b) => a.sequence - b.sequence)).toEqual([expectedInboxEvent(first), expectedInboxEvent(second)]);
 }
