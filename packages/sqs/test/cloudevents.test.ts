@@ -6,7 +6,7 @@ import {
   CLOUDEVENTS_TEST_SOURCE,
   cloudEventTestEvent,
   createSqsQueue,
-  expectedCloudEventAttributes,
+  expectedStructuredCloudEvent,
   expectDedupedRoundTrip,
   sqliteConformanceDatabase,
   startFauxqs,
@@ -63,12 +63,7 @@ describe('CloudEvents on SQS', () => {
       'content-type': 'application/cloudevents+json',
       'correlation-id': 'corr-7',
     });
-    expect(JSON.parse(message?.Body ?? '')).toEqual({
-      ...expectedCloudEventAttributes(event),
-      outboxsequence: 3,
-      datacontenttype: 'application/json',
-      data: event.payload,
-    });
+    expect(JSON.parse(message?.Body ?? '')).toEqual(expectedStructuredCloudEvent(event));
   });
 
   it('publisher -> SQS -> inbox consumer gets the native event shape and dedupes a re-published CloudEvent by its id', async () => {

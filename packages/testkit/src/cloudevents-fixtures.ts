@@ -40,6 +40,11 @@ export function expectedCloudEventAttributes(event: StoredEvent): Record<string,
   };
 }
 
+/** The JSON body of a structured-mode message of {@link cloudEventTestEvent} (on every broker). */
+export function expectedStructuredCloudEvent(event: StoredEvent): Record<string, unknown> {
+  return { ...expectedCloudEventAttributes(event), outboxsequence: event.sequence, datacontenttype: 'application/json', data: event.payload };
+}
+
 /** The headers (attributes) a binary-mode message of {@link cloudEventTestEvent} has on NATS, Redis, SQS/SNS and Pub/Sub. */
 export function expectedBinaryModeHeaders(event: StoredEvent): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'correlation-id': 'corr-7' };
