@@ -139,10 +139,12 @@ export function decodeMessage(message: ReceivedMessageParts): InboxEvent | Undec
 
 /**
  * The event of a message in a CloudEvents format (structured: by its content type; binary: by a
- * `ce-specversion` header), or null for a native message. Either form hands the handler the same
+ * `ce-specversion` header), or null for a native message (one with `x-outbox-event-id`). Either form hands the handler the same
  * event as the native one.
  */
 function decodeCloudEventMessage(message: ReceivedMessageParts): InboxEvent | UndecodableMessage | null {
+  // outboxkit's own id header marks a native message, whatever headers of its own the event has.
+  if (headerIgnoringCase(message.headers, MESSAGE_HEADERS.eventId) !== undefined) return null;
   const contentType = headerIgnoringCase(message.headers, CLOUDEVENTS_HEADERS.contentType);
   const plain = headersBeside(message.headers);
   let event: InboxEvent | UndecodableMessage;

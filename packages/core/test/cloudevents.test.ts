@@ -65,6 +65,12 @@ describe('CloudEvents mapping', () => {
     expect(native).toMatchObject({ id: event.id, sequence: 7, headers: { 'correlation-id': 'c-1', tracestate: 'k=v' } });
   });
 
+  it('reads a native message as native even when the event carries a ce-specversion header of its own', () => {
+    const envelope = createEnvelope({ aggregateType: 'order', aggregateId: 'o-2', type: 'placed', payload: null, headers: { 'ce-specversion': '1.0' } });
+    const event = { ...envelope, sequence: 1, position: 1, attempts: 0 };
+    expect(decodeMessage(encodeMessage(event, normalizeMessageFormat({})))).toMatchObject({ id: event.id, headers: { 'ce-specversion': '1.0' } });
+  });
+
   it('puts the publish span in traceparent, replacing the writer', () => {
     const { headers } = encodeMessage(stored(), binary, { traceparent: '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01' });
     expect(headers['ce-traceparent']).toBe('00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01');

@@ -72,6 +72,8 @@ export function decodeInboxEvent(message: AsyncMessage): InboxEvent | Undecodabl
  * `message-id` property, when set, must agree with the CloudEvent id the inbox dedupes on.
  */
 function decodeCloudEvent(message: AsyncMessage, headers: Record<string, unknown>): InboxEvent | UndecodableMessage | null {
+  // outboxkit's own id header marks a native message, whatever headers of its own the event has.
+  if (headers[OUTBOX_HEADERS.eventId] !== undefined) return null;
   let event: InboxEvent | UndecodableMessage;
   if (isStructuredCloudEventContentType(message.contentType)) {
     const body = Buffer.isBuffer(message.body) || typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
