@@ -107,7 +107,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   async #publish(event: StoredEvent): Promise<void> {
-    const message = toAmqpMessage(event, this.#config.messageFormat);
+    const message = toAmqpMessage(event, {}, this.#config.messageFormat);
     const route = resolveRoute(event, this.#config);
     try {
       // The publish span (a no-op without an OpenTelemetry SDK) is the writer's child; its own
@@ -219,7 +219,7 @@ function missingExchange(event: StoredEvent, route: Route, cause?: unknown): Pub
 
 /** The message with the publish span's trace context, wherever the format carries it. */
 function withTrace(message: AmqpMessage, event: StoredEvent, format: NormalizedMessageFormat, trace: Readonly<Record<string, string>>): AmqpMessage {
-  return Object.keys(trace).length === 0 ? message : toAmqpMessage(event, format, trace);
+  return Object.keys(trace).length === 0 ? message : toAmqpMessage(event, trace, format);
 }
 
 function describeRoute(route: Route): string {

@@ -57,8 +57,9 @@ export interface AmqpMessage {
 }
 
 /**
- * Maps a stored event to the AMQP message the publisher sends, in the publisher's `format`
- * (native by default); `trace` is the publish span's context, which replaces the writer's.
+ * Maps a stored event to the AMQP message the publisher sends: `trace` is the publish span's
+ * context, which replaces the writer's; `format` the publisher's (native by default). The same
+ * argument order as the other brokers' `toNatsMessage`, `toStreamFields`, ...
  * Replay and tests use this same function, so there is one wire format. Every format keeps the
  * AMQP `message-id` (the event id) and `type` properties, which tools and dedupe rely on.
  *
@@ -68,8 +69,8 @@ export interface AmqpMessage {
  */
 export function toAmqpMessage(
   event: StoredEvent,
-  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
   trace: Readonly<Record<string, string>> = {},
+  format: NormalizedMessageFormat = NATIVE_MESSAGE_FORMAT,
 ): AmqpMessage {
   const { headers, contentType, body } = amqpContent(event, format, trace);
   return {
