@@ -83,25 +83,15 @@ export async function openAwsBroker(service, fauxqs, prefix = 'bench') {
       // A client of its own, as the relay's publisher has; the same body, attributes, message
       // group (the aggregate) and deduplication id (the event id), one SendMessage / Publish per
       // event. The relay's publisher batches concurrent publishes (SendMessageBatch / PublishBatch).
-      const fifo = (event) => ({ MessageGroupId: messageGroupId(event), MessageDeduplicationId: event.id });
-      if (service === 'sqs') {
-        const own = new SQSClient(awsClientOptions(endpoint));
-        return {
-          send(event) {
-            const { body, attributes } = toAwsMessage(event);
-            return own.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes, ...fifo(event) }));
-          },
-          close: async () => own.destroy(),
-        };
-      }
-      const own = new SNSClient(awsClientOptions(endpoint));
-      return {
-        send(event) {
-          const { body, attributes } = toAwsMessage(event);
-          return own.send(new PublishCommand({ TopicArn: topicArn, Message: body, MessageAttributes: attributes, ...fifo(event) }));
-        },
-        close: async () => own.destroy(),
+      const own = new (service === 'sqs' ? SQSClient : SNSClient)(awsClientOptions(endpoint));
+      const request = (event) => {
+        const { body, attributes } = toAwsMessage(event);
+        const shared = { MessageAttributes: attributes, MessageGroupId: messageGroupId(event), MessageDeduplicationId: event.id };
+        return service === 'sqs'
+          ? new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, ...shared })
+          : new PublishCommand({ TopicArn: topicArn, Message: body, ...shared });
       };
+      return { send: (event) => own.send(request(event)), close: async () => own.destroy() };
     },
     async purge() {
       await admin.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
