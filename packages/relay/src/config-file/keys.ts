@@ -86,7 +86,7 @@ export function nearestKeys(key: string): string[] {
     leaf: candidate.includes('.') ? distance(leaf(key), leaf(candidate)) : Number.POSITIVE_INFINITY,
   }));
   const best = Math.min(...scored.map((s) => Math.min(s.whole, s.leaf)));
-  if (best > Math.max(2, Math.floor(key.length / 3))) return [];
+  if (best > Math.max(1, Math.floor(key.length / 3))) return [];
   // A near miss of the whole path beats the same name in another section.
   const whole = scored.filter((s) => s.whole === best);
   return (whole.length > 0 ? whole : scored.filter((s) => s.leaf === best)).map((s) => s.candidate);

@@ -59,7 +59,7 @@ function jsonReason(message: string): string {
   const token = /^Unexpected token '(.)'/.exec(message);
   if (token) return `unexpected '${token[1]}'`;
   if (/Unexpected end of JSON input/.test(message)) return 'unexpected end of the file';
-  return message.replace(/ in JSON at position \d+.*$/s, '').replace(/^\w/, (c) => c.toLowerCase());
+  return message.replace(/( in JSON)? at position \d+.*$/s, '').replace(/^\w/, (c) => c.toLowerCase());
 }
 
 /**
@@ -86,14 +86,14 @@ export function jsonErrorOffset(text: string): number {
       i++;
       if (char === '"') return;
       if (char !== '\\') continue;
-      const escape = text[i];
-      if (escape === 'u') {
+      const escaped = text[i];
+      if (escaped === 'u') {
         i++;
         for (let k = 0; k < 4; k++) {
           if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail();
           i++;
         }
-      } else if (escape !== undefined && '"\\/bfnrt'.includes(escape)) i++;
+      } else if (escaped !== undefined && '"\\/bfnrt'.includes(escaped)) i++;
       else fail();
     }
   };
@@ -118,11 +118,17 @@ export function jsonErrorOffset(text: string): number {
         }
         value();
         space();
-        if (text[i] === ',') i++;
-        else return expect(close);
+        if (text[i] !== ',') {
+          expect(close);
+          return;
+        }
+        i++;
       }
     }
-    if (char === '"') return string();
+    if (char === '"') {
+      string();
+      return;
+    }
     for (const word of ['true', 'false', 'null']) {
       if (char === word[0]) {
         for (const letter of word) expect(letter);
