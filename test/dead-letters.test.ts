@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTER_HEADERS } from '@outboxkit/core';
 import { toAmqpMessage, createInboxConsumer, type InboxConsumer } from '@outboxkit/rabbitmq';
-import { serviceUrl, storedEvent, uniqueName } from '@outboxkit/testkit';
+import { createSqsInboxConsumer, toAwsMessage, type SqsInboxConsumer } from '@outboxkit/sqs';
+import { awsBrokerUrl, awsClientOptions, createSqsQueue, serviceUrl, startFauxqs, storedEvent, uniqueName, type FauxqsServer } from '@outboxkit/testkit';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openInboxDb, type InboxTestDb } from './fixtures/inbox-db.mjs';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { RabbitTestBed, waitFor } from './support/inbox-helpers.js';
@@ -8,6 +11,14 @@ import { runCli } from './support/relay-process.js';
 
 // Issue 21, item 6: what an inbox consumer dead-lettered can be listed and sent back with the
 // original ids; the consumer's inbox drops what it already applied.
+
+/** The consumers' handler: fails while `broken()` says so, else records the effect in the inbox database. */
+function appliesUnless(inbox: () => InboxTestDb, broken: () => boolean) {
+  return async (event: { id: string }, tx: Parameters<InboxTestDb['insertEffect']>[0]): Promise<void> => {
+    if (broken()) throw new Error('the payment provider is down');
+    await inbox().insertEffect(tx, event.id, 'applied');
+  };
+}
 
 interface ListedLetter {
   id: string | null;
@@ -39,10 +50,10 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
       dialect: inbox.dialect,
       maxAttempts: 2,
       retryDelayMs: 10,
-      handler: async (event, tx) => {
-        if (broken) throw new Error('the payment provider is down');
-        await inbox.insertEffect(tx, event.id, 'applied');
-      },
+      handler: appliesUnless(
+        () => inbox,
+        () => broken,
+      ),
     });
     await consumer.ready();
   });
@@ -120,7 +131,11 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
   });
 
   it.each([
-    [['dead-letters', 'list', '--queue', 'q', '--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222'], '--broker-url', /reads RabbitMQ dead-letter queues only/],
+    [
+      ['dead-letters', 'list', '--queue', 'q', '--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222'],
+      '--broker-url',
+      /reads the dead letters of RabbitMQ, SQS inbox consumers for now, but nats:\/\/u:\*\*\*@127\.0\.0\.1:4222 is a NATS URL/,
+    ],
     [['dead-letters', 'list', '--queue', 'q', '--limit', '0'], '--limit', /must be an integer from 1 to 100000/],
   ])('%j exits 2 naming %s, without the password', async (args, flag, message) => {
     const result = await runCli(args);
@@ -128,5 +143,113 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
     expect(result.stderr).toContain(`outbox-relay: ${flag}: `);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toContain('s3cretpw');
+  });
+});
+
+describe('outbox-relay dead-letters (SQS on fauxqs, SQLite inbox)', () => {
+  let database: TestDatabase;
+  let inbox: InboxTestDb;
+  let fauxqs: FauxqsServer;
+  let sqs: SQSClient;
+  let consumer: SqsInboxConsumer;
+  let queueUrl: string;
+  let deadUrl: string;
+  const queue = uniqueName('okt_dlq');
+  let broken = true;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('SQLite');
+    inbox = await openInboxDb('SQLite', database.url, database.schema);
+    fauxqs = await startFauxqs();
+    sqs = new SQSClient(awsClientOptions(fauxqs.url));
+    const dead = await createSqsQueue(fauxqs.url, `${queue}-dead`);
+    deadUrl = dead.url;
+    // The consumer dead-letters after 2 deliveries, before SQS's own redrive (100) would.
+    queueUrl = (await createSqsQueue(fauxqs.url, queue, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) })).url;
+    consumer = createSqsInboxConsumer({
+      connection: awsBrokerUrl(fauxqs.url),
+      queue,
+      consumer: `c_${queue}`,
+      db: inbox.db,
+      dialect: inbox.dialect,
+      maxDeliveries: 2,
+      retryDelayMs: 10,
+      waitTimeSeconds: 1,
+      handler: appliesUnless(
+        () => inbox,
+        () => broken,
+      ),
+    });
+    await consumer.ready();
+  });
+
+  afterAll(async () => {
+    await consumer?.close();
+    sqs?.destroy();
+    await fauxqs?.dispose();
+    await inbox?.close();
+    await database?.dispose();
+  });
+
+  const flags = (): string[] => ['--queue', queue, '--broker-url', awsBrokerUrl(fauxqs.url)];
+  const send = async (url: string, event: ReturnType<typeof storedEvent>, extra: Record<string, string> = {}): Promise<void> => {
+    const { body, attributes } = toAwsMessage(event);
+    for (const [name, value] of Object.entries(extra)) attributes[name] = { DataType: 'String', StringValue: value };
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: attributes }));
+  };
+
+  it("lists what the consumer gave up on (the queue's redrive target) without removing it, and sends it back; an applied event is dropped by the inbox", async () => {
+    const failed = [storedEvent({ aggregateId: 'sq-1' }, 1), storedEvent({ aggregateId: 'sq-2' }, 1), storedEvent({ aggregateId: 'sq-3' }, 1)];
+    for (const event of failed) await send(queueUrl, event);
+    await waitFor('three dead letters', () => consumer.stats().deadLettered === 3, 60_000);
+
+    for (let look = 0; look < 2; look++) {
+      const listed = await runCli(['dead-letters', 'list', '--json', ...flags()]);
+      expect(listed.code, listed.stderr).toBe(0);
+      const letters = JSON.parse(listed.stdout) as ListedLetter[];
+      expect(new Set(letters.map((letter) => letter.id))).toEqual(new Set(failed.map((event) => event.id)));
+      expect(letters.every((letter) => letter.sourceQueue === queue && letter.attempts === 2)).toBe(true);
+      expect(letters[0]!.error).toMatch(/the payment provider is down/);
+    }
+
+    // A copy of an event the consumer already applied also sits in the dead letters.
+    broken = false;
+    const applied = storedEvent({ aggregateId: 'sq-4' }, 1);
+    await send(queueUrl, applied);
+    await waitFor('the applied event', async () => (await inbox.effectCount(applied.id)) === 1);
+    await send(deadUrl, applied, { [DEAD_LETTER_HEADERS.source]: queue, [DEAD_LETTER_HEADERS.deliveries]: '2' });
+
+    const before = consumer.stats();
+    const replay = await runCli(['dead-letters', 'replay', ...flags()]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/4 dead letter\(s\) redelivered, 0 kept/);
+    await waitFor(
+      'three applied and one duplicate',
+      () => {
+        const now = consumer.stats();
+        return now.processed - before.processed === 3 && now.duplicates - before.duplicates === 1;
+      },
+      60_000,
+    );
+    for (const event of [...failed, applied]) expect(await inbox.effectCount(event.id)).toBe(1);
+    const after = await runCli(['dead-letters', 'list', ...flags()]);
+    expect(after.stdout).toMatch(/^0 dead letter\(s\) in the redrive target of /m);
+  });
+
+  it('replay --id sends only those; the rest stay, visible for the next look', async () => {
+    broken = true;
+    const events = [storedEvent({ aggregateId: 'sq-5' }, 1), storedEvent({ aggregateId: 'sq-6' }, 1)];
+    const deadBefore = consumer.stats().deadLettered;
+    for (const event of events) await send(queueUrl, event);
+    await waitFor('two more dead letters', () => consumer.stats().deadLettered === deadBefore + 2, 60_000);
+    broken = false;
+
+    const replay = await runCli(['dead-letters', 'replay', '--id', events[0]!.id, ...flags()]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/1 dead letter\(s\) redelivered, 1 kept/);
+    await waitFor('the selected one applied', async () => (await inbox.effectCount(events[0]!.id)) === 1, 60_000);
+    const left = JSON.parse((await runCli(['dead-letters', 'list', '--json', ...flags()])).stdout) as ListedLetter[];
+    expect(left.map((letter) => letter.id)).toEqual([events[1]!.id]);
+    expect(await inbox.effectCount(events[1]!.id)).toBe(0);
   });
 });
