@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS } from '@outboxkit/core';
+import { DEAD_LETTER_HEADERS, type InboxConsumerHandle, type InboxEvent, type StoredEvent } from '@outboxkit/core';
+import { createNatsInboxConsumer, toNatsMessage } from '@outboxkit/nats';
 import { toAmqpMessage, createInboxConsumer, type InboxConsumer } from '@outboxkit/rabbitmq';
-import { createSqsInboxConsumer, toAwsMessage, type SqsInboxConsumer } from '@outboxkit/sqs';
-import { awsBrokerUrl, awsClientOptions, createSqsQueue, serviceUrl, startFauxqs, storedEvent, uniqueName, type FauxqsServer } from '@outboxkit/testkit';
+import { createRedisInboxConsumer, toStreamFields } from '@outboxkit/redis';
+import { createSqsInboxConsumer, toAwsMessage } from '@outboxkit/sqs';
+import { awsBrokerUrl, awsClientOptions, createSqsQueue, serviceUrl, startFauxqs, storedEvent, uniqueName } from '@outboxkit/testkit';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders } from '@nats-io/transport-node';
+import { createClient } from 'redis';
 import { openInboxDb, type InboxTestDb } from './fixtures/inbox-db.mjs';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { RabbitTestBed, waitFor } from './support/inbox-helpers.js';
@@ -13,8 +18,8 @@ import { runCli } from './support/relay-process.js';
 // original ids; the consumer's inbox drops what it already applied.
 
 /** The consumers' handler: fails while `broken()` says so, else records the effect in the inbox database. */
-function appliesUnless(inbox: () => InboxTestDb, broken: () => boolean) {
-  return async (event: { id: string }, tx: Parameters<InboxTestDb['insertEffect']>[0]): Promise<void> => {
+function appliesUnless(inbox: () => InboxTestDb, broken: () => boolean): Handler {
+  return async (event, tx) => {
     if (broken()) throw new Error('the payment provider is down');
     await inbox().insertEffect(tx, event.id, 'applied');
   };
@@ -132,9 +137,9 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
 
   it.each([
     [
-      ['dead-letters', 'list', '--queue', 'q', '--broker-url', 'nats://u:s3cretpw@127.0.0.1:4222'],
+      ['dead-letters', 'list', '--queue', 'q', '--broker-url', 'sns+http://u:s3cretpw@127.0.0.1:1/000000000000'],
       '--broker-url',
-      /reads the dead letters of RabbitMQ, SQS inbox consumers for now, but nats:\/\/u:\*\*\*@127\.0\.0\.1:4222 is a NATS URL/,
+      /reads the dead letters of RabbitMQ, NATS, Redis, SQS inbox consumers for now, but sns\+http:\/\/u:\*\*\*@127\.0\.0\.1:1\/000000000000 is a SNS URL/,
     ],
     [['dead-letters', 'list', '--queue', 'q', '--limit', '0'], '--limit', /must be an integer from 1 to 100000/],
   ])('%j exits 2 naming %s, without the password', async (args, flag, message) => {
@@ -146,109 +151,228 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
   });
 });
 
-describe('outbox-relay dead-letters (SQS on fauxqs, SQLite inbox)', () => {
+/** One broker's inbox consumer with a SQLite inbox, for the shared dead-letter cases below. */
+interface DeadLetterBed {
+  /** `--queue` and `--broker-url` for it. */
+  readonly flags: string[];
+  readonly consumer: InboxConsumerHandle;
+  /** Publishes `event` where the consumer reads. */
+  send(event: StoredEvent): Promise<void>;
+  /** Adds a dead letter of `event` as the consumer would write it (2 deliveries). */
+  deadLetter(event: StoredEvent): Promise<void>;
+  /** What `x-outbox-source` of this consumer's dead letters looks like. */
+  readonly source: RegExp;
+  /** The default dead-letter destination as `list` names it. */
+  readonly where: RegExp;
+  close(): Promise<void>;
+}
+
+type Handler = (event: InboxEvent, tx: Parameters<InboxTestDb['insertEffect']>[0]) => Promise<void>;
+const consumerName = (): string => uniqueName('okt_dlc');
+
+const BEDS: [string, (inbox: InboxTestDb, handler: Handler) => Promise<DeadLetterBed>][] = [
+  [
+    'SQS on fauxqs',
+    async (inbox, handler) => {
+      const fauxqs = await startFauxqs();
+      const sqs = new SQSClient(awsClientOptions(fauxqs.url));
+      const queue = uniqueName('okt_dlq');
+      const dead = await createSqsQueue(fauxqs.url, `${queue}-dead`);
+      // The consumer dead-letters after 2 deliveries, before SQS's own redrive (100) would.
+      const { url } = await createSqsQueue(fauxqs.url, queue, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) });
+      const send = async (to: string, event: StoredEvent, extra: Record<string, string> = {}): Promise<void> => {
+        const { body, attributes } = toAwsMessage(event);
+        for (const [name, value] of Object.entries(extra)) attributes[name] = { DataType: 'String', StringValue: value };
+        await sqs.send(new SendMessageCommand({ QueueUrl: to, MessageBody: body, MessageAttributes: attributes }));
+      };
+      const consumer = createSqsInboxConsumer({
+        connection: awsBrokerUrl(fauxqs.url),
+        queue,
+        consumer: consumerName(),
+        db: inbox.db,
+        dialect: inbox.dialect,
+        maxDeliveries: 2,
+        retryDelayMs: 10,
+        waitTimeSeconds: 1,
+        handler,
+      });
+      return {
+        flags: ['--queue', queue, '--broker-url', awsBrokerUrl(fauxqs.url)],
+        consumer,
+        send: (event) => send(url, event),
+        deadLetter: (event) => send(dead.url, event, { [DEAD_LETTER_HEADERS.source]: queue, [DEAD_LETTER_HEADERS.deliveries]: '2' }),
+        source: new RegExp(`^${queue}$`),
+        where: /the redrive target of okt_dlq/,
+        async close() {
+          await consumer.close();
+          sqs.destroy();
+          await fauxqs.dispose();
+        },
+      };
+    },
+  ],
+  [
+    'NATS JetStream',
+    async (inbox, handler) => {
+      const url = await serviceUrl('nats');
+      const nc = await connect({ servers: url.replace(/^nats:\/\//, '') });
+      const jsm = await jetstreamManager(nc);
+      const stream = uniqueName('OKT_DL').toUpperCase();
+      const subject = `${stream.toLowerCase()}.order`;
+      await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
+      const durable = consumerName();
+      const consumer = createNatsInboxConsumer({
+        connection: url,
+        stream,
+        consumer: durable,
+        db: inbox.db,
+        dialect: inbox.dialect,
+        maxDeliveries: 2,
+        retryDelayMs: 10,
+        handler,
+      });
+      const publish = async (to: string, event: StoredEvent, extra: Record<string, string> = {}): Promise<void> => {
+        const { data, headers } = toNatsMessage(event);
+        const sent = natsHeaders();
+        for (const [name, value] of Object.entries({ ...headers, ...extra })) sent.set(name, value);
+        await jetstream(nc).publish(to, data, { headers: sent });
+      };
+      return {
+        flags: ['--queue', durable, '--broker-url', url],
+        consumer,
+        send: (event) => publish(subject, event),
+        deadLetter: (event) =>
+          publish(`outboxkit.dead.${durable}`, event, { [DEAD_LETTER_HEADERS.source]: `${stream}/${subject}`, [DEAD_LETTER_HEADERS.deliveries]: '2' }),
+        source: new RegExp(`^${stream}/${subject}$`),
+        where: new RegExp(`stream ${durable}_DEAD`),
+        async close() {
+          await consumer.close();
+          for (const name of [stream, `${durable}_DEAD`]) await jsm.streams.delete(name).catch(() => undefined);
+          await nc.close();
+        },
+      };
+    },
+  ],
+  [
+    'Redis Streams',
+    async (inbox, handler) => {
+      const url = await serviceUrl('redis');
+      const redis = createClient({ url });
+      await redis.connect();
+      const stream = uniqueName('okt_dl:order');
+      const consumer = createRedisInboxConsumer({
+        connection: url,
+        stream,
+        consumer: consumerName(),
+        db: inbox.db,
+        dialect: inbox.dialect,
+        maxDeliveries: 2,
+        retryDelayMs: 10,
+        blockMs: 50,
+        handler,
+      });
+      return {
+        flags: ['--queue', stream, '--broker-url', url],
+        consumer,
+        send: async (event) => void (await redis.xAdd(stream, '*', toStreamFields(event))),
+        deadLetter: async (event) =>
+          void (await redis.xAdd(`${stream}:dead`, '*', {
+            ...toStreamFields(event),
+            [DEAD_LETTER_HEADERS.source]: `${stream}/1-1`,
+            [DEAD_LETTER_HEADERS.deliveries]: '2',
+          })),
+        source: new RegExp(`^${stream}/\\d+-\\d+$`),
+        where: new RegExp(`stream ${stream}:dead`),
+        async close() {
+          await consumer.close();
+          await redis.del([stream, `${stream}:dead`]);
+          await redis.close();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(BEDS)('outbox-relay dead-letters (%s, SQLite inbox)', (_name, open) => {
   let database: TestDatabase;
   let inbox: InboxTestDb;
-  let fauxqs: FauxqsServer;
-  let sqs: SQSClient;
-  let consumer: SqsInboxConsumer;
-  let queueUrl: string;
-  let deadUrl: string;
-  const queue = uniqueName('okt_dlq');
+  let bed: DeadLetterBed;
   let broken = true;
 
   beforeAll(async () => {
     database = await createTestDatabase('SQLite');
     inbox = await openInboxDb('SQLite', database.url, database.schema);
-    fauxqs = await startFauxqs();
-    sqs = new SQSClient(awsClientOptions(fauxqs.url));
-    const dead = await createSqsQueue(fauxqs.url, `${queue}-dead`);
-    deadUrl = dead.url;
-    // The consumer dead-letters after 2 deliveries, before SQS's own redrive (100) would.
-    queueUrl = (await createSqsQueue(fauxqs.url, queue, { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dead.arn, maxReceiveCount: 100 }) })).url;
-    consumer = createSqsInboxConsumer({
-      connection: awsBrokerUrl(fauxqs.url),
-      queue,
-      consumer: `c_${queue}`,
-      db: inbox.db,
-      dialect: inbox.dialect,
-      maxDeliveries: 2,
-      retryDelayMs: 10,
-      waitTimeSeconds: 1,
-      handler: appliesUnless(
+    bed = await open(
+      inbox,
+      appliesUnless(
         () => inbox,
         () => broken,
       ),
-    });
-    await consumer.ready();
+    );
+    await bed.consumer.ready();
   });
 
   afterAll(async () => {
-    await consumer?.close();
-    sqs?.destroy();
-    await fauxqs?.dispose();
+    await bed?.close();
     await inbox?.close();
     await database?.dispose();
   });
 
-  const flags = (): string[] => ['--queue', queue, '--broker-url', awsBrokerUrl(fauxqs.url)];
-  const send = async (url: string, event: ReturnType<typeof storedEvent>, extra: Record<string, string> = {}): Promise<void> => {
-    const { body, attributes } = toAwsMessage(event);
-    for (const [name, value] of Object.entries(extra)) attributes[name] = { DataType: 'String', StringValue: value };
-    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: attributes }));
-  };
-
-  it("lists what the consumer gave up on (the queue's redrive target) without removing it, and sends it back; an applied event is dropped by the inbox", async () => {
-    const failed = [storedEvent({ aggregateId: 'sq-1' }, 1), storedEvent({ aggregateId: 'sq-2' }, 1), storedEvent({ aggregateId: 'sq-3' }, 1)];
-    for (const event of failed) await send(queueUrl, event);
-    await waitFor('three dead letters', () => consumer.stats().deadLettered === 3, 60_000);
+  it('lists what the consumer gave up on without removing it, and sends it back; an applied event is dropped by the inbox', async () => {
+    const failed = [storedEvent({ aggregateId: 'dx-1' }, 1), storedEvent({ aggregateId: 'dx-2' }, 1), storedEvent({ aggregateId: 'dx-3' }, 1)];
+    for (const event of failed) await bed.send(event);
+    await waitFor('three dead letters', () => bed.consumer.stats().deadLettered === 3, 60_000);
 
     for (let look = 0; look < 2; look++) {
-      const listed = await runCli(['dead-letters', 'list', '--json', ...flags()]);
+      const listed = await runCli(['dead-letters', 'list', '--json', ...bed.flags]);
       expect(listed.code, listed.stderr).toBe(0);
       const letters = JSON.parse(listed.stdout) as ListedLetter[];
       expect(new Set(letters.map((letter) => letter.id))).toEqual(new Set(failed.map((event) => event.id)));
-      expect(letters.every((letter) => letter.sourceQueue === queue && letter.attempts === 2)).toBe(true);
-      expect(letters[0]!.error).toMatch(/the payment provider is down/);
+      for (const letter of letters) {
+        expect(letter.sourceQueue).toMatch(bed.source);
+        expect(letter.attempts).toBe(2);
+        expect(letter.error).toMatch(/the payment provider is down/);
+      }
     }
 
     // A copy of an event the consumer already applied also sits in the dead letters.
     broken = false;
-    const applied = storedEvent({ aggregateId: 'sq-4' }, 1);
-    await send(queueUrl, applied);
+    const applied = storedEvent({ aggregateId: 'dx-4' }, 1);
+    await bed.send(applied);
     await waitFor('the applied event', async () => (await inbox.effectCount(applied.id)) === 1);
-    await send(deadUrl, applied, { [DEAD_LETTER_HEADERS.source]: queue, [DEAD_LETTER_HEADERS.deliveries]: '2' });
+    await bed.deadLetter(applied);
 
-    const before = consumer.stats();
-    const replay = await runCli(['dead-letters', 'replay', ...flags()]);
+    const before = bed.consumer.stats();
+    const replay = await runCli(['dead-letters', 'replay', ...bed.flags]);
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/4 dead letter\(s\) redelivered, 0 kept/);
     await waitFor(
       'three applied and one duplicate',
       () => {
-        const now = consumer.stats();
+        const now = bed.consumer.stats();
         return now.processed - before.processed === 3 && now.duplicates - before.duplicates === 1;
       },
       60_000,
     );
     for (const event of [...failed, applied]) expect(await inbox.effectCount(event.id)).toBe(1);
-    const after = await runCli(['dead-letters', 'list', ...flags()]);
-    expect(after.stdout).toMatch(/^0 dead letter\(s\) in the redrive target of /m);
+    const after = await runCli(['dead-letters', 'list', ...bed.flags]);
+    expect(after.stdout).toMatch(/^0 dead letter\(s\) in /m);
+    expect(after.stdout).toMatch(bed.where);
   });
 
-  it('replay --id sends only those; the rest stay, visible for the next look', async () => {
+  it('replay --id sends only those; the rest stay for the next look', async () => {
     broken = true;
-    const events = [storedEvent({ aggregateId: 'sq-5' }, 1), storedEvent({ aggregateId: 'sq-6' }, 1)];
-    const deadBefore = consumer.stats().deadLettered;
-    for (const event of events) await send(queueUrl, event);
-    await waitFor('two more dead letters', () => consumer.stats().deadLettered === deadBefore + 2, 60_000);
+    const events = [storedEvent({ aggregateId: 'dx-5' }, 1), storedEvent({ aggregateId: 'dx-6' }, 1)];
+    const deadBefore = bed.consumer.stats().deadLettered;
+    for (const event of events) await bed.send(event);
+    await waitFor('two more dead letters', () => bed.consumer.stats().deadLettered === deadBefore + 2, 60_000);
     broken = false;
 
-    const replay = await runCli(['dead-letters', 'replay', '--id', events[0]!.id, ...flags()]);
+    const replay = await runCli(['dead-letters', 'replay', '--id', events[0]!.id, ...bed.flags]);
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/1 dead letter\(s\) redelivered, 1 kept/);
     await waitFor('the selected one applied', async () => (await inbox.effectCount(events[0]!.id)) === 1, 60_000);
-    const left = JSON.parse((await runCli(['dead-letters', 'list', '--json', ...flags()])).stdout) as ListedLetter[];
+    const left = JSON.parse((await runCli(['dead-letters', 'list', '--json', ...bed.flags])).stdout) as ListedLetter[];
     expect(left.map((letter) => letter.id)).toEqual([events[1]!.id]);
     expect(await inbox.effectCount(events[1]!.id)).toBe(0);
   });

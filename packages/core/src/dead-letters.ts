@@ -70,3 +70,25 @@ export function isReplayed(letter: DeadLetter, ids: readonly string[] | undefine
   const id = letter.id.toLowerCase();
   return ids === undefined || ids.some((wanted) => wanted.trim().toLowerCase() === id);
 }
+
+/**
+ * Sends back, one after another, each of `items` that {@link isReplayed} selects: `send`
+ * resolves once the broker has the copy and the dead letter is removed. The others are kept.
+ */
+export async function replaySelected<Item extends { readonly letter: DeadLetter }>(
+  items: readonly Item[],
+  ids: readonly string[] | undefined,
+  send: (item: Item) => Promise<void>,
+): Promise<RedeliverResult> {
+  const redelivered: DeadLetter[] = [];
+  const kept: DeadLetter[] = [];
+  for (const item of items) {
+    if (!isReplayed(item.letter, ids)) {
+      kept.push(item.letter);
+      continue;
+    }
+    await send(item);
+    redelivered.push(item.letter);
+  }
+  return { redelivered, kept };
+}

@@ -1,4 +1,4 @@
-import { deadLetterLimit, isReplayed, OutboxConfigError, redactUrl, scrub, secretsOf, type DeadLetter, type RedeliverResult } from '@outboxkit/core';
+import { deadLetterLimit, replaySelected, OutboxConfigError, redactUrl, scrub, secretsOf, type DeadLetter, type RedeliverResult } from '@outboxkit/core';
 import { Connection, type AsyncMessage, type Channel, type SyncMessage } from 'rabbitmq-client';
 import { copyOf, decodeInboxEvent, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
 
@@ -39,24 +39,16 @@ export async function listDeadLetters(options: DeadLetterQueueOptions): Promise<
  * await redeliverDeadLetters({ connection: url, queue: 'billing', ids: ['0190…'] });
  */
 export async function redeliverDeadLetters(options: RedeliverOptions): Promise<RedeliverResult> {
-  return withDeadLetters(options, async (messages, channel) => {
-    const redelivered: DeadLetter[] = [];
-    const kept: DeadLetter[] = [];
-    for (const { message, letter } of messages) {
-      if (!isReplayed(letter, options.ids)) {
-        kept.push(letter);
-        continue;
-      }
+  return withDeadLetters(options, (messages, channel) =>
+    replaySelected(messages, options.ids, async ({ message, letter }) => {
       const { envelope, body } = copyOf(message as unknown as AsyncMessage, {});
       const headers = { ...envelope.headers };
       for (const name of Object.values(INBOX_HEADERS)) delete headers[name];
       // Confirm mode: resolves once the broker has the copy, so acking the dead letter loses nothing.
       await channel.basicPublish({ ...envelope, headers, exchange: '', routingKey: letter.sourceQueue! }, body);
       channel.basicAck({ deliveryTag: message.deliveryTag });
-      redelivered.push(letter);
-    }
-    return { redelivered, kept };
-  });
+    }),
+  );
 }
 
 async function withDeadLetters<T>(

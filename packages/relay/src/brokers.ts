@@ -83,8 +83,9 @@ interface BrokerModule {
   readonly deadLetters?: DeadLetterStore;
 }
 
-/** The queue of an inbox consumer whose dead letters `dead-letters` reads. */
+/** The inbox consumer whose dead letters `dead-letters` reads. */
 export interface DeadLetterTarget {
+  /** Its queue (RabbitMQ, SQS), durable name (NATS) or stream (Redis): `--queue`. */
   readonly queue: string;
   readonly deadLetterQueue?: string;
   readonly limit?: number;
@@ -177,6 +178,13 @@ const NATS: BrokerModule = {
     const subjectPrefix = flags.subjectPrefix ?? NATS_PUBLISHER_DEFAULTS.subjectPrefix;
     return (event) => `subject ${resolveSubject(event, { subjectPrefix, route: null })}`;
   },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadNats()).listDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadNats()).redeliverDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
+    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}_DEAD`}`,
+  },
   // Replay keeps the event id as Nats-Msg-Id: consumers' inboxes check the two agree.
   replayNote:
     "note: JetStream drops a message whose Nats-Msg-Id (the event id) it stored within the stream's duplicate window " +
@@ -200,6 +208,13 @@ const REDIS: BrokerModule = {
       ...defined({ streamPrefix: flags.streamPrefix, maxLength: flags.maxLen, maxMessageBytes: flags.maxMessageBytes, replyTimeoutMs: flags.publishTimeoutMs }),
       ...(flags.createStreams === false ? { createStreams: false } : {}),
     });
+  },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadRedis()).listDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadRedis()).redeliverDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
+    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}:dead`}`,
   },
   async destination(flags) {
     const { resolveStream, REDIS_PUBLISHER_DEFAULTS } = await loadRedis();

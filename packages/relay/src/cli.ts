@@ -116,13 +116,16 @@ brokerOptions(databaseOptions(program.command('reconcile').description("list eve
 
 const deadLetters = program
   .command('dead-letters')
-  .description("messages an inbox consumer gave up on (RabbitMQ <queue>.dead, the SQS queue's redrive target): list them, or send them back");
+  .description('messages an inbox consumer gave up on (RabbitMQ, SQS, NATS JetStream, Redis Streams): list them, or send them back');
 function deadLetterOptions(command: Command): Command {
   return command
-    .requiredOption('--queue <name>', "the inbox consumer's queue (RabbitMQ: its dead letters are in <queue>.dead; SQS: in its redrive target)")
-    .option('--dead-letter-queue <name>', "where the consumer dead-letters, when not the default (RabbitMQ <queue>.dead, SQS the queue's redrive target)")
+    .requiredOption('--queue <name>', "the inbox consumer's queue (RabbitMQ, SQS), durable name (NATS) or stream (Redis)")
+    .option(
+      '--dead-letter-queue <name>',
+      "where the consumer dead-letters, when not the default: RabbitMQ <queue>.dead, SQS the queue's redrive target, NATS stream <durable>_DEAD, Redis <stream>:dead",
+    )
     .option('--limit <n>', 'most messages to look at (default 1000)', int('--limit'))
-    .addOption(new Option('--broker-url <url>', 'amqp:// or sqs:// URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
+    .addOption(new Option('--broker-url <url>', 'amqp://, sqs://, nats:// or redis:// URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
 }
 deadLetterOptions(deadLetters.command('list').description('the dead letters, oldest first, with why each was given up; nothing is removed'))
   .option('--json', 'print JSON')

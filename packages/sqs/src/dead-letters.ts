@@ -1,4 +1,4 @@
-import { deadLetterLimit, deadLetterOf, DEAD_LETTER_HEADERS, isReplayed, OutboxConfigError, type DeadLetter, type RedeliverResult } from '@outboxkit/core';
+import { deadLetterLimit, deadLetterOf, DEAD_LETTER_HEADERS, replaySelected, OutboxConfigError, type DeadLetter, type RedeliverResult } from '@outboxkit/core';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -55,24 +55,15 @@ export async function listDeadLetters(options: SqsDeadLetterOptions): Promise<De
  * await redeliverDeadLetters({ connection: 'sqs://eu-west-1', queue: 'billing-orders.fifo', ids: ['0190…'] });
  */
 export async function redeliverDeadLetters(options: SqsRedeliverOptions): Promise<RedeliverResult> {
-  return withDeadLetters(options, async (messages, { client, deadLetterUrl, removed }) => {
-    const redelivered: DeadLetter[] = [];
-    const kept: DeadLetter[] = [];
+  return withDeadLetters(options, (messages, { client, deadLetterUrl, removed }) => {
     const sources = new Map<string, Promise<string>>();
-    for (const { message, letter } of messages) {
-      if (!isReplayed(letter, options.ids)) {
-        kept.push(letter);
-        continue;
-      }
+    return replaySelected(messages, options.ids, async ({ message, letter }) => {
       const source = letter.sourceQueue!;
       if (!sources.has(source)) sources.set(source, queueUrl(client, source));
-      const url = await sources.get(source)!;
-      await client.send(new SendMessageCommand(redelivery(url, message, letter)));
+      await client.send(new SendMessageCommand(redelivery(await sources.get(source)!, message, letter)));
       await client.send(new DeleteMessageCommand({ QueueUrl: deadLetterUrl, ReceiptHandle: message.ReceiptHandle }));
       removed.add(message);
-      redelivered.push(letter);
-    }
-    return { redelivered, kept };
+    });
   });
 }
 
