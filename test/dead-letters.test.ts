@@ -3,8 +3,21 @@ import { DEAD_LETTER_HEADERS, type InboxConsumerHandle, type InboxEvent, type St
 import { createNatsInboxConsumer, toNatsMessage } from '@outboxkit/nats';
 import { toAmqpMessage, createInboxConsumer, type InboxConsumer } from '@outboxkit/rabbitmq';
 import { createRedisInboxConsumer, toStreamFields } from '@outboxkit/redis';
+import { createPubsubInboxConsumer, orderingKey, toPubsubMessage } from '@outboxkit/pubsub';
 import { createSqsInboxConsumer, toAwsMessage } from '@outboxkit/sqs';
-import { awsBrokerUrl, awsClientOptions, createSqsQueue, serviceUrl, startFauxqs, storedEvent, uniqueName } from '@outboxkit/testkit';
+import {
+  awsBrokerUrl,
+  awsClientOptions,
+  createSqsQueue,
+  pubsubBrokerUrl,
+  pubsubEmulatorOptions,
+  serviceUrl,
+  startFauxqs,
+  startPubsubEmulator,
+  storedEvent,
+  uniqueName,
+} from '@outboxkit/testkit';
+import { PubSub } from '@google-cloud/pubsub';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
@@ -139,7 +152,7 @@ describe('outbox-relay dead-letters (RabbitMQ, SQLite inbox)', () => {
     [
       ['dead-letters', 'list', '--queue', 'q', '--broker-url', 'sns+http://u:s3cretpw@127.0.0.1:1/000000000000'],
       '--broker-url',
-      /reads the dead letters of RabbitMQ, NATS, Redis, SQS inbox consumers for now, but sns\+http:\/\/u:\*\*\*@127\.0\.0\.1:1\/000000000000 is a SNS URL/,
+      /reads the dead letters of RabbitMQ, NATS, Redis, SQS, Pub\/Sub inbox consumers for now, but sns\+http:\/\/u:\*\*\*@127\.0\.0\.1:1\/000000000000 is a SNS URL/,
     ],
     [['dead-letters', 'list', '--queue', 'q', '--limit', '0'], '--limit', /must be an integer from 1 to 100000/],
   ])('%j exits 2 naming %s, without the password', async (args, flag, message) => {
@@ -287,6 +300,44 @@ const BEDS: [string, (inbox: InboxTestDb, handler: Handler) => Promise<DeadLette
           await consumer.close();
           await redis.del([stream, `${stream}:dead`]);
           await redis.close();
+        },
+      };
+    },
+  ],
+  [
+    'Google Cloud Pub/Sub emulator',
+    async (inbox, handler) => {
+      const emulator = await startPubsubEmulator();
+      const client = new PubSub(pubsubEmulatorOptions(emulator.url));
+      const topic = uniqueName('okt_dl');
+      // Forwarded by Pub/Sub itself only after 10 attempts: the consumer's own dead letter (after 2) comes first.
+      const subscription = await emulator.createTopic(topic, `${topic}-sub`, { topic: `${topic}-dead`, maxDeliveryAttempts: 10 });
+      await client.topic(`${topic}-dead`).createSubscription(`${topic}-dead-sub`);
+      const consumer = createPubsubInboxConsumer({
+        connection: pubsubBrokerUrl(emulator.url),
+        subscription,
+        consumer: consumerName(),
+        db: inbox.db,
+        dialect: inbox.dialect,
+        maxDeliveries: 2,
+        retryDelayMs: 10,
+        handler,
+      });
+      const publish = async (to: string, event: StoredEvent, extra: Record<string, string> = {}): Promise<void> => {
+        const { data, attributes } = toPubsubMessage(event);
+        await client.topic(to, { messageOrdering: true }).publishMessage({ data, attributes: { ...attributes, ...extra }, orderingKey: orderingKey(event) });
+      };
+      return {
+        flags: ['--queue', subscription, '--broker-url', pubsubBrokerUrl(emulator.url)],
+        consumer,
+        send: (event) => publish(topic, event),
+        deadLetter: (event) => publish(`${topic}-dead`, event, { [DEAD_LETTER_HEADERS.source]: subscription, [DEAD_LETTER_HEADERS.deliveries]: '2' }),
+        source: new RegExp(`^${subscription}$`),
+        where: new RegExp(`subscription on the dead-letter topic of ${subscription}`),
+        async close() {
+          await consumer.close();
+          await client.close();
+          await emulator.dispose();
         },
       };
     },

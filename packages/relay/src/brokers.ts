@@ -85,7 +85,7 @@ interface BrokerModule {
 
 /** The inbox consumer whose dead letters `dead-letters` reads. */
 export interface DeadLetterTarget {
-  /** Its queue (RabbitMQ, SQS), durable name (NATS) or stream (Redis): `--queue`. */
+  /** Its queue (RabbitMQ, SQS), durable name (NATS), stream (Redis) or subscription (Pub/Sub): `--queue`. */
   readonly queue: string;
   readonly deadLetterQueue?: string;
   readonly limit?: number;
@@ -289,6 +289,13 @@ const PUBSUB: BrokerModule = {
       connection: url,
       ...defined({ topicPrefix: flags.topicPrefix, maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
     });
+  },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadPubsub()).listDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadPubsub()).redeliverDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit, ids }) }),
+    where: (target) => `subscription ${target.deadLetterQueue ?? `on the dead-letter topic of ${target.queue}`}`,
   },
   async destination(flags) {
     const { resolveTopic, PUBSUB_PUBLISHER_DEFAULTS } = await loadPubsub();
