@@ -117,14 +117,21 @@ brokerOptions(databaseOptions(program.command('reconcile').description("list eve
     await reconcileCommand(flags, io);
   });
 
-const deadLetters = program.command('dead-letters').description('messages an inbox consumer gave up on (RabbitMQ <queue>.dead): list them, or send them back');
+const deadLetters = program
+  .command('dead-letters')
+  .description('messages an inbox consumer gave up on (RabbitMQ, SQS, NATS JetStream, Redis Streams, Pub/Sub): list them, or send them back');
 function deadLetterOptions(command: Command): Command {
   return command
     .addOption(configOption())
-    .requiredOption('--queue <name>', "the inbox consumer's queue (its dead letters are in <queue>.dead)")
-    .option('--dead-letter-queue <name>', 'where the consumer dead-letters, when not <queue>.dead')
+    .requiredOption('--queue <name>', "the inbox consumer's queue (RabbitMQ, SQS), durable name (NATS), stream (Redis) or subscription (Pub/Sub)")
+    .option(
+      '--dead-letter-queue <name>',
+      "where the consumer dead-letters, when not the default: RabbitMQ <queue>.dead, SQS the queue's redrive target, NATS stream <durable>_DEAD, Redis <stream>:dead, Pub/Sub the only subscription on the dead-letter topic",
+    )
     .option('--limit <n>', 'most messages to look at (default 1000)', int('--limit'))
-    .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
+    .addOption(
+      new Option('--broker-url <url>', 'amqp://, sqs://, nats://, redis:// or pubsub:// URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl),
+    );
 }
 deadLetterOptions(deadLetters.command('list').description('the dead letters, oldest first, with why each was given up; nothing is removed'))
   .option('--json', 'print JSON')
