@@ -50,7 +50,7 @@ export const QUICK = Object.freeze({
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];
 
 const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers]
-       [--databases postgres,mysql,sqlite] [--brokers rabbitmq,nats,redis] [--runs N] [--events N] [--out DIR]`;
+       [--databases postgres,mysql,sqlite] [--brokers rabbitmq,nats,redis,sqs,sns,pubsub] [--runs N] [--events N] [--out DIR]`;
 
 /** Parses argv; throws with the usage on anything unknown. */
 export function parseArgs(argv, scenarioIds) {

@@ -1,6 +1,9 @@
 // What the report states about the machine and the software it measured.
 import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { execFileSync } from 'node:child_process';
 import { createMysqlPool } from '@outboxkit/mysql';
@@ -31,8 +34,13 @@ export async function describeMachine(urls) {
     'redis',
     'hdr-histogram-js',
     'pg-transactional-outbox',
+    '@aws-sdk/client-sqs',
+    '@aws-sdk/client-sns',
+    '@google-cloud/pubsub',
   ])
     versions[name] = packageVersion(name);
+  // The emulators the cloud brokers run on (lib/brokers/index.mjs, EMULATORS).
+  versions.fauxqs = await query(async () => testkitDependencyVersion('fauxqs'));
   versions.postgres = await query(async () => {
     const client = new pg.Client({ connectionString: urls.postgres });
     await client.connect();
@@ -64,6 +72,9 @@ export async function describeMachine(urls) {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format placeholder, not a template
   const versionFormat = '-f=${Version}';
   versions.rabbitmq = await query(async () => execFileSync('dpkg-query', ['-W', versionFormat, 'rabbitmq-server'], { encoding: 'utf8', timeout: 5000 }).trim());
+  versions['pubsub-emulator'] = await query(async () =>
+    execFileSync('dpkg-query', ['-W', versionFormat, 'google-cloud-cli-pubsub-emulator'], { encoding: 'utf8', timeout: 5000 }).trim(),
+  );
   versions['nats-server'] = await query(async () => {
     const nc = await natsConnect({ servers: urls.nats.replace(/^nats:\/\//, '') });
     try {
@@ -91,6 +102,18 @@ export async function describeMachine(urls) {
     loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
     versions,
   };
+}
+
+/**
+ * The version of a package @outboxkit/testkit depends on (fauxqs: its exports hide package.json,
+ * so it is read from the node_modules directories above testkit, as Node would find the package).
+ */
+function testkitDependencyVersion(name) {
+  for (let dir = dirname(fileURLToPath(import.meta.resolve('@outboxkit/testkit'))); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')).version;
+  }
+  throw new Error(`${name} is not installed next to @outboxkit/testkit`);
 }
 
 async function query(fn) {

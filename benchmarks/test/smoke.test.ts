@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The harness end to end on a tiny workload: one scenario, one database, a few hundred events.
-// Only the shape of what it writes is checked, never a timing.
+// Only the shape of what it writes is checked, never a timing. The brokers case starts its own
+// fauxqs (an SQS emulator), as the scenario does for every cloud broker.
 describe('benchmark harness', () => {
   const out = mkdtempSync(join(tmpdir(), 'outboxkit-bench-smoke-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -36,5 +37,26 @@ describe('benchmark harness', () => {
       expect(svg.trim().endsWith('</svg>')).toBe(true);
       expect(markdown).toContain(`](${chart})`);
     }
+  });
+
+  it('runs the brokers scenario on SQS (on its own fauxqs) and says in the report that the figures come from an emulator', async () => {
+    const { main } = await import('../run.mjs');
+    const written = await main(['--quick', '--only', 'brokers', '--brokers', 'sqs', '--runs', '1', '--events', '300', '--out', join(out, 'sqs')]);
+    expect(written.failed).toBe(0);
+
+    const result = JSON.parse(readFileSync(written.jsonPath, 'utf8')).scenarios.brokers.result;
+    expect(result.emulators).toEqual({ sqs: 'fauxqs' });
+    const { drain, steady } = result.perBroker.sqs;
+    for (const key of ['rate', 'rawRate', 'ratio']) {
+      expect(drain[key].runs).toHaveLength(1);
+      expect(drain[key].median).toBeGreaterThan(0);
+    }
+    expect(steady).toHaveLength(1);
+    expect(steady[0].relay.events.median).toBeGreaterThan(0);
+    expect(steady[0].raw.events.median).toBeGreaterThan(0);
+
+    const markdown = readFileSync(written.mdPath, 'utf8');
+    expect(markdown).toContain('**Emulators, not the cloud.** Amazon SQS FIFO on fauxqs');
+    expect(markdown).toMatch(/\| Amazon SQS FIFO \| [\d,.]+ \(/);
   });
 });

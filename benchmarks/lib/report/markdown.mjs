@@ -1,7 +1,7 @@
 // The Markdown report: machine and versions, then one section per scenario with a table
 // (median and min–max of the runs) and, where it helps, an SVG chart written beside it.
 import { barChart, percentileChart } from './svg.mjs';
-import { BROKER_NAMES } from '../brokers/index.mjs';
+import { BROKER_NAMES, EMULATORS } from '../brokers/index.mjs';
 
 const DB_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB', sqlite: 'SQLite' };
 const num = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -330,6 +330,7 @@ const RENDERERS = {
     return [
       `Database: ${DB_NAMES[result.database]}.`,
       '',
+      ...emulatorNote(kinds),
       drains,
       '',
       chart(
@@ -354,6 +355,30 @@ const RENDERERS = {
     ].join('\n');
   },
 };
+
+/**
+ * What the figures of the cloud brokers are: taken on a local emulator, so a ratio to the official
+ * client on that emulator, never a measure of the cloud service.
+ */
+function emulatorNote(kinds) {
+  const emulated = kinds.filter((kind) => kind in EMULATORS);
+  if (emulated.length === 0) return [];
+  const list = emulated.map((kind) => `${BROKER_NAMES[kind]} on ${EMULATORS[kind]}`).join(', ');
+  const batched = emulated.filter((kind) => kind === 'sqs' || kind === 'sns');
+  return [
+    `> **Emulators, not the cloud.** ${list}: these figures are taken on a local emulator the benchmark started on this machine, not on AWS or Google Cloud. ` +
+      "They measure the relay's overhead relative to the official client on the same emulator, not AWS's or Google's speed (no network round trip, " +
+      'no replication, the emulator sharing the cores): compare their ratios, not their rates, and never with a cloud figure.',
+    ...(batched.length === 0
+      ? []
+      : [
+          '>',
+          `> ${batched.map((kind) => BROKER_NAMES[kind]).join(' and ')}: the relay's publisher sends concurrent publishes in batch requests (SendMessageBatch / PublishBatch, up to 10 messages), ` +
+            'the raw client one SendMessage / Publish per message, so relay / raw can exceed 1.',
+        ]),
+    '',
+  ];
+}
 
 function steadyRow(name, p) {
   const label = `${p.fraction * 100}% = ${num(p.targetRate)}/s`;

@@ -37,6 +37,7 @@ export * from './message-headers.js';
 export * from './cloudevents.js';
 export * from './inbox-observer.js';
 export * from './inbox-deliveries.js';
+export * from './dead-letters.js';
 export * from './inbox-consumer-support.js';
 export * from './publish-support.js';
 export * from './endpoint-health.js';

@@ -23,7 +23,7 @@ import {
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { NatsLink } from './connection.js';
 import { normalizeNatsInboxConsumerOptions, type NatsInboxConsumerOptions, type NormalizedNatsInboxConsumerOptions } from './inbox-options.js';
-import { readHeaders, toMsgHdrs } from './wire-format.js';
+import { eventHeaders, toMsgHdrs } from './wire-format.js';
 
 /** A running JetStream inbox consumer: the same handle as every broker's. */
 export type NatsInboxConsumer = InboxConsumerHandle;
@@ -145,7 +145,7 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
   }
 
   async #handle(nc: NatsConnection, message: JsMsg): Promise<void> {
-    const headers = eventHeaders(message);
+    const headers = eventHeaders(message.headers);
     const verdict = await this.#deliveries.judge({
       message: { headers, body: message.data, nativeId: message.headers?.get('Nats-Msg-Id') },
       deliveries: message.info.deliveryCount,
@@ -173,11 +173,4 @@ class JetStreamInboxConsumer<Tx> implements NatsInboxConsumer {
     this.#deliveries.deadLettered(headers[MESSAGE_HEADERS.eventId], verdict.reason, message.info.deliveryCount);
     message.term(verdict.reason.slice(0, 200));
   }
-}
-
-/** The message's headers without JetStream's own (`Nats-Msg-Id`, `Nats-Expected-*`). */
-function eventHeaders(message: JsMsg): Record<string, string> {
-  const headers = readHeaders(message.headers);
-  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith('nats-')) delete headers[name];
-  return headers;
 }

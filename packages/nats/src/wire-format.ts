@@ -39,3 +39,10 @@ export function readHeaders(headers: MsgHdrs | undefined): Record<string, string
   for (const name of headers.keys()) result[name] = headers.get(name);
   return result;
 }
+
+/** The headers of a received message without JetStream's own (`Nats-Msg-Id`, `Nats-Expected-*`). */
+export function eventHeaders(headers: MsgHdrs | undefined): Record<string, string> {
+  const result = readHeaders(headers);
+  for (const name of Object.keys(result)) if (name.toLowerCase().startsWith('nats-')) delete result[name];
+  return result;
+}

@@ -41,7 +41,7 @@ export function resolveTopic(event: StoredEvent, config: { readonly topicPrefix:
  * The ordering key of an event: its aggregate (`<aggregateType>:<aggregateId>`), so a subscription
  * with message ordering delivers each aggregate's events in order; over Pub/Sub's 1024 bytes, its SHA-256.
  */
-export function orderingKey(event: StoredEvent): string {
+export function orderingKey(event: Pick<StoredEvent, 'aggregateType' | 'aggregateId'>): string {
   const key = `${event.aggregateType}:${event.aggregateId}`;
   return Buffer.byteLength(key) <= MAX_ORDERING_KEY_BYTES ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

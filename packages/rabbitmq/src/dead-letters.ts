@@ -1,23 +1,8 @@
-import { OutboxConfigError, redactUrl, scrub, secretsOf } from '@outboxkit/core';
+import { deadLetterLimit, replaySelected, OutboxConfigError, redactUrl, scrub, secretsOf, type DeadLetter, type RedeliverResult } from '@outboxkit/core';
 import { Connection, type AsyncMessage, type Channel, type SyncMessage } from 'rabbitmq-client';
 import { copyOf, decodeInboxEvent, INBOX_HEADERS, UndecodableMessage } from './inbox-message.js';
 
-/** A message an inbox consumer gave up on, as its dead-letter queue holds it. */
-export interface DeadLetter {
-  /** The event id (null when the message had none: it can only be inspected, not replayed). */
-  readonly id: string | null;
-  readonly type: string | null;
-  readonly aggregateType: string | null;
-  readonly aggregateId: string | null;
-  readonly sequence: number | null;
-  readonly occurredAt: Date | null;
-  readonly deadLetteredAt: Date | null;
-  /** Why the consumer gave it up (`x-outbox-error`). */
-  readonly error: string | null;
-  readonly attempts: number;
-  /** The queue it was consumed from (`x-outbox-source-queue`), where a replay sends it. */
-  readonly sourceQueue: string | null;
-}
+export type { DeadLetter, RedeliverResult } from '@outboxkit/core';
 
 export interface DeadLetterQueueOptions {
   /** A RabbitMQ URL (opened and closed here) or a connection you own. */
@@ -33,15 +18,6 @@ export interface RedeliverOptions extends DeadLetterQueueOptions {
   /** Only these event ids; the others stay in the dead-letter queue. @default all */
   readonly ids?: readonly string[];
 }
-
-export interface RedeliverResult {
-  /** Sent back to their source queue (confirmed by the broker), then removed from the dead letters. */
-  readonly redelivered: readonly DeadLetter[];
-  /** Looked at and left in the dead-letter queue (not selected, or without an id or source queue). */
-  readonly kept: readonly DeadLetter[];
-}
-
-const DEFAULT_LIMIT = 1000;
 
 /**
  * Lists the dead letters of an inbox consumer without removing them: each message is fetched
@@ -63,25 +39,16 @@ export async function listDeadLetters(options: DeadLetterQueueOptions): Promise<
  * await redeliverDeadLetters({ connection: url, queue: 'billing', ids: ['0190…'] });
  */
 export async function redeliverDeadLetters(options: RedeliverOptions): Promise<RedeliverResult> {
-  const wanted = options.ids === undefined ? null : new Set(options.ids.map((id) => id.trim().toLowerCase()));
-  return withDeadLetters(options, async (messages, channel) => {
-    const redelivered: DeadLetter[] = [];
-    const kept: DeadLetter[] = [];
-    for (const { message, letter } of messages) {
-      if (letter.id === null || letter.sourceQueue === null || (wanted !== null && !wanted.has(letter.id.toLowerCase()))) {
-        kept.push(letter);
-        continue;
-      }
+  return withDeadLetters(options, (messages, channel) =>
+    replaySelected(messages, options.ids, async ({ message, letter }) => {
       const { envelope, body } = copyOf(message as unknown as AsyncMessage, {});
       const headers = { ...envelope.headers };
       for (const name of Object.values(INBOX_HEADERS)) delete headers[name];
       // Confirm mode: resolves once the broker has the copy, so acking the dead letter loses nothing.
-      await channel.basicPublish({ ...envelope, headers, exchange: '', routingKey: letter.sourceQueue }, body);
+      await channel.basicPublish({ ...envelope, headers, exchange: '', routingKey: letter.sourceQueue! }, body);
       channel.basicAck({ deliveryTag: message.deliveryTag });
-      redelivered.push(letter);
-    }
-    return { redelivered, kept };
-  });
+    }),
+  );
 }
 
 async function withDeadLetters<T>(
@@ -128,8 +95,7 @@ function checkOptions(options: DeadLetterQueueOptions): { queue: string; deadLet
   if (typeof options?.queue !== 'string' || options.queue.trim() === '' || options.queue.length > 250) {
     throw new OutboxConfigError('queue', "the inbox consumer's queue name (1-250 characters); its dead letters are in <queue>.dead");
   }
-  const limit = options.limit ?? DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new OutboxConfigError('limit', `must be an integer from 1 to 100000, got ${limit}`);
+  const limit = deadLetterLimit(options.limit);
   if (options.deadLetterQueue !== undefined && (typeof options.deadLetterQueue !== 'string' || options.deadLetterQueue.trim() === '')) {
     throw new OutboxConfigError('deadLetterQueue', 'must be a queue name');
   }

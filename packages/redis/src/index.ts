@@ -5,3 +5,4 @@ export { fromStreamFields, PAYLOAD_FIELD, toStreamFields } from './wire-format.j
 export type { RedisClient } from './connection.js';
 export { createRedisInboxConsumer, type RedisInboxConsumer } from './inbox-consumer.js';
 export { normalizeRedisInboxConsumerOptions, type NormalizedRedisInboxConsumerOptions, type RedisInboxConsumerOptions } from './inbox-options.js';
+export { listDeadLetters, redeliverDeadLetters, type RedisDeadLetterOptions, type RedisRedeliverOptions } from './dead-letters.js';

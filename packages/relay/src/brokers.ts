@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { OutboxConfigError, redactUrl, type MessageFormat, type Publisher, type StoredEvent } from '@outboxkit/core';
+import { OutboxConfigError, redactUrl, type DeadLetter, type MessageFormat, type Publisher, type RedeliverResult, type StoredEvent } from '@outboxkit/core';
 import { DEFAULT_BROKER_URL, ENV, intFlag } from './config.js';
 import { underFlag, type FlagNames } from './flag-errors.js';
 import { importOptional, OPTIONAL_PACKAGES } from './optional-packages.js';
@@ -85,6 +85,24 @@ interface BrokerModule {
   destination(flags: BrokerFlags): Promise<(event: StoredEvent) => string>;
   /** What a user must know before re-publishing through this broker, printed by `replay`. */
   readonly replayNote?: string;
+  /** The dead letters of this broker's inbox consumers (`dead-letters`), where the package offers them. */
+  readonly deadLetters?: DeadLetterStore;
+}
+
+/** The inbox consumer whose dead letters `dead-letters` reads. */
+export interface DeadLetterTarget {
+  /** Its queue (RabbitMQ, SQS), durable name (NATS), stream (Redis) or subscription (Pub/Sub): `--queue`. */
+  readonly queue: string;
+  readonly deadLetterQueue?: string;
+  readonly limit?: number;
+}
+
+/** A broker package's dead-letter list and replay, on a broker URL. */
+export interface DeadLetterStore {
+  list(url: string, target: DeadLetterTarget): Promise<DeadLetter[]>;
+  redeliver(url: string, target: DeadLetterTarget & { readonly ids?: readonly string[] }): Promise<RedeliverResult>;
+  /** Where the consumer's dead letters are, in the broker's terms. */
+  where(target: DeadLetterTarget): string;
 }
 
 /** The broker's package, or a configuration error saying what to install. */
@@ -132,6 +150,11 @@ const RABBITMQ: BrokerModule = {
       ...(flags.declareExchange === false ? { declareExchange: false } : {}),
     });
   },
+  deadLetters: {
+    list: async (url, target) => (await loadRabbitmq()).listDeadLetters({ connection: url, ...target }),
+    redeliver: async (url, target) => (await loadRabbitmq()).redeliverDeadLetters({ connection: url, ...target }),
+    where: (target) => target.deadLetterQueue ?? `${target.queue}.dead`,
+  },
   async destination(flags) {
     const { resolveRoute, RABBIT_PUBLISHER_DEFAULTS } = await loadRabbitmq();
     const exchange = flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange;
@@ -171,6 +194,13 @@ const NATS: BrokerModule = {
     const subjectPrefix = flags.subjectPrefix ?? NATS_PUBLISHER_DEFAULTS.subjectPrefix;
     return (event) => `subject ${resolveSubject(event, { subjectPrefix, route: null })}`;
   },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadNats()).listDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadNats()).redeliverDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
+    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}_DEAD`}`,
+  },
   // Replay keeps the event id as Nats-Msg-Id: consumers' inboxes check the two agree.
   replayNote:
     "note: JetStream drops a message whose Nats-Msg-Id (the event id) it stored within the stream's duplicate window " +
@@ -197,6 +227,13 @@ const REDIS: BrokerModule = {
       ...(flags.createStreams === false ? { createStreams: false } : {}),
     });
   },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadRedis()).listDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadRedis()).redeliverDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
+    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}:dead`}`,
+  },
   async destination(flags) {
     const { resolveStream, REDIS_PUBLISHER_DEFAULTS } = await loadRedis();
     const streamPrefix = flags.streamPrefix ?? REDIS_PUBLISHER_DEFAULTS.streamPrefix;
@@ -208,6 +245,12 @@ const REDIS: BrokerModule = {
 const AWS_REPLAY_NOTE =
   'note: on FIFO queues and topics, SQS and SNS drop a message whose deduplication id (the event id) was sent in the last 5 minutes, ' +
   'so only events published longer ago are delivered again; standard queues and topics deliver every re-publish';
+
+const SQS_DEAD_LETTERS: DeadLetterStore = {
+  list: async (url, target) => (await loadAws('sqs:')).listDeadLetters({ connection: url, ...target }),
+  redeliver: async (url, target) => (await loadAws('sqs:')).redeliverDeadLetters({ connection: url, ...target }),
+  where: (target) => target.deadLetterQueue ?? `the redrive target of ${target.queue}`,
+};
 
 /** SQS and SNS: the same options but the prefix; the URL carries region, endpoint and (SNS) account. */
 function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
@@ -245,6 +288,8 @@ function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
       return (event) => `topic ${resolveTopic(event, routing)}`;
     },
     replayNote: AWS_REPLAY_NOTE,
+    // SNS delivers into SQS queues: their consumers' dead letters are read with the sqs:// URL.
+    ...(kind === 'SQS' ? { deadLetters: SQS_DEAD_LETTERS } : {}),
   };
 }
 const SQS = awsModule('SQS');
@@ -266,6 +311,13 @@ const PUBSUB: BrokerModule = {
       ...defined({ topicPrefix: flags.topicPrefix, maxMessageBytes: flags.maxMessageBytes, sendTimeoutMs: flags.publishTimeoutMs }),
       ...formatOptions(flags),
     });
+  },
+  deadLetters: {
+    list: async (url, { queue, deadLetterQueue, limit }) =>
+      (await loadPubsub()).listDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit }) }),
+    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
+      (await loadPubsub()).redeliverDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit, ids }) }),
+    where: (target) => `subscription ${target.deadLetterQueue ?? `on the dead-letter topic of ${target.queue}`}`,
   },
   async destination(flags) {
     const { resolveTopic, PUBSUB_PUBLISHER_DEFAULTS } = await loadPubsub();
@@ -313,16 +365,23 @@ function brokerFor(flags: BrokerFlags): { broker: BrokerModule; url: string } {
   return { broker, url };
 }
 
-/** `--broker-url` for a command that works with RabbitMQ only (`dead-letters`); a config error for another broker. */
-export function rabbitmqUrl(flags: BrokerFlags, command: string): string {
+/** The dead-letter store of `--broker-url`'s broker (`dead-letters`); a config error for a broker without one. */
+export function deadLetterBroker(flags: BrokerFlags, command: string): { store: DeadLetterStore; url: string } {
   const { broker, url } = brokerFor(flags);
-  if (broker.kind !== 'RabbitMQ') {
+  if (broker.deadLetters === undefined) {
+    const supported = [
+      ...new Set(
+        Object.values(BROKERS)
+          .filter((b) => b.deadLetters !== undefined)
+          .map((b) => b.kind),
+      ),
+    ].join(', ');
     throw new OutboxConfigError(
       '--broker-url',
-      `${command} reads RabbitMQ dead-letter queues only for now, but ${redactUrl(url)} is a ${broker.kind} URL; read its dead-letter stream with the broker's own tools`,
+      `${command} reads the dead letters of ${supported} inbox consumers for now, but ${redactUrl(url)} is a ${broker.kind} URL; read its dead letters with the broker's own tools`,
     );
   }
-  return url;
+  return { store: broker.deadLetters, url };
 }
 
 /**

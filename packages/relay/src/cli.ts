@@ -12,6 +12,8 @@ import { runCommand } from './commands/run.js';
 import { healthCommand, statusCommand } from './commands/status.js';
 import { brokerOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
+import { applyConfigFile, configOption } from './config-file/apply.js';
+import { underFlag, type FlagNames } from './flag-errors.js';
 import { createLogger } from './logger.js';
 
 // dist/cli.js -> the package's own manifest, which ships with it.
@@ -24,6 +26,7 @@ const program = new Command('outbox-relay')
 
 function databaseOptions(command: Command): Command {
   return command
+    .addOption(configOption())
     .addOption(new Option('--database-url <url>', 'postgres://, mysql://, mariadb://, sqlite: or file: URL').env(ENV.databaseUrl))
     .addOption(new Option('--schema <name>', 'schema (PostgreSQL) or database (MySQL) of the outbox tables').env(ENV.schema))
     .addOption(new Option('--table-prefix <prefix>', 'prefix of the outbox table names (default outbox_)').env(ENV.tablePrefix));
@@ -114,13 +117,21 @@ brokerOptions(databaseOptions(program.command('reconcile').description("list eve
     await reconcileCommand(flags, io);
   });
 
-const deadLetters = program.command('dead-letters').description('messages an inbox consumer gave up on (RabbitMQ <queue>.dead): list them, or send them back');
+const deadLetters = program
+  .command('dead-letters')
+  .description('messages an inbox consumer gave up on (RabbitMQ, SQS, NATS JetStream, Redis Streams, Pub/Sub): list them, or send them back');
 function deadLetterOptions(command: Command): Command {
   return command
-    .requiredOption('--queue <name>', "the inbox consumer's queue (its dead letters are in <queue>.dead)")
-    .option('--dead-letter-queue <name>', 'where the consumer dead-letters, when not <queue>.dead')
+    .addOption(configOption())
+    .requiredOption('--queue <name>', "the inbox consumer's queue (RabbitMQ, SQS), durable name (NATS), stream (Redis) or subscription (Pub/Sub)")
+    .option(
+      '--dead-letter-queue <name>',
+      "where the consumer dead-letters, when not the default: RabbitMQ <queue>.dead, SQS the queue's redrive target, NATS stream <durable>_DEAD, Redis <stream>:dead, Pub/Sub the only subscription on the dead-letter topic",
+    )
     .option('--limit <n>', 'most messages to look at (default 1000)', int('--limit'))
-    .addOption(new Option('--broker-url <url>', 'RabbitMQ URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl));
+    .addOption(
+      new Option('--broker-url <url>', 'amqp://, sqs://, nats://, redis:// or pubsub:// URL (default amqp://guest:guest@127.0.0.1:5672)').env(ENV.brokerUrl),
+    );
 }
 deadLetterOptions(deadLetters.command('list').description('the dead letters, oldest first, with why each was given up; nothing is removed'))
   .option('--json', 'print JSON')
@@ -174,11 +185,19 @@ brokerOptions(databaseOptions(program.command('run').description('run the relay 
     await runCommand(flags, logger, abort.signal);
   });
 
+// The --config file fills in what flags and environment variables left unset, before the action
+// runs; an error about a flag it set names its key instead (`relay.batchSize in <file>: ...`).
+let fromConfigFile: FlagNames = {};
+program.hook('preAction', (_program, command) => {
+  fromConfigFile = applyConfigFile(command, program);
+});
+
 try {
   await program.parseAsync(process.argv);
-} catch (error) {
+} catch (caught) {
   // Configuration mistakes exit 2 with the message alone; anything else exits 1. Messages from
   // outboxkit never contain credentials.
+  const error = underFlag(caught, fromConfigFile);
   const message = error instanceof OutboxError ? error.message : ((error as Error)?.message ?? String(error));
   process.stderr.write(`outbox-relay: ${message}\n`);
   process.exitCode = error instanceof OutboxConfigError ? 2 : 1;

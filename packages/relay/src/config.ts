@@ -23,7 +23,7 @@ export function requireDatabaseUrl(flags: DatabaseFlags): string {
   if (!url) {
     throw new OutboxConfigError(
       '--database-url',
-      `is required (or set ${ENV.databaseUrl}), e.g. postgres://user@host:5432/app, mysql://user@host:3306/app or sqlite:./app.db`,
+      `is required (or set ${ENV.databaseUrl}, or database.url in the --config file), e.g. postgres://user@host:5432/app, mysql://user@host:3306/app or sqlite:./app.db`,
     );
   }
   return url;

@@ -10,18 +10,10 @@ import {
   type InboxConsumerStats,
   type SqlExecutor,
 } from '@outboxkit/core';
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { clientConfig, errorText } from './connection.js';
 import { normalizeSqsInboxConsumerOptions, type NormalizedSqsInboxConsumerOptions, type SqsInboxConsumerOptions } from './inbox-options.js';
+import { inboxQueues, type InboxQueues } from './queues.js';
 import { isFifo } from './routing.js';
 import { fromSqsMessage, MAX_MESSAGE_ATTRIBUTES, type StringAttribute } from './wire-format.js';
 
@@ -57,11 +49,6 @@ export function createSqsInboxConsumer<Tx = SqlExecutor>(options: SqsInboxConsum
 const RETRY_MS = 1000;
 /** Dead letters keep outboxkit's own attributes first; SQS carries 10 in all. */
 const KEPT_FIRST = RESERVED_HEADER_PREFIX;
-
-interface Queues {
-  readonly url: string;
-  readonly deadLetterUrl: string;
-}
 
 class QueueInboxConsumer<Tx> implements SqsInboxConsumer {
   readonly #config: NormalizedSqsInboxConsumerOptions<Tx>;
@@ -109,7 +96,7 @@ class QueueInboxConsumer<Tx> implements SqsInboxConsumer {
     const { concurrency, visibilityTimeoutSeconds, waitTimeSeconds } = this.#config;
     while (!signal.aborted) {
       try {
-        const queues = await this.#setUp(signal);
+        const queues = await inboxQueues(this.#client, this.#config.queue, this.#config.deadLetterQueue, signal);
         this.#startup.succeeded();
         while (!signal.aborted) {
           await this.#running.slot();
@@ -137,35 +124,7 @@ class QueueInboxConsumer<Tx> implements SqsInboxConsumer {
     }
   }
 
-  /** The queue's URL and its dead-letter queue's: the option, or the queue's redrive target. */
-  async #setUp(signal: AbortSignal): Promise<Queues> {
-    const url = await this.#queueUrl(this.#config.queue, undefined, signal);
-    if (this.#config.deadLetterQueue !== null) return { url, deadLetterUrl: await this.#queueUrl(this.#config.deadLetterQueue, undefined, signal) };
-    const { Attributes } = await this.#client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }), {
-      abortSignal: signal,
-    });
-    const target =
-      Attributes?.RedrivePolicy === undefined ? undefined : (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
-    if (target === undefined) {
-      throw new Error(
-        `queue ${this.#config.queue} has no redrive policy and deadLetterQueue is not set; give the queue a dead-letter queue (RedrivePolicy) or set deadLetterQueue`,
-      );
-    }
-    // arn:aws:sqs:<region>:<account>:<name>
-    const [, , , , account, name] = target.split(':');
-    return { url, deadLetterUrl: await this.#queueUrl(name!, account, signal) };
-  }
-
-  async #queueUrl(queue: string, owner: string | undefined, signal: AbortSignal): Promise<string> {
-    if (/^https?:\/\//.test(queue)) return queue;
-    const { QueueUrl } = await this.#client.send(
-      new GetQueueUrlCommand({ QueueName: queue, ...(owner === undefined ? {} : { QueueOwnerAWSAccountId: owner }) }),
-      { abortSignal: signal },
-    );
-    return QueueUrl!;
-  }
-
-  async #handle(queues: Queues, message: Message): Promise<void> {
+  async #handle(queues: InboxQueues, message: Message): Promise<void> {
     const { headers, body } = fromSqsMessage(message);
     const deliveries = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
     const visible = (seconds: number) =>

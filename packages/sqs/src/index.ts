@@ -14,3 +14,4 @@ export { defaultDestination, isFifo, messageGroupId, resolveQueue, resolveTopic 
 export { fromSqsMessage, MAX_MESSAGE_ATTRIBUTES, toAwsMessage, type AwsMessage, type ReceivedSqsMessage } from './wire-format.js';
 export { createSqsInboxConsumer, type SqsInboxConsumer } from './inbox-consumer.js';
 export { normalizeSqsInboxConsumerOptions, type NormalizedSqsInboxConsumerOptions, type SqsInboxConsumerOptions } from './inbox-options.js';
+export { listDeadLetters, redeliverDeadLetters, type SqsDeadLetterOptions, type SqsRedeliverOptions } from './dead-letters.js';

@@ -62,7 +62,7 @@ export function resolveTopic(event: StoredEvent, config: RoutingConfig): string 
  * SNS keep each aggregate's order and deliver other aggregates in parallel. A key SQS would refuse
  * (over 128 characters, non-ASCII) is replaced by its SHA-256, which still names one aggregate.
  */
-export function messageGroupId(event: StoredEvent): string {
+export function messageGroupId(event: Pick<StoredEvent, 'aggregateType' | 'aggregateId'>): string {
   const key = `${event.aggregateType}:${event.aggregateId}`;
   return GROUP_ID.test(key) ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

@@ -1,5 +1,5 @@
-import { OutboxConfigError, OutboxError, parseDuration } from '@outboxkit/core';
-import { loadRabbitmq, rabbitmqUrl, type BrokerFlags } from '../brokers.js';
+import { OutboxConfigError, OutboxError, parseDuration, type DeadLetter } from '@outboxkit/core';
+import { deadLetterBroker, type BrokerFlags, type DeadLetterStore, type DeadLetterTarget } from '../brokers.js';
 import { DEAD_LETTER_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import type { CommandOutput } from './operations-shared.js';
 
@@ -12,27 +12,17 @@ export interface DeadLetterFlags extends BrokerFlags {
   inboxRetention?: string;
 }
 
-/** The shape both subcommands print; a local copy so the relay's types do not name @outboxkit/rabbitmq. */
-interface Letter {
-  readonly id: string | null;
-  readonly type: string | null;
-  readonly aggregateType: string | null;
-  readonly aggregateId: string | null;
-  readonly sequence: number | null;
-  readonly occurredAt: Date | null;
-  readonly deadLetteredAt: Date | null;
-  readonly error: string | null;
-  readonly attempts: number;
-  readonly sourceQueue: string | null;
-}
-
-function target(flags: DeadLetterFlags, command: string) {
-  if (flags.queue === undefined) throw new OutboxConfigError('--queue', "is required: the inbox consumer's queue (its dead letters are in <queue>.dead)");
+function target(flags: DeadLetterFlags, command: string): { store: DeadLetterStore; url: string; target: DeadLetterTarget } {
+  if (flags.queue === undefined) throw new OutboxConfigError('--queue', "is required: the inbox consumer's queue, whose dead letters to read");
+  const { store, url } = deadLetterBroker(flags, command);
   return {
-    connection: rabbitmqUrl(flags, command),
-    queue: flags.queue,
-    ...(flags.deadLetterQueue === undefined ? {} : { deadLetterQueue: flags.deadLetterQueue }),
-    ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+    store,
+    url,
+    target: {
+      queue: flags.queue,
+      ...(flags.deadLetterQueue === undefined ? {} : { deadLetterQueue: flags.deadLetterQueue }),
+      ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+    },
   };
 }
 
@@ -40,10 +30,9 @@ function target(flags: DeadLetterFlags, command: string) {
  * `outbox-relay dead-letters list --queue <q>`: what an inbox consumer gave up on, oldest
  * first, without removing anything.
  */
-export async function deadLettersListCommand(flags: DeadLetterFlags, io: CommandOutput): Promise<Letter[]> {
-  const options = target(flags, 'dead-letters list');
-  const { listDeadLetters } = await loadRabbitmq();
-  const letters: Letter[] = await listDeadLetters(options).catch((error: unknown) => {
+export async function deadLettersListCommand(flags: DeadLetterFlags, io: CommandOutput): Promise<DeadLetter[]> {
+  const { store, url, target: options } = target(flags, 'dead-letters list');
+  const letters = await store.list(url, options).catch((error: unknown) => {
     throw underFlag(error, DEAD_LETTER_OPTION_FLAGS);
   });
   if (flags.json) {
@@ -51,9 +40,7 @@ export async function deadLettersListCommand(flags: DeadLetterFlags, io: Command
     return letters;
   }
   for (const letter of letters) io.out(describe(letter));
-  io.out(
-    `${letters.length} dead letter(s) in ${options.deadLetterQueue ?? `${options.queue}.dead`}${letters.length === (flags.limit ?? 1000) ? ' (raise --limit to see more)' : ''}`,
-  );
+  io.out(`${letters.length} dead letter(s) in ${store.where(options)}${letters.length === (flags.limit ?? 1000) ? ' (raise --limit to see more)' : ''}`);
   return letters;
 }
 
@@ -64,10 +51,9 @@ export async function deadLettersListCommand(flags: DeadLetterFlags, io: Command
  * rows may be gone, so a re-delivery of one that was applied would not be deduplicated.
  */
 export async function deadLettersReplayCommand(flags: DeadLetterFlags, io: CommandOutput): Promise<{ redelivered: number; kept: number }> {
-  const options = target(flags, 'dead-letters replay');
+  const { store, url, target: options } = target(flags, 'dead-letters replay');
   const retentionMs = parseDuration(flags.inboxRetention ?? '14d', '--inbox-retention');
-  const { redeliverDeadLetters } = await loadRabbitmq();
-  const result = await redeliverDeadLetters({ ...options, ...(flags.id === undefined ? {} : { ids: flags.id }) }).catch((error: unknown) => {
+  const result = await store.redeliver(url, { ...options, ...(flags.id === undefined ? {} : { ids: flags.id }) }).catch((error: unknown) => {
     throw underFlag(error, DEAD_LETTER_OPTION_FLAGS);
   });
   const cutoff = Date.now() - retentionMs;
@@ -92,7 +78,7 @@ export async function deadLettersReplayCommand(flags: DeadLetterFlags, io: Comma
   return { redelivered: result.redelivered.length, kept: result.kept.length };
 }
 
-function describe(letter: Letter): string {
+function describe(letter: DeadLetter): string {
   return [
     letter.id ?? '(no id)',
     `${letter.aggregateType ?? '?'}:${letter.aggregateId ?? '?'}`,
