@@ -2,7 +2,7 @@ import { RESERVED_HEADER_PREFIX, type JsonValue, type StoredEvent } from './enve
 import { OutboxConfigError } from './errors.js';
 import { MAX_INBOX_KEY_LENGTH } from './inbox-dialect.js';
 import type { InboxEvent } from './inbox.js';
-import { UndecodableMessage } from './undecodable.js';
+import { parseJsonMessage, UndecodableMessage } from './undecodable.js';
 
 /**
  * How a publisher puts an event on the wire: outboxkit's own headers (`native`), or a
@@ -173,11 +173,6 @@ export function binaryModeAttributes(headers: Readonly<Record<string, unknown>>,
   return result;
 }
 
-/** True when a header with one of the prefixes carries `specversion`: the mark of a binary-mode CloudEvent. */
-export function isBinaryCloudEvent(headers: Readonly<Record<string, unknown>>, prefixes: readonly string[]): boolean {
-  return binaryModeAttributes(headers, prefixes).specversion !== undefined;
-}
-
 /** True for `application/cloudevents+json` (parameters such as `; charset=utf-8` allowed). */
 export function isStructuredCloudEventContentType(contentType: string | undefined): boolean {
   return contentType?.trim().toLowerCase().startsWith(CLOUDEVENTS_JSON_CONTENT_TYPE) === true;
@@ -189,12 +184,8 @@ export function isStructuredCloudEventContentType(contentType: string | undefine
  * is refused).
  */
 export function parseStructuredCloudEvent(body: string | Uint8Array): { attributes: Record<string, unknown>; data: JsonValue } | UndecodableMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
-  } catch (error) {
-    return new UndecodableMessage(`the structured CloudEvent is not JSON: ${(error as Error).message}`);
-  }
+  const parsed = parseJsonMessage(body, 'the structured CloudEvent');
+  if (parsed instanceof UndecodableMessage) return parsed;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return new UndecodableMessage('the structured CloudEvent is not a JSON object');
   }

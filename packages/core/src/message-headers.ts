@@ -9,10 +9,10 @@ import {
   structuredCloudEvent,
   type NormalizedMessageFormat,
 } from './cloudevents.js';
-import { RESERVED_HEADER_PREFIX, type JsonValue, type StoredEvent } from './envelope.js';
+import { RESERVED_HEADER_PREFIX, type StoredEvent } from './envelope.js';
 import { MAX_INBOX_KEY_LENGTH } from './inbox-dialect.js';
 import type { InboxEvent } from './inbox.js';
-import { UndecodableMessage } from './undecodable.js';
+import { parseJsonMessage, UndecodableMessage } from './undecodable.js';
 
 /**
  * The header names every broker's wire format carries, as plain strings (NATS headers, Redis
@@ -123,7 +123,7 @@ export function decodeMessage(message: ReceivedMessageParts): InboxEvent | Undec
   if (sequence < 1) return new UndecodableMessage(`header ${MESSAGE_HEADERS.sequence} must be a positive integer`);
   const occurredAt = new Date(headers[MESSAGE_HEADERS.occurredAt]!);
   if (Number.isNaN(occurredAt.getTime())) return new UndecodableMessage(`header ${MESSAGE_HEADERS.occurredAt} is not an ISO date`);
-  const payload = parseJsonBody(message.body);
+  const payload = parseJsonMessage(message.body, 'the body');
   if (payload instanceof UndecodableMessage) return payload;
   return Object.freeze({
     id,
@@ -155,7 +155,7 @@ function decodeCloudEventMessage(message: ReceivedMessageParts): InboxEvent | Un
   } else {
     const attributes = binaryModeAttributes(message.headers, [CLOUDEVENTS_HEADERS.prefix]);
     if (attributes.specversion === undefined) return null;
-    const payload = parseJsonBody(message.body);
+    const payload = parseJsonMessage(message.body, 'the body');
     if (payload instanceof UndecodableMessage) return payload;
     event = inboxEventOfCloudEvent({ ...attributes, datacontenttype: contentType }, payload, plain);
   }
@@ -179,14 +179,6 @@ function headersBeside(headers: Readonly<Record<string, string | undefined>>): R
 function headerIgnoringCase(headers: Readonly<Record<string, string | undefined>>, wanted: string): string | undefined {
   for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === wanted) return value;
   return undefined;
-}
-
-function parseJsonBody(body: string | Uint8Array): JsonValue | UndecodableMessage {
-  try {
-    return JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')) as JsonValue;
-  } catch (error) {
-    return new UndecodableMessage(`the body is not JSON: ${(error as Error).message}`);
-  }
 }
 
 /** The event's own headers: everything but outboxkit's `x-outbox-*` ones. */

@@ -123,6 +123,25 @@ const loadPubsub = () => brokerPackage('pubsub:', OPTIONAL_PACKAGES.pubsub, () =
 const defined = <T extends object>(options: T): Partial<T> =>
   Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** A broker package's `listDeadLetters` / `redeliverDeadLetters` (loaded on first use). */
+interface DeadLetterFunctions<Options> {
+  listDeadLetters(options: Options): Promise<DeadLetter[]>;
+  redeliverDeadLetters(options: Options & { readonly ids?: readonly string[] }): Promise<RedeliverResult>;
+}
+
+/** A package's dead-letter functions as a {@link DeadLetterStore}; `options` puts `--queue` and `--dead-letter-queue` in the package's terms. */
+function deadLetterStore<Options>(
+  load: () => Promise<DeadLetterFunctions<Options>>,
+  options: (url: string, target: DeadLetterTarget) => Options,
+  where: (target: DeadLetterTarget) => string,
+): DeadLetterStore {
+  return {
+    list: async (url, target) => (await load()).listDeadLetters(options(url, target)),
+    redeliver: async (url, { ids, ...target }) => (await load()).redeliverDeadLetters({ ...options(url, target), ...(ids === undefined ? {} : { ids }) }),
+    where,
+  };
+}
+
 /** The wire-format options every publisher takes; the publisher checks the value (and names the flag through {@link FORMAT_FLAGS}). */
 const formatOptions = (flags: BrokerFlags) => defined({ format: flags.messageFormat as MessageFormat | undefined, cloudEventsSource: flags.cloudeventsSource });
 
@@ -150,11 +169,11 @@ const RABBITMQ: BrokerModule = {
       ...(flags.declareExchange === false ? { declareExchange: false } : {}),
     });
   },
-  deadLetters: {
-    list: async (url, target) => (await loadRabbitmq()).listDeadLetters({ connection: url, ...target }),
-    redeliver: async (url, target) => (await loadRabbitmq()).redeliverDeadLetters({ connection: url, ...target }),
-    where: (target) => target.deadLetterQueue ?? `${target.queue}.dead`,
-  },
+  deadLetters: deadLetterStore(
+    loadRabbitmq,
+    (url, target) => ({ connection: url, ...target }),
+    (target) => target.deadLetterQueue ?? `${target.queue}.dead`,
+  ),
   async destination(flags) {
     const { resolveRoute, RABBIT_PUBLISHER_DEFAULTS } = await loadRabbitmq();
     const exchange = flags.exchange ?? RABBIT_PUBLISHER_DEFAULTS.exchange;
@@ -194,13 +213,11 @@ const NATS: BrokerModule = {
     const subjectPrefix = flags.subjectPrefix ?? NATS_PUBLISHER_DEFAULTS.subjectPrefix;
     return (event) => `subject ${resolveSubject(event, { subjectPrefix, route: null })}`;
   },
-  deadLetters: {
-    list: async (url, { queue, deadLetterQueue, limit }) =>
-      (await loadNats()).listDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
-    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
-      (await loadNats()).redeliverDeadLetters({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
-    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}_DEAD`}`,
-  },
+  deadLetters: deadLetterStore(
+    loadNats,
+    (url, { queue, deadLetterQueue, limit }) => ({ connection: url, durable: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    (target) => `stream ${target.deadLetterQueue ?? `${target.queue}_DEAD`}`,
+  ),
   // Replay keeps the event id as Nats-Msg-Id: consumers' inboxes check the two agree.
   replayNote:
     "note: JetStream drops a message whose Nats-Msg-Id (the event id) it stored within the stream's duplicate window " +
@@ -227,13 +244,11 @@ const REDIS: BrokerModule = {
       ...(flags.createStreams === false ? { createStreams: false } : {}),
     });
   },
-  deadLetters: {
-    list: async (url, { queue, deadLetterQueue, limit }) =>
-      (await loadRedis()).listDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
-    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
-      (await loadRedis()).redeliverDeadLetters({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit, ids }) }),
-    where: (target) => `stream ${target.deadLetterQueue ?? `${target.queue}:dead`}`,
-  },
+  deadLetters: deadLetterStore(
+    loadRedis,
+    (url, { queue, deadLetterQueue, limit }) => ({ connection: url, stream: queue, ...defined({ deadLetterStream: deadLetterQueue, limit }) }),
+    (target) => `stream ${target.deadLetterQueue ?? `${target.queue}:dead`}`,
+  ),
   async destination(flags) {
     const { resolveStream, REDIS_PUBLISHER_DEFAULTS } = await loadRedis();
     const streamPrefix = flags.streamPrefix ?? REDIS_PUBLISHER_DEFAULTS.streamPrefix;
@@ -246,11 +261,11 @@ const AWS_REPLAY_NOTE =
   'note: on FIFO queues and topics, SQS and SNS drop a message whose deduplication id (the event id) was sent in the last 5 minutes, ' +
   'so only events published longer ago are delivered again; standard queues and topics deliver every re-publish';
 
-const SQS_DEAD_LETTERS: DeadLetterStore = {
-  list: async (url, target) => (await loadAws('sqs:')).listDeadLetters({ connection: url, ...target }),
-  redeliver: async (url, target) => (await loadAws('sqs:')).redeliverDeadLetters({ connection: url, ...target }),
-  where: (target) => target.deadLetterQueue ?? `the redrive target of ${target.queue}`,
-};
+const SQS_DEAD_LETTERS = deadLetterStore(
+  () => loadAws('sqs:'),
+  (url, target) => ({ connection: url, ...target }),
+  (target) => target.deadLetterQueue ?? `the redrive target of ${target.queue}`,
+);
 
 /** SQS and SNS: the same options but the prefix; the URL carries region, endpoint and (SNS) account. */
 function awsModule(kind: 'SQS' | 'SNS'): BrokerModule {
@@ -312,13 +327,11 @@ const PUBSUB: BrokerModule = {
       ...formatOptions(flags),
     });
   },
-  deadLetters: {
-    list: async (url, { queue, deadLetterQueue, limit }) =>
-      (await loadPubsub()).listDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit }) }),
-    redeliver: async (url, { queue, deadLetterQueue, limit, ids }) =>
-      (await loadPubsub()).redeliverDeadLetters({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit, ids }) }),
-    where: (target) => `subscription ${target.deadLetterQueue ?? `on the dead-letter topic of ${target.queue}`}`,
-  },
+  deadLetters: deadLetterStore(
+    loadPubsub,
+    (url, { queue, deadLetterQueue, limit }) => ({ connection: url, subscription: queue, ...defined({ deadLetterSubscription: deadLetterQueue, limit }) }),
+    (target) => `subscription ${target.deadLetterQueue ?? `on the dead-letter topic of ${target.queue}`}`,
+  ),
   async destination(flags) {
     const { resolveTopic, PUBSUB_PUBLISHER_DEFAULTS } = await loadPubsub();
     const topicPrefix = flags.topicPrefix ?? PUBSUB_PUBLISHER_DEFAULTS.topicPrefix;
