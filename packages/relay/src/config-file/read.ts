@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { parse as parseJsonWithOffsets, type ParseError } from 'jsonc-parser';
 import { LineCounter, parseDocument } from 'yaml';
 import { OutboxConfigError, scrub, secretsOf } from '@outboxkit/core';
 
@@ -64,94 +65,13 @@ function jsonReason(message: string): string {
 
 /**
  * Where `text` stops being JSON, as an offset (-1 when it is JSON): Node 20's JSON.parse says
- * "at position N" for some mistakes only. Follows the JSON grammar (RFC 8259), nothing more.
+ * "at position N" for some mistakes only, so jsonc-parser (strict: no comments, no trailing
+ * commas) finds the place.
  */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw new JsonStop(i);
-  };
-  const space = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const expect = (char: string): void => {
-    if (text[i] !== char) fail();
-    i++;
-  };
-  const string = (): void => {
-    expect('"');
-    for (;;) {
-      const char = text[i];
-      if (char === undefined || char < ' ') fail();
-      i++;
-      if (char === '"') return;
-      if (char !== '\\') continue;
-      const escaped = text[i];
-      if (escaped === 'u') {
-        i++;
-        for (let k = 0; k < 4; k++) {
-          if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail();
-          i++;
-        }
-      } else if (escaped !== undefined && '"\\/bfnrt'.includes(escaped)) i++;
-      else fail();
-    }
-  };
-  const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const value = (): void => {
-    space();
-    const char = text[i];
-    if (char === '{' || char === '[') {
-      const close = char === '{' ? '}' : ']';
-      i++;
-      space();
-      if (text[i] === close) {
-        i++;
-        return;
-      }
-      for (;;) {
-        if (close === '}') {
-          space();
-          string();
-          space();
-          expect(':');
-        }
-        value();
-        space();
-        if (text[i] !== ',') {
-          expect(close);
-          return;
-        }
-        i++;
-      }
-    }
-    if (char === '"') {
-      string();
-      return;
-    }
-    for (const word of ['true', 'false', 'null']) {
-      if (char === word[0]) {
-        for (const letter of word) expect(letter);
-        return;
-      }
-    }
-    number.lastIndex = i;
-    if (!number.test(text)) fail();
-    i = number.lastIndex;
-  };
-  try {
-    value();
-    space();
-    if (i < text.length) fail();
-    return -1;
-  } catch (error) {
-    if (error instanceof JsonStop) return error.offset;
-    throw error;
-  }
-}
-
-class JsonStop {
-  constructor(readonly offset: number) {}
+function jsonErrorOffset(text: string): number {
+  const errors: ParseError[] = [];
+  parseJsonWithOffsets(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return errors[0]?.offset ?? -1;
 }
 
 function lineAndColumn(text: string, offset: number): string {
