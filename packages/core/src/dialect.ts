@@ -194,4 +194,6 @@ export interface RelayConnector {
   dialect(url: string, options: RelayDatabaseOptions): Dialect;
   /** Connects: a pool for the relay, and the wake-up sources the database offers when `listen`. */
   open(url: string, options: RelayDatabaseOptions): Promise<RelayDatabase>;
+  /** The database's change-log source (`run --source logical`), where it has one. */
+  readonly logical?: import('./logical-source.js').LogicalSourceConnector;
 }

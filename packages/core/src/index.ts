@@ -32,6 +32,7 @@ export * from './failure-warnings.js';
 export * from './settlement.js';
 export * from './relay-options.js';
 export * from './relay.js';
+export * from './logical-source.js';
 export * from './operations/index.js';
 export * from './message-headers.js';
 export * from './cloudevents.js';

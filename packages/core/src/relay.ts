@@ -10,7 +10,7 @@ import { publishInAggregateOrder } from './ordered-publish.js';
 import { Pacer, type CycleEnd } from './pacer.js';
 import type { Publisher } from './publisher.js';
 import { normalizeRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
-import { applySettlement, countDecisions, decideSettlement, touchedShards, type BatchOutcome, type DecisionCounts, type Settlement } from './settlement.js';
+import { countDecisions, settleFenced, touchedShards, type BatchOutcome, type DecisionCounts, type Settlement } from './settlement.js';
 import type { SqlDatabase } from './sql.js';
 
 /** What one claim-publish-ack cycle did. */
@@ -275,19 +275,7 @@ export class Relay {
     if (shards.size === 0) return NOTHING_SETTLED;
     for (let attempt = 1; ; attempt++) {
       try {
-        const settlement = await this.db.transaction(async (tx) => {
-          const leases = this.leases.leasesFor(shards);
-          const rows =
-            leases.length === 0
-              ? []
-              : await this.dialect.lockLeaseRows(
-                  tx,
-                  leases.map((lease) => lease.shard),
-                );
-          const decided = decideSettlement({ relayId: this.id, confirmed: outcome.confirmed, failures: outcome.failures, leases, rows }, this.options);
-          await applySettlement(this.dialect, tx, decided, this.options.keepHistory);
-          return decided;
-        });
+        const settlement = await settleFenced(this.dialect, this.db, this.id, this.leases.leasesFor(shards), outcome, this.options);
         // Their marks were refused; the new owner publishes those events.
         this.leases.forget(settlement.lostShards);
         return settlement;

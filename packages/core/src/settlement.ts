@@ -4,7 +4,7 @@ import type { StoredEvent } from './envelope.js';
 import type { PublishError } from './errors.js';
 import { shardsNotHeld } from './leases.js';
 import type { ResolvedRelayOptions } from './relay-options.js';
-import type { SqlExecutor } from './sql.js';
+import type { SqlDatabase, SqlExecutor } from './sql.js';
 
 /** What publishing one batch produced that must be written down. */
 export interface BatchOutcome {
@@ -88,6 +88,33 @@ export async function applySettlement(store: RelayStore, tx: SqlExecutor, settle
     if (decision.action === 'quarantine') await store.quarantine(tx, decision.event.id, decision.reason, decision.status);
     else if (decision.action === 'fail') await store.markFailed(tx, decision.event.id, decision.reason, decision.retryInMs);
   }
+}
+
+/**
+ * Decides and writes `outcome` in ONE transaction that first locks the lease rows of its shards
+ * (fencing): events of a shard the relay no longer owns are left alone for the new owner. The
+ * polling relay and the PostgreSQL logical-replication reader settle every batch through it.
+ */
+export async function settleFenced(
+  store: RelayStore,
+  db: SqlDatabase,
+  relayId: string,
+  leases: readonly Lease[],
+  outcome: BatchOutcome,
+  policy: SettlePolicy & { readonly keepHistory: boolean },
+): Promise<Settlement> {
+  return db.transaction(async (tx) => {
+    const rows =
+      leases.length === 0
+        ? []
+        : await store.lockLeaseRows(
+            tx,
+            leases.map((lease) => lease.shard),
+          );
+    const decided = decideSettlement({ relayId, confirmed: outcome.confirmed, failures: outcome.failures, leases, rows }, policy);
+    await applySettlement(store, tx, decided, policy.keepHistory);
+    return decided;
+  });
 }
 
 /** How many events got each decision. */

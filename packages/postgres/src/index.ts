@@ -15,3 +15,13 @@ export { pgListener, type PgListenerOptions, type PgListenerState, type PgListen
 export { enqueue, type EnqueueOptions } from './enqueue.js';
 export { postgresInbox, postgresInboxDdl } from './postgres-inbox.js';
 export { relayConnector } from './relay-connector.js';
+export {
+  postgresLogicalSource,
+  PostgresLogicalReader,
+  resolveLogicalNames,
+  setupLogicalSource,
+  readSlotStatus,
+  requireLogicalWal,
+  type PostgresLogicalReaderOptions,
+  type ResolvedLogicalNames,
+} from './cdc/index.js';

@@ -2,6 +2,7 @@ import type { RelayConnector, RelayDatabaseOptions, WakeSource } from '@outboxki
 import { createPostgresDialect, type PostgresDialect } from './postgres-dialect.js';
 import { createPgPool, pgDatabase } from './postgres-driver.js';
 import { pgListener } from './postgres-listener.js';
+import { postgresLogicalSource } from './cdc/index.js';
 
 /** Connections the relay's pool opens at most: claims, settles and lease updates are short and sequential. */
 const RELAY_POOL_SIZE = 4;
@@ -20,6 +21,7 @@ function dialect(_url: string, options: RelayDatabaseOptions): PostgresDialect {
 export const relayConnector: RelayConnector = {
   schemes: ['postgres:', 'postgresql:'],
   dialect,
+  logical: postgresLogicalSource,
   async open(url, options) {
     const relayDialect = dialect(url, options);
     const pool = createPgPool(url, {

@@ -10,6 +10,7 @@ import { reconcileCommand } from './commands/reconcile.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { healthCommand, statusCommand } from './commands/status.js';
+import { setupLogicalCommand } from './commands/logical-source.js';
 import { brokerOptions } from './brokers.js';
 import { ENV, intFlag } from './config.js';
 import { applyConfigFile, configOption } from './config-file/apply.js';
@@ -58,7 +59,19 @@ databaseOptions(program.command('migrate').description('create or upgrade the ou
   .option('--print', 'print the migrations as plain SQL instead of applying them')
   .action(async (flags) => migrateCommand(flags, print));
 
-databaseOptions(program.command('status').description('backlog, oldest pending age, shard owners, quarantined and parked counts'))
+function logicalOptions(command: Command): Command {
+  return command
+    .option('--slot <name>', 'logical replication slot (default <schema>_<events table>_outbox)')
+    .option('--publication <name>', 'publication of the events table (default <schema>_<events table>_outbox)');
+}
+
+logicalOptions(
+  databaseOptions(program.command('setup-logical').description('create the publication and the replication slot of --source logical (PostgreSQL; idempotent)')),
+).action(async (flags) => setupLogicalCommand(flags, print));
+
+logicalOptions(
+  databaseOptions(program.command('status').description('backlog, oldest pending age, shard owners, quarantined and parked counts, replication slot')),
+)
   .option('--json', 'print JSON')
   .action(async (flags) => statusCommand(flags, print));
 
@@ -155,7 +168,8 @@ databaseOptions(program.command('cleanup').description('delete history and inbox
     await cleanupCommand(flags, io);
   });
 
-brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM')))
+logicalOptions(brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM'))))
+  .addOption(new Option('--source <source>', 'poll the outbox table, or read PostgreSQL logical replication (default poll)').choices(['poll', 'logical']))
   .option('--batch-size <n>', 'events claimed per cycle (default 500)', int('--batch-size'))
   .option('--max-in-flight <n>', 'unconfirmed publishes at once, across aggregates (default 128)', int('--max-in-flight'))
   .option('--poll-interval-ms <ms>', 'longest idle wait between polls (default 1000)', int('--poll-interval-ms'))

@@ -1,5 +1,6 @@
 import {
   integerOption,
+  OutboxConfigError,
   localCommits,
   OutboxError,
   Relay,
@@ -17,8 +18,11 @@ import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { RELAY_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
+import { logicalNames, refuseMixedSources, logicalReaderFor, type LogicalFlags, type RelaySource } from './logical-source.js';
 
-export interface RunFlags extends DatabaseFlags, BrokerFlags {
+export interface RunFlags extends DatabaseFlags, BrokerFlags, LogicalFlags {
+  /** `poll` (default): claim rows; `logical`: read PostgreSQL's logical replication slot. */
+  source?: RelaySource;
   batchSize?: number;
   maxInFlight?: number;
   pollIntervalMs?: number;
@@ -47,11 +51,14 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
   const databaseUrl = requireDatabaseUrl(flags);
   const tables = tableOptions(flags);
+  const logical = flags.source === 'logical';
+  if (logical && flags.once) throw new OutboxConfigError('--once', 'drains by polling; run it with --source poll (the default)');
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
   const publisher = await createBrokerPublisher(flags);
   // The relay's sessions may not wait for a lock, or idle inside a transaction, longer than its lease.
   const sessionLimits = relaySessionLimits(flags.leaseTtlMs ?? RELAY_DEFAULTS.leaseTtlMs);
-  const target = await openDatabaseAfter(publisher, databaseUrl, { tables, listen: !flags.once, sessionLimits });
+  // The logical reader needs no LISTEN wake-ups: the slot streams every commit.
+  const target = await openDatabaseAfter(publisher, databaseUrl, { tables, listen: !flags.once && !logical, sessionLimits });
   let observability: RelayObservability | undefined;
   try {
     // A relay started before its database waits for it (missing tables and the like fail at
@@ -79,35 +86,48 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       });
       logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
+    // Checked when starting (and retried with it while the database is unreachable).
+    const refuseOtherSource = async (): Promise<void> => refuseMixedSources(logical ? 'logical' : 'poll', await target.dialect.status(target.database));
+    const checkedStart = (start: () => Promise<void>) => async (): Promise<void> => {
+      await refuseOtherSource();
+      await start();
+    };
+    if (logical) {
+      const reader = await logicalReaderFor(databaseUrl, target, {
+        ...relayOptionsOf(flags),
+        publisher,
+        logger,
+        ...logicalNames(flags),
+        ...observed(observability),
+      });
+      observability?.bindRelay(() => reader.health());
+      observability?.metrics.bindSlot(() => reader.slotStatus());
+      if (!(await whenDatabaseAnswers(checkedStart(() => reader.start())))) return;
+      await aborted(signal);
+      await reader.stop();
+      return;
+    }
     const relay = relayFor({
       dialect: withFaultHooks(target.dialect),
       database: target.database,
       publisher,
       logger,
       wakeSources: [localCommits, ...target.wakeSources],
-      ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
-      ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
-      ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
+      ...relayOptionsOf(flags),
       ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
-      ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}),
-      ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
-      ...(flags.poisonPolicy ? { poisonPolicy: flags.poisonPolicy } : {}),
-      ...(flags.history === false ? { keepHistory: false } : {}),
-      ...(observability ? { observer: observability.metrics.observer } : {}),
+      ...observed(observability),
     });
     observability?.bindRelay(() => relay.health());
     logger.info({ database: target.safeUrl, dialect: target.dialect.name, relayId: relay.id }, 'relay starting');
     if (flags.once) {
+      await refuseOtherSource();
       const result = await relay.drain();
       logger.info(result, 'drain finished');
       assertDrained(result);
       return result;
     }
-    if (!(await whenDatabaseAnswers(() => relay.start()))) return;
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    if (!(await whenDatabaseAnswers(checkedStart(() => relay.start())))) return;
+    await aborted(signal);
     logger.info({ relayId: relay.id }, 'stopping: finishing the in-flight batch');
     await relay.stop();
   } finally {
@@ -138,6 +158,30 @@ function assertDrained(result: CycleResult): void {
         `${result.published} published. Run again after the backoff, or see \`outbox-relay quarantine list\` once they are quarantined`,
     );
   }
+}
+
+/** The relay options both sources take from flags. */
+function relayOptionsOf(flags: RunFlags) {
+  return {
+    ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+    ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
+    ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}),
+    ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
+    ...(flags.poisonPolicy ? { poisonPolicy: flags.poisonPolicy } : {}),
+    ...(flags.history === false ? { keepHistory: false } : {}),
+  };
+}
+
+function observed(observability: RelayObservability | undefined) {
+  return observability ? { observer: observability.metrics.observer } : {};
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /** The relay, or its option error under the flag's name. */

@@ -1,17 +1,19 @@
 import { redactUrl } from '@outboxkit/core';
 import type { HealthThresholds } from '../admin/health.js';
 import { requireDatabaseUrl, type DatabaseFlags } from '../config.js';
+import { formatSlotStatus, slotStatusFor, type LogicalFlags } from './logical-source.js';
 import { withAdmin, type CommandOutput } from './operations-shared.js';
 
-export interface StatusFlags extends DatabaseFlags {
+export interface StatusFlags extends DatabaseFlags, LogicalFlags {
   json?: boolean;
 }
 
-/** `outbox-relay status`: backlog, oldest pending age, shard owners, quarantine. */
+/** `outbox-relay status`: backlog, oldest pending age, shard owners, quarantine, and the replication slot when one exists. */
 export async function statusCommand(flags: StatusFlags, out: (line: string) => void): Promise<void> {
   const status = await withAdmin(flags, null, (admin) => admin.status());
+  const slot = await slotStatusFor(flags);
   if (flags.json) {
-    out(JSON.stringify(status, null, 2));
+    out(JSON.stringify(slot === null ? status : { ...status, logicalSlot: slot }, null, 2));
     return;
   }
   const age = status.oldestPendingAgeSeconds;
@@ -24,6 +26,7 @@ export async function statusCommand(flags: StatusFlags, out: (line: string) => v
   for (const owner of status.shardOwners) {
     out(`  ${owner.owner}  ${owner.shards} shard(s), lease expires in ${owner.expiresInSeconds.toFixed(1)} s`);
   }
+  if (slot !== null) for (const line of formatSlotStatus(slot)) out(line);
 }
 
 export interface HealthFlags extends DatabaseFlags {

@@ -1,4 +1,12 @@
-import type { OutboxStatus, PublishFailureReason, RelayHealth, RelayObserver, StoredEvent } from '@outboxkit/core';
+import {
+  lsnToNumber,
+  type LogicalSlotStatus,
+  type OutboxStatus,
+  type PublishFailureReason,
+  type RelayHealth,
+  type RelayObserver,
+  type StoredEvent,
+} from '@outboxkit/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 // Label values come only from the fixed sets below, never from events: an aggregate id or a
@@ -43,6 +51,8 @@ export interface RelayMetrics {
   recordStatus(status: OutboxStatus, at: Date): void;
   /** A failed (or timed-out) sample: the database is reported down. */
   recordStatusFailure(): void;
+  /** Adds the replication slot's gauges, read at scrape time from the reader's last sample (`run --source logical`). */
+  bindSlot(slot: () => LogicalSlotStatus | null): void;
 }
 
 /**
@@ -178,6 +188,23 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
       parked.set(status.parkedAggregates);
       sampledAt.set(at.getTime() / 1000);
       databaseUp.set(1);
+    },
+    bindSlot(slot) {
+      const gauge = (name: string, help: string, value: (status: LogicalSlotStatus) => number): void => {
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            const status = slot();
+            if (status !== null) this.set(value(status));
+          },
+        });
+      };
+      gauge('outbox_logical_slot_lag_bytes', "WAL bytes between the server's current position and the slot's confirmed LSN.", (s) => s.lagBytes);
+      gauge('outbox_logical_slot_retained_wal_bytes', 'WAL bytes the server keeps on disk for the slot.', (s) => s.retainedWalBytes);
+      gauge('outbox_logical_slot_confirmed_lsn', "The slot's confirmed flush LSN, as a byte position.", (s) => lsnToNumber(s.confirmedLsn));
+      gauge('outbox_logical_slot_active', '1 while a walsender streams from the slot, else 0.', (s) => (s.active ? 1 : 0));
     },
     recordStatusFailure() {
       // The backlog figures keep their last known values: a gap is worse for graphs than a

@@ -37,7 +37,14 @@ export interface PostgresClusterOptions {
   netns?: string;
   /** Address to listen on and to put in the URL. @default '127.0.0.1' */
   host?: string;
+  /**
+   * `wal_level = logical` with room for a few slots and walsenders, for the logical-replication
+   * source (the shared server runs with `wal_level = replica`). @default false
+   */
+  logicalReplication?: boolean;
 }
+
+const LOGICAL_REPLICATION_SETTINGS = ['wal_level = logical', 'max_replication_slots = 8', 'max_wal_senders = 8'];
 
 /** The folder holding initdb/pg_ctl (Debian keeps them out of PATH). */
 function postgresBin(): string {
@@ -135,7 +142,9 @@ class PostgresClusterImpl implements PostgresCluster {
       `-k ${this.dir}`,
       `-c listen_addresses=${this.options.host ?? '127.0.0.1'}`,
       `-c fsync=off`,
-      ...(this.options.settings ?? []).map((s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`),
+      ...[...(this.options.logicalReplication ? LOGICAL_REPLICATION_SETTINGS : []), ...(this.options.settings ?? [])].map(
+        (s) => `-c ${s.replace(/\s*=\s*/, '=').replace(/\s/g, '')}`,
+      ),
     ];
     this.#asPostgres('pg_ctl', [
       '-D',

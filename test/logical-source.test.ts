@@ -1,0 +1,242 @@
+// `run --source logical` on a PRIVATE cluster with wal_level=logical (the shared server has
+// wal_level=replica): setup, end to end through RabbitMQ with the delivery checker, commit
+// order across an open transaction, and the fields Debezium's outbox event router reads from the
+// same pgoutput stream. The process-level faults (SIGKILL, standby takeover) are in
+// test/faults/logical.faults.ts and its subset.
+import pg from 'pg';
+import pgLogical from 'pg-logical-replication';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lsnToNumber, writeEvents, type SqlDatabase, type WrittenEvent } from '@outboxkit/core';
+import {
+  createPgPool,
+  createPostgresDialect,
+  pgDatabase,
+  pgExecutor,
+  postgresLogicalSource,
+  readSlotStatus,
+  setupLogicalSource,
+  resolveLogicalNames,
+} from '@outboxkit/postgres';
+import { createRabbitPublisher } from '@outboxkit/rabbitmq';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  DeliveryLog,
+  expectDeliveryOk,
+  serviceUrl,
+  startPostgresCluster,
+  uniqueName,
+  type PostgresCluster,
+} from '@outboxkit/testkit';
+
+describe('PostgreSQL logical-replication source (private cluster, wal_level=logical)', () => {
+  let cluster: PostgresCluster;
+  let brokerUrl: string;
+
+  beforeAll(async () => {
+    cluster = await startPostgresCluster({ logicalReplication: true });
+    brokerUrl = await serviceUrl('rabbitmq');
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.dispose();
+  }, 60_000);
+
+  /** A migrated schema on the private cluster, its slot and publication set up. */
+  async function outbox() {
+    const schema = uniqueName('okt');
+    const dialect = createPostgresDialect({ tables: { schema } });
+    const database = pgDatabase(createPgPool(cluster.url, { max: 8 }));
+    await dialect.migrate(database);
+    const names = resolveLogicalNames(dialect.tables);
+    const setup = await setupLogicalSource(database, dialect.tables, names);
+    return {
+      schema,
+      dialect,
+      database,
+      names,
+      setup,
+      async dispose() {
+        await database.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [names.slot]);
+        await database.query(`DROP PUBLICATION IF EXISTS "${names.publication}"`);
+        await database.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await database.close();
+      },
+    };
+  }
+
+  async function writeOne(dialect: ReturnType<typeof createPostgresDialect>, database: SqlDatabase, aggregateId: string, n: number): Promise<WrittenEvent> {
+    const [event] = await database.transaction((tx) =>
+      writeEvents(dialect, tx, { aggregateType: 'account', aggregateId, type: 'account.credited', payload: { n } }),
+    );
+    return event!;
+  }
+
+  it('setup is idempotent: the first run creates the publication and the slot, the second finds them', async () => {
+    const o = await outbox();
+    try {
+      expect(o.setup).toMatchObject({ publicationCreated: true, slotCreated: true });
+      const again = await setupLogicalSource(o.database, o.dialect.tables, o.names);
+      expect(again).toMatchObject({ publicationCreated: false, slotCreated: false, slot: o.names.slot });
+      const { rows } = await o.database.query<{ pubinsert: boolean; pubdelete: boolean; pubupdate: boolean }>(
+        'SELECT pubinsert, pubdelete, pubupdate FROM pg_publication WHERE pubname = $1',
+        [o.names.publication],
+      );
+      // The relay's own deletes (settling) and updates (retry bookkeeping) are not events.
+      expect(rows).toEqual([{ pubinsert: true, pubdelete: false, pubupdate: false }]);
+    } finally {
+      await o.dispose();
+    }
+  });
+
+  it('refuses on a server with wal_level=replica, naming the setting and the fix', async () => {
+    const shared = pgDatabase(createPgPool(await serviceUrl('postgres'), { max: 1 }));
+    try {
+      const level = (await shared.query<{ wal_level: string }>('SHOW wal_level')).rows[0]!.wal_level;
+      expect(level, 'the shared server is the replica-level one this test needs').not.toBe('logical');
+      const tables = createPostgresDialect({ tables: { schema: uniqueName('okt') } }).tables;
+      await expect(setupLogicalSource(shared, tables, resolveLogicalNames(tables))).rejects.toThrow(
+        /wal_level=replica; logical replication needs wal_level=logical/,
+      );
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it('end to end through RabbitMQ: 2,000 events over 40 aggregates, written while the reader streams; lost 0, unexpected 0, out of order 0; the table is emptied into history; the slot confirmed past them', async () => {
+    const o = await outbox();
+    const exchange = uniqueName('okt_lx');
+    const log = new DeliveryLog();
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_lq'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
+    const reader = postgresLogicalSource.reader(
+      cluster.url,
+      { dialect: o.dialect, database: o.database, wakeSources: [] },
+      { publisher, batchSize: 100, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+    );
+    try {
+      const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot))!.confirmedLsn);
+      await reader.start();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let n = next++; n < 2000; n = next++) {
+            const event = await writeOne(o.dialect, o.database, `a-${n % 40}`, n);
+            log.attempted(event, 'committed');
+          }
+        }),
+      );
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      const report = log.check();
+      expectDeliveryOk(report);
+      expect(report.withoutSequence).toBe(0);
+      await waitUntil(async () => (await count(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      expect(await count(o.database, `"${o.schema}"."outbox_published"`)).toBe(2000);
+      await waitUntil(async () => lsnToNumber((await readSlotStatus(o.database, o.names.slot))!.confirmedLsn) > before);
+      expect(reader.health().ownedShards).toHaveLength(64);
+      const owners = await o.dialect.status(o.database);
+      expect(owners.shardOwners.map((owner) => owner.owner)).toEqual([`logical:${reader.id}`]);
+    } finally {
+      await reader.stop();
+      await publisher.close();
+      await collector.close();
+      await o.dispose();
+    }
+  }, 120_000);
+
+  it('commit order: an event written first in a transaction that stays open while 200 others commit is delivered after them, once it commits', async () => {
+    const o = await outbox();
+    const exchange = uniqueName('okt_lx');
+    const log = new DeliveryLog();
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_lq'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
+    const reader = postgresLogicalSource.reader(
+      cluster.url,
+      { dialect: o.dialect, database: o.database, wakeSources: [] },
+      { publisher, batchSize: 50, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+    );
+    const longClient = new pg.Client({ connectionString: cluster.url });
+    await longClient.connect();
+    try {
+      await reader.start();
+      await longClient.query('BEGIN');
+      const [longEvent] = await writeEvents(o.dialect, pgExecutor(longClient), { aggregateType: 'slow', aggregateId: 's-1', type: 'slow.done', payload: {} });
+      for (let n = 0; n < 200; n++) log.attempted(await writeOne(o.dialect, o.database, `a-${n % 10}`, n), 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expect(log.wasDelivered(longEvent!.id), 'invisible until it commits').toBe(false);
+      await longClient.query('COMMIT');
+      log.attempted(longEvent!, 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expectDeliveryOk(log.check());
+      const arrival = log.deliveries.findIndex((delivery) => delivery.id === longEvent!.id);
+      expect(arrival, 'delivered in commit order: after all 200 that committed before it').toBe(200);
+    } finally {
+      await longClient.end();
+      await reader.stop();
+      await publisher.close();
+      await collector.close();
+      await o.dispose();
+    }
+  }, 120_000);
+
+  it("Debezium's outbox event router: the insert stream of a pgoutput slot on the publication carries id, aggregatetype, aggregateid, type and payload columns", async () => {
+    const o = await outbox();
+    // A connector has its own slot on the same publication; this one stands for it.
+    const debeziumSlot = `${o.names.slot.slice(0, 50)}_dbz`;
+    await o.database.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [debeziumSlot]);
+    const service = new pgLogical.LogicalReplicationService({ connectionString: cluster.url }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
+    const inserts: {
+      relation: { schema: string; name: string; columns: { name: string; typeName: string | null; typeOid: number }[] };
+      new: Record<string, unknown>;
+    }[] = [];
+    service.on('data', (_lsn: string, message: { tag: string }) => {
+      if (message.tag === 'insert') inserts.push(message as never);
+    });
+    service.on('error', () => undefined);
+    try {
+      const written = await writeOne(o.dialect, o.database, 'order-7', 7);
+      void service.subscribe(new pgLogical.PgoutputPlugin({ protoVersion: 1, publicationNames: [o.names.publication] }), debeziumSlot).catch(() => undefined);
+      await waitUntil(async () => inserts.length === 1);
+      const [insert] = inserts;
+      expect(insert!.relation).toMatchObject({ schema: o.schema, name: 'outbox_events' });
+      // table.field.event.id / .key / .type / .payload and route.by.field map to these columns.
+      const row = insert!.new;
+      expect(row).toMatchObject({ id: written.id, aggregate_type: 'account', aggregate_id: 'order-7', type: 'account.credited', payload: { n: 7 } });
+      const typeOf = (name: string) => insert!.relation.columns.find((column) => column.name === name)?.typeOid;
+      // uuid, varchar, varchar, varchar, jsonb: Debezium's router reads the id as a string or UUID and the payload as JSON.
+      expect([typeOf('id'), typeOf('aggregate_type'), typeOf('aggregate_id'), typeOf('type'), typeOf('payload')]).toEqual([2950, 1043, 1043, 1043, 3802]);
+    } finally {
+      await service.destroy();
+      await waitUntil(
+        async () =>
+          !(await o.database.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [debeziumSlot])).rows[0]?.active,
+      );
+      await o.database.query('SELECT pg_drop_replication_slot($1)', [debeziumSlot]);
+      await o.dispose();
+    }
+  });
+});
+
+async function count(database: SqlDatabase, table: string): Promise<number> {
+  const { rows } = await database.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
+
+/** A hang guard, not a timing assertion. */
+async function waitUntil(check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('gave up waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
