@@ -18,6 +18,8 @@ import {
   resolveLogicalNames,
 } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
+import { Relay } from '@outboxkit/core';
+import { cli } from './support/operations-helpers.js';
 import {
   allCommittedDelivered,
   collectQueue,
@@ -188,6 +190,50 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       await o.dispose();
     }
   }, 120_000);
+
+  it('one source per table: polling refuses while a logical reader holds the leases, and the other way round, each naming the fix; status shows the slot', async () => {
+    const o = await outbox();
+    const dbFlags = ['--database-url', cluster.url, '--schema', o.schema];
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange: uniqueName('okt_lx') });
+    const reader = postgresLogicalSource.reader(
+      cluster.url,
+      { dialect: o.dialect, database: o.database, wakeSources: [] },
+      { publisher, leaseTtlMs: 60_000, poisonPolicy: 'dead-letter' },
+    );
+    try {
+      await reader.start();
+      await waitUntil(async () => reader.health().ownedShards.length === 64);
+      const polling = await cli(['run', '--once', ...dbFlags], 1);
+      expect(polling.stderr).toMatch(
+        new RegExp(`a logical-replication reader \\(logical:${reader.id}\\) is publishing this outbox table; stop it before polling`),
+      );
+      const status = await cli(['status', ...dbFlags]);
+      expect(status.stdout).toMatch(new RegExp(`replication slot +${o.names.slot} \\(active\\)`));
+      expect(status.stdout).toMatch(/confirmed LSN +\d+\/[0-9A-F]+/);
+      const json = JSON.parse((await cli(['status', '--json', ...dbFlags])).stdout) as { logicalSlot: { lagBytes: number; retainedWalBytes: number } };
+      expect(json.logicalSlot.lagBytes).toBeGreaterThanOrEqual(0);
+      expect(json.logicalSlot.retainedWalBytes).toBeGreaterThan(0);
+    } finally {
+      await reader.stop();
+    }
+    const relay = new Relay({ dialect: o.dialect, database: o.database, publisher, relayId: 'poller-1', leaseTtlMs: 60_000 });
+    try {
+      await relay.start();
+      const logical = await cli(['run', '--source', 'logical', ...dbFlags], 1);
+      expect(logical.stderr).toMatch(/polling relays \(poller-1\) are publishing this outbox table; stop them/);
+    } finally {
+      await relay.stop();
+      await publisher.close();
+      await o.dispose();
+    }
+  }, 60_000);
+
+  it('--source logical on a database without a change log, and --poison-policy park, are config errors (exit 2) naming the flag', async () => {
+    const sqlite = await cli(['run', '--source', 'logical', '--database-url', 'sqlite::memory:'], 2);
+    expect(sqlite.stderr).toMatch(/--source: 'logical' reads PostgreSQL's logical replication and needs a postgres:\/\/ --database-url/);
+    const park = await cli(['run', '--source', 'logical', '--poison-policy', 'park', '--database-url', cluster.url], 2);
+    expect(park.stderr).toMatch(/--poison-policy: 'park' is not available with the logical source/);
+  });
 
   it("Debezium's outbox event router: the insert stream of a pgoutput slot on the publication carries id, aggregatetype, aggregateid, type and payload columns", async () => {
     const o = await outbox();

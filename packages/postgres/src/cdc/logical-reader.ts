@@ -328,7 +328,10 @@ export class PostgresLogicalReader implements LogicalReader {
         const outcome = await this.#publish(pending);
         const settlement = await this.#settle(outcome);
         if (settlement.lostShards.length > 0) {
-          this.#logger.warn({ relayId: this.id, shards: settlement.lostShards.length }, 'lease lost: marks refused, the new reader publishes these events');
+          this.#logger.warn(
+            { relayId: this.id, shards: settlement.lostShards.length, events: countDecisions(settlement).fenced },
+            'lease lost: marks refused, the new reader publishes these events',
+          );
           this.#leases = [];
           return false;
         }

@@ -93,13 +93,17 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       await start();
     };
     if (logical) {
-      const reader = await logicalReaderFor(databaseUrl, target, {
-        ...relayOptionsOf(flags),
-        publisher,
-        logger,
-        ...logicalNames(flags),
-        ...observed(observability),
-      });
+      const reader = await logicalReaderFor(
+        databaseUrl,
+        { ...target, dialect: withFaultHooks(target.dialect) },
+        {
+          ...relayOptionsOf(flags),
+          publisher,
+          logger,
+          ...logicalNames(flags),
+          ...observed(observability),
+        },
+      );
       observability?.bindRelay(() => reader.health());
       observability?.metrics.bindSlot(() => reader.slotStatus());
       if (!(await whenDatabaseAnswers(checkedStart(() => reader.start())))) return;

@@ -1,0 +1,195 @@
+// Fault scenarios of `run --source logical` (PostgreSQL logical replication) on a private cluster
+// with wal_level=logical: relay processes SIGKILLed mid-batch, and a standby taking over from a
+// reader SIGSTOPped past its lease. Judged by the delivery checker like every other scenario.
+import { expect } from 'vitest';
+import { DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
+import { startPostgresCluster, type PostgresCluster } from '../../packages/testkit/src/servers/index.js';
+import { cli } from '../support/operations-helpers.js';
+import { frozenRelay } from './scenarios.js';
+import {
+  checkAndRecord,
+  drain,
+  durableCollector,
+  killAll,
+  metric,
+  openTarget,
+  runWriters,
+  scrape,
+  sleep,
+  spawnRelay,
+  waitUntil,
+  type ManagedRelay,
+  type WriterOptions,
+} from './harness.js';
+
+async function logicalSetup() {
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer().catch((error) => console.error('cleanup failed:', error));
+  };
+  try {
+    const cluster: PostgresCluster = await startPostgresCluster({ logicalReplication: true, settings: ['max_connections = 100'] });
+    closers.push(() => cluster.dispose());
+    const schema = uniqueName('okt');
+    const target = await openTarget(cluster.url, schema);
+    closers.push(() => target.database.close());
+    const dbFlags = ['--database-url', cluster.url, '--schema', schema];
+    const setup = await cli(['setup-logical', ...dbFlags]);
+    expect(setup.stdout).toMatch(/replication slot \S+: created/);
+    const brokerUrl = await serviceUrl('rabbitmq');
+    const exchange = uniqueName('okt_fx');
+    const log = new DeliveryLog();
+    const collector = await durableCollector(brokerUrl, exchange, log);
+    closers.push(() => collector.close());
+    const relays: ManagedRelay[] = [];
+    closers.push(() => killAll(relays));
+    let closing = false;
+    const writers: Promise<unknown>[] = [];
+    closers.push(async () => {
+      closing = true;
+      await Promise.allSettled(writers);
+    });
+    return {
+      cluster,
+      target,
+      dbFlags,
+      log,
+      collector,
+      close,
+      relay(id: string, extra: readonly string[] = [], env?: NodeJS.ProcessEnv): ManagedRelay {
+        const relay = spawnRelay({
+          ...(env ? { env } : {}),
+          databaseUrl: cluster.url,
+          schema,
+          brokerUrl,
+          exchange,
+          relayId: id,
+          extra: ['--source', 'logical', '--poison-policy', 'dead-letter', ...extra],
+        });
+        relays.push(relay);
+        return relay;
+      },
+      write(options: Omit<WriterOptions, 'target' | 'log'>, seed: number) {
+        const running = runWriters({ ...options, target, log, stop: () => closing }, seed);
+        writers.push(running);
+        return running;
+      },
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The slot's confirmed LSN never passes an unconfirmed event: each kill re-reads, duplicates at most one batch window per kill. */
+export async function logicalRelayKills(p: { events: number; aggregates: number; kills: number; batchSize: number; seed: number }): Promise<void> {
+  const s = await logicalSetup();
+  try {
+    const extra = ['--batch-size', String(p.batchSize), '--lease-ttl-ms', '2000'];
+    let current = s.relay('logical-kill-0', extra);
+    const concurrency = 8;
+    const paceMs = Math.max(0, Math.floor((concurrency * p.kills * 3000) / p.events));
+    let writing = true;
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
+      writing = false;
+    });
+    let kills = 0;
+    let seed = p.seed;
+    while (kills < p.kills) {
+      const before = s.log.deliveries.length;
+      await waitUntil(
+        `reader ${current.id} publishing`,
+        async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0),
+        60_000,
+      );
+      if (!writing && s.log.pending().length === 0) break;
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      await sleep(50 + (seed % 700));
+      await current.stop('SIGKILL');
+      kills++;
+      current = s.relay(`logical-kill-${kills}`, extra);
+    }
+    const stats = await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    const report = checkAndRecord(
+      `L1 logical reader SIGKILL x${kills}`,
+      s.log,
+      drainMs,
+      `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
+    );
+    expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
+    expect(stats.committed).toBe(p.events);
+    // The slot is confirmed after every settled batch, so a kill re-reads at most the batch in
+    // flight (the writers' transactions hold one event each; a batch ends on a commit).
+    expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+    const samples = await scrape(await current.metricsPort());
+    expect(metric(samples, 'outbox_logical_slot_active')).toBe(1);
+    expect(metric(samples, 'outbox_logical_slot_confirmed_lsn')).toBeGreaterThan(0);
+    expect(metric(samples, 'outbox_logical_slot_lag_bytes')).toBeGreaterThanOrEqual(0);
+    expect(metric(samples, 'outbox_logical_slot_retained_wal_bytes')).toBeGreaterThan(0);
+    expect(metric(samples, 'outbox_shards_owned')).toBe(64);
+    await waitUntil('the events table emptied into history', async () => (await countRows(s, 'outbox_events')) === 0, 30_000);
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * Two readers on one slot. The active one stops itself (SIGSTOP, the relay's test hook) with its
+ * third batch published and confirmed but not settled; the standby takes every lease once they
+ * expire, ends the frozen walsender and streams from the confirmed LSN. Resumed, the frozen
+ * reader's marks are refused by the lease epochs (it cannot confirm the slot either: its
+ * replication connection is gone) and it stands by.
+ */
+export async function logicalTakeover(p: { events: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await logicalSetup();
+  try {
+    const extra = ['--batch-size', '100', '--lease-ttl-ms', '2000'];
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency: 8, paceMs: Math.floor((8 * 8000) / p.events) }, p.seed);
+    const first = s.relay('logical-a', extra, { OUTBOX_RELAY_FAULT_FREEZE_BEFORE_SETTLE: '3' });
+    await waitUntil('reader a active', async () => /logical reader active/.test(first.output()), 30_000);
+    const second = s.relay('logical-b', extra);
+    await second.metricsPort();
+    await frozenRelay(first, 'before-settle');
+    const outputAtPause = first.output().length;
+    const epochsBefore = await epochs(s);
+    await waitUntil('the standby took over', async () => /logical reader active/.test(second.output()), 60_000);
+    const epochsAfter = await epochs(s);
+    for (const [shard, epoch] of epochsBefore) expect(epochsAfter.get(shard), `shard ${shard} epoch moved on takeover`).toBeGreaterThan(epoch);
+    first.child.kill('SIGCONT');
+    const fenced = await waitUntil(
+      "the frozen reader's late marks refused",
+      async () => {
+        const match = /"events":(\d+),"msg":"lease lost: marks refused/.exec(first.output().slice(outputAtPause));
+        return match ? Number(match[1]) : undefined;
+      },
+      30_000,
+    );
+    await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    checkAndRecord(
+      'L3 logical reader SIGSTOPped past its lease, standby takes over',
+      s.log,
+      drainMs,
+      `late marks refused for ${fenced} events; seed ${p.seed}`,
+    );
+    expect(fenced).toBeGreaterThan(0);
+    const status = await s.target.dialect.status(s.target.database);
+    expect(status.shardOwners.map((owner) => owner.owner)).toEqual(['logical:logical-b']);
+    expect(first.child.exitCode, `the resumed reader keeps running (standing by): ${first.output().slice(-1500)}`).toBeNull();
+  } finally {
+    await s.close();
+  }
+}
+
+async function epochs(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<Map<number, number>> {
+  const schema = s.dbFlags[3]!;
+  const { rows } = await s.target.database.query<{ shard: unknown; epoch: unknown }>(`SELECT shard, epoch FROM "${schema}"."outbox_leases"`);
+  return new Map(rows.map((row) => [Number(row.shard), Number(row.epoch)]));
+}
+
+async function countRows(s: Awaited<ReturnType<typeof logicalSetup>>, table: string): Promise<number> {
+  const schema = s.dbFlags[3]!;
+  const { rows } = await s.target.database.query<{ n: unknown }>(`SELECT count(*) AS n FROM "${schema}"."${table}"`);
+  return Number(rows[0]?.n ?? 0);
+}

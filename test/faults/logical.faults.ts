@@ -1,0 +1,19 @@
+import { afterAll, describe, it } from 'vitest';
+import { fileRows, formatTable } from './harness.js';
+import { logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
+
+const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
+
+describe('fault injection: PostgreSQL logical-replication source (private cluster, wal_level=logical)', () => {
+  afterAll(() => {
+    if (fileRows().length > 0) console.log(`\nfault injection: logical source\n${formatTable(fileRows())}`);
+  });
+
+  it(
+    'L1: logical reader SIGKILLed 10 times during 10,000 events over 100 aggregates',
+    () => logicalRelayKills({ events: 10_000, aggregates: 100, kills: 10, batchSize: 200, seed: SEED }),
+    600_000,
+  );
+
+  it('L3: standby takeover after the active reader is SIGSTOPped past its lease', () => logicalTakeover({ events: 5000, aggregates: 50, seed: SEED }), 300_000);
+});
