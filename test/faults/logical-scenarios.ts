@@ -128,7 +128,16 @@ export async function logicalRelayKills(p: { events: number; aggregates: number;
     expect(metric(samples, 'outbox_logical_slot_lag_bytes')).toBeGreaterThanOrEqual(0);
     expect(metric(samples, 'outbox_logical_slot_retained_wal_bytes')).toBeGreaterThan(0);
     expect(metric(samples, 'outbox_shards_owned')).toBe(64);
-    await waitUntil('the events table emptied into history', async () => (await countRows(s, 'outbox_events')) === 0, 30_000);
+    await waitUntil('the events table emptied into history', async () => (await countRows(s, 'outbox_events')) === 0, 30_000).catch(async (error: Error) => {
+      const schema = s.dbFlags[3]!;
+      const left = await s.target.database.query(
+        `SELECT position, id, aggregate_id, sequence, attempts FROM "${schema}"."outbox_events" ORDER BY position LIMIT 20`,
+      );
+      const slot = await s.target.database.query('SELECT confirmed_flush_lsn::text, restart_lsn::text, active FROM pg_replication_slots');
+      throw new Error(
+        `${error.message}\nleft: ${JSON.stringify(left.rows)}\nslot: ${JSON.stringify(slot.rows)}\nreader ${current.id}:\n${current.output().slice(-4000)}`,
+      );
+    });
   } finally {
     await s.close();
   }

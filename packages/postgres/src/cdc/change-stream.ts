@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@outboxkit/core';
+import { lsnToNumber, type StoredEvent } from '@outboxkit/core';
 import pgLogical from 'pg-logical-replication';
 import { toDate, toNumber } from '../postgres-rows.js';
 
@@ -55,9 +55,17 @@ export class ChangeStream {
     });
   }
 
-  /** Confirms (flushes) the slot up to `lsn`: the server may recycle the WAL before it. */
+  /**
+   * Confirms (flushes) the slot up to `lsn`, a position just past what was settled (a commit's
+   * end LSN, a keepalive's position): the server may recycle the WAL before it, and skips
+   * transactions whose commit record starts before it on a restart.
+   */
   confirm(lsn: string): void {
-    void this.#service.acknowledge(lsn);
+    // The package reports its argument + 1 (it expects the last byte received). Passing the
+    // commit end itself confirmed one byte too far: a concurrent transaction whose commit
+    // record starts right at that end was skipped after a restart (lost, seen in the
+    // SIGKILL scenario).
+    void this.#service.acknowledge(previousLsn(lsn));
   }
 
   /** Stops reading from the socket (the server's send buffer fills and it waits). */
@@ -94,6 +102,13 @@ export class ChangeStream {
         return;
     }
   }
+}
+
+/** The position one byte before `lsn`. */
+export function previousLsn(lsn: string): string {
+  const position = BigInt(lsnToNumber(lsn));
+  const before = position > 0n ? position - 1n : 0n;
+  return `${(before >> 32n).toString(16).toUpperCase()}/${(before & 0xffff_ffffn).toString(16).toUpperCase()}`;
 }
 
 /** The subset of pgoutput messages the reader looks at. */

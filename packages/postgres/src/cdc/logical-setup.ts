@@ -25,8 +25,7 @@ export async function setupLogicalSource(exec: SqlExecutor, tables: ResolvedTabl
 export async function readSlotStatus(exec: SqlExecutor, slot: string): Promise<LogicalSlotStatus | null> {
   const { rows } = await exec.query<{ active: boolean; confirmed: string | null; lag_bytes: unknown; retained_bytes: unknown }>(
     `SELECT active, confirmed_flush_lsn::text AS confirmed,
-       -- A confirm may name the byte after the last record (the client reports "up to and including").
-       greatest(0, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)) AS lag_bytes,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) AS lag_bytes,
        pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) AS retained_bytes
      FROM pg_replication_slots WHERE slot_name = $1`,
     [slot],
