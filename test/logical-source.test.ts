@@ -20,6 +20,7 @@ import {
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import { Relay } from '@outboxkit/core';
 import { cli } from './support/operations-helpers.js';
+import { ChangeStream, type StreamItem } from '../packages/postgres/src/cdc/change-stream.js';
 import {
   allCommittedDelivered,
   collectQueue,
@@ -233,6 +234,36 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     expect(sqlite.stderr).toMatch(/--source: 'logical' reads PostgreSQL's logical replication and needs a postgres:\/\/ --database-url/);
     const park = await cli(['run', '--source', 'logical', '--poison-policy', 'park', '--database-url', cluster.url], 2);
     expect(park.stderr).toMatch(/--poison-policy: 'park' is not available with the logical source/);
+  });
+
+  it("the slot is confirmed to exactly a commit's end LSN, not a byte past it (a commit record can start right there)", async () => {
+    const o = await outbox();
+    const items: StreamItem[] = [];
+    const stream = new ChangeStream({
+      url: cluster.url,
+      slot: o.names.slot,
+      publication: o.names.publication,
+      schema: o.schema,
+      table: 'outbox_events',
+      onItem: (item) => items.push(item),
+      onKeepalive: () => undefined,
+    });
+    const confirmed = async (): Promise<string> => (await readSlotStatus(o.database, o.names.slot))!.confirmedLsn;
+    const initial = await confirmed();
+    const running = stream.run();
+    try {
+      await writeOne(o.dialect, o.database, 'a-1', 1);
+      await waitUntil(async () => items.some((item) => item.kind === 'commit'));
+      const commit = items.find((item) => item.kind === 'commit');
+      if (commit?.kind !== 'commit') throw new Error('no commit');
+      stream.confirm(commit.lsn);
+      await waitUntil(async () => (await confirmed()) !== initial);
+      expect(lsnToNumber(await confirmed())).toBe(lsnToNumber(commit.lsn));
+    } finally {
+      await stream.stop();
+      await running;
+      await o.dispose();
+    }
   });
 
   it("Debezium's outbox event router: the insert stream of a pgoutput slot on the publication carries id, aggregatetype, aggregateid, type and payload columns", async () => {
