@@ -68,6 +68,35 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     };
   }
 
+  /** A logical reader on `o` publishing to a fresh exchange, and a collector of everything on it. */
+  async function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
+    const exchange = uniqueName('okt_lx');
+    const log = new DeliveryLog();
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_lq'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
+    const reader = postgresLogicalSource.reader(
+      cluster.url,
+      { dialect: o.dialect, database: o.database, wakeSources: [] },
+      { publisher, batchSize, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+    );
+    return {
+      log,
+      collector,
+      reader,
+      async close() {
+        await reader.stop();
+        await publisher.close();
+        await collector.close();
+        await o.dispose();
+      },
+    };
+  }
+
   async function writeOne(dialect: ReturnType<typeof createPostgresDialect>, database: SqlDatabase, aggregateId: string, n: number): Promise<WrittenEvent> {
     const [event] = await database.transaction((tx) =>
       writeEvents(dialect, tx, { aggregateType: 'account', aggregateId, type: 'account.credited', payload: { n } }),
@@ -108,20 +137,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
 
   it('end to end through RabbitMQ: 2,000 events over 40 aggregates, written while the reader streams; lost 0, unexpected 0, out of order 0; the table is emptied into history; the slot confirmed past them', async () => {
     const o = await outbox();
-    const exchange = uniqueName('okt_lx');
-    const log = new DeliveryLog();
-    const collector = await collectQueue({
-      url: brokerUrl,
-      queue: uniqueName('okt_lq'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
-    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
-    const reader = postgresLogicalSource.reader(
-      cluster.url,
-      { dialect: o.dialect, database: o.database, wakeSources: [] },
-      { publisher, batchSize: 100, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
-    );
+    const { log, collector, reader, close } = await streaming(o, 100);
     try {
       const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot))!.confirmedLsn);
       await reader.start();
@@ -145,29 +161,13 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       const owners = await o.dialect.status(o.database);
       expect(owners.shardOwners.map((owner) => owner.owner)).toEqual([`logical:${reader.id}`]);
     } finally {
-      await reader.stop();
-      await publisher.close();
-      await collector.close();
-      await o.dispose();
+      await close();
     }
   }, 120_000);
 
   it('commit order: an event written first in a transaction that stays open while 200 others commit is delivered after them, once it commits', async () => {
     const o = await outbox();
-    const exchange = uniqueName('okt_lx');
-    const log = new DeliveryLog();
-    const collector = await collectQueue({
-      url: brokerUrl,
-      queue: uniqueName('okt_lq'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
-    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
-    const reader = postgresLogicalSource.reader(
-      cluster.url,
-      { dialect: o.dialect, database: o.database, wakeSources: [] },
-      { publisher, batchSize: 50, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
-    );
+    const { log, collector, reader, close } = await streaming(o, 50);
     const longClient = new pg.Client({ connectionString: cluster.url });
     await longClient.connect();
     try {
@@ -185,10 +185,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       expect(arrival, 'delivered in commit order: after all 200 that committed before it').toBe(200);
     } finally {
       await longClient.end();
-      await reader.stop();
-      await publisher.close();
-      await collector.close();
-      await o.dispose();
+      await close();
     }
   }, 120_000);
 

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
 import { startPostgresCluster, type PostgresCluster } from '../../packages/testkit/src/servers/index.js';
 import { cli } from '../support/operations-helpers.js';
-import { frozenRelay } from './scenarios.js';
+import { frozenRelay, killWhilePublishing } from './scenarios.js';
 import {
   checkAndRecord,
   drain,
@@ -15,7 +15,6 @@ import {
   openTarget,
   runWriters,
   scrape,
-  sleep,
   spawnRelay,
   waitUntil,
   type ManagedRelay,
@@ -85,43 +84,9 @@ async function logicalSetup() {
 export async function logicalRelayKills(p: { events: number; aggregates: number; kills: number; batchSize: number; seed: number }): Promise<void> {
   const s = await logicalSetup();
   try {
-    const extra = ['--batch-size', String(p.batchSize), '--lease-ttl-ms', '2000'];
-    let current = s.relay('logical-kill-0', extra);
-    const concurrency = 8;
-    const paceMs = Math.max(0, Math.floor((concurrency * p.kills * 3000) / p.events));
-    let writing = true;
-    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
-      writing = false;
-    });
-    let kills = 0;
-    let seed = p.seed;
-    while (kills < p.kills) {
-      const before = s.log.deliveries.length;
-      await waitUntil(
-        `reader ${current.id} publishing`,
-        async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0),
-        60_000,
-      );
-      if (!writing && s.log.pending().length === 0) break;
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      await sleep(50 + (seed % 700));
-      await current.stop('SIGKILL');
-      kills++;
-      current = s.relay(`logical-kill-${kills}`, extra);
-    }
-    const stats = await writers;
-    const drainMs = await drain(s.collector, 180_000);
-    const report = checkAndRecord(
-      `L1 logical reader SIGKILL x${kills}`,
-      s.log,
-      drainMs,
-      `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
-    );
-    expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
-    expect(stats.committed).toBe(p.events);
     // The slot is confirmed after every settled batch, so a kill re-reads at most the batch in
     // flight (the writers' transactions hold one event each; a batch ends on a commit).
-    expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+    const current = await killWhilePublishing(s, { ...p, scenario: 'L1 logical reader SIGKILL', idPrefix: 'logical-kill', msPerKill: 3000 });
     const samples = await scrape(await current.metricsPort());
     expect(metric(samples, 'outbox_logical_slot_active')).toBe(1);
     expect(metric(samples, 'outbox_logical_slot_confirmed_lsn')).toBeGreaterThan(0);

@@ -133,46 +133,68 @@ export interface RelayKillParams {
  */
 export async function relayKills(p: RelayKillParams): Promise<void> {
   const s = await setup(p.kind);
-  const random = rng(p.seed);
   try {
-    const extra = ['--batch-size', String(p.batchSize), '--lease-ttl-ms', '2000'];
-    let current = s.relay('kill-0', extra);
-    // Paced so the writes span the kills (each kill costs ~a lease expiry of stall).
-    const concurrency = 8;
-    const paceMs = Math.max(0, Math.floor((concurrency * p.kills * 2500) / p.events));
-    let writing = true;
-    const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
-      writing = false;
-    });
-    let kills = 0;
-    while (kills < p.kills) {
-      // Wait until this relay is publishing, then a random extra moment, then kill.
-      const before = s.log.deliveries.length;
-      await waitUntil(
-        `relay ${current.id} publishing`,
-        async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0),
-        60_000,
-      );
-      if (!writing && s.log.pending().length === 0) break;
-      await sleep(50 + Math.floor(random() * 700));
-      await current.stop('SIGKILL');
-      kills++;
-      current = s.relay(`kill-${kills}`, extra);
-    }
-    const stats = await writers;
-    const drainMs = await drain(s.collector, 180_000);
-    const report = checkAndRecord(
-      `1 relay SIGKILL x${kills} (${p.kind})`,
-      s.log,
-      drainMs,
-      `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`,
-    );
-    expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
-    expect(stats.committed).toBe(p.events);
-    expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+    await killWhilePublishing(s, { ...p, scenario: `1 relay SIGKILL (${p.kind})`, idPrefix: 'kill', msPerKill: 2500 });
   } finally {
     await s.res.close();
   }
+}
+
+/** What {@link killWhilePublishing} needs of a scenario's setup. */
+export interface KillTarget {
+  readonly log: DeliveryLog;
+  readonly collector: QueueCollector;
+  relay(id: string, extra?: readonly string[]): ManagedRelay;
+  write(options: Omit<WriterOptions, 'target' | 'log'>, seed: number): Promise<WriterStats>;
+}
+
+/**
+ * Scenario 1 (and the logical source's L1): writers paced so the writes span the kills (each kill
+ * costs about `msPerKill` of stall), one relay at a time, each SIGKILLed at a random moment once
+ * it is publishing and replaced by a fresh process; then the drain, judged by the checker, with
+ * duplicates bounded by one batch per kill. Returns the last relay, still running.
+ */
+export async function killWhilePublishing(
+  s: KillTarget,
+  p: {
+    scenario: string;
+    events: number;
+    aggregates: number;
+    kills: number;
+    batchSize: number;
+    seed: number;
+    idPrefix: string;
+    msPerKill: number;
+    extra?: readonly string[];
+  },
+): Promise<ManagedRelay> {
+  const random = rng(p.seed);
+  const extra = ['--batch-size', String(p.batchSize), '--lease-ttl-ms', '2000', ...(p.extra ?? [])];
+  let current = s.relay(`${p.idPrefix}-0`, extra);
+  const concurrency = 8;
+  const paceMs = Math.max(0, Math.floor((concurrency * p.kills * p.msPerKill) / p.events));
+  let writing = true;
+  const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency, paceMs }, p.seed).finally(() => {
+    writing = false;
+  });
+  let kills = 0;
+  while (kills < p.kills) {
+    // Wait until this relay is publishing, then a random extra moment, then kill.
+    const before = s.log.deliveries.length;
+    await waitUntil(`relay ${current.id} publishing`, async () => s.log.deliveries.length > before + 20 || (!writing && s.log.pending().length === 0), 60_000);
+    if (!writing && s.log.pending().length === 0) break;
+    await sleep(50 + Math.floor(random() * 700));
+    await current.stop('SIGKILL');
+    kills++;
+    current = s.relay(`${p.idPrefix}-${kills}`, extra);
+  }
+  const stats = await writers;
+  const drainMs = await drain(s.collector, 180_000);
+  const report = checkAndRecord(`${p.scenario} x${kills}`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`);
+  expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
+  expect(stats.committed).toBe(p.events);
+  expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+  return current;
 }
 
 // ------------------------------------------------------------------ 4. broker killed and restarted
