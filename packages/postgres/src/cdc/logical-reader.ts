@@ -252,7 +252,11 @@ export class PostgresLogicalReader implements LogicalReader {
       this.#buffer = [];
       this.#bufferedEvents = 0;
     }
-    if (ended !== null && this.#state === 'running') this.#reportError('cycle', ended);
+    if (ended !== null && this.#state === 'running') {
+      // The connection failed (server restart, slot in use or invalidated): not at once again.
+      this.#reportError('cycle', ended);
+      await this.#idle(1000);
+    }
     if (this.#leases.length < SHARD_COUNT && this.#state === 'running') {
       this.#logger.warn({ relayId: this.id }, 'logical reader lost its leases: standing by; the new reader re-reads from the confirmed LSN');
       this.#leases = [];
