@@ -3,6 +3,9 @@
 // order across an open transaction, and the fields Debezium's outbox event router reads from the
 // same pgoutput stream. The process-level faults (SIGKILL, standby takeover) are in
 // test/faults/logical.faults.ts and its subset.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import pgLogical from 'pg-logical-replication';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +234,16 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     expect(sqlite.stderr).toMatch(/--source: 'logical' reads PostgreSQL's logical replication and needs a postgres:\/\/ --database-url/);
     const park = await cli(['run', '--source', 'logical', '--poison-policy', 'park', '--database-url', cluster.url], 2);
     expect(park.stderr).toMatch(/--poison-policy: 'park' is not available with the logical source/);
+    // The same from a config file: relay.source selects the source, the error names the key.
+    const dir = mkdtempSync(join(tmpdir(), 'okt-logical-'));
+    try {
+      const file = join(dir, 'relay.yaml');
+      writeFileSync(file, `database:\n  url: ${cluster.url}\nrelay:\n  source: logical\n  poisonPolicy: park\n`);
+      const fromFile = await cli(['run', '--config', file], 2);
+      expect(fromFile.stderr).toMatch(/relay\.poisonPolicy in .*relay\.yaml: 'park' is not available with the logical source/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the slot is confirmed to exactly a commit's end LSN, not a byte past it (a commit record can start right there)", async () => {
