@@ -2,6 +2,7 @@
 // with wal_level=logical: relay processes SIGKILLed mid-batch, and a standby taking over from a
 // reader SIGSTOPped past its lease. Judged by the delivery checker like every other scenario.
 import { expect } from 'vitest';
+import { writeEvents } from '@outboxkit/core';
 import { DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
 import { startPostgresCluster, type PostgresCluster } from '../../packages/testkit/src/servers/index.js';
 import { cli } from '../support/operations-helpers.js';
@@ -15,6 +16,7 @@ import {
   openTarget,
   runWriters,
   scrape,
+  sleep,
   spawnRelay,
   waitUntil,
   type ManagedRelay,
@@ -151,6 +153,78 @@ export async function logicalTakeover(p: { events: number; aggregates: number; s
     const status = await s.target.dialect.status(s.target.database);
     expect(status.shardOwners.map((owner) => owner.owner)).toEqual(['logical:logical-b']);
     expect(first.child.exitCode, `the resumed reader keeps running (standing by): ${first.output().slice(-1500)}`).toBeNull();
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * The private server crash-restarted (`pg_ctl stop -m immediate`) under writers: the reader's
+ * replication connection and pool die, it reconnects and streams again from the slot's confirmed
+ * LSN (after a crash, possibly an older one: duplicates, never a gap).
+ */
+export async function logicalDatabaseRestart(p: { events: number; aggregates: number; restarts: number; downMs: number; seed: number }): Promise<void> {
+  const s = await logicalSetup();
+  try {
+    const reader = s.relay('logical-db-restart', ['--lease-ttl-ms', '3000']);
+    await waitUntil('reader active', async () => /logical reader active/.test(reader.output()), 30_000);
+    const paceMs = Math.floor((8 * (p.restarts * (p.downMs + 5000) + 3000)) / p.events);
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, paceMs, tolerateErrors: true }, p.seed);
+    for (let k = 0; k < p.restarts; k++) {
+      const before = s.log.deliveries.length;
+      await waitUntil('events flowing', async () => s.log.deliveries.length > before + 100, 90_000);
+      await s.cluster.stop('immediate');
+      await sleep(p.downMs);
+      await s.cluster.start();
+    }
+    const stats = await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    checkAndRecord(`L6 PostgreSQL immediate shutdown x${p.restarts} (logical)`, s.log, drainMs, `${stats.unknown} writes of unknown outcome; seed ${p.seed}`);
+    expect(reader.child.exitCode, `the reader kept running: ${reader.output().slice(-1500)}`).toBeNull();
+    expect(stats.errors, 'writers saw the database go away').toBeGreaterThan(0);
+    expect(reader.output()).toMatch(/logical reader cycle failed/);
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * One transaction holds its event open for `holdMs` while `others` commit and are delivered: the
+ * stream carries transactions in commit order, so the held event is published once, after its
+ * commit, and nothing waits for it.
+ */
+export async function logicalLongTransaction(p: { holdMs: number; others: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await logicalSetup();
+  try {
+    s.relay('logical-long-tx');
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let inserted: () => void = () => undefined;
+    const insertedP = new Promise<void>((resolve) => (inserted = resolve));
+    const long = s.target.database.transaction(async (tx) => {
+      const [event] = await writeEvents(s.target.dialect, tx, { aggregateType: 'slow', aggregateId: 'slow-1', type: 'slow.done', payload: {} });
+      inserted();
+      await released;
+      return event!;
+    });
+    await insertedP;
+    const started = Date.now();
+    await s.write({ total: p.others, aggregates: p.aggregates }, p.seed);
+    await waitUntil('the others delivered', async () => s.log.pending().length === 0, 120_000);
+    await sleep(Math.max(0, p.holdMs - (Date.now() - started)));
+    release();
+    const event = await long;
+    const othersDelivered = s.log.deliveries.length;
+    s.log.attempted(event, 'committed');
+    const drainMs = await drain(s.collector, 60_000);
+    const arrival = s.log.deliveries.findIndex((delivery) => delivery.id === event.id);
+    checkAndRecord(
+      `L8 transaction open ${p.holdMs / 1000} s (logical)`,
+      s.log,
+      drainMs,
+      `held event arrived as delivery ${arrival + 1} of ${s.log.deliveries.length}`,
+    );
+    expect(arrival, 'published after its commit, after everything committed before it').toBeGreaterThanOrEqual(othersDelivered);
   } finally {
     await s.close();
   }

@@ -1,6 +1,6 @@
 import { afterAll, describe, it } from 'vitest';
 import { fileRows, formatTable } from './harness.js';
-import { logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
+import { logicalDatabaseRestart, logicalLongTransaction, logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
 
 const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
 
@@ -13,6 +13,18 @@ describe('fault injection: PostgreSQL logical-replication source (private cluste
     'L1: logical reader SIGKILLed 10 times during 10,000 events over 100 aggregates',
     () => logicalRelayKills({ events: 10_000, aggregates: 100, kills: 10, batchSize: 200, seed: SEED }),
     600_000,
+  );
+
+  it(
+    'L6: the private PostgreSQL crash-restarted twice under writers',
+    () => logicalDatabaseRestart({ events: 4000, aggregates: 50, restarts: 2, downMs: 2000, seed: SEED }),
+    300_000,
+  );
+
+  it(
+    'L8: a transaction open for 60 s while 5,000 others commit (commit order)',
+    () => logicalLongTransaction({ holdMs: 60_000, others: 5000, aggregates: 50, seed: SEED }),
+    300_000,
   );
 
   it('L3: standby takeover after the active reader is SIGSTOPped past its lease', () => logicalTakeover({ events: 5000, aggregates: 50, seed: SEED }), 300_000);
