@@ -237,7 +237,7 @@ class Admin implements OutboxAdmin {
     return this.dialect.listQuarantine(this.db, { includeResolved: options.includeResolved === true, limit });
   }
 
-  retryQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly ignoreExpiry?: boolean }): Promise<ResolvedQuarantine[]> {
+  async retryQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly ignoreExpiry?: boolean }): Promise<ResolvedQuarantine[]> {
     const ignoreExpiry = resolution?.ignoreExpiry ?? false;
     if (typeof ignoreExpiry !== 'boolean') throw new OutboxConfigError('ignoreExpiry', `must be true or false, got ${typeof ignoreExpiry}`);
     return this.resolve('retried', ids, resolution, ignoreExpiry);
