@@ -2,7 +2,7 @@ import { OutboxError, SHARD_COUNT, sqlStringLiteral, type Migration, type Resolv
 import { mysqlInboxDdl } from './mysql-inbox.js';
 import { qualifyTables, type QualifiedTables } from './mysql-identifiers.js';
 import { toNumber } from './mysql-rows.js';
-import { hasErrno, TABLE_OPTIONS } from './mysql-sql.js';
+import { TABLE_OPTIONS } from './mysql-sql.js';
 
 /**
  * Columns shared by `events`, `published` and `quarantine`. Times are DATETIME(3) holding UTC
@@ -94,25 +94,31 @@ function version1(t: QualifiedTables): Migration {
 
 /**
  * Event expiry: a nullable column (existing events never expire) on the three event tables.
- * MySQL has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so these are the one kind of statement
- * that is not idempotent by itself: `migrate` takes a duplicate-column error (1060) on a re-run
- * as "already added", and a DBA re-running the printed script may ignore it the same way.
+ * MySQL has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so each addition is prepared from a
+ * check of information_schema: plain, parameter-free statements that change nothing when run
+ * again, like every other migration statement (a session variable carries the text, so they must
+ * run in order on one connection, as `migrate` and a DBA's script do).
  */
-function version3(t: QualifiedTables): Migration {
-  return {
-    version: 3,
-    name: 'event expiry',
-    statements: [t.events, t.published, t.quarantine].map((table) => `ALTER TABLE ${table} ADD COLUMN expires_at DATETIME(3) NULL`),
-  };
+function version3(tables: ResolvedTables, t: QualifiedTables): Migration {
+  const schema = tables.schema === null ? 'DATABASE()' : sqlStringLiteral(tables.schema);
+  const addExpiry = (name: keyof ResolvedTables['names']): string[] => [
+    `SET @outboxkit_ddl = IF(EXISTS(SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schema} ` +
+      `AND TABLE_NAME = ${sqlStringLiteral(tables.names[name])} AND COLUMN_NAME = 'expires_at'), 'DO 0', ` +
+      `${sqlStringLiteral(`ALTER TABLE ${t[name]} ADD COLUMN expires_at DATETIME(3) NULL`)})`,
+    'PREPARE outboxkit_ddl FROM @outboxkit_ddl',
+    'EXECUTE outboxkit_ddl',
+    'DEALLOCATE PREPARE outboxkit_ddl',
+  ];
+  return { version: 3, name: 'event expiry', statements: [...addExpiry('events'), ...addExpiry('published'), ...addExpiry('quarantine')] };
 }
 
 /**
- * The versioned schema for these tables, oldest first. Every statement but version 3's column
- * additions is idempotent, and none has parameters, so the list can be printed for a DBA and run by hand.
+ * The versioned schema for these tables, oldest first. Every statement is idempotent and has no
+ * parameters, so the list can be printed for a DBA and run by hand.
  */
 export function mysqlMigrations(tables: ResolvedTables): readonly Migration[] {
   const t = qualifyTables(tables);
-  return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }, version3(t)]);
+  return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }, version3(tables, t)]);
 }
 
 /** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */
@@ -164,20 +170,11 @@ async function applyMissing(session: SqlExecutor, t: QualifiedTables, migrations
   const done: number[] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(migration.version)) continue;
-    for (const statement of migration.statements) await runIdempotently(session, statement);
+    for (const statement of migration.statements) await session.query(statement);
     await session.query(`INSERT INTO ${t.migrations} (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(3))`, [migration.version, migration.name]);
     // Committed before the lock is released, so the next holder sees this version as applied.
     await session.query('COMMIT');
     done.push(migration.version);
   }
   return done;
-}
-
-/** Runs one migration statement; a column an earlier, interrupted run already added is not an error (see version3). */
-async function runIdempotently(session: SqlExecutor, statement: string): Promise<void> {
-  try {
-    await session.query(statement);
-  } catch (error) {
-    if (!(statement.startsWith('ALTER TABLE') && hasErrno(error, 1060, 'ER_DUP_FIELDNAME'))) throw error;
-  }
 }
