@@ -178,7 +178,9 @@ export class Relay {
     const settlement = await this.settle(outcome);
     const counts = countDecisions(settlement);
     this.reportSettlement(settlement, counts);
-    this.updateBreaker(outcome.transient);
+    // A batch of expired events only never reached the broker: it says nothing about its health
+    // (a half-open breaker whose trial event had expired stays half-open).
+    if (outcome.transient !== null || outcome.confirmed.length + outcome.failures.length > 0) this.updateBreaker(outcome.transient);
     return {
       claimed: batch.length,
       published: counts.ack,
