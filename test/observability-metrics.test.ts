@@ -97,6 +97,7 @@ describe('relay metrics', () => {
     headers: {},
     occurredAt: new Date(Date.now() - 1500),
     destination: null,
+    expiresAt: null,
     shard: 1,
     sequence: 1,
     position: 1,

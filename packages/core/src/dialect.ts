@@ -122,8 +122,12 @@ export interface LeaseStore {
 export interface QuarantineStatements {
   /** The row's status, read under a row lock where the database has row locks; undefined when absent. */
   lockQuarantined(tx: SqlExecutor, id: string): Promise<QuarantineStatus | undefined>;
-  /** Puts the event back into the pending table at its ORIGINAL position with attempts 0 and no backoff. */
-  restoreQuarantined(tx: SqlExecutor, id: string): Promise<void>;
+  /**
+   * Puts the event back into the pending table at its ORIGINAL position with attempts 0 and no
+   * backoff; its `expiresAt` is kept (a still-expired event is quarantined again) unless
+   * `ignoreExpiry`, which clears it so the relay publishes the event however late.
+   */
+  restoreQuarantined(tx: SqlExecutor, id: string, ignoreExpiry: boolean): Promise<void>;
   /** Records the resolution (status, who, why, when); `retried` and `skipped` both un-park the aggregate. */
   markQuarantineResolved(tx: SqlExecutor, id: string, status: 'retried' | 'skipped', resolution: QuarantineResolution): Promise<void>;
 }

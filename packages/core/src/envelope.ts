@@ -19,6 +19,14 @@ interface EventBase {
   id?: string;
   /** When the business fact happened. Defaults to now. */
   occurredAt?: Date;
+  /**
+   * After this instant the event is worthless to consumers (a one-time code, a price quote): the
+   * relay does not publish it but quarantines it with reason `expired`. Must be later than
+   * `occurredAt`. Leave it (and `ttlMs`) out for an event that never expires.
+   */
+  expiresAt?: Date;
+  /** The same as `expiresAt`, relative: expires this many milliseconds (> 0) after `occurredAt`. Give one of the two, not both. */
+  ttlMs?: number;
 }
 
 /**
@@ -68,6 +76,8 @@ export interface Envelope {
   readonly headers: Readonly<Record<string, string>>;
   readonly occurredAt: Date;
   readonly destination: string | null;
+  /** After this instant the relay quarantines the event (reason `expired`) instead of publishing it; null: never expires. */
+  readonly expiresAt: Date | null;
   /** Virtual shard (0..63) derived from the aggregate; the unit of relay ownership. */
   readonly shard: number;
 }
@@ -104,7 +114,8 @@ export function createEnvelope(input: EventInput): Envelope {
   const headers = validateHeaders(input.headers);
   const destination = input.destination === undefined || input.destination === null ? null : requireName(input.destination, 'destination');
   const id = input.id === undefined ? uuidv7() : validateId(input.id);
-  const occurredAt = input.occurredAt === undefined ? new Date() : validateDate(input.occurredAt);
+  const occurredAt = input.occurredAt === undefined ? new Date() : validateDate(input.occurredAt, 'occurredAt');
+  const expiresAt = expiryOf(input, occurredAt);
   return Object.freeze({
     id,
     aggregateType,
@@ -114,6 +125,7 @@ export function createEnvelope(input: EventInput): Envelope {
     headers: Object.freeze(headers),
     occurredAt,
     destination,
+    expiresAt,
     shard: shardOf(aggregateType, aggregateId),
   });
 }
@@ -161,11 +173,43 @@ function validateId(id: unknown): string {
   return id.toLowerCase();
 }
 
-function validateDate(value: unknown): Date {
+function validateDate(value: unknown, field: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new OutboxValidationError('occurredAt', `must be a valid Date, got ${describe(value)}`);
+    throw new OutboxValidationError(field, `must be a valid Date, got ${value instanceof Date ? 'an invalid Date' : describe(value)}`);
   }
   return new Date(value.getTime());
+}
+
+/** `expiresAt`, or `occurredAt + ttlMs`, or null; an expiry not after `occurredAt` is a mistake, not an event. */
+function expiryOf(input: EventBase, occurredAt: Date): Date | null {
+  const { expiresAt, ttlMs } = input;
+  if (expiresAt !== undefined && ttlMs !== undefined) {
+    throw new OutboxValidationError('expiresAt', 'and ttlMs are alternatives: give one of them (ttlMs counts from occurredAt)');
+  }
+  if (ttlMs !== undefined) {
+    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+      throw new OutboxValidationError('ttlMs', `must be a finite number of milliseconds > 0, got ${typeof ttlMs === 'number' ? ttlMs : describe(ttlMs)}`);
+    }
+    return new Date(occurredAt.getTime() + ttlMs);
+  }
+  if (expiresAt === undefined) return null;
+  const expiry = validateDate(expiresAt, 'expiresAt');
+  if (expiry.getTime() <= occurredAt.getTime()) {
+    throw new OutboxValidationError(
+      'expiresAt',
+      `must be later than occurredAt (${occurredAt.toISOString()}), got ${expiry.toISOString()}; an event cannot expire before it happened`,
+    );
+  }
+  return expiry;
+}
+
+/**
+ * True when `event` has an expiry and `now` (epoch ms) has reached it. The relay asks right
+ * before each publish, with its own clock, so an event that expires while its batch waits is
+ * not sent late.
+ */
+export function isExpired(event: Pick<Envelope, 'expiresAt'>, now: number): boolean {
+  return event.expiresAt !== null && event.expiresAt.getTime() <= now;
 }
 
 function validateHeaders(headers: unknown): Record<string, string> {

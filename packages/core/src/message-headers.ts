@@ -28,6 +28,8 @@ export const MESSAGE_HEADERS = Object.freeze({
   sequence: `${RESERVED_HEADER_PREFIX}sequence`,
   /** ISO-8601 with milliseconds. */
   occurredAt: `${RESERVED_HEADER_PREFIX}occurred-at`,
+  /** ISO-8601 with milliseconds; only on events written with `expiresAt` or `ttlMs`. */
+  expiresAt: `${RESERVED_HEADER_PREFIX}expires-at`,
 });
 
 /**
@@ -47,6 +49,7 @@ export function messageHeaders(event: StoredEvent, trace: Readonly<Record<string
     [MESSAGE_HEADERS.aggregateId]: event.aggregateId,
     [MESSAGE_HEADERS.sequence]: String(event.sequence),
     [MESSAGE_HEADERS.occurredAt]: event.occurredAt.toISOString(),
+    ...(event.expiresAt === null ? {} : { [MESSAGE_HEADERS.expiresAt]: event.expiresAt.toISOString() }),
   };
 }
 

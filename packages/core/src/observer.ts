@@ -24,6 +24,8 @@ export interface RelayObserver {
   acked?(count: number): void;
   failed?(event: StoredEvent, error: PublishError | Error, permanent: boolean): void;
   quarantined?(event: StoredEvent, reason: string, status: 'parked' | 'dead-lettered'): void;
+  /** `event` was past its `expiresAt` and was quarantined unpublished (`quarantined` is called for it too). */
+  expired?(event: StoredEvent, status: 'parked' | 'dead-lettered'): void;
   breaker?(open: boolean): void;
   shards?(owned: readonly number[]): void;
   /** A database or unexpected error in `phase`; the relay retries by itself. */

@@ -14,6 +14,11 @@ export interface OrderedPublishHandler<E extends StoredEvent> {
    * already awaiting a confirm finish and are reported); `'end-chain'` lets the others go on.
    */
   failed(event: E, error: unknown): 'end-chain' | 'stop';
+  /**
+   * Asked right before `event` is sent: true holds it back, unpublished, and ends its
+   * aggregate's chain for this call as a failure would (the relay withholds expired events).
+   */
+  withhold?(event: E): boolean;
 }
 
 /**
@@ -42,6 +47,7 @@ export async function publishInAggregateOrder<E extends StoredEvent>(
     for (let chain = chains.shift(); chain && !stopped; chain = chains.shift()) {
       for (const event of chain) {
         if (stopped) return;
+        if (handler.withhold?.(event)) break;
         try {
           await publisher.publish(event);
         } catch (error) {

@@ -1,7 +1,7 @@
 import { CircuitBreaker } from './backoff.js';
 import { BROKER_START_WAIT_MS, BrokerGate } from './broker-gate.js';
 import type { RelayStore, LeaseStore } from './dialect.js';
-import type { StoredEvent } from './envelope.js';
+import { isExpired, type StoredEvent } from './envelope.js';
 import { OutboxError, type PublishError } from './errors.js';
 import { FailureWarnings } from './failure-warnings.js';
 import { LeaseSet } from './leases.js';
@@ -21,6 +21,8 @@ export interface CycleResult {
   /** Permanent failures recorded for a retry with backoff. */
   failed: number;
   quarantined: number;
+  /** Of the quarantined, those withheld unpublished because their `expiresAt` had passed. */
+  expired: number;
   /** Events whose marks were refused because another relay took their shard. */
   fenced: number;
   /** The broker failed transiently; the breaker is open and nothing more was claimed. */
@@ -47,6 +49,7 @@ export interface RelayHealth {
 interface PublishOutcome extends BatchOutcome {
   readonly confirmed: StoredEvent[];
   readonly failures: { event: StoredEvent; error: PublishError }[];
+  readonly expired: StoredEvent[];
   /** The first transient failure: the broker, not an event, is at fault. */
   transient: { readonly cause: unknown } | null;
 }
@@ -175,12 +178,15 @@ export class Relay {
     const settlement = await this.settle(outcome);
     const counts = countDecisions(settlement);
     this.reportSettlement(settlement, counts);
-    this.updateBreaker(outcome.transient);
+    // A batch of expired events only never reached the broker: it says nothing about its health
+    // (a half-open breaker whose trial event had expired stays half-open).
+    if (outcome.transient !== null || outcome.confirmed.length + outcome.failures.length > 0) this.updateBreaker(outcome.transient);
     return {
       claimed: batch.length,
       published: counts.ack,
       failed: counts.fail,
       quarantined: counts.quarantine,
+      expired: counts.expired,
       fenced: counts.fenced,
       transient: outcome.transient !== null,
       ...(outcome.transient ? { brokerError: describeError(outcome.transient.cause).message } : {}),
@@ -242,10 +248,17 @@ export class Relay {
   /**
    * Publishes the batch in aggregate order and sorts the outcomes: a permanent failure ends its
    * aggregate's chain for this batch; a transient one starts nothing new (the broker is at fault).
+   * An event past its `expiresAt` (the relay's clock, right before its send) is withheld and
+   * ends its chain too: settling quarantines it, and the poison policy decides its aggregate.
    */
   private async publishBatch(batch: readonly StoredEvent[]): Promise<PublishOutcome> {
-    const outcome: PublishOutcome = { confirmed: [], failures: [], transient: null };
+    const outcome: PublishOutcome = { confirmed: [], failures: [], expired: [], transient: null };
     await publishInAggregateOrder(this.publisher, batch, this.options.maxInFlight, {
+      withhold: (event) => {
+        if (!isExpired(event, Date.now())) return false;
+        outcome.expired.push(event);
+        return true;
+      },
       confirmed: (event) => {
         outcome.confirmed.push(event);
         this.observer.published?.(event, new Date());
@@ -293,6 +306,7 @@ export class Relay {
       if (decision.action !== 'quarantine') continue;
       const { event, reason, status } = decision;
       this.observer.quarantined?.(event, reason, status);
+      if (decision.cause === 'expired') this.observer.expired?.(event, status);
       this.logger.warn(
         { relayId: this.id, eventId: event.id, aggregateType: event.aggregateType, aggregateId: event.aggregateId, reason, status },
         status === 'parked'
@@ -406,7 +420,7 @@ export class Relay {
     try {
       for (;;) {
         const cycle = await this.runCycle();
-        for (const key of ['claimed', 'published', 'failed', 'quarantined', 'fenced'] as const) total[key] += cycle[key];
+        for (const key of ['claimed', 'published', 'failed', 'quarantined', 'expired', 'fenced'] as const) total[key] += cycle[key];
         total.transient = cycle.transient;
         if (cycle.brokerError !== undefined) total.brokerError = cycle.brokerError;
         // Failing events come back only after their backoff, and quarantine bounds their retries.
@@ -457,7 +471,7 @@ export class Relay {
 }
 
 function emptyCycle(): CycleResult {
-  return { claimed: 0, published: 0, failed: 0, quarantined: 0, fenced: 0, transient: false };
+  return { claimed: 0, published: 0, failed: 0, quarantined: 0, expired: 0, fenced: 0, transient: false };
 }
 
 /** Structural check, so it holds across two copies of this package in one process. */

@@ -12,6 +12,8 @@ export interface BatchOutcome {
   readonly confirmed: readonly StoredEvent[];
   /** Permanent failures (properties of the event, not of the broker). */
   readonly failures: readonly { readonly event: StoredEvent; readonly error: PublishError }[];
+  /** Events withheld unpublished because their `expiresAt` had passed. */
+  readonly expired: readonly StoredEvent[];
 }
 
 /** What the relay does with one event of a batch it published. */
@@ -20,8 +22,14 @@ export type SettleDecision =
   | { readonly action: 'ack'; readonly event: StoredEvent }
   /** Failed permanently, attempts left: record the error and make it available again after `retryInMs`. */
   | { readonly action: 'fail'; readonly event: StoredEvent; readonly reason: string; readonly retryInMs: number }
-  /** Failed permanently for the last allowed time: quarantine it. */
-  | { readonly action: 'quarantine'; readonly event: StoredEvent; readonly reason: string; readonly status: 'parked' | 'dead-lettered' }
+  /** Failed permanently for the last allowed time (`poison`), or expired before it was published: quarantine it. */
+  | {
+      readonly action: 'quarantine';
+      readonly event: StoredEvent;
+      readonly reason: string;
+      readonly status: 'parked' | 'dead-lettered';
+      readonly cause: 'poison' | 'expired';
+    }
   /** Its shard is no longer this relay's: leave the row alone for the new owner. */
   | { readonly action: 'fenced'; readonly event: StoredEvent };
 
@@ -45,14 +53,15 @@ export interface SettleInput extends BatchOutcome {
 
 /** The shards of an outcome's events: the lease rows the settling transaction must lock. */
 export function touchedShards(outcome: BatchOutcome): Set<number> {
-  return new Set([...outcome.confirmed, ...outcome.failures.map((failure) => failure.event)].map((event) => event.shard));
+  return new Set([...outcome.confirmed, ...outcome.failures.map((failure) => failure.event), ...outcome.expired].map((event) => event.shard));
 }
 
 /**
  * The settle decision, without I/O: an event of a shard whose lease row shows another owner or
  * epoch, or that the relay holds no lease for any more, is fenced whatever its outcome; a
  * confirmed one is acked; a permanent failure gets backoff (full jitter from `random`) until
- * its attempts reach `maxAttempts`, then quarantine as `poisonPolicy` says.
+ * its attempts reach `maxAttempts`, then quarantine as `poisonPolicy` says; an expired event is
+ * quarantined at once as `poisonPolicy` says, reason `expired: ...`.
  */
 export function decideSettlement(input: SettleInput, policy: SettlePolicy, random: () => number = Math.random): Settlement {
   const held = new Set(input.leases.map((lease) => lease.shard));
@@ -61,6 +70,7 @@ export function decideSettlement(input: SettleInput, policy: SettlePolicy, rando
   const fenced = (event: StoredEvent): boolean => lost.has(event.shard);
 
   const decisions: SettleDecision[] = input.confirmed.map((event) => (fenced(event) ? { action: 'fenced', event } : { action: 'ack', event }));
+  const status = policy.poisonPolicy === 'park' ? 'parked' : 'dead-lettered';
   for (const { event, error } of input.failures) {
     if (fenced(event)) {
       decisions.push({ action: 'fenced', event });
@@ -69,12 +79,20 @@ export function decideSettlement(input: SettleInput, policy: SettlePolicy, rando
     const attempts = event.attempts + 1;
     const reason = `${error.reason}: ${error.message}`;
     if (attempts >= policy.maxAttempts) {
-      decisions.push({ action: 'quarantine', event, reason, status: policy.poisonPolicy === 'park' ? 'parked' : 'dead-lettered' });
+      decisions.push({ action: 'quarantine', event, reason, status, cause: 'poison' });
     } else {
       decisions.push({ action: 'fail', event, reason, retryInMs: backoffDelay(attempts, policy.retryInitialMs, policy.retryMaxMs, random) });
     }
   }
+  for (const event of input.expired) {
+    decisions.push(fenced(event) ? { action: 'fenced', event } : { action: 'quarantine', event, reason: expiredReason(event), status, cause: 'expired' });
+  }
   return { decisions, lostShards: [...lost].sort((a, b) => a - b) };
+}
+
+/** The quarantine reason of an expired event; `expired:` first, like `unroutable:` for a poison one. */
+export function expiredReason(event: StoredEvent): string {
+  return `expired: the event expired at ${event.expiresAt?.toISOString()} before it was published`;
 }
 
 /**
@@ -111,17 +129,20 @@ export async function settleFenced(
             tx,
             leases.map((lease) => lease.shard),
           );
-    const decided = decideSettlement({ relayId, confirmed: outcome.confirmed, failures: outcome.failures, leases, rows }, policy);
+    const decided = decideSettlement({ relayId, confirmed: outcome.confirmed, failures: outcome.failures, expired: outcome.expired, leases, rows }, policy);
     await applySettlement(store, tx, decided, policy.keepHistory);
     return decided;
   });
 }
 
-/** How many events got each decision. */
-export type DecisionCounts = Record<SettleDecision['action'], number>;
+/** How many events got each decision, and how many of the quarantined had expired. */
+export type DecisionCounts = Record<SettleDecision['action'] | 'expired', number>;
 
 export function countDecisions(settlement: Settlement): DecisionCounts {
-  const counts = { ack: 0, fail: 0, quarantine: 0, fenced: 0 };
-  for (const decision of settlement.decisions) counts[decision.action]++;
+  const counts = { ack: 0, fail: 0, quarantine: 0, expired: 0, fenced: 0 };
+  for (const decision of settlement.decisions) {
+    counts[decision.action]++;
+    if (decision.action === 'quarantine' && decision.cause === 'expired') counts.expired++;
+  }
   return counts;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { createEnvelope, OutboxValidationError, SHARD_COUNT, shardOf, type EventInput } from '@outboxkit/core';
+import { createEnvelope, isExpired, OutboxValidationError, SHARD_COUNT, shardOf, type EventInput } from '@outboxkit/core';
 
 const base = { aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 5 } };
 
@@ -22,6 +22,19 @@ describe('createEnvelope', () => {
     expect(envelope.destination).toBeNull();
     expect(envelope.shard).toBe(shardOf('order', 'o-1'));
     expect(Object.isFrozen(envelope)).toBe(true);
+  });
+
+  it('has no expiry unless given; ttlMs counts from occurredAt; expiresAt is copied', () => {
+    expect(createEnvelope(base).expiresAt).toBeNull();
+    const occurredAt = new Date('2026-12-01T10:00:00.000Z');
+    expect(createEnvelope({ ...base, occurredAt, ttlMs: 90_000 }).expiresAt).toEqual(new Date('2026-12-01T10:01:30.000Z'));
+    const expiresAt = new Date('2026-12-01T11:00:00.000Z');
+    const envelope = createEnvelope({ ...base, occurredAt, expiresAt });
+    expiresAt.setTime(0);
+    expect(envelope.expiresAt).toEqual(new Date('2026-12-01T11:00:00.000Z'));
+    expect(isExpired(envelope, Date.parse('2026-12-01T10:59:59.999Z'))).toBe(false);
+    expect(isExpired(envelope, Date.parse('2026-12-01T11:00:00.000Z'))).toBe(true);
+    expect(isExpired(createEnvelope(base), Number.MAX_SAFE_INTEGER)).toBe(false);
   });
 
   it('ids are time-ordered, so ids sort in creation order', () => {
@@ -54,6 +67,15 @@ describe('createEnvelope', () => {
     [{ ...base, headers: { 'x-outbox-sequence': '1' } }, 'headers.x-outbox-sequence'],
     [{ ...base, id: 'not-a-uuid' }, 'id'],
     [{ ...base, occurredAt: new Date('nope') }, 'occurredAt'],
+    [{ ...base, expiresAt: new Date('nope') }, 'expiresAt'],
+    [{ ...base, expiresAt: '2030-01-01T00:00:00Z' }, 'expiresAt'],
+    [{ ...base, expiresAt: Date.now() + 60_000 }, 'expiresAt'],
+    [{ ...base, occurredAt: new Date('2026-12-01T10:00:00Z'), expiresAt: new Date('2026-12-01T10:00:00Z') }, 'expiresAt'],
+    [{ ...base, expiresAt: new Date(Date.now() + 60_000), ttlMs: 1000 }, 'expiresAt'],
+    [{ ...base, ttlMs: -1 }, 'ttlMs'],
+    [{ ...base, ttlMs: 0 }, 'ttlMs'],
+    [{ ...base, ttlMs: Number.POSITIVE_INFINITY }, 'ttlMs'],
+    [{ ...base, ttlMs: '60000' }, 'ttlMs'],
   ])('rejects bad input and names the field (%#)', (input, field) => {
     const error = validationError(() => createEnvelope(input as never));
     expect(error.field).toBe(field);

@@ -110,6 +110,27 @@ describe('publishInAggregateOrder', () => {
     expect(publisher.started).toEqual(['order/a#1', 'order/b#1']);
   });
 
+  it("sends nothing withheld, and ends the withheld aggregate's chain there; the question comes right before each send", async () => {
+    const publisher = new HeldConfirms();
+    const { seen, handler } = recorder('end-chain');
+    const asked: string[] = [];
+    const withhold = (e: StoredEvent): boolean => {
+      asked.push(e.id);
+      return e.id === 'order/a#2';
+    };
+    const events = [event('order', 'a', 1), event('order', 'a', 2), event('order', 'a', 3), event('order', 'b', 1)];
+    const done = publishInAggregateOrder(publisher, events, 2, { ...handler, withhold });
+    await flush();
+    expect(asked).toEqual(['order/a#1', 'order/b#1']);
+    await publisher.settle('order/a#1');
+    // a#2 is asked about only once a#1 is confirmed, and withheld: a#3 is never sent in this call.
+    expect(asked).toEqual(['order/a#1', 'order/b#1', 'order/a#2']);
+    await publisher.settle('order/b#1');
+    await done;
+    expect(seen).toEqual({ confirmed: ['order/a#1', 'order/b#1'], failed: [] });
+    expect(publisher.started).toEqual(['order/a#1', 'order/b#1']);
+  });
+
   it('keeps aggregates apart whose type and id would join to the same string', async () => {
     const publisher = new HeldConfirms();
     const { handler } = recorder('end-chain');

@@ -17,6 +17,7 @@ function input(patch: Partial<SettleInput>): SettleInput {
     relayId,
     confirmed: [],
     failures: [],
+    expired: [],
     leases: [
       { shard: 1, epoch: 7 },
       { shard: 2, epoch: 7 },
@@ -53,10 +54,10 @@ describe('decideSettlement', () => {
     const event = eventIn(1, 'a', 2);
     const failures = [{ event, error: unroutable }];
     expect(decideSettlement(input({ failures }), policy).decisions).toEqual([
-      { action: 'quarantine', event, reason: 'unroutable: no queue bound for order.placed', status: 'parked' },
+      { action: 'quarantine', event, reason: 'unroutable: no queue bound for order.placed', status: 'parked', cause: 'poison' },
     ]);
     expect(decideSettlement(input({ failures }), { ...policy, poisonPolicy: 'dead-letter' }).decisions).toEqual([
-      { action: 'quarantine', event, reason: 'unroutable: no queue bound for order.placed', status: 'dead-lettered' },
+      { action: 'quarantine', event, reason: 'unroutable: no queue bound for order.placed', status: 'dead-lettered', cause: 'poison' },
     ]);
   });
 
@@ -113,6 +114,25 @@ describe('decideSettlement', () => {
       ['fail', 'a'],
       ['quarantine', 'c'],
     ]);
-    expect(countDecisions(settlement)).toEqual({ ack: 1, fail: 1, quarantine: 1, fenced: 1 });
+    expect(countDecisions(settlement)).toEqual({ ack: 1, fail: 1, quarantine: 1, expired: 0, fenced: 1 });
+  });
+
+  it('quarantines an expired event at once, whatever its attempts, as the poison policy says; fenced when its shard is lost', () => {
+    const expiresAt = new Date('2026-12-01T10:00:00.000Z');
+    const [expired, lost] = [
+      { ...eventIn(1, 'a'), expiresAt },
+      { ...eventIn(9, 'z'), expiresAt },
+    ];
+    const reason = 'expired: the event expired at 2026-12-01T10:00:00.000Z before it was published';
+    const parked = decideSettlement(input({ expired: [expired, lost] }), policy);
+    expect(parked.decisions).toEqual([
+      { action: 'quarantine', event: expired, reason, status: 'parked', cause: 'expired' },
+      { action: 'fenced', event: lost },
+    ]);
+    expect(parked.lostShards).toEqual([9]);
+    expect(countDecisions(parked)).toEqual({ ack: 0, fail: 0, quarantine: 1, expired: 1, fenced: 1 });
+    expect(decideSettlement(input({ expired: [expired] }), { ...policy, poisonPolicy: 'dead-letter' }).decisions).toEqual([
+      { action: 'quarantine', event: expired, reason, status: 'dead-lettered', cause: 'expired' },
+    ]);
   });
 });

@@ -204,5 +204,7 @@ function eventValues(event: Envelope, sequence: number): unknown[] {
     JSON.stringify(event.payload),
     JSON.stringify(event.headers),
     toUtcDateTime(event.occurredAt),
+    // Absent in envelopes built before expiry existed (a plugin's own objects): never expires.
+    event.expiresAt ? toUtcDateTime(event.expiresAt) : null,
   ];
 }

@@ -93,12 +93,32 @@ function version1(t: QualifiedTables): Migration {
 }
 
 /**
+ * Event expiry: a nullable column (existing events never expire) on the three event tables.
+ * MySQL has no `ADD COLUMN IF NOT EXISTS` (MariaDB has), so each addition is prepared from a
+ * check of information_schema: plain, parameter-free statements that change nothing when run
+ * again, like every other migration statement (a session variable carries the text, so they must
+ * run in order on one connection, as `migrate` and a DBA's script do).
+ */
+function version3(tables: ResolvedTables, t: QualifiedTables): Migration {
+  const schema = tables.schema === null ? 'DATABASE()' : sqlStringLiteral(tables.schema);
+  const addExpiry = (name: keyof ResolvedTables['names']): string[] => [
+    `SET @outboxkit_ddl = IF(EXISTS(SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schema} ` +
+      `AND TABLE_NAME = ${sqlStringLiteral(tables.names[name])} AND COLUMN_NAME = 'expires_at'), 'DO 0', ` +
+      `${sqlStringLiteral(`ALTER TABLE ${t[name]} ADD COLUMN expires_at DATETIME(3) NULL`)})`,
+    'PREPARE outboxkit_ddl FROM @outboxkit_ddl',
+    'EXECUTE outboxkit_ddl',
+    'DEALLOCATE PREPARE outboxkit_ddl',
+  ];
+  return { version: 3, name: 'event expiry', statements: [...addExpiry('events'), ...addExpiry('published'), ...addExpiry('quarantine')] };
+}
+
+/**
  * The versioned schema for these tables, oldest first. Every statement is idempotent and has no
  * parameters, so the list can be printed for a DBA and run by hand.
  */
 export function mysqlMigrations(tables: ResolvedTables): readonly Migration[] {
   const t = qualifyTables(tables);
-  return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }]);
+  return Object.freeze([version1(t), { version: 2, name: 'consumer inbox', statements: mysqlInboxDdl(t) }, version3(tables, t)]);
 }
 
 /** The idempotent, literal record of one migration, for `migrate --print` (see SchemaDialect.recordMigration). */

@@ -20,6 +20,7 @@ const HISTORY_COLUMNS = [
   'CAST(headers AS CHAR) AS headers',
   `${epochMs('occurred_at')} AS occurred_at_ms`,
   'attempts',
+  `${epochMs('expires_at')} AS expires_at_ms`,
   `${epochMs('published_at')} AS published_at_ms`,
 ].join(', ');
 
@@ -75,11 +76,11 @@ export function mysqlOperationStatements(tables: ResolvedTables) {
       `SELECT ${QUARANTINE_COLUMNS} FROM ${t.quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` + 'ORDER BY quarantined_at, position LIMIT ?',
     /** params: id. A unique-key lookup, so the lock is one row; a concurrent retry of the same id waits, then sees it resolved. */
     lockQuarantined: `SELECT status FROM ${t.quarantine} WHERE id = ? FOR UPDATE`,
-    /** params: id. Original position: the event goes back before every later event of its aggregate. */
+    /** params: ignore expiry (1 clears expires_at), id. Original position: the event goes back before every later event of its aggregate. */
     restoreQuarantined:
       `INSERT INTO ${t.events} (${EVENT_COLUMNS.join(', ')}) ` +
       'SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ' +
-      `occurred_at, created_at, ${NOW}, 0, NULL FROM ${t.quarantine} WHERE id = ?`,
+      `occurred_at, created_at, ${NOW}, 0, NULL, CASE WHEN ? = 1 THEN NULL ELSE expires_at END FROM ${t.quarantine} WHERE id = ?`,
     /** params: status, by, note, id. */
     markQuarantineResolved: `UPDATE ${t.quarantine} SET status = ?, resolved_at = ${NOW}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
     /**

@@ -14,6 +14,7 @@ export interface EventRow {
   headers: string;
   occurred_at_ms: number | string | bigint;
   attempts: number | string;
+  expires_at_ms: number | string | bigint | null;
 }
 
 /** A lease a relay holds, as `acquire` and `renew` read it back. */
@@ -55,6 +56,7 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     payload: JSON.parse(row.payload) as JsonValue,
     headers: Object.freeze(JSON.parse(row.headers) as Record<string, string>),
     occurredAt: new Date(toNumber(row.occurred_at_ms)),
+    expiresAt: row.expires_at_ms === null ? null : new Date(toNumber(row.expires_at_ms)),
     attempts: toNumber(row.attempts),
   };
 }

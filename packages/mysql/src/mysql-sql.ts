@@ -55,6 +55,7 @@ export const EVENT_COLUMNS = [
   'available_at',
   'attempts',
   'last_error',
+  'expires_at',
 ] as const;
 const EVENT_COLUMN_LIST = EVENT_COLUMNS.join(', ');
 
@@ -72,6 +73,7 @@ const STORED_EVENT_SELECT = [
   'CAST(e.headers AS CHAR) AS headers',
   `${epochMs('e.occurred_at')} AS occurred_at_ms`,
   'e.attempts',
+  `${epochMs('e.expires_at')} AS expires_at_ms`,
 ].join(', ');
 
 /** Formats a Date as a UTC `DATETIME(3)` literal value, to be bound as a parameter. */
@@ -129,7 +131,7 @@ export function mysqlStatements(tables: ResolvedTables) {
     lastInsertId: 'SELECT LAST_INSERT_ID() AS value',
     insertEvent:
       `INSERT INTO ${t.events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ` +
-      `occurred_at, created_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW}, ${NOW})`,
+      `occurred_at, expires_at, created_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW}, ${NOW})`,
     countPending: `SELECT COUNT(*) AS count FROM ${t.events}`,
 
     // --- relay hot path ---

@@ -170,6 +170,8 @@ function toInsertParams(envelope: Envelope): unknown[] {
     payload,
     headers,
     toDate(envelope.occurredAt).toISOString(),
+    // Absent in envelopes built before expiry existed (a plugin's own objects): never expires.
+    envelope.expiresAt ? toDate(envelope.expiresAt).toISOString() : null,
   ];
 }
 

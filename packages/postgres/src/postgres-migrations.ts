@@ -57,21 +57,23 @@ export function claimFunction(tables: ResolvedTables): string {
  * into the future, and it always increments attempts: the redundant `attempts > 0` lets the
  * small partial backoff index answer the first look-up. The parked look-up is served by the
  * quarantine (aggregate_type, aggregate_id, status) index. JSON as text: a driver's jsonb parser
- * (or its absence) cannot tell the JSON string "x" from the text x.
+ * (or its absence) cannot tell the JSON string "x" from the text x. Migration 3 created it
+ * without `expires_at`; migration 4 recreates it with it (a changed result type cannot be
+ * `CREATE OR REPLACE`d), so both texts stay as they were applied.
  */
-function createClaimFunction(tables: ResolvedTables): string {
+function createClaimFunction(tables: ResolvedTables, withExpiry: boolean): string {
   const events = qualifiedTable(tables, 'events');
   const quarantine = qualifiedTable(tables, 'quarantine');
   // Identifiers are [A-Za-z0-9_] (validateIdentifier), so they cannot close the $$ quote.
   return `CREATE OR REPLACE FUNCTION ${claimFunction(tables)}(shards int[], max_rows int)
 RETURNS TABLE ("position" bigint, id uuid, aggregate_type varchar, aggregate_id varchar, sequence bigint, shard smallint,
-  type varchar, destination varchar, payload text, headers text, occurred_at timestamptz, attempts integer)
+  type varchar, destination varchar, payload text, headers text, occurred_at timestamptz, attempts integer${withExpiry ? ', expires_at timestamptz' : ''})
 LANGUAGE sql STABLE
 SET enable_seqscan = off
 SET enable_sort = off
 AS $$
 SELECT e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination,
-       e.payload::text, e.headers::text, e.occurred_at, e.attempts
+       e.payload::text, e.headers::text, e.occurred_at, e.attempts${withExpiry ? ', e.expires_at' : ''}
 FROM ${events} e
 WHERE e.shard = ANY($1)
   AND e.available_at <= now()
@@ -85,6 +87,10 @@ WHERE e.shard = ANY($1)
 ORDER BY e.position
 LIMIT $2
 $$`;
+}
+
+function dropClaimFunction(tables: ResolvedTables): string {
+  return `DROP FUNCTION IF EXISTS ${claimFunction(tables)}(int[], int)`;
 }
 
 /** The versioned DDL. Every statement is idempotent, so a half-applied manual run can be re-run. */
@@ -145,7 +151,19 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
       ]),
     }),
     Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(postgresInboxDdl(tables)) }),
-    Object.freeze({ version: 3, name: 'claim function', statements: Object.freeze([createClaimFunction(tables)]) }),
+    // The DROP lets a `migrate --print` script run again on a database that is past migration 4,
+    // whose function has a different result type; migration 4 then recreates the current one.
+    Object.freeze({ version: 3, name: 'claim function', statements: Object.freeze([dropClaimFunction(tables), createClaimFunction(tables, false)]) }),
+    Object.freeze({
+      version: 4,
+      name: 'event expiry',
+      statements: Object.freeze([
+        // Nullable, no default: adding it rewrites no rows, and existing events never expire.
+        ...(['events', 'published', 'quarantine'] as const).map((name) => `ALTER TABLE ${t(name)} ADD COLUMN IF NOT EXISTS expires_at timestamptz(3)`),
+        dropClaimFunction(tables),
+        createClaimFunction(tables, true),
+      ]),
+    }),
   ]);
 }
 

@@ -8,7 +8,7 @@ export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'sta
 
 const HISTORY_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, ' +
-  'payload::text AS payload, headers::text AS headers, occurred_at, attempts, published_at';
+  'payload::text AS payload, headers::text AS headers, occurred_at, attempts, expires_at, published_at';
 
 const QUARANTINE_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, type, destination, attempts, reason, status, ' +
@@ -43,13 +43,13 @@ LIMIT $2::int`,
     /** $1 id. Locks the row so a concurrent retry or skip of the same event waits and then sees it resolved. */
     lockQuarantined: `SELECT status FROM ${quarantine} WHERE id = $1::uuid FOR UPDATE`,
     /**
-     * $1 id. The original position puts the event back before every later event of its
-     * aggregate; attempts 0 and available now give it a fresh start.
+     * $1 ignore expiry (1 clears expires_at), $2 id. The original position puts the event back
+     * before every later event of its aggregate; attempts 0 and available now give it a fresh start.
      */
     restoreQuarantined: `INSERT INTO ${events} (${EVENT_COLUMNS.join(', ')})
 SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers,
-       occurred_at, created_at, now(), 0, NULL
-FROM ${quarantine} WHERE id = $1::uuid`,
+       occurred_at, created_at, now(), 0, NULL, CASE WHEN $1::int = 1 THEN NULL ELSE expires_at END
+FROM ${quarantine} WHERE id = $2::uuid`,
     /** $1 status, $2 by, $3 note, $4 id (the order core's sqlQuarantineStatements binds). */
     markQuarantineResolved: `UPDATE ${quarantine} SET status = $1, resolved_at = now(), resolved_by = $2, resolution_note = $3 WHERE id = $4::uuid`,
     /**

@@ -36,6 +36,7 @@ export interface EventRow {
   headers: unknown;
   occurred_at: unknown;
   attempts: unknown;
+  expires_at: unknown;
 }
 
 export function toStoredEvent(row: EventRow): StoredEvent {
@@ -48,6 +49,7 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     headers: Object.freeze(parseJsonText(row.headers) as Record<string, string>),
     occurredAt: toDate(row.occurred_at),
     destination: row.destination,
+    expiresAt: row.expires_at === null ? null : toDate(row.expires_at),
     shard: toNumber(row.shard),
     sequence: toNumber(row.sequence),
     position: toNumber(row.position),

@@ -10,9 +10,9 @@ import { claimFunction } from './postgres-migrations.js';
 export interface PostgresStatements {
   /** Equal in autocommit (one implicit statement), different after `BEGIN`. */
   readonly inTransaction: string;
-  /** $1 aggregate_type, $2 aggregate_id, $3 id, $4 shard, $5 type, $6 destination, $7 payload, $8 headers, $9 occurred_at. */
+  /** $1 aggregate_type, $2 aggregate_id, $3 id, $4 shard, $5 type, $6 destination, $7 payload, $8 headers, $9 occurred_at, $10 expires_at. */
   readonly insertEvent: string;
-  /** As insertEvent, $10 the NOTIFY channel. */
+  /** As insertEvent, $11 the NOTIFY channel. */
   readonly insertEventNotify: string;
   readonly countPending: string;
   /** $1 shards int[], $2 limit. */
@@ -58,6 +58,7 @@ export const EVENT_COLUMNS = [
   'available_at',
   'attempts',
   'last_error',
+  'expires_at',
 ] as const;
 
 function insertEventStatement(sequences: string, events: string, alsoFrom: string): string {
@@ -67,8 +68,8 @@ function insertEventStatement(sequences: string, events: string, alsoFrom: strin
   ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET last_sequence = s.last_sequence + 1
   RETURNING last_sequence
 ), inserted AS (
-  INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at)
-  SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz
+  INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, expires_at)
+  SELECT $3::uuid, $1, $2, next.last_sequence, $4::smallint, $5, $6, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz
   FROM next
   RETURNING sequence
 )
@@ -97,7 +98,7 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
     // The same, and the NOTIFY in the same round trip (the last event of a write sends it): a
     // separate `SELECT pg_notify` cost every writing transaction one more round trip. Delivered
     // at commit only, and folded into one per transaction by the server.
-    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($10, '')) AS notified`),
+    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($11, '')) AS notified`),
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
@@ -126,11 +127,11 @@ WHERE id = $1::uuid`,
 )
 INSERT INTO ${quarantine} (${columns}, reason, status, quarantined_at)
 SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination,
-       payload, headers, occurred_at, created_at, available_at, attempts + 1, $2, $2, $3, now()
+       payload, headers, occurred_at, created_at, available_at, attempts + 1, $2, expires_at, $2, $3, now()
 FROM moved
 ON CONFLICT (id) DO UPDATE SET
   position = EXCLUDED.position, sequence = EXCLUDED.sequence, payload = EXCLUDED.payload,
-  headers = EXCLUDED.headers, available_at = EXCLUDED.available_at, attempts = EXCLUDED.attempts,
+  headers = EXCLUDED.headers, available_at = EXCLUDED.available_at, attempts = EXCLUDED.attempts, expires_at = EXCLUDED.expires_at,
   last_error = EXCLUDED.last_error, reason = EXCLUDED.reason, status = EXCLUDED.status,
   quarantined_at = EXCLUDED.quarantined_at, resolved_at = NULL, resolved_by = NULL, resolution_note = NULL`,
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHARD_COUNT } from '@outboxkit/core';
+import { createEnvelopes, SHARD_COUNT } from '@outboxkit/core';
 import { createPostgresDialect, pgDatabase } from '../src/index.js';
 import { createTestSchema, uniqueName, type TestSchema } from './helpers.js';
 
@@ -17,7 +17,7 @@ describe('postgres migrations', () => {
     await t.drop();
   });
 
-  it('creates every table of the contract, records versions 1 to 3 and the 64 lease rows', async () => {
+  it('creates every table of the contract, records versions 1 to 4 and the 64 lease rows', async () => {
     const { rows: tables } = await t.pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [t.schema],
@@ -38,6 +38,7 @@ describe('postgres migrations', () => {
       { version: 1, name: 'outbox tables' },
       { version: 2, name: 'consumer inbox' },
       { version: 3, name: 'claim function' },
+      { version: 4, name: 'event expiry' },
     ]);
     const { rows: leases } = await t.pool.query(
       `SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`,
@@ -78,7 +79,7 @@ describe('postgres migrations', () => {
     const pools = [new pg.Pool({ connectionString: t.url, max: 1 }), new pg.Pool({ connectionString: t.url, max: 1 })];
     try {
       const results = await Promise.all(pools.map((pool) => dialect.migrate(pgDatabase(pool))));
-      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1,2,3']);
+      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1,2,3,4']);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
@@ -89,7 +90,7 @@ describe('postgres migrations', () => {
   it('migrations() is printable SQL that names the configured schema and tables', () => {
     const dialect = createPostgresDialect({ tables: { schema: 'billing', prefix: 'ob_', names: { events: 'pending_events' } } });
     const migrations = dialect.migrations();
-    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     const sql = migrations.flatMap((m) => m.statements).join(';\n\n');
     expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "billing"');
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."pending_events"');
@@ -97,7 +98,8 @@ describe('postgres migrations', () => {
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."ob_inbox"');
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."ob_inbox_sequences"');
     expect(sql).not.toContain('outbox_');
-    for (const statement of migrations.flatMap((m) => m.statements)) expect(statement).toMatch(/IF NOT EXISTS|ON CONFLICT|CREATE OR REPLACE/);
+    for (const statement of migrations.flatMap((m) => m.statements))
+      expect(statement).toMatch(/IF NOT EXISTS|ON CONFLICT|CREATE OR REPLACE|DROP FUNCTION IF EXISTS/);
   });
 
   it('migrates custom table names, and the printed statements alone build a working schema', async () => {
@@ -106,8 +108,10 @@ describe('postgres migrations', () => {
     const dialect = createPostgresDialect({ tables: { schema, prefix: 'ob_', names: { events: 'pending_events' } } });
     // What a DBA would do with `migrate --print`: run the statements by hand, then let migrate() record them.
     for (const statement of dialect.migrations().flatMap((m) => m.statements)) await t.pool.query(statement);
-    expect(await dialect.migrate(t.db)).toEqual([1, 2, 3]);
+    expect(await dialect.migrate(t.db)).toEqual([1, 2, 3, 4]);
     expect(await dialect.migrate(t.db)).toEqual([]);
+    // And once more by hand on the migrated schema (a re-run `migrate --print` script): still fine.
+    for (const statement of dialect.migrations().flatMap((m) => m.statements)) await t.pool.query(statement);
     const { rows } = await t.pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
@@ -123,5 +127,22 @@ describe('postgres migrations', () => {
       'ob_sequences',
       'pending_events',
     ]);
+  });
+
+  it('upgrades a schema at version 3: the expiry columns, and a claim function that returns expires_at', async () => {
+    const schema = uniqueName('okt');
+    extraSchemas.push(schema);
+    const dialect = createPostgresDialect({ tables: { schema } });
+    const [v1, v2, v3] = dialect.migrations();
+    for (const migration of [v1!, v2!, v3!]) {
+      for (const statement of migration.statements) await t.pool.query(statement);
+      await t.pool.query(dialect.recordMigration(migration));
+    }
+    expect(await dialect.migrate(t.db)).toEqual([4]);
+    const expiresAt = new Date(Date.now() + 60_000);
+    const [event] = createEnvelopes({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: null, expiresAt });
+    await t.db.transaction((tx) => dialect.insertEvents(tx, [event!]));
+    const [claimed] = await dialect.claim(t.db, [event!.shard], 10);
+    expect(claimed).toMatchObject({ id: event!.id, expiresAt });
   });
 });

@@ -16,6 +16,12 @@ export const OUTBOX_HEADERS = Object.freeze({
   sequence: 'x-outbox-sequence',
   occurredAt: 'x-outbox-occurred-at',
   /**
+   * ISO-8601, only on events written with `expiresAt` or `ttlMs`. Not the AMQP `expiration`
+   * property: that would let the broker drop a replayed event, or one an operator retried with
+   * `--ignore-expiry`, which the operator chose to deliver late (docs/operations.md, "Expiry").
+   */
+  expiresAt: 'x-outbox-expires-at',
+  /**
    * The event id again, next to the AMQP `message-id` property: bridges, shovels and other
    * clients sometimes drop or rewrite `message-id`, while headers travel unchanged. The inbox
    * consumer dedupes on it (see docs/consumers.md).
@@ -105,6 +111,7 @@ function amqpContent(
       [OUTBOX_HEADERS.sequence]: event.sequence,
       [OUTBOX_HEADERS.occurredAt]: event.occurredAt.toISOString(),
       [OUTBOX_HEADERS.eventId]: event.id,
+      ...(event.expiresAt === null ? {} : { [OUTBOX_HEADERS.expiresAt]: event.expiresAt.toISOString() }),
     };
     return { headers, contentType: 'application/json', body: payload() };
   }

@@ -111,6 +111,7 @@ databaseOptions(quarantine.command('retry').description('put events back in the 
   .argument('<id...>', 'quarantined event ids')
   .option('--by <who>', 'who decided (default: the OS user)')
   .option('--reason <why>', 'why, stored with the quarantine row')
+  .option('--ignore-expiry', 'publish an expired event anyway (clears its expiresAt); without it an expired event is quarantined again')
   .action(async (ids: string[], flags) => quarantineRetryCommand(ids, flags, io));
 databaseOptions(quarantine.command('skip').description('drop events for good; their aggregates un-park and continue without them'))
   .argument('<id...>', 'quarantined event ids')

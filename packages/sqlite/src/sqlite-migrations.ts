@@ -76,6 +76,13 @@ INSERT OR IGNORE INTO ${q(name.leases)} (shard) SELECT shard FROM shard_numbers`
       ]),
     }),
     Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(sqliteInboxDdl(tables)) }),
+    // SQLite has no ADD COLUMN IF NOT EXISTS; `migrate` runs a version in one transaction, so a
+    // version is never half-applied. Nullable: existing events never expire.
+    Object.freeze({
+      version: 3,
+      name: 'event expiry',
+      statements: Object.freeze([name.events, name.published, name.quarantine].map((table) => `ALTER TABLE ${q(table)} ADD COLUMN expires_at INTEGER`)),
+    }),
   ]);
 }
 

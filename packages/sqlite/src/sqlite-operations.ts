@@ -6,7 +6,8 @@ import { EVENT_COLUMNS, NOW_MS } from './sqlite-sql.js';
 /** The dialect methods behind `outbox-relay replay | quarantine | reconcile | cleanup` (`status` is the relay store's). */
 export type OperationsMethods = Omit<OperationsDialect, 'name' | 'tables' | 'status'>;
 
-const HISTORY_COLUMNS = 'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, attempts, published_at';
+const HISTORY_COLUMNS =
+  'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, occurred_at, attempts, expires_at, published_at';
 
 const QUARANTINE_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, type, destination, attempts, reason, status, ' +
@@ -47,11 +48,11 @@ export function sqliteOperationStatements(tables: ResolvedTables) {
       `SELECT ${QUARANTINE_COLUMNS} FROM ${quarantine} WHERE ? = 1 OR status IN ('parked', 'dead-lettered') ` + 'ORDER BY quarantined_at, position LIMIT ?',
     /** params: id. No row locks in SQLite: the transaction (BEGIN IMMEDIATE) holds the write lock. */
     lockQuarantined: `SELECT status FROM ${quarantine} WHERE id = ?`,
-    /** params: id. Original position: the event goes back before every later event of its aggregate. */
+    /** params: ignore expiry (1 clears expires_at), id. Original position: the event goes back before every later event of its aggregate. */
     restoreQuarantined:
       `INSERT INTO ${events} (${EVENT_COLUMNS}) ` +
       'SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ' +
-      `occurred_at, created_at, ${NOW_MS}, 0, NULL FROM ${quarantine} WHERE id = ?`,
+      `occurred_at, created_at, ${NOW_MS}, 0, NULL, CASE WHEN ? = 1 THEN NULL ELSE expires_at END FROM ${quarantine} WHERE id = ?`,
     /** params: status, by, note, id. */
     markQuarantineResolved: `UPDATE ${quarantine} SET status = ?, resolved_at = ${NOW_MS}, resolved_by = ?, resolution_note = ? WHERE id = ?`,
     /**

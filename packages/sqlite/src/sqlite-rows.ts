@@ -19,6 +19,7 @@ export interface EventRow {
   headers: string;
   occurred_at: number;
   attempts: number;
+  expires_at: number | null;
 }
 
 export function toStoredEvent(row: EventRow): StoredEvent {
@@ -31,6 +32,7 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     headers: Object.freeze(JSON.parse(row.headers) as Record<string, string>),
     occurredAt: new Date(row.occurred_at),
     destination: row.destination,
+    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
     shard: row.shard,
     sequence: row.sequence,
     position: row.position,

@@ -16,10 +16,11 @@ export const NOW_MS = "CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)";
 /** The columns an event keeps when it moves to `published` or `quarantine`. */
 export const EVENT_COLUMNS =
   'position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ' +
-  'occurred_at, created_at, available_at, attempts, last_error';
+  'occurred_at, created_at, available_at, attempts, last_error, expires_at';
 
 const EVENT_SELECT =
-  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, e.payload, ' + 'e.headers, e.occurred_at, e.attempts';
+  'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, e.payload, ' +
+  'e.headers, e.occurred_at, e.attempts, e.expires_at';
 
 export type SqliteStatements = ReturnType<typeof sqliteStatements>;
 
@@ -48,7 +49,7 @@ export function sqliteStatements(tables: ResolvedTables) {
     /** params: see {@link insertEventParams} */
     insertEvent:
       `INSERT INTO ${events} (id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ` +
-      `occurred_at, created_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})`,
+      `occurred_at, expires_at, created_at, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})`,
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
@@ -89,11 +90,11 @@ export function sqliteStatements(tables: ResolvedTables) {
     copyToQuarantine:
       `INSERT INTO ${quarantine} (${EVENT_COLUMNS}, reason, status, quarantined_at) ` +
       `SELECT position, id, aggregate_type, aggregate_id, sequence, shard, type, destination, payload, headers, ` +
-      `occurred_at, created_at, available_at, attempts + 1, ?, ?, ?, ${NOW_MS} FROM ${events} WHERE id = ? ` +
+      `occurred_at, created_at, available_at, attempts + 1, ?, expires_at, ?, ?, ${NOW_MS} FROM ${events} WHERE id = ? ` +
       'ON CONFLICT (id) DO UPDATE SET position = excluded.position, sequence = excluded.sequence, shard = excluded.shard, ' +
       'type = excluded.type, destination = excluded.destination, payload = excluded.payload, headers = excluded.headers, ' +
       'occurred_at = excluded.occurred_at, created_at = excluded.created_at, available_at = excluded.available_at, ' +
-      'attempts = excluded.attempts, last_error = excluded.last_error, reason = excluded.reason, status = excluded.status, ' +
+      'attempts = excluded.attempts, last_error = excluded.last_error, expires_at = excluded.expires_at, reason = excluded.reason, status = excluded.status, ' +
       'quarantined_at = excluded.quarantined_at, resolved_at = NULL, resolved_by = NULL, resolution_note = NULL',
     /** params: id */
     deleteEvent: `DELETE FROM ${events} WHERE id = ?`,
@@ -154,5 +155,7 @@ export function insertEventParams(envelope: Envelope, sequence: number): unknown
     JSON.stringify(envelope.payload),
     JSON.stringify(envelope.headers),
     envelope.occurredAt.getTime(),
+    // Absent in envelopes built before expiry existed (a plugin's own objects): never expires.
+    envelope.expiresAt ? envelope.expiresAt.getTime() : null,
   ];
 }

@@ -53,6 +53,7 @@ describe('enqueueSync inside better-sqlite3 db.transaction()', () => {
       headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
       destination: 'orders/placed',
       occurredAt,
+      expiresAt: null,
       shard: shardOf('order', 'o-1'),
       sequence: 1,
       position: claimed[0]!.position,

@@ -24,8 +24,8 @@ export interface AwsMessage {
  * Maps a stored event to its SQS/SNS message in `format` (native by default): the JSON payload as
  * the body, unchanged, and core's headers (`x-outbox-event-id`, ...) plus the event's own (trace
  * context) as String attributes; or, `cloudevents-structured`, the JSON CloudEvent as the body and
- * a `content-type` attribute. SQS carries at most 10 attributes and core uses 6 (structured: 1),
- * so a native event may add at most 4 headers of its own; one with more, with an empty value or with a name SQS does not take fails permanently
+ * a `content-type` attribute. SQS carries at most 10 attributes and core uses 6 (7 for an event
+ * with an expiry, `x-outbox-expires-at`; structured: 1), so a native event may add at most 4 (3) headers of its own; one with more, with an empty value or with a name SQS does not take fails permanently
  * (`rejected`) instead of reaching consumers without some of its headers.
  *
  * @example

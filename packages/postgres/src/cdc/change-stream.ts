@@ -133,6 +133,7 @@ export function eventOf(row: Record<string, unknown>): StoredEvent {
     headers: Object.freeze({ ...((row.headers ?? {}) as Record<string, string>) }),
     occurredAt: toDate(row.occurred_at),
     destination: (row.destination ?? null) as string | null,
+    expiresAt: row.expires_at === null || row.expires_at === undefined ? null : toDate(row.expires_at),
     shard: toNumber(row.shard),
     sequence: toNumber(row.sequence),
     position: toNumber(row.position),

@@ -1,6 +1,7 @@
 import {
   CircuitBreaker,
   countDecisions,
+  isExpired,
   logicalReaderOwner,
   lsnToNumber,
   normalizeRelayOptions,
@@ -355,8 +356,14 @@ export class PostgresLogicalReader implements LogicalReader {
   }
 
   async #publish(events: readonly StoredEvent[]): Promise<PublishOutcome> {
-    const outcome: PublishOutcome = { confirmed: [], failures: [], transient: null };
+    const outcome: PublishOutcome = { confirmed: [], failures: [], expired: [], transient: null };
     await publishInAggregateOrder(this.#publisher, events, this.#options.maxInFlight, {
+      // The same check as the polling relay's: an event past its expiresAt is quarantined, not sent.
+      withhold: (event) => {
+        if (!isExpired(event, Date.now())) return false;
+        outcome.expired.push(event);
+        return true;
+      },
       confirmed: (event) => {
         outcome.confirmed.push(event);
         this.#observer.published?.(event, new Date());
@@ -377,7 +384,7 @@ export class PostgresLogicalReader implements LogicalReader {
 
   /** Retried on database errors so a blip does not turn confirmed events into duplicates. */
   async #settle(outcome: PublishOutcome): Promise<Settlement> {
-    if (outcome.confirmed.length === 0 && outcome.failures.length === 0) return { decisions: [], lostShards: [] };
+    if (outcome.confirmed.length === 0 && outcome.failures.length === 0 && outcome.expired.length === 0) return { decisions: [], lostShards: [] };
     for (let attempt = 1; ; attempt++) {
       try {
         return await settleFenced(this.#dialect, this.#db, this.#owner, this.#leases, outcome, this.#options);
@@ -397,6 +404,7 @@ export class PostgresLogicalReader implements LogicalReader {
         this.#logger.warn({ relayId: this.id, eventId: decision.event.id, reason: decision.reason }, 'event failed to publish; retried after its backoff');
       } else if (decision.action === 'quarantine') {
         this.#observer.quarantined?.(decision.event, decision.reason, decision.status);
+        if (decision.cause === 'expired') this.#observer.expired?.(decision.event, decision.status);
         this.#logger.warn(
           { relayId: this.id, eventId: decision.event.id, reason: decision.reason },
           'event quarantined (dead-lettered); its aggregate continues',
@@ -460,6 +468,7 @@ export class PostgresLogicalReader implements LogicalReader {
 interface PublishOutcome {
   readonly confirmed: StoredEvent[];
   readonly failures: { event: StoredEvent; error: PublishError }[];
+  readonly expired: StoredEvent[];
   transient: { readonly cause: unknown } | null;
 }
 

@@ -104,6 +104,19 @@ export function describePrismaOutbox(kind: PrismaDatabaseKind): void {
       expect(report.orderViolations).toEqual([]);
     });
 
+    it('passes expiresAt / ttlMs through to core: an expired event is quarantined unpublished, an unexpired one delivered', async () => {
+      const prisma = extended();
+      const stale = { ...placed(900, uniqueName('X'), 1), occurredAt: new Date(Date.now() - 60_000), ttlMs: 1000 };
+      const [expired, fresh] = await prisma.$transaction((tx) => tx.$outbox([stale, { ...placed(901, uniqueName('F'), 2), ttlMs: 600_000 }]));
+      expect(fresh!.expiresAt!.getTime()).toBe(fresh!.occurredAt.getTime() + 600_000);
+      await expect(prisma.$transaction((tx) => tx.$outbox({ ...placed(902, uniqueName('B'), 3), ttlMs: -1 }))).rejects.toThrow(/ttlMs: must be/);
+      bench.record([fresh!], 'committed');
+      const { drained } = await bench.deliverAndCheck();
+      expect(drained).toMatchObject({ published: 1, expired: 1, quarantined: 1 });
+      const quarantined = await db.dialect.listQuarantine(db.database, { includeResolved: false, limit: 10 });
+      expect(quarantined.map((entry) => [entry.id, entry.reason.split(':')[0]])).toEqual([[expired!.id, 'expired']]);
+    });
+
     it('works whichever side of other extensions it is registered on', async () => {
       const audit = {
         query: {

@@ -150,8 +150,12 @@ export interface OutboxAdmin {
   /** Applies pending migrations; the versions applied. */
   migrate(): Promise<number[]>;
   listQuarantine(options?: { includeResolved?: boolean; limit?: number }): Promise<QuarantineEntry[]>;
-  /** Back into the pending table at their original positions; their aggregates un-park. One transaction per id. */
-  retryQuarantined(ids: readonly string[], resolution: QuarantineResolution): Promise<ResolvedQuarantine[]>;
+  /**
+   * Back into the pending table at their original positions; their aggregates un-park. One
+   * transaction per id. An event past its `expiresAt` is quarantined again by the relay (reason
+   * `expired`) unless `ignoreExpiry`, which clears its expiry so it is published however late.
+   */
+  retryQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly ignoreExpiry?: boolean }): Promise<ResolvedQuarantine[]>;
   /** Dropped for good; their aggregates continue without them. One transaction per id. */
   skipQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly reason: string }): Promise<ResolvedQuarantine[]>;
   replay(selection: ReplaySelection, options?: ReplayRunOptions): Promise<AdminReplayResult>;
@@ -233,8 +237,10 @@ class Admin implements OutboxAdmin {
     return this.dialect.listQuarantine(this.db, { includeResolved: options.includeResolved === true, limit });
   }
 
-  retryQuarantined(ids: readonly string[], resolution: QuarantineResolution): Promise<ResolvedQuarantine[]> {
-    return this.resolve('retried', ids, resolution);
+  async retryQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly ignoreExpiry?: boolean }): Promise<ResolvedQuarantine[]> {
+    const ignoreExpiry = resolution?.ignoreExpiry ?? false;
+    if (typeof ignoreExpiry !== 'boolean') throw new OutboxConfigError('ignoreExpiry', `must be true or false, got ${typeof ignoreExpiry}`);
+    return this.resolve('retried', ids, resolution, ignoreExpiry);
   }
 
   async skipQuarantined(ids: readonly string[], resolution: QuarantineResolution & { readonly reason: string }): Promise<ResolvedQuarantine[]> {
@@ -244,14 +250,19 @@ class Admin implements OutboxAdmin {
     return this.resolve('skipped', ids, resolution);
   }
 
-  private async resolve(status: 'retried' | 'skipped', rawIds: readonly string[], resolution: QuarantineResolution): Promise<ResolvedQuarantine[]> {
+  private async resolve(
+    status: 'retried' | 'skipped',
+    rawIds: readonly string[],
+    resolution: QuarantineResolution,
+    ignoreExpiry = false,
+  ): Promise<ResolvedQuarantine[]> {
     const ids = eventIds(rawIds, 'ids');
     const by = nameOption(resolution?.by, 'by');
     const note = resolution.reason === undefined ? null : storableText(resolution.reason.trim()) || null;
     const results: ResolvedQuarantine[] = [];
     for (const id of ids) {
       // One short transaction per event: a failure leaves the others as they were decided.
-      const result = await this.db.transaction((tx) => resolveQuarantined(this.dialect, tx, id, status, { by, note }));
+      const result = await this.db.transaction((tx) => resolveQuarantined(this.dialect, tx, id, status, { by, note }, { ignoreExpiry }));
       if (result.outcome === 'done') results.push({ id, outcome: 'done', status });
       else if (result.outcome === 'already-resolved') results.push({ id, outcome: 'already-resolved', status: result.status });
       else results.push({ id, outcome: 'not-quarantined', status: null });

@@ -11,6 +11,8 @@ export interface QuarantineListFlags extends DatabaseFlags {
 export interface QuarantineResolveFlags extends DatabaseFlags {
   by?: string;
   reason?: string;
+  /** retry only: clear the events' expiresAt, so expired ones are published anyway. */
+  ignoreExpiry?: boolean;
 }
 
 /**
@@ -56,7 +58,8 @@ export async function quarantineListCommand(flags: QuarantineListFlags, io: Comm
 /**
  * `outbox-relay quarantine retry <id>...`: puts each event back in the pending table with its
  * original position (before later events of its aggregate) and attempts reset; the aggregate
- * un-parks and the relay publishes it, then the events held back behind it, in order.
+ * un-parks and the relay publishes it, then the events held back behind it, in order. An event
+ * past its expiresAt is quarantined again (reason `expired`) unless `--ignore-expiry`.
  */
 export function quarantineRetryCommand(ids: string[], flags: QuarantineResolveFlags, io: CommandOutput): Promise<void> {
   return resolveEach('retry', ids, flags, io);
@@ -74,7 +77,9 @@ async function resolveEach(action: 'retry' | 'skip', ids: string[], flags: Quara
   const by = flags.by ?? defaultOperator();
   const resolution = { by, ...(flags.reason === undefined ? {} : { reason: flags.reason }) };
   const results = await withAdmin(flags, null, (admin) =>
-    action === 'retry' ? admin.retryQuarantined(ids, resolution) : admin.skipQuarantined(ids, { ...resolution, reason: flags.reason ?? '' }),
+    action === 'retry'
+      ? admin.retryQuarantined(ids, { ...resolution, ignoreExpiry: flags.ignoreExpiry === true })
+      : admin.skipQuarantined(ids, { ...resolution, reason: flags.reason ?? '' }),
   ).catch((error: unknown) => {
     // The ids are positional arguments, not --id.
     throw error instanceof OutboxConfigError && error.option === '--id' ? new OutboxConfigError('<id>', error.message.slice('--id: '.length)) : error;
@@ -82,7 +87,11 @@ async function resolveEach(action: 'retry' | 'skip', ids: string[], flags: Quara
   const notFound: string[] = [];
   for (const { id, outcome, status } of results) {
     if (outcome === 'done') {
-      io.out(action === 'retry' ? `retried ${id}: back in the pending table at its original position (by ${by.trim()})` : `skipped ${id} (by ${by.trim()})`);
+      io.out(
+        action === 'retry'
+          ? `retried ${id}: back in the pending table at its original position${flags.ignoreExpiry ? ', its expiry cleared' : ''} (by ${by.trim()})`
+          : `skipped ${id} (by ${by.trim()})`,
+      );
     } else if (outcome === 'already-resolved') {
       io.out(`${id} was already ${status}; nothing changed`);
     } else {

@@ -108,6 +108,11 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     labelNames: ['status'] as const,
     registers,
   });
+  const expired = new Counter({
+    name: 'outbox_events_expired_total',
+    help: 'Events past their expiresAt that this relay quarantined unpublished (also counted in outbox_quarantined_total).',
+    registers,
+  });
   const errors = new Counter({
     name: 'outbox_relay_errors_total',
     help: 'Database or unexpected errors by relay phase; the relay retries.',
@@ -166,6 +171,9 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     },
     quarantined(_event, _reason, status) {
       quarantined.inc({ status });
+    },
+    expired() {
+      expired.inc();
     },
     breaker(open) {
       breakerOpen.set(open ? 1 : 0);

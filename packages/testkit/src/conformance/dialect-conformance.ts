@@ -3,6 +3,7 @@ import {
   OutboxTransactionRequiredError,
   OutboxValidationError,
   Relay,
+  resolveQuarantined,
   writeEvents,
   type EventInput,
   type Publisher,
@@ -239,6 +240,72 @@ export function describeDialectConformance(harness: DialectHarness): void {
       await collector.waitFor((l) => l.wasDelivered(behind!.id), WAIT_MS);
       expect(log.wasDelivered(poison!.id)).toBe(false);
       expect(await db.dialect.status(db.database)).toMatchObject({ backlog: 0, quarantined: 1, parkedAggregates: 0 });
+    });
+
+    /** Written a minute ago, expired a second ago: the relay must never publish it. */
+    const expiredEvent = (aggregateId: string, extra: Partial<EventInput> = {}): EventInput =>
+      event(aggregateId, { occurredAt: new Date(Date.now() - 60_000), expiresAt: new Date(Date.now() - 1000), ...extra });
+    const operator = { by: 'conformance', note: null };
+
+    it('refuses an invalid expiry at write time and writes nothing', async () => {
+      await expect(write([event('x-1'), event('x-2', { expiresAt: new Date('nope') })])).rejects.toThrow(/expiresAt: must be a valid Date/);
+      await expect(write([event('x-1', { ttlMs: -5 })])).rejects.toThrow(/ttlMs: must be a finite number of milliseconds > 0, got -5/);
+      expect((await db.dialect.status(db.database)).backlog).toBe(0);
+    });
+
+    it('publishes an unexpired event with its expiry on the wire; quarantines an expired one unpublished and parks its aggregate', async () => {
+      const [stale] = await write([expiredEvent('e-1')]);
+      const [behind] = await write([event('e-1', { type: 'order.paid' })]);
+      const [fresh] = await write([event('f-1', { ttlMs: 600_000 })]);
+      const expiredSeen: string[] = [];
+      const result = await relay({ observer: { expired: (e, status) => expiredSeen.push(`${e.id} ${status}`) } }).drain();
+      expect(result).toMatchObject({ published: 1, quarantined: 1, expired: 1, failed: 0 });
+      expect(expiredSeen).toEqual([`${stale!.id} parked`]);
+      await collector.waitFor((l) => l.wasDelivered(fresh!.id), WAIT_MS);
+      const message = collector.messages.find((m) => m.messageId === fresh!.id)!;
+      expect(message.headers?.['x-outbox-expires-at']).toBe(fresh!.expiresAt!.toISOString());
+      expect(fresh!.expiresAt!.getTime()).toBe(fresh!.occurredAt.getTime() + 600_000);
+
+      const [entry, ...others] = await db.dialect.listQuarantine(db.database, { includeResolved: false, limit: 10 });
+      expect(others).toEqual([]);
+      expect(entry).toMatchObject({ id: stale!.id, aggregateId: 'e-1', status: 'parked' });
+      expect(entry!.reason).toBe(`expired: the event expired at ${stale!.expiresAt!.toISOString()} before it was published`);
+      expect(await db.dialect.status(db.database)).toMatchObject({ backlog: 1, quarantined: 1, parkedAggregates: 1 });
+      // The aggregate stays parked: the event behind the expired one is not claimed.
+      expect((await relay().drain()).claimed).toBe(0);
+
+      // A plain retry keeps the expiry: the event is quarantined again, never published.
+      await db.database.transaction((tx) => resolveQuarantined(db.dialect, tx, stale!.id, 'retried', operator));
+      expect(await relay().drain()).toMatchObject({ published: 0, quarantined: 1, expired: 1 });
+      expect((await db.dialect.listQuarantine(db.database, { includeResolved: false, limit: 10 })).map((row) => [row.id, row.status])).toEqual([
+        [stale!.id, 'parked'],
+      ]);
+
+      // Asked explicitly, the retry clears the expiry: the event goes out late, then the one behind it.
+      await db.database.transaction((tx) => resolveQuarantined(db.dialect, tx, stale!.id, 'retried', operator, { ignoreExpiry: true }));
+      expect(await relay().drain()).toMatchObject({ published: 2, quarantined: 0, expired: 0 });
+      await collector.waitFor(allCommittedDelivered, WAIT_MS);
+      expect(log.deliveries.filter((d) => d.aggregateId === 'e-1').map((d) => d.id)).toEqual([stale!.id, behind!.id]);
+      expect(collector.messages.find((m) => m.messageId === stale!.id)!.headers?.['x-outbox-expires-at']).toBeUndefined();
+      expectDeliveryOk(log.check());
+      expect(await db.dialect.status(db.database)).toMatchObject({ backlog: 0, quarantined: 0, parkedAggregates: 0 });
+    });
+
+    it('dead-letter policy quarantines an expired event and lets its aggregate continue; skip resolves it', async () => {
+      const [stale] = await write([expiredEvent('d-1', { ttlMs: 59_000, expiresAt: undefined })]);
+      const [behind] = await write([event('d-1', { type: 'order.paid' })]);
+      const result = await relay({ poisonPolicy: 'dead-letter' }).drain();
+      expect(result).toMatchObject({ quarantined: 1, expired: 1 });
+      await collector.waitFor((l) => l.wasDelivered(behind!.id), WAIT_MS);
+      expect(log.wasDelivered(stale!.id)).toBe(false);
+      const [entry] = await db.dialect.listQuarantine(db.database, { includeResolved: false, limit: 10 });
+      expect(entry).toMatchObject({ id: stale!.id, status: 'dead-lettered' });
+      expect(entry!.reason).toMatch(/^expired: /);
+      expect(await db.dialect.status(db.database)).toMatchObject({ backlog: 0, quarantined: 1, parkedAggregates: 0 });
+      const skipped = await db.database.transaction((tx) => resolveQuarantined(db.dialect, tx, stale!.id, 'skipped', { by: 'conformance', note: 'stale' }));
+      expect(skipped).toEqual({ outcome: 'done' });
+      expect(await db.dialect.status(db.database)).toMatchObject({ quarantined: 0 });
+      expect(log.wasDelivered(stale!.id)).toBe(false);
     });
 
     it('two relays split the shards and deliver everything exactly once when nothing fails', async () => {
