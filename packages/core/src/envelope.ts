@@ -24,7 +24,7 @@ interface EventBase {
    * relay does not publish it but quarantines it with reason `expired`. Must be later than
    * `occurredAt`. Leave it (and `ttlMs`) out for an event that never expires.
    */
-  expiresAt?: Date;
+  expiresAt?: Date | null;
   /** The same as `expiresAt`, relative: expires this many milliseconds (> 0) after `occurredAt`. Give one of the two, not both. */
   ttlMs?: number;
 }
@@ -182,7 +182,9 @@ function validateDate(value: unknown, field: string): Date {
 
 /** `expiresAt`, or `occurredAt + ttlMs`, or null; an expiry not after `occurredAt` is a mistake, not an event. */
 function expiryOf(input: EventBase, occurredAt: Date): Date | null {
-  const { expiresAt, ttlMs } = input;
+  // null as absent: an envelope (expiresAt null) passed back through createEnvelope, as MikroORM's flush does.
+  const expiresAt = input.expiresAt ?? undefined;
+  const { ttlMs } = input;
   if (expiresAt !== undefined && ttlMs !== undefined) {
     throw new OutboxValidationError('expiresAt', 'and ttlMs are alternatives: give one of them (ttlMs counts from occurredAt)');
   }
