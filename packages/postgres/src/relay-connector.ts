@@ -19,6 +19,7 @@ function dialect(_url: string, options: RelayDatabaseOptions): PostgresDialect {
  */
 export const relayConnector: RelayConnector = {
   schemes: ['postgres:', 'postgresql:'],
+  tenancy: 'schema',
   dialect,
   async open(url, options) {
     const relayDialect = dialect(url, options);

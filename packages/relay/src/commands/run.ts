@@ -17,8 +17,10 @@ import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { RELAY_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
+import { servesTenants, type TenantFlags } from '../tenants/tenant-options.js';
+import { runTenantsCommand } from './run-tenants.js';
 
-export interface RunFlags extends DatabaseFlags, BrokerFlags {
+export interface RunFlags extends DatabaseFlags, BrokerFlags, TenantFlags {
   batchSize?: number;
   maxInFlight?: number;
   pollIntervalMs?: number;
@@ -42,6 +44,7 @@ export interface RunFlags extends DatabaseFlags, BrokerFlags {
  * leases are released), or with `--once` until nothing is claimable.
  */
 export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
+  if (servesTenants(flags)) return runTenantsCommand(flags, logger, signal);
   // Checked before connecting, so a typo fails fast with exit code 2.
   const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
   const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
@@ -80,19 +83,12 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
     }
     const relay = relayFor({
+      ...relayOptionsOf(flags),
       dialect: withFaultHooks(target.dialect),
       database: target.database,
       publisher,
       logger,
       wakeSources: [localCommits, ...target.wakeSources],
-      ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
-      ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
-      ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
-      ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
-      ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}),
-      ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
-      ...(flags.poisonPolicy ? { poisonPolicy: flags.poisonPolicy } : {}),
-      ...(flags.history === false ? { keepHistory: false } : {}),
       ...(observability ? { observer: observability.metrics.observer } : {}),
     });
     observability?.bindRelay(() => relay.health());
@@ -123,7 +119,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
  * not publish: the broker failed, or events failed and wait for their retry. A scheduled
  * `run --once` must not report success while its events are still pending.
  */
-function assertDrained(result: CycleResult): void {
+export function assertDrained(result: CycleResult): void {
   if (result.transient) {
     throw new OutboxError(
       'OUTBOX_DRAIN_INCOMPLETE',
@@ -140,8 +136,22 @@ function assertDrained(result: CycleResult): void {
   }
 }
 
+/** The Relay options `run`'s flags set (the database, publisher and observer are the caller's). */
+export function relayOptionsOf(flags: RunFlags): Omit<RelayOptions, 'dialect' | 'database' | 'publisher'> {
+  return {
+    ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+    ...(flags.maxInFlight !== undefined ? { maxInFlight: flags.maxInFlight } : {}),
+    ...(flags.pollIntervalMs !== undefined ? { pollIntervalMs: flags.pollIntervalMs } : {}),
+    ...(flags.leaseTtlMs !== undefined ? { leaseTtlMs: flags.leaseTtlMs } : {}),
+    ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
+    ...(flags.poisonPolicy ? { poisonPolicy: flags.poisonPolicy } : {}),
+    ...(flags.history === false ? { keepHistory: false } : {}),
+  };
+}
+
 /** The relay, or its option error under the flag's name. */
-function relayFor(options: RelayOptions): Relay {
+export function relayFor(options: RelayOptions): Relay {
   try {
     return new Relay(options);
   } catch (error) {

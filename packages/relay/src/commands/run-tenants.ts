@@ -1,0 +1,120 @@
+import {
+  FairScheduler,
+  integerOption,
+  localCommits,
+  RELAY_DEFAULTS,
+  redactUrl,
+  relaySessionLimits,
+  secretsOf,
+  type CycleResult,
+  type OutboxStatus,
+} from '@outboxkit/core';
+import type { Logger } from 'pino';
+import { createBrokerPublisher } from '../brokers.js';
+import { requireDatabaseUrl, tableOptions } from '../config.js';
+import { withFaultHooks } from '../fault-hooks.js';
+import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
+import { createTenantMetrics, sumStatuses, type TenantMetrics } from '../observability/tenant-metrics.js';
+import { startWhenDatabaseAnswers } from '../start-retry.js';
+import { tenantLimits, tenantSelection } from '../tenants/tenant-options.js';
+import { TenantRelays } from '../tenants/tenant-relays.js';
+import { openTenantSpace, tenancyOf, type TenantSpace } from '../tenants/tenant-space.js';
+import { assertDrained, relayFor, relayOptionsOf, type RunFlags } from './run.js';
+
+/**
+ * `outbox-relay run --tenants a,b` / `--tenant-pattern 'tenant_*'`: one relay per tenant (its
+ * own tables, leases and order), one publisher and one database pool for the process, and a
+ * {@link FairScheduler} bounding the claim-publish cycles at once across tenants
+ * (`--tenant-concurrency`), so one tenant's backlog does not starve the others. The pattern is
+ * re-scanned every `--tenant-rescan-interval-ms`.
+ */
+export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
+  const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
+  const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
+  const databaseUrl = requireDatabaseUrl(flags);
+  const selection = tenantSelection(flags, await tenancyOf(databaseUrl))!;
+  const limits = tenantLimits(flags);
+  const tables = tableOptions(flags);
+  const publisher = await createBrokerPublisher(flags);
+  const sessionLimits = relaySessionLimits(flags.leaseTtlMs ?? RELAY_DEFAULTS.leaseTtlMs);
+  let space: TenantSpace;
+  try {
+    space = await openTenantSpace(databaseUrl, selection, { tables, listen: !flags.once, sessionLimits });
+  } catch (error) {
+    await publisher.close();
+    throw error;
+  }
+  const scheduler = new FairScheduler({ maxConcurrent: limits.concurrency });
+  let observability: RelayObservability | undefined;
+  let tenantMetrics: TenantMetrics | undefined;
+  let relays: TenantRelays | undefined;
+  try {
+    if (metricsPort !== undefined && !flags.once) {
+      observability = await startRelayObservability({
+        port: metricsPort,
+        host: flags.metricsHost ?? '0.0.0.0',
+        readStatus: () => readTenantStatuses(relays, tenantMetrics),
+        pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
+        statusIntervalMs,
+        onDatabaseChange: (up, error) =>
+          up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
+      });
+      tenantMetrics = createTenantMetrics(observability.metrics.registry, limits.labelMax);
+      logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
+    }
+    const tenantRelays = new TenantRelays({
+      space,
+      rescanIntervalMs: limits.rescanIntervalMs,
+      migrate: flags.migrate === true,
+      logger,
+      onTenants: (names) => tenantMetrics?.setTenants(names),
+      relayFor: (location) =>
+        relayFor({
+          ...relayOptionsOf(flags),
+          dialect: withFaultHooks(location.dialect),
+          database: location.database,
+          publisher,
+          logger: logger.child({ tenant: location.name }),
+          wakeSources: [localCommits, ...location.wakeSources],
+          scheduler: scheduler.lane(location.name),
+          ...(observability ? { observer: tenantMetrics!.observerFor(location.name, observability.metrics.observer) } : {}),
+        }),
+    });
+    relays = tenantRelays;
+    logger.info(
+      { database: redactUrl(databaseUrl), tenants: selection.names, pattern: flags.tenantPattern, concurrency: limits.concurrency },
+      'multi-tenant relay starting',
+    );
+    if (flags.once) {
+      const result = await tenantRelays.drain();
+      logger.info(result, 'drain finished');
+      assertDrained(result);
+      return result;
+    }
+    if (!(await startWhenDatabaseAnswers(() => tenantRelays.start(), logger, signal, secretsOf(databaseUrl)))) return;
+    observability?.bindRelay(() => tenantRelays.health());
+    logger.info({ tenants: tenantRelays.tenants }, 'tenants served');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    logger.info({ tenants: tenantRelays.tenants.length }, 'stopping: finishing the in-flight batches');
+    await tenantRelays.stop();
+  } finally {
+    await relays?.stop();
+    await observability?.close();
+    await publisher.close();
+    await space.close();
+  }
+}
+
+/** Every served tenant's status, one after another (the sampler's interval bounds the load), and their sum. */
+async function readTenantStatuses(relays: TenantRelays | undefined, metrics: TenantMetrics | undefined): Promise<OutboxStatus> {
+  const statuses: OutboxStatus[] = [];
+  for (const [tenant, location] of relays?.locations() ?? []) {
+    const status = await location.dialect.status(location.database);
+    metrics?.recordStatus(tenant, status);
+    statuses.push(status);
+  }
+  return sumStatuses(statuses);
+}
