@@ -2,12 +2,14 @@ import {
   FairScheduler,
   integerOption,
   localCommits,
+  OutboxSchemaMissingError,
   RELAY_DEFAULTS,
   redactUrl,
   relaySessionLimits,
   secretsOf,
   type CycleResult,
   type OutboxStatus,
+  type RelayObserver,
 } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher } from '../brokers.js';
@@ -77,7 +79,10 @@ export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal:
           logger: logger.child({ tenant: location.name }),
           wakeSources: [localCommits, ...location.wakeSources],
           scheduler: scheduler.lane(location.name),
-          ...(observability ? { observer: tenantMetrics!.observerFor(location.name, observability.metrics.observer) } : {}),
+          observer: rescanWhenTablesVanish(
+            observability ? tenantMetrics!.observerFor(location.name, observability.metrics.observer) : {},
+            () => void tenantRelays.rescan().catch(() => {}),
+          ),
         }),
     });
     relays = tenantRelays;
@@ -106,6 +111,20 @@ export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal:
     await publisher.close();
     await space.close();
   }
+}
+
+/**
+ * A tenant whose tables vanish under its relay (the tenant was dropped) is looked at again at
+ * once instead of failing every cycle until the next scan; the scan releases it.
+ */
+function rescanWhenTablesVanish(observer: RelayObserver, rescan: () => void): RelayObserver {
+  return {
+    ...observer,
+    error(phase, error) {
+      observer.error?.(phase, error);
+      if (error instanceof OutboxSchemaMissingError) rescan();
+    },
+  };
 }
 
 /** Every served tenant's status, one after another (the sampler's interval bounds the load), and their sum. */
