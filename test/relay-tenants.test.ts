@@ -16,6 +16,7 @@ import {
   uniqueName,
   type QueueCollector,
 } from '@outboxkit/testkit';
+import { fanOut } from '../packages/relay/src/tenants/tenant-space.js';
 import { DATABASE_KINDS, type DatabaseKind } from './support/databases.js';
 import { runCli, startRelay, type RelayProcess } from './support/relay-process.js';
 
@@ -243,3 +244,34 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+describe('fanOut: one wake-up source for every tenant of a process', () => {
+  it('subscribes once, wakes only the tenant a commit names (every tenant when it names none), and unsubscribes after the last', async () => {
+    let subscriptions = 0;
+    let unsubscribed = 0;
+    let notify: (where?: string) => void = () => {};
+    const source = {
+      subscribe(wake: (where?: string) => void) {
+        subscriptions++;
+        notify = wake;
+        return () => {
+          unsubscribed++;
+        };
+      },
+    };
+    const forTenant = fanOut(source);
+    const woken: string[] = [];
+    const stops = ['acme', 'globex'].map((tenant) => forTenant(tenant).subscribe(() => woken.push(tenant)));
+    expect(subscriptions).toBe(1);
+    notify('globex');
+    expect(woken).toEqual(['globex']);
+    notify(undefined);
+    expect(woken).toEqual(['globex', 'acme', 'globex']);
+    notify('initech');
+    expect(woken).toHaveLength(3);
+    await stops[0]!();
+    expect(unsubscribed).toBe(0);
+    await stops[1]!();
+    expect(unsubscribed).toBe(1);
+  });
+});

@@ -42,7 +42,7 @@ export async function tenancyOf(url: string): Promise<'schema' | 'file'> {
 
 async function schemaSpace(connector: RelayConnector, url: string, selection: TenantSelection, options: RelayDatabaseOptions): Promise<TenantSpace> {
   const shared = await connector.open(url, options);
-  const wakeSources = shared.wakeSources.map(fanOut);
+  const perTenant = shared.wakeSources.map(fanOut);
   return {
     tenancy: 'schema',
     async list() {
@@ -54,7 +54,7 @@ async function schemaSpace(connector: RelayConnector, url: string, selection: Te
     },
     async open(name) {
       const dialect = connector.dialect(url, { ...options, tables: { ...options.tables, schema: name } });
-      return { name, dialect, database: shared.database, wakeSources, close: async () => {} };
+      return { name, dialect, database: shared.database, wakeSources: perTenant.map((forTenant) => forTenant(name)), close: async () => {} };
     },
     flagsFor: (name) => ({ databaseUrl: url, schema: name }),
     close: () => shared.database.close(),
@@ -107,22 +107,25 @@ function validName(name: string, tenancy: 'schema' | 'file'): boolean {
 }
 
 /**
- * One subscription to `source` however many relays subscribe: a LISTEN connection per tenant
- * would cost a database connection each. Every tenant's writers notify the same channel by
- * default, so a commit anywhere wakes every tenant's relay; each then claims (in its turn of the
- * fair scheduler) and finds its own events or nothing.
+ * One subscription to `source` however many tenants' relays subscribe (a LISTEN connection per
+ * tenant would cost a database connection each), routed by tenant: a commit the source names a
+ * tenant for (PostgreSQL writers notify with their schema) wakes that tenant's relay only; one it
+ * cannot place wakes every tenant's relay, which then claims (in its turn) and finds its own
+ * events or nothing.
  */
-export function fanOut(source: WakeSource): WakeSource {
-  const wakes = new Set<() => void>();
+export function fanOut(source: WakeSource): (tenant: string) => WakeSource {
+  const wakes = new Map<() => void, string>();
   let unsubscribe: (() => void | Promise<void>) | null = null;
-  return {
+  const route = (where?: string): void => {
+    for (const [wake, tenant] of wakes) if (where === undefined || where === tenant) wake();
+  };
+  return (tenant) => ({
     subscribe(wake) {
-      wakes.add(wake);
-      unsubscribe ??= source.subscribe(() => {
-        for (const each of wakes) each();
-      });
+      const each = (): void => wake();
+      wakes.set(each, tenant);
+      unsubscribe ??= source.subscribe(route);
       return async () => {
-        wakes.delete(wake);
+        wakes.delete(each);
         if (wakes.size === 0 && unsubscribe !== null) {
           const stop = unsubscribe;
           unsubscribe = null;
@@ -130,5 +133,5 @@ export function fanOut(source: WakeSource): WakeSource {
         }
       };
     },
-  };
+  });
 }
