@@ -25,8 +25,8 @@ const POLL_INTERVAL_MS = 100;
  * ever waits for a turn: every relay claims when its pacer says so).
  */
 const PHASES = [
-  { id: 'alone', backlog: false, concurrency: 4 },
-  { id: 'backlog', backlog: true, concurrency: 4 },
+  { id: 'alone', backlog: false, concurrency: 16 },
+  { id: 'backlog', backlog: true, concurrency: 16 },
   { id: 'backlog-unbounded', backlog: true, concurrency: 1000 },
 ];
 
@@ -56,7 +56,7 @@ export const tenants = {
     `One \`outbox-relay run --tenant-pattern\` process (its own process; RabbitMQ) serves ${s.trickleTenants + 1} tenants (PostgreSQL schemas, MariaDB databases, SQLite files). ` +
     `${s.trickleTenants} trickle tenants each commit one event every ${TRICKLE_INTERVAL_MS} ms; commit -> consume latency of those events (HDR histogram, both ends in the benchmark process). ` +
     `Phases, in one run, each with a fresh relay process: the trickle alone ("alone"); the trickle while the relay drains ${s.tenantBacklogEvents.toLocaleString('en')} events pending in the one other tenant, ` +
-    'written before the relay starts, with the fair scheduler at its default (`--tenant-concurrency 4`: 4 claim-publish cycles at once, waiting tenants served round-robin; "backlog"); ' +
+    'written before the relay starts (its tenant starts last, so the drain begins as the trickle does), with the fair scheduler at its default (`--tenant-concurrency 16`: 16 claim-publish cycles at once, waiting tenants served round-robin; "backlog"); ' +
     'and the same with `--tenant-concurrency 1000` (no tenant ever waits for a turn; "backlog-unbounded"). With a backlog the trickle runs until the backlog is drained. ' +
     `\`--poll-interval-ms ${POLL_INTERVAL_MS}\` everywhere (MariaDB and SQLite have no cross-process wake-up).`,
   async run(ctx) {
@@ -71,7 +71,10 @@ export const tenants = {
 async function tenantsRun(ctx, kind) {
   const home = HOMES[kind](ctx.urls[kind]);
   const prefix = uniqueName('bench_tn');
-  const names = { backlog: `${prefix}_big`, trickle: Array.from({ length: ctx.sizes.trickleTenants }, (_, i) => `${prefix}_t${String(i).padStart(2, '0')}`) };
+  const names = {
+    backlog: `${prefix}_zz_backlog`,
+    trickle: Array.from({ length: ctx.sizes.trickleTenants }, (_, i) => `${prefix}_t${String(i).padStart(2, '0')}`),
+  };
   const connector = await relayConnectorFor(home.url);
   const opened = new Map();
   // Schema tenancy: one pool for every tenant's writes; file tenancy: one database per file.

@@ -164,7 +164,7 @@ tenantOptions(databaseOptions(program.command('cleanup').description('delete his
   });
 
 tenantOptions(brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM'))))
-  .option('--tenant-concurrency <n>', 'claim-publish cycles at once across all tenants, served round-robin (default 4)', int('--tenant-concurrency'))
+  .option('--tenant-concurrency <n>', 'claim-publish cycles at once across all tenants, served round-robin (default 16)', int('--tenant-concurrency'))
   .option('--tenant-label-max <n>', 'metrics carry a tenant label while there are at most this many tenants (default 100; 0: never)', int('--tenant-label-max'))
   .option('--batch-size <n>', 'events claimed per cycle (default 500)', int('--batch-size'))
   .option('--max-in-flight <n>', 'unconfirmed publishes at once, across aggregates (default 128)', int('--max-in-flight'))

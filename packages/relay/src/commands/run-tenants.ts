@@ -1,6 +1,5 @@
 import {
   FairScheduler,
-  integerOption,
   localCommits,
   OutboxSchemaMissingError,
   RELAY_DEFAULTS,
@@ -15,13 +14,13 @@ import type { Logger } from 'pino';
 import { createBrokerPublisher } from '../brokers.js';
 import { requireDatabaseUrl, tableOptions } from '../config.js';
 import { withFaultHooks } from '../fault-hooks.js';
-import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
+import type { RelayObservability } from '../observability/index.js';
 import { createTenantMetrics, sumStatuses, type TenantMetrics } from '../observability/tenant-metrics.js';
 import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { tenantLimits, tenantSelection } from '../tenants/tenant-options.js';
 import { TenantRelays } from '../tenants/tenant-relays.js';
 import { openTenantSpace, tenancyOf, type TenantSpace } from '../tenants/tenant-space.js';
-import { assertDrained, relayFor, relayOptionsOf, type RunFlags } from './run.js';
+import { assertDrained, metricsFlags, relayFor, relayOptionsOf, startRunObservability, untilAborted, type RunFlags } from './run.js';
 
 /**
  * `outbox-relay run --tenants a,b` / `--tenant-pattern 'tenant_*'`: one relay per tenant (its
@@ -31,8 +30,7 @@ import { assertDrained, relayFor, relayOptionsOf, type RunFlags } from './run.js
  * re-scanned every `--tenant-rescan-interval-ms`.
  */
 export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
-  const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
-  const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
+  const metrics = metricsFlags(flags);
   const databaseUrl = requireDatabaseUrl(flags);
   const selection = tenantSelection(flags, await tenancyOf(databaseUrl))!;
   const limits = tenantLimits(flags);
@@ -51,19 +49,8 @@ export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal:
   let tenantMetrics: TenantMetrics | undefined;
   let relays: TenantRelays | undefined;
   try {
-    if (metricsPort !== undefined && !flags.once) {
-      observability = await startRelayObservability({
-        port: metricsPort,
-        host: flags.metricsHost ?? '0.0.0.0',
-        readStatus: () => readTenantStatuses(relays, tenantMetrics),
-        pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
-        statusIntervalMs,
-        onDatabaseChange: (up, error) =>
-          up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
-      });
-      tenantMetrics = createTenantMetrics(observability.metrics.registry, limits.labelMax);
-      logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
-    }
+    observability = await startRunObservability(flags, metrics, logger, { readStatus: () => readTenantStatuses(relays, tenantMetrics) });
+    if (observability) tenantMetrics = createTenantMetrics(observability.metrics.registry, limits.labelMax);
     const tenantRelays = new TenantRelays({
       space,
       rescanIntervalMs: limits.rescanIntervalMs,
@@ -99,10 +86,7 @@ export async function runTenantsCommand(flags: RunFlags, logger: Logger, signal:
     if (!(await startWhenDatabaseAnswers(() => tenantRelays.start(), logger, signal, secretsOf(databaseUrl)))) return;
     observability?.bindRelay(() => tenantRelays.health());
     logger.info({ tenants: tenantRelays.tenants }, 'tenants served');
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     logger.info({ tenants: tenantRelays.tenants.length }, 'stopping: finishing the in-flight batches');
     await tenantRelays.stop();
   } finally {

@@ -7,7 +7,10 @@ import {
   relaySessionLimits,
   secretsOf,
   type CycleResult,
+  type Dialect,
+  type OutboxStatus,
   type RelayOptions,
+  type SqlExecutor,
 } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
@@ -45,9 +48,7 @@ export interface RunFlags extends DatabaseFlags, BrokerFlags, TenantFlags {
  */
 export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
   if (servesTenants(flags)) return runTenantsCommand(flags, logger, signal);
-  // Checked before connecting, so a typo fails fast with exit code 2.
-  const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
-  const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
+  const metrics = metricsFlags(flags);
   const databaseUrl = requireDatabaseUrl(flags);
   const tables = tableOptions(flags);
   // Before the database: a broker flag for the wrong broker fails fast with exit code 2.
@@ -68,20 +69,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       });
       if (!migrated) return;
     }
-    // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
-    if (metricsPort !== undefined && !flags.once) {
-      observability = await startRelayObservability({
-        port: metricsPort,
-        host: flags.metricsHost ?? '0.0.0.0',
-        dialect: target.dialect,
-        database: target.database,
-        pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
-        statusIntervalMs,
-        onDatabaseChange: (up, error) =>
-          up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
-      });
-      logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
-    }
+    observability = await startRunObservability(flags, metrics, logger, { dialect: target.dialect, database: target.database });
     const relay = relayFor({
       ...relayOptionsOf(flags),
       dialect: withFaultHooks(target.dialect),
@@ -100,10 +88,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       return result;
     }
     if (!(await whenDatabaseAnswers(() => relay.start()))) return;
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(signal);
     logger.info({ relayId: relay.id }, 'stopping: finishing the in-flight batch');
     await relay.stop();
   } finally {
@@ -134,6 +119,47 @@ export function assertDrained(result: CycleResult): void {
         `${result.published} published. Run again after the backoff, or see \`outbox-relay quarantine list\` once they are quarantined`,
     );
   }
+}
+
+/** `run`'s metrics flags, checked before connecting, so a typo fails fast with exit code 2. */
+export function metricsFlags(flags: RunFlags): { port: number | undefined; statusIntervalMs: number } {
+  return {
+    port: flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535),
+    statusIntervalMs: integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000),
+  };
+}
+
+/**
+ * The metrics server of `run`, reading its status samples from `status`; none without
+ * `--metrics-port`, or with `--once` (a one-shot drain has nothing to report to a scraper).
+ */
+export async function startRunObservability(
+  flags: RunFlags,
+  metrics: ReturnType<typeof metricsFlags>,
+  logger: Logger,
+  status: { dialect: Dialect; database: SqlExecutor } | { readStatus(): Promise<OutboxStatus> },
+): Promise<RelayObservability | undefined> {
+  if (metrics.port === undefined || flags.once) return undefined;
+  const host = flags.metricsHost ?? '0.0.0.0';
+  const observability = await startRelayObservability({
+    ...status,
+    port: metrics.port,
+    host,
+    pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
+    statusIntervalMs: metrics.statusIntervalMs,
+    onDatabaseChange: (up, error) =>
+      up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
+  });
+  logger.info({ host, port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
+  return observability;
+}
+
+/** Resolves when `signal` aborts (SIGINT/SIGTERM), at once if it already has. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /** The Relay options `run`'s flags set (the database, publisher and observer are the caller's). */

@@ -21,7 +21,7 @@ export interface TenantSelection {
   readonly pattern: RegExp | null;
 }
 
-export const TENANT_DEFAULTS = Object.freeze({ rescanIntervalMs: 30_000, concurrency: 4, labelMax: 100 });
+export const TENANT_DEFAULTS = Object.freeze({ rescanIntervalMs: 30_000, concurrency: 16, labelMax: 100 });
 
 /** SQLite file names: a little wider than identifiers (dots and dashes), never a path. */
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
