@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { PublishError, writeEvents, type RelayHealth, type StoredEvent } from '@outboxkit/core';
+import { PublishError, writeEvents, type OutboxStatus, type RelayHealth, type StoredEvent } from '@outboxkit/core';
 import { openDatabase, type DatabaseTarget } from '@outboxkit/relay';
 import { collectQueue, DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
-import { assessReadiness, createRelayMetrics, readinessLimits, startObservabilityServer } from '../packages/relay/src/observability/index.js';
+import {
+  assessReadiness,
+  createRelayMetrics,
+  createTenantMetrics,
+  readinessLimits,
+  startObservabilityServer,
+  sumStatuses,
+} from '../packages/relay/src/observability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { runCli, startRelay } from './support/relay-process.js';
 
@@ -20,6 +27,8 @@ function logicalRelayMetrics(options: Parameters<typeof createRelayMetrics>[0] =
 
 async function registeredSeriesNames(): Promise<Set<string>> {
   const { registry } = logicalRelayMetrics();
+  // A multi-tenant relay's own metrics are registered beside them.
+  createTenantMetrics(registry, 100);
   const names = new Set<string>();
   for (const metric of await registry.getMetricsAsJSON()) {
     names.add(metric.name);
@@ -295,3 +304,51 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+describe('tenant metrics', () => {
+  const status = (backlog: number): OutboxStatus => ({
+    backlog,
+    oldestPendingAgeSeconds: backlog > 0 ? 2 : null,
+    shardOwners: [],
+    quarantined: 0,
+    parkedAggregates: 0,
+  });
+
+  it('label series by tenant only while the tenant count is at most the bound, and drop a dropped tenant', async () => {
+    const metrics = createRelayMetrics({ defaultMetrics: false });
+    const tenants = createTenantMetrics(metrics.registry, 2);
+    tenants.setTenants(['acme', 'globex']);
+    tenants.observerFor('acme', metrics.observer).acked!(3);
+    tenants.recordStatus('globex', status(7));
+    let text = await metrics.registry.metrics();
+    expect(text).toContain('outbox_tenants 2');
+    expect(text).toContain('outbox_tenant_published_total{tenant="acme"} 3');
+    expect(text).toContain('outbox_tenant_published_total{tenant="globex"} 0');
+    expect(text).toContain('outbox_tenant_backlog_events{tenant="globex"} 7');
+    // The process-wide counter adds every tenant up.
+    expect(text).toContain('outbox_published_total 3');
+
+    tenants.setTenants(['acme']);
+    text = await metrics.registry.metrics();
+    expect(text).not.toContain('tenant="globex"');
+    expect(text).toContain('outbox_tenant_published_total{tenant="acme"} 3');
+
+    tenants.setTenants(['acme', 'globex', 'initech']);
+    tenants.observerFor('initech', metrics.observer).acked!(1);
+    tenants.recordStatus('initech', status(1));
+    text = await metrics.registry.metrics();
+    expect(text).toContain('outbox_tenants 3');
+    expect(text).not.toMatch(/tenant="/);
+    expect(text).toContain('outbox_published_total 4');
+  });
+
+  it('sum tenant statuses: counts add up, the oldest age is the oldest', () => {
+    expect(sumStatuses([status(2), { ...status(3), oldestPendingAgeSeconds: 9, quarantined: 1 }, status(0)])).toEqual({
+      backlog: 5,
+      oldestPendingAgeSeconds: 9,
+      shardOwners: [],
+      quarantined: 1,
+      parkedAggregates: 0,
+    });
+  });
+});

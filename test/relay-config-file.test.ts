@@ -64,7 +64,7 @@ describe('outbox-relay --config: a file with a mistake exits 2 naming the key an
       'top.yaml',
       '- database\n',
       ['status'],
-      (f) => `--config: ${f} must be a mapping of sections (database, broker, routes, relay, metrics, retention, health), got a list`,
+      (f) => `--config: ${f} must be a mapping of sections (database, tenants, broker, routes, relay, metrics, retention, health), got a list`,
     ],
     [
       'format.yaml',
@@ -72,7 +72,30 @@ describe('outbox-relay --config: a file with a mistake exits 2 naming the key an
       ['run'],
       (f) => `broker.messageFormat in ${f}: "xml" is not a message format; use one of native, cloudevents-binary, cloudevents-structured`,
     ],
-    ['tenants.yaml', 'tenants:\n  - name: eu\n', ['status'], (f) => `tenants in ${f}: is not supported yet: one relay process serves one database for now`],
+    [
+      'tenants.yaml',
+      'tenants:\n  - name: eu\n',
+      ['status'],
+      (f) => `tenants in ${f}: must be a mapping with the keys names, pattern, rescanIntervalMs, concurrency, labelMax`,
+    ],
+    [
+      'tenant-names.yaml',
+      `database:\n  url: ${pg}\ntenants:\n  names: [acme, "no-dash"]\n`,
+      ['status'],
+      (f) => `tenants.names in ${f}: "no-dash" is not a valid identifier`,
+    ],
+    [
+      'tenant-pattern.yaml',
+      `database:\n  url: ${pg}\ntenants:\n  pattern: "t_%"\n`,
+      ['status'],
+      (f) => `tenants.pattern in ${f}: "t_%" may use only letters, digits, _ and the wildcards * and ?`,
+    ],
+    [
+      'tenant-concurrency.yaml',
+      `database:\n  url: ${pg}\ntenants:\n  names: acme\n  concurrency: 0\n`,
+      ['run'],
+      (f) => `tenants.concurrency in ${f}: must be an integer from 1 to 1000, got 0`,
+    ],
     [
       'other-broker.yaml',
       `broker:\n  url: amqp://guest:${PASSWORD}@127.0.0.1:1\nroutes:\n  subjectPrefix: shop\n`,

@@ -25,6 +25,10 @@ export const FULL = Object.freeze({
   brokerEvents: 20_000,
   brokerAggregates: 1000,
   brokerSteadySeconds: 5,
+  // Scenario "tenants": the backlog of the one busy tenant beside the trickle tenants (issue 21).
+  tenantBacklogEvents: 100_000,
+  trickleTenants: 50,
+  trickleSeconds: 5,
 });
 
 export const QUICK = Object.freeze({
@@ -45,11 +49,13 @@ export const QUICK = Object.freeze({
   calibrationSeconds: 0.5,
   brokerEvents: 5000,
   brokerSteadySeconds: 1.5,
+  tenantBacklogEvents: 10_000,
+  trickleSeconds: 2,
 });
 
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];
 
-const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers]
+const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers,tenants]
        [--databases postgres,mysql,sqlite] [--brokers rabbitmq,nats,redis,sqs,sns,pubsub] [--runs N] [--events N] [--out DIR]`;
 
 /** Parses argv; throws with the usage on anything unknown. */
@@ -76,7 +82,8 @@ export function parseArgs(argv, scenarioIds) {
   const base = options.quick ? QUICK : FULL;
   const sizes = { ...base };
   if (options.events !== undefined) {
-    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents']) sizes[key] = options.events;
+    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents', 'tenantBacklogEvents'])
+      sizes[key] = options.events;
     sizes.drainSizes = [options.events];
   }
   return { ...options, sizes };

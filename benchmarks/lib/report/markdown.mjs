@@ -306,6 +306,39 @@ const RENDERERS = {
       parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
     return parts.join('\n');
   },
+  tenants(result) {
+    const rows = [];
+    for (const [db, r] of Object.entries(result.perDatabase)) {
+      for (const [phase, p] of Object.entries(r.phases)) {
+        const { p50, p99 } = p.trickle.percentiles;
+        rows.push([
+          DB_NAMES[db],
+          phase,
+          `${p.concurrency}`,
+          p.backlogEvents.toLocaleString('en'),
+          p.backlogEvents > 0 ? num(p.backlogSeconds, 1) : '-',
+          `${p.trickleEvents}`,
+          num(p50, 1),
+          num(p99, 1),
+          num(p.trickle.maxMs, 1),
+        ]);
+      }
+    }
+    return table(
+      [
+        'database',
+        'phase',
+        '--tenant-concurrency',
+        'backlog events',
+        'backlog drained (s)',
+        'trickle events',
+        'trickle p50 ms',
+        'trickle p99 ms',
+        'trickle max ms',
+      ],
+      rows,
+    );
+  },
   brokers(result, chart) {
     const kinds = Object.keys(result.perBroker);
     const drains = table(

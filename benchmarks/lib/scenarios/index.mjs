@@ -1,4 +1,4 @@
-// The eight scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
+// The nine scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
 // times, and returns per-run figures plus their median and spread.
 import { ALL_SHARDS, PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { orderEvent, withResources, summarize } from '../util.mjs';
@@ -18,6 +18,7 @@ import {
 } from './common.mjs';
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 import { brokers } from './brokers.mjs';
+import { tenants } from './tenants.mjs';
 import { IN_FLIGHT } from '../brokers/index.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
@@ -385,4 +386,4 @@ export const peer = {
   },
 };
 
-export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer, brokers];
+export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer, brokers, tenants];

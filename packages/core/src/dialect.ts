@@ -194,6 +194,15 @@ export interface RelayDatabase {
 export interface RelayConnector {
   /** URL schemes this package serves, e.g. `['postgres:', 'postgresql:']`. */
   readonly schemes: readonly string[];
+  /**
+   * How one relay process serves many tenants on this database (`outbox-relay run --tenants`):
+   * `'schema'`: every tenant's tables live in its own schema (PostgreSQL) or database (MySQL),
+   * all reached through one pool with schema-qualified tables; `'file'`: every tenant is its own
+   * database file in the directory {@link tenantDirectory} names, each opened on its own.
+   */
+  readonly tenancy: 'schema' | 'file';
+  /** `'file'` tenancy: the directory a `--database-url` names, where the tenants' files are. */
+  tenantDirectory?(url: string): string;
   /** The dialect for `url`, without any I/O (enough for `migrate --print`). */
   dialect(url: string, options: RelayDatabaseOptions): Dialect;
   /** Connects: a pool for the relay, and the wake-up sources the database offers when `listen`. */

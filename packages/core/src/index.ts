@@ -31,6 +31,7 @@ export * from './broker-gate.js';
 export * from './failure-warnings.js';
 export * from './settlement.js';
 export * from './relay-options.js';
+export * from './fair-scheduler.js';
 export * from './relay.js';
 export * from './logical-source.js';
 export * from './operations/index.js';

@@ -4,6 +4,7 @@ import type { RelayStore, LeaseStore } from './dialect.js';
 import { OutboxConfigError } from './errors.js';
 import type { RelayLogger, RelayObserver } from './observer.js';
 import { booleanOption, enumOption, integerOption, requiredOption } from './options.js';
+import type { CycleScheduler } from './fair-scheduler.js';
 import type { Publisher } from './publisher.js';
 import type { SqlDatabase } from './sql.js';
 import { localCommits, type WakeSource } from './wake.js';
@@ -64,6 +65,12 @@ export interface RelayOptions {
   shutdownTimeoutMs?: number;
   logger?: RelayLogger;
   observer?: RelayObserver;
+  /**
+   * Where each claim-publish-settle cycle waits for its turn: the lane of a shared
+   * {@link FairScheduler}, when one process runs a relay per tenant. Default: no waiting.
+   * @example scheduler: fairScheduler.lane('acme')
+   */
+  scheduler?: CycleScheduler;
 }
 
 export interface ResolvedRelayOptions {
@@ -79,6 +86,7 @@ export interface ResolvedRelayOptions {
   readonly keepHistory: boolean;
   readonly wakeSources: readonly WakeSource[];
   readonly shutdownTimeoutMs: number;
+  readonly scheduler: CycleScheduler | null;
 }
 
 export const RELAY_DEFAULTS = Object.freeze({
@@ -115,6 +123,9 @@ export function normalizeRelayOptions(options: RelayOptions): ResolvedRelayOptio
   if (!Array.isArray(wakeSources) || wakeSources.some((s) => typeof s?.subscribe !== 'function')) {
     throw new OutboxConfigError('wakeSources', 'must be an array of WakeSource objects ({ subscribe(wake) })');
   }
+  if (options.scheduler !== undefined && typeof options.scheduler?.run !== 'function') {
+    throw new OutboxConfigError('scheduler', 'must be a CycleScheduler ({ run(cycle) }), e.g. new FairScheduler().lane(tenant)');
+  }
   return Object.freeze({
     relayId,
     batchSize: integerOption(options.batchSize, 'batchSize', RELAY_DEFAULTS.batchSize, 1, 10_000),
@@ -128,5 +139,6 @@ export function normalizeRelayOptions(options: RelayOptions): ResolvedRelayOptio
     keepHistory: booleanOption(options.keepHistory, 'keepHistory', RELAY_DEFAULTS.keepHistory),
     wakeSources,
     shutdownTimeoutMs: integerOption(options.shutdownTimeoutMs, 'shutdownTimeoutMs', RELAY_DEFAULTS.shutdownTimeoutMs, 0, 3_600_000),
+    scheduler: options.scheduler ?? null,
   });
 }

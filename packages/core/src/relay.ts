@@ -152,7 +152,7 @@ export class Relay {
   private async cycle(): Promise<CycleEnd> {
     try {
       if (!(await this.followBroker())) return { kind: 'broker-down' };
-      const result = await this.runCycle();
+      const result = await this.scheduledCycle();
       if (result.transient) return { kind: 'breaker-open', remainingMs: this.breaker.remainingMs() };
       // Any non-empty claim polls again at once: more is probably waiting.
       return { kind: result.claimed > 0 ? 'claimed' : 'empty' };
@@ -162,6 +162,16 @@ export class Relay {
       this.reportError('cycle', error);
       return { kind: 'error' };
     }
+  }
+
+  /**
+   * {@link runCycle} in its turn of the scheduler, when there is one. A relay stopped while it
+   * waited gives its turn back without claiming.
+   */
+  private scheduledCycle(): Promise<CycleResult> {
+    const scheduler = this.options.scheduler;
+    if (scheduler === null) return this.runCycle();
+    return scheduler.run(() => (this.state === 'stopping' || this.state === 'stopped' ? Promise.resolve(emptyCycle()) : this.runCycle()));
   }
 
   /** Rebalance when due, claim, publish in aggregate order, settle, then let the batch decide the breaker. */
@@ -419,7 +429,7 @@ export class Relay {
     const total = emptyCycle();
     try {
       for (;;) {
-        const cycle = await this.runCycle();
+        const cycle = await this.scheduledCycle();
         for (const key of ['claimed', 'published', 'failed', 'quarantined', 'expired', 'fenced'] as const) total[key] += cycle[key];
         total.transient = cycle.transient;
         if (cycle.brokerError !== undefined) total.brokerError = cycle.brokerError;

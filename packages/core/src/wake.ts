@@ -1,9 +1,11 @@
 /**
  * Something that tells a relay "new events were committed": a LISTEN connection, an in-process
- * signal. Returns an unsubscribe function.
+ * signal. Returns an unsubscribe function. `where`, when the source knows it, names the outbox
+ * the commit wrote to (PostgreSQL: the writer's schema), so one process serving many tenants can
+ * wake only that tenant's relay; undefined means "somewhere".
  */
 export interface WakeSource {
-  subscribe(wake: () => void): () => void | Promise<void>;
+  subscribe(wake: (where?: string) => void): () => void | Promise<void>;
 }
 
 type Listener = () => void;

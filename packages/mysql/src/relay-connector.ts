@@ -14,6 +14,7 @@ function dialect(_url: string, options: RelayDatabaseOptions): MysqlDialect {
  */
 export const relayConnector: RelayConnector = {
   schemes: ['mysql:', 'mariadb:'],
+  tenancy: 'schema',
   dialect,
   async open(url, options) {
     const pool = createMysqlPool(url, options.sessionLimits ? { sessionLimits: options.sessionLimits } : {});

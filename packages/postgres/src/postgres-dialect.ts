@@ -62,7 +62,10 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       for (const [i, params] of rows.entries()) {
         // The last event also sends the NOTIFY (one per transaction is enough).
         const notify = notifyChannel !== null && i === rows.length - 1;
-        const result = await tx.query<{ sequence: unknown }>(notify ? sql.insertEventNotify : sql.insertEvent, notify ? [...params, notifyChannel] : params);
+        const result = await tx.query<{ sequence: unknown }>(
+          notify ? sql.insertEventNotify : sql.insertEvent,
+          notify ? [...params, notifyChannel, tables.schema ?? ''] : params,
+        );
         sequences.push(toNumber(result.rows[0]?.sequence));
       }
       return sequences;

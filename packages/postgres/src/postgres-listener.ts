@@ -118,7 +118,7 @@ function positive(value: unknown, option: string): number {
   return value;
 }
 
-function listen(config: NormalizedListenerOptions, wake: () => void): () => Promise<void> {
+function listen(config: NormalizedListenerOptions, wake: (where?: string) => void): () => Promise<void> {
   let closed = false;
   let current: PgListenClient | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -148,7 +148,8 @@ function listen(config: NormalizedListenerOptions, wake: () => void): () => Prom
       client.on('error', fail);
       client.on('end', () => fail(new Error('the LISTEN connection to PostgreSQL ended')));
       client.on('notification', (message) => {
-        if (message.channel === config.channel && !closed) wake();
+        // The payload is the writer's schema ('' for the connection's own): a hint for a process serving many schemas.
+        if (message.channel === config.channel && !closed) wake(message.payload || undefined);
       });
       await client.query(`LISTEN ${quoteIdentifier(config.channel)}`);
       if (failed) return;

@@ -12,7 +12,7 @@ export interface PostgresStatements {
   readonly inTransaction: string;
   /** $1 aggregate_type, $2 aggregate_id, $3 id, $4 shard, $5 type, $6 destination, $7 payload, $8 headers, $9 occurred_at, $10 expires_at. */
   readonly insertEvent: string;
-  /** As insertEvent, $11 the NOTIFY channel. */
+  /** As insertEvent, $11 the NOTIFY channel, $12 its payload (the schema, or ''). */
   readonly insertEventNotify: string;
   readonly countPending: string;
   /** $1 shards int[], $2 limit. */
@@ -97,8 +97,9 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
 
     // The same, and the NOTIFY in the same round trip (the last event of a write sends it): a
     // separate `SELECT pg_notify` cost every writing transaction one more round trip. Delivered
-    // at commit only, and folded into one per transaction by the server.
-    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($11, '')) AS notified`),
+    // at commit only, and folded into one per transaction by the server. The payload names the
+    // schema, so a relay process serving many schemas wakes only that tenant's relay.
+    insertEventNotify: insertEventStatement(sequences, events, `, (SELECT pg_notify($11, $12)) AS notified`),
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 

@@ -20,6 +20,7 @@ function dialect(_url: string, options: RelayDatabaseOptions): PostgresDialect {
  */
 export const relayConnector: RelayConnector = {
   schemes: ['postgres:', 'postgresql:'],
+  tenancy: 'schema',
   dialect,
   logical: postgresLogicalSource,
   async open(url, options) {

@@ -33,6 +33,14 @@ function databaseOptions(command: Command): Command {
     .addOption(new Option('--table-prefix <prefix>', 'prefix of the outbox table names (default outbox_)').env(ENV.tablePrefix));
 }
 
+/** The flags that make a command serve every tenant (docs/operations.md, "Many tenants"). */
+function tenantOptions(command: Command): Command {
+  return command
+    .option('--tenants <names>', 'comma-separated tenants: schemas (PostgreSQL), databases (MySQL) or file names in the --database-url directory (SQLite)')
+    .option('--tenant-pattern <glob>', 'every tenant whose name matches (* and ?), e.g. tenant_*; run re-scans it')
+    .option('--tenant-rescan-interval-ms <ms>', 'how often run re-reads the tenants (default 30000)', int('--tenant-rescan-interval-ms'));
+}
+
 function int(name: string) {
   const parse = intFlag(name);
   return (value: string) => {
@@ -69,8 +77,10 @@ logicalOptions(
   databaseOptions(program.command('setup-logical').description('create the publication and the replication slot of --source logical (PostgreSQL; idempotent)')),
 ).action(async (flags) => setupLogicalCommand(flags, print));
 
-logicalOptions(
-  databaseOptions(program.command('status').description('backlog, oldest pending age, shard owners, quarantined and parked counts, replication slot')),
+tenantOptions(
+  logicalOptions(
+    databaseOptions(program.command('status').description('backlog, oldest pending age, shard owners, quarantined and parked counts, replication slot')),
+  ),
 )
   .option('--json', 'print JSON')
   .action(async (flags) => statusCommand(flags, print));
@@ -161,7 +171,7 @@ deadLetterOptions(
     await deadLettersReplayCommand(flags, io);
   });
 
-databaseOptions(program.command('cleanup').description('delete history and inbox rows older than their retention, in small batches'))
+tenantOptions(databaseOptions(program.command('cleanup').description('delete history and inbox rows older than their retention, in small batches')))
   .option('--history-retention <duration>', 'keep published history this long, or off (default 7d)')
   .option('--inbox-retention <duration>', 'keep inbox rows this long, or off (default 14d; keep it longer than the history)')
   .option('--batch-size <n>', 'rows deleted per statement/transaction (default 1000)', int('--batch-size'))
@@ -169,8 +179,10 @@ databaseOptions(program.command('cleanup').description('delete history and inbox
     await cleanupCommand(flags, io);
   });
 
-logicalOptions(brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM'))))
+tenantOptions(logicalOptions(brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM')))))
   .addOption(new Option('--source <source>', 'poll the outbox table, or read PostgreSQL logical replication (default poll)').choices(['poll', 'logical']))
+  .option('--tenant-concurrency <n>', 'claim-publish cycles at once across all tenants, served round-robin (default 16)', int('--tenant-concurrency'))
+  .option('--tenant-label-max <n>', 'metrics carry a tenant label while there are at most this many tenants (default 100; 0: never)', int('--tenant-label-max'))
   .option('--batch-size <n>', 'events claimed per cycle (default 500)', int('--batch-size'))
   .option('--max-in-flight <n>', 'unconfirmed publishes at once, across aggregates (default 128)', int('--max-in-flight'))
   .option('--poll-interval-ms <ms>', 'longest idle wait between polls (default 1000)', int('--poll-interval-ms'))

@@ -1,6 +1,7 @@
 import type { RelayConnector, RelayDatabaseOptions } from '@outboxkit/core';
 import { createSqliteDialect, type SqliteDialect } from './sqlite-dialect.js';
 import { openSqliteDatabase } from './sqlite-driver.js';
+import { sqlitePathFromUrl } from './sqlite-url.js';
 
 function dialect(_url: string, options: RelayDatabaseOptions): SqliteDialect {
   return createSqliteDialect({ tables: options.tables });
@@ -13,6 +14,9 @@ function dialect(_url: string, options: RelayDatabaseOptions): SqliteDialect {
  */
 export const relayConnector: RelayConnector = {
   schemes: ['sqlite:', 'file:'],
+  // One file per tenant: `--database-url sqlite:./tenants` names their directory.
+  tenancy: 'file',
+  tenantDirectory: sqlitePathFromUrl,
   dialect,
   async open(url, options) {
     // SQLite has one writer and no server to end a paused holder's transaction: the relay's

@@ -1,8 +1,10 @@
 import type { CleanupResult } from '../admin/outbox-admin.js';
 import type { DatabaseFlags } from '../config.js';
+import { forEachTenant } from '../tenants/each-tenant.js';
+import type { TenantFlags } from '../tenants/tenant-options.js';
 import { withAdmin, type CommandOutput } from './operations-shared.js';
 
-export interface CleanupFlags extends DatabaseFlags {
+export interface CleanupFlags extends DatabaseFlags, TenantFlags {
   historyRetention?: string;
   inboxRetention?: string;
   batchSize?: number;
@@ -18,6 +20,16 @@ export interface CleanupFlags extends DatabaseFlags {
  * outbox-relay cleanup --history-retention 7d --inbox-retention 14d
  */
 export async function cleanupCommand(flags: CleanupFlags, io: CommandOutput): Promise<CleanupResult> {
+  const tenants = await forEachTenant(flags, (database, tenant) =>
+    cleanupOne(database, { out: (line) => io.out(`[${tenant}] ${line}`), err: (line) => io.err(`[${tenant}] ${line}`) }),
+  );
+  if (tenants === null) return cleanupOne(flags, io);
+  if (tenants.length === 0) io.out('cleanup: no tenant matches --tenants / --tenant-pattern');
+  return sumCleanups(tenants.map(({ result }) => result));
+}
+
+/** The cleanup of the one outbox `flags` name. */
+async function cleanupOne(flags: CleanupFlags, io: CommandOutput): Promise<CleanupResult> {
   const result = await withAdmin(flags, null, (admin) =>
     admin.cleanup({
       ...(flags.historyRetention === undefined ? {} : { historyRetention: flags.historyRetention }),
@@ -38,4 +50,16 @@ export async function cleanupCommand(flags: CleanupFlags, io: CommandOutput): Pr
   if (result.inboxCutoff !== null) parts.push(`${result.inboxDeleted} inbox row(s) processed before ${result.inboxCutoff.toISOString()}`);
   io.out(parts.length === 0 ? 'cleanup: nothing to do (both retentions are off)' : `cleanup: deleted ${parts.join(' and ')}`);
   return result;
+}
+
+/** Every tenant's cleanup as one result: the counts add up (the cutoffs are the same for all). */
+function sumCleanups(results: readonly CleanupResult[]): CleanupResult {
+  const inbox = results.flatMap((result) => (result.inboxDeleted === null ? [] : [result.inboxDeleted]));
+  return {
+    historyDeleted: results.reduce((sum, result) => sum + result.historyDeleted, 0),
+    inboxDeleted: inbox.length === 0 ? null : inbox.reduce((sum, n) => sum + n, 0),
+    historyCutoff: results[0]?.historyCutoff ?? null,
+    inboxCutoff: results[0]?.inboxCutoff ?? null,
+    warnings: results.flatMap((result) => result.warnings),
+  };
 }

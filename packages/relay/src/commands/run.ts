@@ -8,7 +8,10 @@ import {
   relaySessionLimits,
   secretsOf,
   type CycleResult,
+  type Dialect,
+  type OutboxStatus,
   type RelayOptions,
+  type SqlExecutor,
 } from '@outboxkit/core';
 import type { Logger } from 'pino';
 import { createBrokerPublisher, type BrokerFlags } from '../brokers.js';
@@ -18,9 +21,11 @@ import { startWhenDatabaseAnswers } from '../start-retry.js';
 import { requireDatabaseUrl, tableOptions, type DatabaseFlags } from '../config.js';
 import { RELAY_OPTION_FLAGS, underFlag } from '../flag-errors.js';
 import { DEFAULT_STATUS_INTERVAL_MS, startRelayObservability, type RelayObservability } from '../observability/index.js';
+import { servesTenants, type TenantFlags } from '../tenants/tenant-options.js';
 import { logicalNames, refuseMixedSources, logicalReaderFor, type LogicalFlags, type RelaySource } from './logical-source.js';
+import { runTenantsCommand } from './run-tenants.js';
 
-export interface RunFlags extends DatabaseFlags, BrokerFlags, LogicalFlags {
+export interface RunFlags extends DatabaseFlags, BrokerFlags, LogicalFlags, TenantFlags {
   /** `poll` (default): claim rows; `logical`: read PostgreSQL's logical replication slot. */
   source?: RelaySource;
   batchSize?: number;
@@ -46,9 +51,12 @@ export interface RunFlags extends DatabaseFlags, BrokerFlags, LogicalFlags {
  * leases are released), or with `--once` until nothing is claimable.
  */
 export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortSignal): Promise<CycleResult | undefined> {
-  // Checked before connecting, so a typo fails fast with exit code 2.
-  const metricsPort = flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535);
-  const statusIntervalMs = integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000);
+  if (servesTenants(flags)) {
+    if (flags.source === 'logical')
+      throw new OutboxConfigError('--source', 'logical reads one outbox table; a relay serving --tenants / --tenant-pattern polls (leave --source out)');
+    return runTenantsCommand(flags, logger, signal);
+  }
+  const metrics = metricsFlags(flags);
   const databaseUrl = requireDatabaseUrl(flags);
   const tables = tableOptions(flags);
   const logical = flags.source === 'logical';
@@ -72,20 +80,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       });
       if (!migrated) return;
     }
-    // A one-shot drain has nothing to report to a scraper, so --once ignores --metrics-port.
-    if (metricsPort !== undefined && !flags.once) {
-      observability = await startRelayObservability({
-        port: metricsPort,
-        host: flags.metricsHost ?? '0.0.0.0',
-        dialect: target.dialect,
-        database: target.database,
-        pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
-        statusIntervalMs,
-        onDatabaseChange: (up, error) =>
-          up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
-      });
-      logger.info({ host: flags.metricsHost ?? '0.0.0.0', port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
-    }
+    observability = await startRunObservability(flags, metrics, logger, { dialect: target.dialect, database: target.database });
     // Checked when starting (and retried with it while the database is unreachable).
     const refuseOtherSource = async (): Promise<void> => refuseMixedSources(logical ? 'logical' : 'poll', await target.dialect.status(target.database));
     const checkedStart = (start: () => Promise<void>) => async (): Promise<void> => {
@@ -107,7 +102,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       observability?.bindRelay(() => reader.health());
       observability?.metrics.bindSlot(() => reader.slotStatus());
       if (!(await whenDatabaseAnswers(checkedStart(() => reader.start())))) return;
-      await aborted(signal);
+      await untilAborted(signal);
       await reader.stop();
       return;
     }
@@ -131,7 +126,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
       return result;
     }
     if (!(await whenDatabaseAnswers(checkedStart(() => relay.start())))) return;
-    await aborted(signal);
+    await untilAborted(signal);
     logger.info({ relayId: relay.id }, 'stopping: finishing the in-flight batch');
     await relay.stop();
   } finally {
@@ -147,7 +142,7 @@ export async function runCommand(flags: RunFlags, logger: Logger, signal: AbortS
  * not publish: the broker failed, or events failed and wait for their retry. A scheduled
  * `run --once` must not report success while its events are still pending.
  */
-function assertDrained(result: CycleResult): void {
+export function assertDrained(result: CycleResult): void {
   if (result.transient) {
     throw new OutboxError(
       'OUTBOX_DRAIN_INCOMPLETE',
@@ -164,8 +159,52 @@ function assertDrained(result: CycleResult): void {
   }
 }
 
-/** The relay options both sources take from flags. */
-function relayOptionsOf(flags: RunFlags) {
+/** `run`'s metrics flags, checked before connecting, so a typo fails fast with exit code 2. */
+export function metricsFlags(flags: RunFlags): { port: number | undefined; statusIntervalMs: number } {
+  return {
+    port: flags.metricsPort === undefined ? undefined : integerOption(flags.metricsPort, '--metrics-port', 0, 0, 65_535),
+    statusIntervalMs: integerOption(flags.statusIntervalMs, '--status-interval-ms', DEFAULT_STATUS_INTERVAL_MS, 100, 3_600_000),
+  };
+}
+
+/**
+ * The metrics server of `run`, reading its status samples from `status`; none without
+ * `--metrics-port`, or with `--once` (a one-shot drain has nothing to report to a scraper).
+ */
+export async function startRunObservability(
+  flags: RunFlags,
+  metrics: ReturnType<typeof metricsFlags>,
+  logger: Logger,
+  status: { dialect: Dialect; database: SqlExecutor } | { readStatus(): Promise<OutboxStatus> },
+): Promise<RelayObservability | undefined> {
+  if (metrics.port === undefined || flags.once) return undefined;
+  const host = flags.metricsHost ?? '0.0.0.0';
+  const observability = await startRelayObservability({
+    ...status,
+    port: metrics.port,
+    host,
+    pollIntervalMs: flags.pollIntervalMs ?? RELAY_DEFAULTS.pollIntervalMs,
+    statusIntervalMs: metrics.statusIntervalMs,
+    onDatabaseChange: (up, error) =>
+      up ? logger.info({}, 'status sample: database reachable') : logger.warn({ err: error }, 'status sample failed: database unreachable or slow'),
+  });
+  logger.info({ host, port: observability.port, paths: ['/metrics', '/healthz', '/readyz'] }, 'metrics server listening');
+  return observability;
+}
+
+/** Resolves when `signal` aborts (SIGINT/SIGTERM), at once if it already has. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * The Relay options `run`'s flags set that both sources take (the database, publisher and observer
+ * are the caller's; the polling relays add `pollIntervalMs`).
+ */
+export function relayOptionsOf(flags: RunFlags): Omit<RelayOptions, 'dialect' | 'database' | 'publisher' | 'pollIntervalMs'> {
   return {
     ...(flags.relayId !== undefined ? { relayId: flags.relayId } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
@@ -181,15 +220,8 @@ function observed(observability: RelayObservability | undefined) {
   return observability ? { observer: observability.metrics.observer } : {};
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
-
 /** The relay, or its option error under the flag's name. */
-function relayFor(options: RelayOptions): Relay {
+export function relayFor(options: RelayOptions): Relay {
   try {
     return new Relay(options);
   } catch (error) {

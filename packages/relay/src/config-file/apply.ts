@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { OutboxConfigError, redactUrl } from '@outboxkit/core';
 import type { FlagNames } from '../flag-errors.js';
-import { CONFIG_FILE_KEYS, CONFIG_FILE_SECTIONS, nearestKeys, UNSUPPORTED_KEYS } from './keys.js';
+import { CONFIG_FILE_KEYS, CONFIG_FILE_SECTIONS, nearestKeys } from './keys.js';
 import { readConfigFile } from './read.js';
 
 /** The environment variable of `--config`. */
@@ -35,7 +35,8 @@ export function applyConfigFile(command: Command, program: Command): FlagNames {
   for (const [key, value] of settings) {
     const targets = owners.get(key) ?? [];
     const own = targets.find((target) => target.command === command);
-    const parsed = parseValue(`${key} in ${path}`, value, (own ?? targets[0]!).option);
+    const listed = CONFIG_FILE_KEYS[key as keyof typeof CONFIG_FILE_KEYS]?.list === true ? joinList(`${key} in ${path}`, value) : value;
+    const parsed = parseValue(`${key} in ${path}`, listed, (own ?? targets[0]!).option);
     if (own === undefined) continue;
     const attribute = own.option.attributeName();
     const source = command.getOptionValueSource(attribute);
@@ -47,15 +48,13 @@ export function applyConfigFile(command: Command, program: Command): FlagNames {
   return fromFile;
 }
 
-/** `section.key` -> value, after refusing unknown and unsupported keys and sections that are not mappings. */
+/** `section.key` -> value, after refusing unknown keys and sections that are not mappings. */
 function settingsOf(document: unknown, path: string, named: string): Map<string, unknown> {
   if (!isMapping(document)) {
     throw new OutboxConfigError(named, `${path} must be a mapping of sections (${CONFIG_FILE_SECTIONS.join(', ')}), got ${describe(document)}`);
   }
   const settings = new Map<string, unknown>();
   for (const [section, body] of Object.entries(document)) {
-    const unsupported = UNSUPPORTED_KEYS[section];
-    if (unsupported !== undefined) throw new OutboxConfigError(`${section} in ${path}`, unsupported);
     if (!(CONFIG_FILE_SECTIONS as readonly string[]).includes(section)) throw unknownKey(section, path);
     // A section whose keys are all commented out is empty, not a mistake.
     if (body === null) continue;
@@ -102,6 +101,16 @@ function parseValue(where: string, value: unknown, option: Option): unknown {
   }
   if (typeof value !== 'string') throw new OutboxConfigError(where, `must be a string (quote it), got ${describe(value)}`);
   return value;
+}
+
+/** A list key's value (`[acme, globex]`, or the flag's own `acme,globex`) as the flag's text. */
+function joinList(where: string, value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  if (value.length === 0) throw new OutboxConfigError(where, 'is an empty list; name at least one, or remove the key');
+  for (const item of value) {
+    if (typeof item !== 'string' || item.includes(',')) throw new OutboxConfigError(where, `every item must be a name without commas, got ${describe(item)}`);
+  }
+  return value.join(',');
 }
 
 interface KeyOwner {

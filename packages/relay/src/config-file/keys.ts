@@ -8,10 +8,12 @@ export interface ConfigFileKey {
   readonly flag: string;
   /** The commands the key applies to, where the flag means something else elsewhere; default: every command with the flag. */
   readonly commands?: readonly string[];
+  /** The file may give a list, which becomes the flag's comma-separated value. */
+  readonly list?: boolean;
 }
 
-/** The file's sections, in the order the docs show them; `tenants` is refused until multi-tenant relays exist. */
-export const CONFIG_FILE_SECTIONS = ['database', 'broker', 'routes', 'relay', 'metrics', 'retention', 'health'] as const;
+/** The file's sections, in the order the docs show them. */
+export const CONFIG_FILE_SECTIONS = ['database', 'tenants', 'broker', 'routes', 'relay', 'metrics', 'retention', 'health'] as const;
 
 export type ConfigFileSection = (typeof CONFIG_FILE_SECTIONS)[number];
 
@@ -20,6 +22,13 @@ export const CONFIG_FILE_KEYS: Readonly<Record<`${ConfigFileSection}.${string}`,
   'database.url': { flag: '--database-url' },
   'database.schema': { flag: '--schema' },
   'database.tablePrefix': { flag: '--table-prefix' },
+
+  // Many tenants in one process: schemas (PostgreSQL), databases (MySQL) or files (SQLite).
+  'tenants.names': { flag: '--tenants', list: true },
+  'tenants.pattern': { flag: '--tenant-pattern' },
+  'tenants.rescanIntervalMs': { flag: '--tenant-rescan-interval-ms' },
+  'tenants.concurrency': { flag: '--tenant-concurrency' },
+  'tenants.labelMax': { flag: '--tenant-label-max' },
 
   'broker.url': { flag: '--broker-url' },
   'broker.declareExchange': { flag: '--no-declare-exchange' },
@@ -65,13 +74,6 @@ export const CONFIG_FILE_KEYS: Readonly<Record<`${ConfigFileSection}.${string}`,
   'health.maxOldestPendingAge': { flag: '--max-oldest-pending-age' },
   'health.maxQuarantined': { flag: '--max-quarantined' },
   'health.maxBacklog': { flag: '--max-backlog' },
-};
-
-/** Keys the file may not have yet, with why: refused, never silently ignored. */
-export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  tenants:
-    'is not supported yet: one relay process serves one database for now (multi-tenant relays are planned); ' +
-    'run one relay per tenant, each with its own --config file, and remove the key',
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { Dialect, RelayHealth, SqlExecutor } from '@outboxkit/core';
+import type { Dialect, OutboxStatus, RelayHealth, SqlExecutor } from '@outboxkit/core';
 import { startObservabilityServer, type ObservabilityServer } from './http-server.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { assessReadiness, readinessLimits, type ReadinessReport } from './readiness.js';
@@ -6,18 +6,24 @@ import { StatusSampler } from './status-sampler.js';
 
 export { createRelayMetrics, FAILURE_REASONS, ERROR_PHASES, type RelayMetrics, type RelayMetricsOptions } from './metrics.js';
 export { assessReadiness, readinessLimits, type ReadinessReport, type ReadinessLimits, type CheckResult } from './readiness.js';
+export { createTenantMetrics, sumStatuses, type TenantMetrics } from './tenant-metrics.js';
 export { StatusSampler, type StatusSample, type StatusSamplerOptions } from './status-sampler.js';
 export { startObservabilityServer, type ObservabilityServer, type ObservabilityServerOptions } from './http-server.js';
 
 /** Default time between `dialect.status()` samples. */
 export const DEFAULT_STATUS_INTERVAL_MS = 5_000;
 
-export interface RelayObservabilityOptions {
+/**
+ * Where the status samples come from: one outbox (`dialect.status(database)`), or `readStatus`
+ * for a process serving many tenants.
+ */
+export type RelayObservabilityOptions = RelayObservabilityCommonOptions &
+  ({ dialect: Dialect; database: SqlExecutor } | { readStatus(): Promise<OutboxStatus> });
+
+export interface RelayObservabilityCommonOptions {
   port: number;
   /** @default '0.0.0.0' (Prometheus scrapes from another host) */
   host?: string;
-  dialect: Dialect;
-  database: SqlExecutor;
   /** The relay's poll interval: readiness allows three missed polls (at least 15 s). */
   pollIntervalMs: number;
   /** @default 5000 */
@@ -53,8 +59,7 @@ export async function startRelayObservability(options: RelayObservabilityOptions
   let health: (() => RelayHealth) | undefined;
   let databaseUp: boolean | undefined;
   const sampler = new StatusSampler({
-    dialect: options.dialect,
-    database: options.database,
+    read: 'readStatus' in options ? options.readStatus : () => options.dialect.status(options.database),
     intervalMs: statusIntervalMs,
     timeoutMs: Math.max(statusIntervalMs, 5_000),
     onSample(sample) {

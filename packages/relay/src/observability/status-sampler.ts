@@ -1,6 +1,6 @@
-import type { Dialect, OutboxStatus, SqlExecutor } from '@outboxkit/core';
+import type { OutboxStatus } from '@outboxkit/core';
 
-/** The outcome of the most recent `dialect.status()` sample. */
+/** The outcome of the most recent status sample. */
 export interface StatusSample {
   readonly ok: boolean;
   /** When the sample finished (or timed out). */
@@ -11,8 +11,8 @@ export interface StatusSample {
 }
 
 export interface StatusSamplerOptions {
-  dialect: Dialect;
-  database: SqlExecutor;
+  /** One sample: `dialect.status(database)`, or the sum over a process's tenants. */
+  read(): Promise<OutboxStatus>;
   /** How often to sample. */
   intervalMs: number;
   /** A sample still running after this long counts as failed (a dead connection can hang for minutes). */
@@ -72,7 +72,7 @@ export class StatusSampler {
     });
     let sample: StatusSample;
     try {
-      this.#query ??= this.#options.dialect.status(this.#options.database).finally(() => {
+      this.#query ??= this.#options.read().finally(() => {
         this.#query = null;
       });
       const status = await Promise.race([this.#query, timedOut]);
