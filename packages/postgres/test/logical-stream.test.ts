@@ -23,6 +23,7 @@ describe('logical stream helpers', () => {
       payload: 'just a JSON string',
       headers: { traceparent: 't' },
       occurred_at: occurredAt,
+      expires_at: null,
       attempts: 0,
     });
     expect(event).toEqual({
@@ -34,11 +35,32 @@ describe('logical stream helpers', () => {
       headers: { traceparent: 't' },
       occurredAt,
       destination: null,
+      expiresAt: null,
       shard: 7,
       sequence: 3,
       position: 42,
       attempts: 0,
     });
     expect(Object.isFrozen(event)).toBe(true);
+  });
+
+  it('eventOf keeps the expiry pgoutput carries (timestamptz parsed as a Date), so the reader can withhold an expired event', () => {
+    const expiresAt = new Date('2026-12-02T07:05:00.000Z');
+    const event = eventOf({
+      position: '1',
+      id: '01a23590-5ab0-72a4-bf2a-47a4310601d9',
+      aggregate_type: 'order',
+      aggregate_id: 'o-2',
+      sequence: '1',
+      shard: 1,
+      type: 'QuoteIssued',
+      destination: null,
+      payload: {},
+      headers: {},
+      occurred_at: new Date('2026-12-02T07:00:00.000Z'),
+      expires_at: expiresAt,
+      attempts: 0,
+    });
+    expect(event.expiresAt).toEqual(expiresAt);
   });
 });
