@@ -20,7 +20,7 @@ const POLL_INTERVAL_MS = 100;
 
 /**
  * The phases, each with a relay process of its own on the same tenants: the trickle alone, the
- * trickle beside the backlog with the fair scheduler's default bound (4 cycles at once, waiting
+ * trickle beside the backlog with the fair scheduler's default bound (16 cycles at once, waiting
  * tenants served round-robin), and the same with the bound above the tenant count (no tenant
  * ever waits for a turn: every relay claims when its pacer says so).
  */
