@@ -26,6 +26,7 @@ export * from './backoff.js';
 export * from './observer.js';
 export * from './leases.js';
 export * from './ordered-publish.js';
+export { publishBatch, type PublishOutcome } from './publish-batch.js';
 export * from './pacer.js';
 export * from './broker-gate.js';
 export * from './failure-warnings.js';

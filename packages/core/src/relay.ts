@@ -1,16 +1,16 @@
 import { CircuitBreaker } from './backoff.js';
 import { BROKER_START_WAIT_MS, BrokerGate } from './broker-gate.js';
 import type { RelayStore, LeaseStore } from './dialect.js';
-import { isExpired, type StoredEvent } from './envelope.js';
+import type { StoredEvent } from './envelope.js';
 import { OutboxError, type PublishError } from './errors.js';
 import { FailureWarnings } from './failure-warnings.js';
 import { LeaseSet } from './leases.js';
 import { silentLogger, type RelayLogger, type RelayObserver } from './observer.js';
-import { publishInAggregateOrder } from './ordered-publish.js';
 import { Pacer, type CycleEnd } from './pacer.js';
+import { isPublishError, publishBatch, type PublishOutcome } from './publish-batch.js';
 import type { Publisher } from './publisher.js';
 import { normalizeRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
-import { countDecisions, settleFenced, touchedShards, type BatchOutcome, type DecisionCounts, type Settlement } from './settlement.js';
+import { countDecisions, settleFenced, touchedShards, type DecisionCounts, type Settlement } from './settlement.js';
 import type { SqlDatabase } from './sql.js';
 
 /** What one claim-publish-ack cycle did. */
@@ -44,14 +44,6 @@ export interface RelayHealth {
    * broker's health, must change. Null once a batch publishes again.
    */
   readonly configurationError: string | null;
-}
-
-interface PublishOutcome extends BatchOutcome {
-  readonly confirmed: StoredEvent[];
-  readonly failures: { event: StoredEvent; error: PublishError }[];
-  readonly expired: StoredEvent[];
-  /** The first transient failure: the broker, not an event, is at fault. */
-  transient: { readonly cause: unknown } | null;
 }
 
 const BREAKER_INITIAL_MS = 500;
@@ -184,7 +176,9 @@ export class Relay {
 
     const batch = await this.claim(shards);
     if (batch.length === 0) return nothing;
-    const outcome = await this.publishBatch(batch);
+    const outcome = await publishBatch(this.publisher, batch, this.options.maxInFlight, this.observer, (event, error) =>
+      this.warnPermanentFailure(event, error),
+    );
     const settlement = await this.settle(outcome);
     const counts = countDecisions(settlement);
     this.reportSettlement(settlement, counts);
@@ -253,39 +247,6 @@ export class Relay {
     this.lastPoll = new Date();
     this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
     return batch;
-  }
-
-  /**
-   * Publishes the batch in aggregate order and sorts the outcomes: a permanent failure ends its
-   * aggregate's chain for this batch; a transient one starts nothing new (the broker is at fault).
-   * An event past its `expiresAt` (the relay's clock, right before its send) is withheld and
-   * ends its chain too: settling quarantines it, and the poison policy decides its aggregate.
-   */
-  private async publishBatch(batch: readonly StoredEvent[]): Promise<PublishOutcome> {
-    const outcome: PublishOutcome = { confirmed: [], failures: [], expired: [], transient: null };
-    await publishInAggregateOrder(this.publisher, batch, this.options.maxInFlight, {
-      withhold: (event) => {
-        if (!isExpired(event, Date.now())) return false;
-        outcome.expired.push(event);
-        return true;
-      },
-      confirmed: (event) => {
-        outcome.confirmed.push(event);
-        this.observer.published?.(event, new Date());
-      },
-      failed: (event, error) => {
-        const permanent = isPermanentPublishError(error);
-        this.observer.failed?.(event, error as Error, permanent);
-        if (permanent) {
-          outcome.failures.push({ event, error });
-          this.warnPermanentFailure(event, error);
-          return 'end-chain';
-        }
-        outcome.transient ??= { cause: error };
-        return 'stop';
-      },
-    });
-    return outcome;
   }
 
   /**
@@ -485,14 +446,6 @@ function emptyCycle(): CycleResult {
 }
 
 /** Structural check, so it holds across two copies of this package in one process. */
-function isPublishError(error: unknown): error is PublishError {
-  return typeof error === 'object' && error !== null && (error as PublishError).code === 'OUTBOX_PUBLISH';
-}
-
-function isPermanentPublishError(error: unknown): error is PublishError {
-  return isPublishError(error) && error.permanent === true;
-}
-
 function describeError(error: unknown): { message: string; code?: string } {
   if (!(error instanceof Error)) return { message: String(error) };
   const code = (error as Error & { code?: unknown }).code;

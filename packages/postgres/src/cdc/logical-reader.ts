@@ -1,13 +1,12 @@
 import {
   CircuitBreaker,
   countDecisions,
-  isExpired,
   logicalReaderOwner,
   lsnToNumber,
   normalizeRelayOptions,
   OutboxConfigError,
   OutboxError,
-  publishInAggregateOrder,
+  publishBatch,
   SHARD_COUNT,
   settleFenced,
   silentLogger,
@@ -17,7 +16,7 @@ import {
   type LogicalReaderOptions,
   type LogicalSlotStatus,
   type Publisher,
-  type PublishError,
+  type PublishOutcome,
   type RelayHealth,
   type RelayLogger,
   type RelayObserver,
@@ -355,31 +354,8 @@ export class PostgresLogicalReader implements LogicalReader {
     }
   }
 
-  async #publish(events: readonly StoredEvent[]): Promise<PublishOutcome> {
-    const outcome: PublishOutcome = { confirmed: [], failures: [], expired: [], transient: null };
-    await publishInAggregateOrder(this.#publisher, events, this.#options.maxInFlight, {
-      // The same check as the polling relay's: an event past its expiresAt is quarantined, not sent.
-      withhold: (event) => {
-        if (!isExpired(event, Date.now())) return false;
-        outcome.expired.push(event);
-        return true;
-      },
-      confirmed: (event) => {
-        outcome.confirmed.push(event);
-        this.#observer.published?.(event, new Date());
-      },
-      failed: (event, error) => {
-        const permanent = (error as PublishError)?.code === 'OUTBOX_PUBLISH' && (error as PublishError).permanent === true;
-        this.#observer.failed?.(event, error as Error, permanent);
-        if (permanent) {
-          outcome.failures.push({ event, error: error as PublishError });
-          return 'end-chain';
-        }
-        outcome.transient ??= { cause: error };
-        return 'stop';
-      },
-    });
-    return outcome;
+  #publish(events: readonly StoredEvent[]): Promise<PublishOutcome> {
+    return publishBatch(this.#publisher, events, this.#options.maxInFlight, this.#observer);
   }
 
   /** Retried on database errors so a blip does not turn confirmed events into duplicates. */
@@ -463,13 +439,6 @@ export class PostgresLogicalReader implements LogicalReader {
     this.#observer.error?.(phase, error);
     this.#logger.error({ relayId: this.id, phase, err: describe(error) }, `logical reader ${phase} failed; retrying`);
   }
-}
-
-interface PublishOutcome {
-  readonly confirmed: StoredEvent[];
-  readonly failures: { event: StoredEvent; error: PublishError }[];
-  readonly expired: StoredEvent[];
-  transient: { readonly cause: unknown } | null;
 }
 
 /** The events still to publish after `settlement`: failed ones with their attempt counted, and those never tried, in stream order. */
