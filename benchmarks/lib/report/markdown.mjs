@@ -320,6 +320,7 @@ const RENDERERS = {
       spread(source.drain.dbCpuUsPerEvent),
       spread(producerOf(source)?.[id]),
       spread(producerOf(source)?.[`${id}/none`], 2),
+      spread(producerOf(source)?.[`${id}-tx/none`], 2),
       ...fractions.flatMap((f) => [latency(source, f, 'p50'), latency(source, f, 'p99')]),
       ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.dbCpuUsPerEvent)),
     ]);
@@ -327,8 +328,9 @@ const RENDERERS = {
       'source',
       'drain events/s',
       'DB CPU µs/event (drain)',
-      'producer commits/s',
-      'producer / no wake-up',
+      'producer commits/s (source running)',
+      'producer / no wake-up (source running)',
+      'producer / no wake-up (its transaction alone)',
       ...fractions.flatMap((f) => [`p50 ms at ${f * 100}%`, `p99 ms at ${f * 100}%`]),
       ...fractions.map((f) => `DB CPU µs/event at ${f * 100}%`),
     ];
@@ -342,7 +344,8 @@ const RENDERERS = {
       table(head, rows),
       '',
       `Producer baseline (the same business transaction + outbox event, no wake-up, no relay running): ${baselines.join('; ')}. ` +
-        'Latency is COMMIT acknowledged -> consumed, each source at its own drain rate\'s fractions; DB CPU is the database server\'s processes (user + system) per event.',
+        '"Source running": the source in a process of its own beside the producers (on a small machine they share the cores); "its transaction alone": ' +
+        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, each source at its own drain rate's fractions; DB CPU is the database server's processes (user + system) per event.",
       '',
       table(
         ['', 'events/s', `outboxkit \`${peer.comparedWith}\` / peer`],

@@ -2,7 +2,9 @@
 // database server started for the purpose (the shared PostgreSQL runs wal_level=replica), with
 // RabbitMQ. Each source is one entry of CDC_SOURCES; a source on another database (MariaDB's
 // binlog) is one more entry with its `database` naming a server of CDC_SERVERS.
+import { fork } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
 import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
@@ -29,17 +31,24 @@ const CDC_SERVERS = {
  * whether the transaction sends the wake-up), what it needs before events are written
  * (`prepare`, e.g. a replication slot), and how to run it (`reader` -> `{ start, stop }`).
  */
-export const CDC_SOURCES = [
-  {
-    id: 'poll',
-    label: 'polling + LISTEN/NOTIFY wake-ups',
+/** outboxkit's polling relay as a source, with the LISTEN/NOTIFY wake-up or without any. */
+function pollingSource({ id, label, wake }) {
+  return {
+    id,
+    label,
     database: 'postgres',
-    notify: true,
+    notify: wake,
     prepare: async () => {},
     reader: (ctx, target, publisher) =>
-      new Relay({ dialect: target.dialect, database: target.db, publisher, ...ctx.relayOptions, wakeSources: target.wakeSources(true) }),
+      new Relay({ dialect: target.dialect, database: target.db, publisher, ...ctx.relayOptions, wakeSources: target.wakeSources(wake) }),
     cleanup: async () => {},
-  },
+  };
+}
+
+export const CDC_SOURCES = [
+  // The design's trade-off table has a column for polling alone: it is measured too.
+  pollingSource({ id: 'poll-nowake', label: 'polling only, no wake-up', wake: false }),
+  pollingSource({ id: 'poll', label: 'polling + LISTEN/NOTIFY wake-ups', wake: true }),
   {
     id: 'logical',
     label: 'logical replication (pgoutput slot)',
@@ -94,7 +103,13 @@ export const cdc = {
       const producer = {};
       for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind);
       const peer = await peerDrain(contexts.postgres, servers.postgres, sources[PEER_COMPARED_WITH]?.drain.rate.median);
-      return { servers: Object.fromEntries(Object.keys(servers).map((kind) => [kind, CDC_SERVERS[kind].name])), events: ctx.sizes.cdcEvents, sources, producer, peer };
+      return {
+        servers: Object.fromEntries(Object.keys(servers).map((kind) => [kind, CDC_SERVERS[kind].name])),
+        events: ctx.sizes.cdcEvents,
+        sources,
+        producer,
+        peer,
+      };
     } finally {
       for (const server of Object.values(servers)) await server.close().catch((error) => ctx.log(`cdc: stopping a private server failed: ${error.message}`));
     }
@@ -172,22 +187,28 @@ async function sourceSteady(ctx, source, server, drainRate) {
 
 /**
  * Closed-loop producer commits/s on `kind`'s server: the business transaction + the outbox event
- * without any wake-up and no relay running (the baseline), then the same with each source of that
- * server running (and its own wake-up, if it has one). A fresh target per variant, so no source
- * sees another's rows; the variants rotate between runs.
+ * without any wake-up and no relay running (the baseline); per source, the same with that source
+ * running (and its own wake-up, if it has one) in a process of its own (lib/source-child.mjs, so
+ * it does not share the producers' event loop; on a small machine it still shares the cores), and
+ * the source's transaction alone (its wake-up and its slot, the source stopped): what the source
+ * costs the transaction itself. A fresh target per variant, so no source sees another's rows; the
+ * variants rotate between runs.
  */
 async function producerRates(ctx, kind) {
-  const variants = [{ id: 'none', label: 'no wake-up, no relay', notify: false }, ...CDC_SOURCES.filter((source) => source.database === kind)];
+  const variants = [{ id: 'none', label: 'no wake-up, no relay', notify: false, source: null, running: false }];
+  for (const source of CDC_SOURCES.filter((candidate) => candidate.database === kind)) {
+    variants.push({ id: source.id, label: `${source.label}, running`, notify: source.notify, source, running: true });
+    // The source's transaction (its wake-up, its slot) without the source's own CPU beside the producers.
+    variants.push({ id: `${source.id}-tx`, label: `${source.label}: its transaction, source not running`, notify: source.notify, source, running: false });
+  }
   const runs = await repeat(ctx, `cdc producer ${kind}`, async (run) => {
     const row = {};
     for (const variant of variants.map((_, i) => variants[(i + run - 1) % variants.length])) {
       row[variant.id] = await withSetup(ctx, kind, async (target, broker) => {
-        const source = variant.id === 'none' ? null : variant;
+        const { source } = variant;
         await source?.prepare(target);
-        const publisher = broker.publisher();
-        const reader = source?.reader(ctx, target, publisher, ctx.urls[kind]);
+        const child = variant.running ? await startSourceChild(ctx, source, target, broker) : null;
         try {
-          await reader?.start();
           let commits = 0;
           let i = 0;
           const until = performance.now() + ctx.sizes.producerSeconds * 1000;
@@ -204,8 +225,7 @@ async function producerRates(ctx, kind) {
           );
           return commits / (wallMs / 1000);
         } finally {
-          await reader?.stop();
-          await publisher.close();
+          await child?.stop();
           await source?.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
         }
       });
@@ -214,6 +234,42 @@ async function producerRates(ctx, kind) {
     return row;
   });
   return { variants: variants.map((variant) => ({ id: variant.id, label: variant.label })), ...summarizeRuns(runs) };
+}
+
+const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.url));
+
+/** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()`. */
+async function startSourceChild(ctx, source, target, broker) {
+  const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
+  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const answer = () =>
+    new Promise((resolve, reject) => {
+      const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));
+      child.once('exit', onExit);
+      child.once('message', (message) => {
+        child.off('exit', onExit);
+        if (message.error) reject(new Error(`source child ${source.id}: ${message.error}`));
+        else resolve(message);
+      });
+    });
+  try {
+    await answer();
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    async stop() {
+      const stopped = answer();
+      child.send('stop');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      try {
+        await stopped;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }
 
 /** The peer's logical-replication listener draining the same number of events, in its child process; and outboxkit's drain / the peer's. */
