@@ -3,7 +3,7 @@
 // own while the parent's producers commit, so the producers' commit rate is not also the
 // relay's share of the parent's event loop. Protocol (IPC): the child opens the database and the
 // publisher, starts the source, sends { ready: true }, waits for 'stop', stops it and sends
-// { stopped: true }, then exits.
+// { stopped: true, cpuMs } (its own CPU between the two), then exits.
 import { createPgPool, createPostgresDialect, pgDatabase, pgListener } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import { CDC_SOURCES } from './scenarios/cdc.mjs';
@@ -29,12 +29,14 @@ try {
   const reader = source.reader({ relayOptions: job.relayOptions }, target, publisher, job.database.url);
   await reader.start();
   const stop = new Promise((resolve) => process.once('message', resolve));
+  const cpu = process.cpuUsage();
   process.send({ ready: true });
   await stop;
+  const used = process.cpuUsage(cpu);
   await reader.stop();
   await publisher.close();
   await target.db.close();
-  process.send({ stopped: true }, () => process.exit(0));
+  process.send({ stopped: true, cpuMs: (used.user + used.system) / 1000 }, () => process.exit(0));
 } catch (error) {
   process.send({ error: error instanceof Error ? error.stack : String(error) }, () => process.exit(1));
 }

@@ -321,6 +321,8 @@ const RENDERERS = {
       spread(producerOf(source)?.[id]),
       spread(producerOf(source)?.[`${id}/none`], 2),
       spread(producerOf(source)?.[`${id}-tx/none`], 2),
+      spread(producerOf(source)?.[`${id} dbCpuUsPerCommit`]),
+      spread(producerOf(source)?.[`${id} sourceCpuMs`]),
       ...fractions.flatMap((f) => [latency(source, f, 'p50'), latency(source, f, 'p99')]),
       ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.dbCpuUsPerEvent)),
     ]);
@@ -331,10 +333,14 @@ const RENDERERS = {
       'producer commits/s (source running)',
       'producer / no wake-up (source running)',
       'producer / no wake-up (its transaction alone)',
+      'DB CPU µs/commit (producer, source running)',
+      'source process CPU ms (producer run)',
       ...fractions.flatMap((f) => [`p50 ms at ${f * 100}%`, `p99 ms at ${f * 100}%`]),
       ...fractions.map((f) => `DB CPU µs/event at ${f * 100}%`),
     ];
-    const baselines = Object.entries(result.producer).map(([db, p]) => `${DB_NAMES[db] ?? db} ${spread(p.none)} commits/s`);
+    const baselines = Object.entries(result.producer).map(
+      ([db, p]) => `${DB_NAMES[db] ?? db} ${spread(p.none)} commits/s, ${spread(p['none dbCpuUsPerCommit'])} µs DB CPU per commit`,
+    );
     const peer = result.peer;
     const parts = [
       `Database: ${Object.values(result.servers).join(', ')}; ${num(result.events)} events per drain.`,

@@ -101,7 +101,7 @@ export const cdc = {
         sources[source.id] = { label: source.label, database: source.database, drain, steady };
       }
       const producer = {};
-      for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind);
+      for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind, servers[kind]);
       const peer = await peerDrain(contexts.postgres, servers.postgres, sources[PEER_COMPARED_WITH]?.drain.rate.median);
       return {
         servers: Object.fromEntries(Object.keys(servers).map((kind) => [kind, CDC_SERVERS[kind].name])),
@@ -194,7 +194,7 @@ async function sourceSteady(ctx, source, server, drainRate) {
  * costs the transaction itself. A fresh target per variant, so no source sees another's rows; the
  * variants rotate between runs.
  */
-async function producerRates(ctx, kind) {
+async function producerRates(ctx, kind, server) {
   const variants = [{ id: 'none', label: 'no wake-up, no relay', notify: false, source: null, running: false }];
   for (const source of CDC_SOURCES.filter((candidate) => candidate.database === kind)) {
     variants.push({ id: source.id, label: `${source.label}, running`, notify: source.notify, source, running: true });
@@ -204,14 +204,16 @@ async function producerRates(ctx, kind) {
   const runs = await repeat(ctx, `cdc producer ${kind}`, async (run) => {
     const row = {};
     for (const variant of variants.map((_, i) => variants[(i + run - 1) % variants.length])) {
-      row[variant.id] = await withSetup(ctx, kind, async (target, broker) => {
+      const figures = await withSetup(ctx, kind, async (target, broker) => {
         const { source } = variant;
         await source?.prepare(target);
         const child = variant.running ? await startSourceChild(ctx, source, target, broker) : null;
+        let stopped = false;
         try {
           let commits = 0;
           let i = 0;
           const until = performance.now() + ctx.sizes.producerSeconds * 1000;
+          const cpuBefore = server.cpuMs();
           const { wallMs } = await withResources(() =>
             Promise.all(
               Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
@@ -223,12 +225,18 @@ async function producerRates(ctx, kind) {
               }),
             ),
           );
-          return commits / (wallMs / 1000);
+          const dbCpuMs = server.cpuMs() - cpuBefore;
+          const sourceCpuMs = child ? (await child.stop()).cpuMs : 0;
+          stopped = true;
+          return { rate: commits / (wallMs / 1000), dbCpuUsPerCommit: (dbCpuMs * 1000) / Math.max(1, commits), sourceCpuMs };
         } finally {
-          await child?.stop();
+          if (!stopped) await child?.stop();
           await source?.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
         }
       });
+      row[variant.id] = figures.rate;
+      row[`${variant.id} dbCpuUsPerCommit`] = figures.dbCpuUsPerCommit;
+      if (variant.running) row[`${variant.id} sourceCpuMs`] = figures.sourceCpuMs;
     }
     for (const variant of variants.slice(1)) row[`${variant.id}/none`] = row[variant.id] / row.none;
     return row;
@@ -238,7 +246,7 @@ async function producerRates(ctx, kind) {
 
 const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.url));
 
-/** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()`. */
+/** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
 async function startSourceChild(ctx, source, target, broker) {
   const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
   const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -259,12 +267,13 @@ async function startSourceChild(ctx, source, target, broker) {
     throw error;
   }
   return {
+    /** Resolves with the child's own CPU while it ran. */
     async stop() {
       const stopped = answer();
       child.send('stop');
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       try {
-        await stopped;
+        return await stopped;
       } finally {
         clearTimeout(timer);
       }
