@@ -240,6 +240,7 @@ export async function logicalLongTransaction(p: { holdMs: number; others: number
  * slot, peeked while no walsender holds it, must still carry every event left in the table: a
  * slot confirmed past an unpublished event would have lost it. A second reader starts while the
  * link is still down, the link comes back, and everything is delivered, in order, from the slot.
+ * The slot's lag in seconds grows through the outage and is back at 0 once the second caught up.
  */
 export async function logicalBrokerDown(p: { events: number; aggregates: number; downMs: number; seed: number }): Promise<void> {
   const broker = new URL(await serviceUrl('rabbitmq'));
@@ -261,6 +262,16 @@ export async function logicalBrokerDown(p: { events: number; aggregates: number;
     proxy.cut();
     const cutAt = Date.now();
     await waitUntil('the breaker opened', async () => metric(await scrape(port), 'outbox_circuit_breaker_open') === 1, 60_000);
+    // The slot's lag in seconds grows while nothing can be published (bytes alone would not say how long).
+    const lagSeconds = await waitUntil(
+      'the slot lag in seconds reported',
+      async () => {
+        const value = metric(await scrape(port), 'outbox_logical_slot_lag_seconds');
+        return value > 0 ? value : undefined;
+      },
+      30_000,
+    );
+    await waitUntil('the slot lag in seconds growing', async () => metric(await scrape(port), 'outbox_logical_slot_lag_seconds') > lagSeconds, 30_000);
     await sleep(Math.max(0, p.downMs / 2 - (Date.now() - cutAt)));
     first.child.kill('SIGKILL');
     const names = resolveLogicalNames(s.target.dialect.tables);
@@ -285,6 +296,8 @@ export async function logicalBrokerDown(p: { events: number; aggregates: number;
       `${unpublished.length} unpublished events all still in the slot at the kill; seed ${p.seed}`,
     );
     expect(second.child.exitCode, `the second reader kept running: ${second.output().slice(-1500)}`).toBeNull();
+    const secondPort = await second.metricsPort();
+    await waitUntil('the slot lag back to 0 s once caught up', async () => metric(await scrape(secondPort), 'outbox_logical_slot_lag_seconds') === 0, 30_000);
   } finally {
     await s.close();
     await proxy.close();
