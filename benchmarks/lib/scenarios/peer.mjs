@@ -26,22 +26,23 @@ const FUNCTION = 'next_outbox_messages';
 export const PEER_BATCH_SIZE = Number(process.env.OUTBOX_BENCH_PEER_BATCH ?? 5);
 const POLLING_INTERVAL_MS = 250;
 
-function peerConfig(target) {
+/** What both of its listeners share (README, "Implementing the transactional outbox producer"), plus the listener's own settings. */
+function listenerConfig(target, settings) {
   const { schema, serverUrl } = target.postgres;
   return {
     outboxOrInbox: 'outbox',
     dbListenerConfig: { connectionString: serverUrl },
-    settings: {
-      dbSchema: schema,
-      dbTable: TABLE,
-      enableMaxAttemptsProtection: false,
-      enablePoisonousMessageProtection: false,
-      nextMessagesFunctionSchema: schema,
-      nextMessagesFunctionName: FUNCTION,
-      nextMessagesBatchSize: PEER_BATCH_SIZE,
-      nextMessagesPollingIntervalInMs: POLLING_INTERVAL_MS,
-    },
+    settings: { dbSchema: schema, dbTable: TABLE, enableMaxAttemptsProtection: false, enablePoisonousMessageProtection: false, ...settings },
   };
+}
+
+function peerConfig(target) {
+  return listenerConfig(target, {
+    nextMessagesFunctionSchema: target.postgres.schema,
+    nextMessagesFunctionName: FUNCTION,
+    nextMessagesBatchSize: PEER_BATCH_SIZE,
+    nextMessagesPollingIntervalInMs: POLLING_INTERVAL_MS,
+  });
 }
 
 /** The replication slot of the peer's listener on `schema`'s table (slot names are server-wide). */
@@ -49,24 +50,10 @@ export function peerReplicationSlot(schema) {
   return `${schema}_ptxo`.slice(0, 63);
 }
 
-/**
- * Its logical-replication listener's config (README, "Implementing the transactional outbox
- * producer"): a publication and a slot of its own.
- */
+/** Its logical-replication listener's config: a publication and a slot of its own. */
 function peerReplicationConfig(target) {
-  const { schema, serverUrl } = target.postgres;
-  return {
-    outboxOrInbox: 'outbox',
-    dbListenerConfig: { connectionString: serverUrl },
-    settings: {
-      dbSchema: schema,
-      dbTable: TABLE,
-      enableMaxAttemptsProtection: false,
-      enablePoisonousMessageProtection: false,
-      dbPublication: `${schema}_ptxo_pub`.slice(0, 63),
-      dbReplicationSlot: peerReplicationSlot(schema),
-    },
-  };
+  const { schema } = target.postgres;
+  return listenerConfig(target, { dbPublication: `${schema}_ptxo_pub`.slice(0, 63), dbReplicationSlot: peerReplicationSlot(schema) });
 }
 
 /** Its replication setup SQL: the publication (listener role with REPLICATION), then the slot in a statement of its own. */
