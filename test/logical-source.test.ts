@@ -142,7 +142,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     const o = await outbox();
     const { log, collector, reader, close } = await streaming(o, 100);
     try {
-      const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot))!.confirmedLsn);
+      const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn);
       await reader.start();
       let next = 0;
       await Promise.all(
@@ -159,7 +159,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       expect(report.withoutSequence).toBe(0);
       await waitUntil(async () => (await count(o.database, `"${o.schema}"."outbox_events"`)) === 0);
       expect(await count(o.database, `"${o.schema}"."outbox_published"`)).toBe(2000);
-      await waitUntil(async () => lsnToNumber((await readSlotStatus(o.database, o.names.slot))!.confirmedLsn) > before);
+      await waitUntil(async () => lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn) > before);
       expect(reader.health().ownedShards).toHaveLength(64);
       const owners = await o.dialect.status(o.database);
       expect(owners.shardOwners.map((owner) => owner.owner)).toEqual([`logical:${reader.id}`]);
@@ -191,6 +191,72 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       await close();
     }
   }, 120_000);
+
+  it('slot lag in seconds: 0 while idle however much other WAL goes by, the wait of the oldest unpublished event while no reader runs, 0 again once published; status shows it', async () => {
+    const o = await outbox();
+    const { log, collector, reader, close } = await streaming(o, 100);
+    const dbFlags = ['--database-url', cluster.url, '--schema', o.schema];
+    const slot = async () => (await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!;
+    const statusJson = async () => (JSON.parse((await cli(['status', '--json', ...dbFlags])).stdout) as { logicalSlot: { lagSeconds: number } }).logicalSlot;
+    try {
+      // WAL the slot does not carry: the slot is behind in bytes, not in time.
+      await o.database.query(`CREATE TABLE "${o.schema}".noise AS SELECT generate_series(1, 5000) AS n`);
+      const idle = await slot();
+      expect(idle.lagBytes).toBeGreaterThan(0);
+      expect(idle.lagSeconds).toBe(0);
+      expect((await statusJson()).lagSeconds).toBe(0);
+
+      const event = await writeOne(o.dialect, o.database, 'a-1', 1);
+      log.attempted(event, 'committed');
+      const waiting = await waitUntilValue(async () => {
+        const { lagSeconds } = await slot();
+        return lagSeconds > 0 ? lagSeconds : undefined;
+      });
+      // No reader: the lag grows, where pg_stat_replication would have no row at all.
+      await waitUntil(async () => (await slot()).lagSeconds > waiting);
+      expect((await statusJson()).lagSeconds).toBeGreaterThan(waiting);
+      expect((await cli(['status', ...dbFlags])).stdout).toMatch(/lag \(time\) +\d+\.\d s: the oldest unpublished event's wait/);
+
+      await reader.start();
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expectDeliveryOk(log.check());
+      await waitUntil(async () => (await slot()).lagSeconds === 0);
+      // The reader's own sample (the metric's source) reads 0 too once it sampled after the settle.
+      await waitUntil(async () => reader.slotStatus()?.lagSeconds === 0);
+      expect((await statusJson()).lagSeconds).toBe(0);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('expiry through the reader: an event whose TTL ran out before the reader published it is quarantined as expired and not delivered; a fresh one is delivered', async () => {
+    const o = await outbox();
+    const { log, collector, reader, close } = await streaming(o, 100);
+    try {
+      const [stale] = await o.database.transaction((tx) =>
+        writeEvents(o.dialect, tx, { aggregateType: 'offer', aggregateId: 'o-1', type: 'offer.made', payload: { n: 1 }, ttlMs: 300 }),
+      );
+      // The reader starts only after the expiry, so its first look at the event is too late.
+      await waitUntil(async () => Date.now() > stale!.expiresAt!.getTime() + 50);
+      const fresh = await writeOne(o.dialect, o.database, 'o-1', 2);
+      log.attempted(fresh, 'committed');
+      await reader.start();
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      await waitUntil(async () => (await count(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      // An expired event delivered anyway would count as unexpected: it was never logged as attempted.
+      expectDeliveryOk(log.check());
+      expect(log.wasDelivered(stale!.id)).toBe(false);
+      expect(log.wasDelivered(fresh.id)).toBe(true);
+      const { rows } = await o.database.query<{ reason: string; status: string }>(
+        `SELECT reason, status FROM "${o.schema}"."outbox_quarantine" WHERE id = $1`,
+        [stale!.id],
+      );
+      expect(rows).toEqual([{ reason: `expired: the event expired at ${stale!.expiresAt!.toISOString()} before it was published`, status: 'dead-lettered' }]);
+      expect(await count(o.database, `"${o.schema}"."outbox_published"`)).toBe(1);
+    } finally {
+      await close();
+    }
+  }, 60_000);
 
   it('one source per table: polling refuses while a logical reader holds the leases, and the other way round, each naming the fix; status shows the slot', async () => {
     const o = await outbox();
@@ -258,7 +324,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       onItem: (item) => items.push(item),
       onKeepalive: () => undefined,
     });
-    const confirmed = async (): Promise<string> => (await readSlotStatus(o.database, o.names.slot))!.confirmedLsn;
+    const confirmed = async (): Promise<string> => (await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn;
     const initial = await confirmed();
     const running = stream.run();
     try {
@@ -317,6 +383,17 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
 async function count(database: SqlDatabase, table: string): Promise<number> {
   const { rows } = await database.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
   return Number(rows[0]!.n);
+}
+
+/** A hang guard, not a timing assertion: the first defined value `probe` returns. */
+async function waitUntilValue<T>(probe: () => Promise<T | undefined>, deadlineMs = 30_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('gave up waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A hang guard, not a timing assertion. */

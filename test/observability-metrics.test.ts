@@ -84,6 +84,7 @@ describe('docs/observability: alert rules and dashboard match the relay registry
     const metrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
     expect(metrics.every((name) => name.startsWith('outbox_'))).toBe(true);
     expect(metrics).toContain('outbox_logical_slot_retained_wal_bytes');
+    expect(metrics).toContain('outbox_logical_slot_lag_seconds');
     const dashboard = docs('grafana-dashboard.json');
     const readme = docs('README.md');
     for (const name of metrics) {

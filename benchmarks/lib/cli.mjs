@@ -29,6 +29,10 @@ export const FULL = Object.freeze({
   tenantBacklogEvents: 100_000,
   trickleTenants: 50,
   trickleSeconds: 5,
+  // Scenario "cdc": the drain of each source and of the peer's logical-replication listener, and
+  // the open-loop window per load level.
+  cdcEvents: 10_000,
+  cdcSteadySeconds: 5,
 });
 
 export const QUICK = Object.freeze({
@@ -51,11 +55,13 @@ export const QUICK = Object.freeze({
   brokerSteadySeconds: 1.5,
   tenantBacklogEvents: 10_000,
   trickleSeconds: 2,
+  cdcEvents: 1000,
+  cdcSteadySeconds: 1,
 });
 
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];
 
-const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers,tenants]
+const USAGE = `usage: node benchmarks/run.mjs [--quick] [--only drain,naive,steady,history,producer,ordering,peer,brokers,tenants,cdc]
        [--databases postgres,mysql,sqlite] [--brokers rabbitmq,nats,redis,sqs,sns,pubsub] [--runs N] [--events N] [--out DIR]`;
 
 /** Parses argv; throws with the usage on anything unknown. */
@@ -82,7 +88,7 @@ export function parseArgs(argv, scenarioIds) {
   const base = options.quick ? QUICK : FULL;
   const sizes = { ...base };
   if (options.events !== undefined) {
-    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents', 'tenantBacklogEvents'])
+    for (const key of ['drainEvents', 'naiveEvents', 'historyDrainEvents', 'orderingEvents', 'peerEvents', 'brokerEvents', 'tenantBacklogEvents', 'cdcEvents'])
       sizes[key] = options.events;
     sizes.drainSizes = [options.events];
   }

@@ -17,7 +17,9 @@ let result;
 try {
   const broker = await openBroker(job.rabbitmqUrl, 'bench', { existing: job.exchange });
   try {
-    result = job.mode === 'drain' ? await peerDrain(ctx, target, broker, job) : await peerSteady(ctx, target, broker, job);
+    if (job.mode === 'drain') result = await peerDrain(ctx, target, broker, job);
+    else if (job.mode === 'replication-drain') result = await peerDrain(ctx, target, broker, { ...job, listener: 'replication' });
+    else result = await peerSteady(ctx, target, broker, job);
   } finally {
     await broker.close().catch(() => {});
   }

@@ -3,10 +3,12 @@
 // reader SIGSTOPped past its lease. Judged by the delivery checker like every other scenario.
 import { expect } from 'vitest';
 import { writeEvents } from '@outboxkit/core';
+import { resolveLogicalNames } from '@outboxkit/postgres';
 import { DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
 import { startPostgresCluster, type PostgresCluster } from '../../packages/testkit/src/servers/index.js';
 import { cli } from '../support/operations-helpers.js';
 import { frozenRelay, killWhilePublishing } from './scenarios.js';
+import { startTcpProxy } from './tcp-proxy.js';
 import {
   checkAndRecord,
   drain,
@@ -23,7 +25,8 @@ import {
   type WriterOptions,
 } from './harness.js';
 
-async function logicalSetup() {
+/** `relayBrokerUrl`: where the relays publish (a TCP proxy the test cuts); the collector always reads the broker itself. */
+async function logicalSetup(options: { relayBrokerUrl?: string } = {}) {
   const closers: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer().catch((error) => console.error('cleanup failed:', error));
@@ -62,7 +65,7 @@ async function logicalSetup() {
           ...(env ? { env } : {}),
           databaseUrl: cluster.url,
           schema,
-          brokerUrl,
+          brokerUrl: options.relayBrokerUrl ?? brokerUrl,
           exchange,
           relayId: id,
           extra: ['--source', 'logical', '--poison-policy', 'dead-letter', ...extra],
@@ -228,6 +231,115 @@ export async function logicalLongTransaction(p: { holdMs: number; others: number
   } finally {
     await s.close();
   }
+}
+
+/**
+ * The broker unreachable under writers: the relays publish through a TCP proxy that the test
+ * cuts (held bytes, as a link that is down; the shared broker is never touched). The reader's
+ * confirms time out and its breaker opens; with the link still down it is SIGKILLed, and the
+ * slot, peeked while no walsender holds it, must still carry every event left in the table: a
+ * slot confirmed past an unpublished event would have lost it. A second reader starts while the
+ * link is still down, the link comes back, and everything is delivered, in order, from the slot.
+ * The slot's lag in seconds grows through the outage and is back at 0 once the second caught up.
+ */
+export async function logicalBrokerDown(p: { events: number; aggregates: number; downMs: number; seed: number }): Promise<void> {
+  const broker = new URL(await serviceUrl('rabbitmq'));
+  const proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+  const relayUrl = new URL(broker.href);
+  relayUrl.host = `127.0.0.1:${proxy.port}`;
+  const s = await logicalSetup({ relayBrokerUrl: relayUrl.href }).catch(async (error: unknown) => {
+    await proxy.close();
+    throw error;
+  });
+  try {
+    const extra = ['--batch-size', '100', '--lease-ttl-ms', '3000'];
+    const first = s.relay('logical-broker-a', extra);
+    const port = await first.metricsPort();
+    await waitUntil('reader a active', async () => /logical reader active/.test(first.output()), 30_000);
+    const paceMs = Math.floor((8 * (p.downMs + 6000)) / p.events);
+    const writers = s.write({ total: p.events, aggregates: p.aggregates, paceMs }, p.seed);
+    await waitUntil('events flowing', async () => s.log.deliveries.length > 100, 60_000);
+    proxy.cut();
+    const cutAt = Date.now();
+    await waitUntil('the breaker opened', async () => metric(await scrape(port), 'outbox_circuit_breaker_open') === 1, 60_000);
+    // The slot's lag in seconds grows while nothing can be published (bytes alone would not say how long).
+    const lagSeconds = await waitUntil(
+      'the slot lag in seconds reported',
+      async () => {
+        const value = metric(await scrape(port), 'outbox_logical_slot_lag_seconds');
+        return value > 0 ? value : undefined;
+      },
+      30_000,
+    );
+    await waitUntil('the slot lag in seconds growing', async () => metric(await scrape(port), 'outbox_logical_slot_lag_seconds') > lagSeconds, 30_000);
+    await sleep(Math.max(0, p.downMs / 2 - (Date.now() - cutAt)));
+    first.child.kill('SIGKILL');
+    const names = resolveLogicalNames(s.target.dialect.tables);
+    await waitUntil('the walsender of the killed reader gone', async () => !(await slotActive(s, names.slot)), 30_000);
+    const unpublished = await eventIds(s);
+    const inSlot = await slotInsertIds(s, names.slot, names.publication);
+    expect(unpublished.length, 'events piled up in the table while the broker was down').toBeGreaterThan(0);
+    expect(
+      unpublished.filter((id) => !inSlot.has(id)),
+      'every unpublished event is still in the slot: it was not confirmed past any of them',
+    ).toEqual([]);
+    const second = s.relay('logical-broker-b', extra);
+    await waitUntil('reader b active', async () => /logical reader active/.test(second.output()), 30_000);
+    await sleep(Math.max(0, p.downMs - (Date.now() - cutAt)));
+    proxy.restore();
+    await writers;
+    const drainMs = await drain(s.collector, 180_000);
+    checkAndRecord(
+      `L5 broker unreachable ${(p.downMs / 1000).toFixed(0)} s (logical), reader SIGKILLed during it`,
+      s.log,
+      drainMs,
+      `${unpublished.length} unpublished events all still in the slot at the kill; seed ${p.seed}`,
+    );
+    expect(second.child.exitCode, `the second reader kept running: ${second.output().slice(-1500)}`).toBeNull();
+    const secondPort = await second.metricsPort();
+    await waitUntil('the slot lag back to 0 s once caught up', async () => metric(await scrape(secondPort), 'outbox_logical_slot_lag_seconds') === 0, 30_000);
+  } finally {
+    await s.close();
+    await proxy.close();
+  }
+}
+
+async function slotActive(s: Awaited<ReturnType<typeof logicalSetup>>, slot: string): Promise<boolean> {
+  const { rows } = await s.target.database.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  return rows[0]?.active ?? false;
+}
+
+async function eventIds(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<string[]> {
+  const schema = s.dbFlags[3]!;
+  const { rows } = await s.target.database.query<{ id: string }>(`SELECT id::text AS id FROM "${schema}"."outbox_events"`);
+  return rows.map((row) => row.id);
+}
+
+/**
+ * The ids of the events rows the slot still holds, peeked (not consumed) from its pgoutput
+ * stream. An insert message is 'I', the relation OID (int32), 'N', the column count (int16),
+ * then per column 'n' (null), 'u' (unchanged) or 't' + length (int32) + text; the events table's
+ * second column is `id`.
+ */
+async function slotInsertIds(s: Awaited<ReturnType<typeof logicalSetup>>, slot: string, publication: string): Promise<Set<string>> {
+  const { rows } = await s.target.database.query<{ data: Buffer }>(
+    "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2)",
+    [slot, publication],
+  );
+  const ids = new Set<string>();
+  for (const { data } of rows) {
+    if (data[0] !== 0x49) continue; // 'I'
+    let at = 1 + 4 + 1 + 2;
+    for (let column = 0; column < 2; column++) {
+      const kind = data[at++];
+      if (kind !== 0x74) break; // 't'
+      const length = data.readInt32BE(at);
+      at += 4;
+      if (column === 1) ids.add(data.toString('utf8', at, at + length));
+      at += length;
+    }
+  }
+  return ids;
 }
 
 async function epochs(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<Map<number, number>> {

@@ -1,6 +1,6 @@
 import { afterAll, describe, it } from 'vitest';
 import { fileRows, formatTable } from './harness.js';
-import { logicalDatabaseRestart, logicalLongTransaction, logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
+import { logicalBrokerDown, logicalDatabaseRestart, logicalLongTransaction, logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
 
 const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
 
@@ -24,6 +24,12 @@ describe('fault injection: PostgreSQL logical-replication source (private cluste
   it(
     'L8: a transaction open for 60 s while 5,000 others commit (commit order)',
     () => logicalLongTransaction({ holdMs: 60_000, others: 5000, aggregates: 50, seed: SEED }),
+    300_000,
+  );
+
+  it(
+    'L5: the broker unreachable for 20 s under 6,000 events over 100 aggregates, the reader SIGKILLed during it',
+    () => logicalBrokerDown({ events: 6000, aggregates: 100, downMs: 20_000, seed: SEED }),
     300_000,
   );
 

@@ -2,7 +2,7 @@
 // full set is test/faults/logical.faults.ts (`pnpm test:faults`).
 import { afterAll, describe, it } from 'vitest';
 import { fileRows, formatTable } from './harness.js';
-import { logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
+import { logicalBrokerDown, logicalRelayKills, logicalTakeover } from './logical-scenarios.js';
 
 const SEED = Number(process.env.OUTBOX_FAULTS_SEED ?? 20261126);
 
@@ -18,4 +18,10 @@ describe('fault injection subset: logical source (full set: pnpm test:faults)', 
   );
 
   it('L3: standby takeover after the active reader is SIGSTOPped past its lease', () => logicalTakeover({ events: 2000, aggregates: 20, seed: SEED }), 240_000);
+
+  it(
+    'L5: the broker unreachable for 8 s under 2,000 events over 50 aggregates, the reader SIGKILLed during it',
+    () => logicalBrokerDown({ events: 2000, aggregates: 50, downMs: 8000, seed: SEED }),
+    240_000,
+  );
 });

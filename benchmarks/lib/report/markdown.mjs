@@ -306,6 +306,67 @@ const RENDERERS = {
       parts.push(chart('peer-steady', percentileChart({ title: 'PostgreSQL steady state: outboxkit (LISTEN) vs peer (polling)', series })));
     return parts.join('\n');
   },
+  cdc(result) {
+    const sources = Object.entries(result.sources);
+    const fractions = sources[0]?.[1].steady.map((p) => p.fraction) ?? [];
+    const producerOf = (source) => result.producer[source.database];
+    const latency = (source, fraction, key) => {
+      const point = source.steady.find((p) => p.fraction === fraction);
+      return point?.percentiles ? spread(point.percentiles[key], 1) : 'failed';
+    };
+    const rows = sources.map(([id, source]) => [
+      `\`${id}\` (${source.label})`,
+      spread(source.drain.rate),
+      spread(source.drain.dbCpuUsPerEvent),
+      spread(producerOf(source)?.[id]),
+      spread(producerOf(source)?.[`${id}/none`], 2),
+      spread(producerOf(source)?.[`${id}-tx/none`], 2),
+      spread(producerOf(source)?.[`${id} dbCpuUsPerCommit`]),
+      spread(producerOf(source)?.[`${id} sourceCpuMs`]),
+      ...fractions.flatMap((f) => [latency(source, f, 'p50'), latency(source, f, 'p99')]),
+      ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.dbCpuUsPerEvent)),
+    ]);
+    const head = [
+      'source',
+      'drain events/s',
+      'DB CPU µs/event (drain)',
+      'producer commits/s (source running)',
+      'producer / no wake-up (source running)',
+      'producer / no wake-up (its transaction alone)',
+      'DB CPU µs/commit (producer, source running)',
+      'source process CPU ms (producer run)',
+      ...fractions.flatMap((f) => [`p50 ms at ${f * 100}%`, `p99 ms at ${f * 100}%`]),
+      ...fractions.map((f) => `DB CPU µs/event at ${f * 100}%`),
+    ];
+    const baselines = Object.entries(result.producer).map(
+      ([db, p]) => `${DB_NAMES[db] ?? db} ${spread(p.none)} commits/s, ${spread(p['none dbCpuUsPerCommit'])} µs DB CPU per commit`,
+    );
+    const peer = result.peer;
+    const parts = [
+      `Database: ${Object.values(result.servers).join(', ')}; ${num(result.events)} events per drain.`,
+      '',
+      '### Polling vs CDC',
+      '',
+      table(head, rows),
+      '',
+      `Producer baseline (the same business transaction + outbox event, no wake-up, no relay running): ${baselines.join('; ')}. ` +
+        '"Source running": the source in a process of its own beside the producers (on a small machine they share the cores); "its transaction alone": ' +
+        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, each source at its own drain rate's fractions; DB CPU is the database server's processes (user + system) per event.",
+      '',
+      table(
+        ['', 'events/s', `outboxkit \`${peer.comparedWith}\` / peer`],
+        [['pg-transactional-outbox 0.5.7, logical-replication listener (child process)', spread(peer.drain.rate), num(peer.ratio, 1)]],
+      ),
+      '',
+      `Peer drains failed: ${peer.errors.length} of ${peer.drain.rate?.runs?.length ?? '?'}${peer.errors.length ? ` (${[...new Set(peer.errors)].join('; ')})` : ''}.`,
+      '',
+      steadyTable(
+        sources.flatMap(([id, source]) => source.steady.map((p) => steadyRow(id, p))),
+        'source',
+      ),
+    ];
+    return parts.join('\n');
+  },
   tenants(result) {
     const rows = [];
     for (const [db, r] of Object.entries(result.perDatabase)) {

@@ -1,4 +1,4 @@
-// The nine scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
+// The ten scenarios. Each runs per database (the peer: PostgreSQL only), repeats `ctx.runs`
 // times, and returns per-run figures plus their median and spread.
 import { ALL_SHARDS, PRODUCER_CONNECTIONS } from '../targets.mjs';
 import { orderEvent, withResources, summarize } from '../util.mjs';
@@ -19,6 +19,7 @@ import {
 import { runPeerChild, PEER_BATCH_SIZE } from './peer.mjs';
 import { brokers } from './brokers.mjs';
 import { tenants } from './tenants.mjs';
+import { cdc } from './cdc.mjs';
 import { IN_FLIGHT } from '../brokers/index.mjs';
 
 /** The drain rate this run measured for `kind` (scenario 1), or a short measurement of it. */
@@ -386,4 +387,4 @@ export const peer = {
   },
 };
 
-export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer, brokers, tenants];
+export const SCENARIOS = [drain, naive, steady, history, producer, ordering, peer, brokers, tenants, cdc];

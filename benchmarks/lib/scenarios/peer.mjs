@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { measuredDrain, openLoop } from './common.mjs';
 import { orderEvent, pooled, sleep } from '../util.mjs';
 
-const { DatabaseSetup, initializeMessageStorage, initializePollingMessageListener, getDisabledLogger } = ptxo;
+const {
+  DatabaseSetup,
+  initializeMessageStorage,
+  initializePollingMessageListener,
+  initializeReplicationMessageListener,
+  createReplicationSegmentMutexConcurrencyController,
+  getDisabledLogger,
+} = ptxo;
 const TABLE = 'outbox';
 const FUNCTION = 'next_outbox_messages';
 /**
@@ -19,22 +26,48 @@ const FUNCTION = 'next_outbox_messages';
 export const PEER_BATCH_SIZE = Number(process.env.OUTBOX_BENCH_PEER_BATCH ?? 5);
 const POLLING_INTERVAL_MS = 250;
 
-function peerConfig(target) {
+/** What both of its listeners share (README, "Implementing the transactional outbox producer"), plus the listener's own settings. */
+function listenerConfig(target, settings) {
   const { schema, serverUrl } = target.postgres;
   return {
     outboxOrInbox: 'outbox',
     dbListenerConfig: { connectionString: serverUrl },
-    settings: {
-      dbSchema: schema,
-      dbTable: TABLE,
-      enableMaxAttemptsProtection: false,
-      enablePoisonousMessageProtection: false,
-      nextMessagesFunctionSchema: schema,
-      nextMessagesFunctionName: FUNCTION,
-      nextMessagesBatchSize: PEER_BATCH_SIZE,
-      nextMessagesPollingIntervalInMs: POLLING_INTERVAL_MS,
-    },
+    settings: { dbSchema: schema, dbTable: TABLE, enableMaxAttemptsProtection: false, enablePoisonousMessageProtection: false, ...settings },
   };
+}
+
+function peerConfig(target) {
+  return listenerConfig(target, {
+    nextMessagesFunctionSchema: target.postgres.schema,
+    nextMessagesFunctionName: FUNCTION,
+    nextMessagesBatchSize: PEER_BATCH_SIZE,
+    nextMessagesPollingIntervalInMs: POLLING_INTERVAL_MS,
+  });
+}
+
+/** The replication slot of the peer's listener on `schema`'s table (slot names are server-wide). */
+export function peerReplicationSlot(schema) {
+  return `${schema}_ptxo`.slice(0, 63);
+}
+
+/** Its logical-replication listener's config: a publication and a slot of its own. */
+function peerReplicationConfig(target) {
+  const { schema } = target.postgres;
+  return listenerConfig(target, { dbPublication: `${schema}_ptxo_pub`.slice(0, 63), dbReplicationSlot: peerReplicationSlot(schema) });
+}
+
+/** Its replication setup SQL: the publication (listener role with REPLICATION), then the slot in a statement of its own. */
+async function setupPeerReplication(target) {
+  const { settings } = peerReplicationConfig(target);
+  const client = new pg.Client({ connectionString: target.postgres.serverUrl });
+  await client.connect();
+  try {
+    const config = { outboxOrInbox: 'outbox', database: 'postgres', schema: settings.dbSchema, table: TABLE, listenerRole: 'postgres' };
+    await client.query(DatabaseSetup.setupReplicationCore({ ...config, publication: settings.dbPublication }));
+    await client.query(DatabaseSetup.setupReplicationSlot({ ...config, replicationSlot: settings.dbReplicationSlot }));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Creates the peer's table, polling function and indexes in the target's own schema. */
@@ -76,9 +109,13 @@ function peerMessage(i, aggregates) {
   };
 }
 
-/** The peer's side: a writer (business tx + storeOutboxMessage) and a listener that publishes. */
-function peerParts(ctx, target, broker, producerConnections) {
-  const config = peerConfig(target);
+/**
+ * The peer's side: a writer (business tx + storeOutboxMessage) and a listener that publishes:
+ * its polling listener, or with `listener: 'replication'` its logical-replication one with the
+ * segment-mutex concurrency controller (per-segment = per-aggregate order, segments in parallel).
+ */
+function peerParts(ctx, target, broker, producerConnections, listener = 'polling') {
+  const config = listener === 'replication' ? peerReplicationConfig(target) : peerConfig(target);
   const logger = process.env.PEER_DEBUG ? debugLogger() : getDisabledLogger();
   const store = initializeMessageStorage(config, logger);
   const producers = new pg.Pool({ connectionString: target.postgres.serverUrl, max: producerConnections });
@@ -122,7 +159,10 @@ function peerParts(ctx, target, broker, producerConnections) {
             JSON.stringify(message.payload),
           ),
       };
-      [shutdown] = initializePollingMessageListener(config, handler, logger);
+      [shutdown] =
+        listener === 'replication'
+          ? initializeReplicationMessageListener(config, handler, logger, { concurrencyStrategy: createReplicationSegmentMutexConcurrencyController() })
+          : initializePollingMessageListener(config, handler, logger);
     },
     /** Resolves `true` when the peer's shutdown finished within `graceMs`, `false` when it still hangs. */
     async stop(graceMs = 1000) {
@@ -144,10 +184,15 @@ function peerParts(ctx, target, broker, producerConnections) {
   };
 }
 
-/** Child side: the peer draining `count` messages written first (the target and queue exist already). */
-export async function peerDrain(ctx, target, broker, { count, aggregates, producerConnections }) {
+/**
+ * Child side: the peer draining `count` messages written first (the target and queue exist
+ * already). With `listener: 'replication'` its slot is created before the writes, so they are
+ * all in the slot's stream when the listener starts.
+ */
+export async function peerDrain(ctx, target, broker, { count, aggregates, producerConnections, listener = 'polling' }) {
   await setupPeer(target);
-  const parts = peerParts(ctx, target, broker, producerConnections);
+  if (listener === 'replication') await setupPeerReplication(target);
+  const parts = peerParts(ctx, target, broker, producerConnections, listener);
   try {
     await pooled(count, 4, (i) => parts.write(i, aggregates));
     const counter = await broker.consume();

@@ -33,6 +33,12 @@ export interface LogicalSlotStatus {
   readonly active: boolean;
   /** WAL bytes between the server's current position and the slot's confirmed position: what the reader still has to confirm. */
   readonly lagBytes: number;
+  /**
+   * Seconds the oldest event not yet settled by a reader has waited (the slot is behind by at
+   * least that long); 0 when every committed event was published, however much other WAL the
+   * slot has not confirmed.
+   */
+  readonly lagSeconds: number;
   /** WAL bytes the server keeps on disk for this slot (from its restart position). */
   readonly retainedWalBytes: number;
   /** The slot's confirmed flush LSN, e.g. `0/16B3748`. */

@@ -1,9 +1,15 @@
 import { lsnToNumber, type StoredEvent } from '@outboxkit/core';
-import pgLogical from 'pg-logical-replication';
+import type { LogicalReplicationService } from 'pg-logical-replication';
 import { toDate, toNumber } from '../postgres-rows.js';
 
-// A CommonJS package: its named exports are read from the default export.
-const { LogicalReplicationService, PgoutputPlugin } = pgLogical;
+/**
+ * `pg-logical-replication` is loaded on the first stream, not with the package: only
+ * `run --source logical` needs it, and every application that writes events imports
+ * `@outboxkit/postgres`. A CommonJS package: its named exports are read from the default export.
+ */
+async function loadReplication(): Promise<typeof import('pg-logical-replication')> {
+  return (await import('pg-logical-replication')).default;
+}
 
 /** What the stream hands the reader, in WAL order: committed events, and the end of each transaction. */
 export type StreamItem = { readonly kind: 'event'; readonly event: StoredEvent } | { readonly kind: 'commit'; readonly lsn: string };
@@ -31,24 +37,28 @@ export interface ChangeStreamOptions {
  */
 export class ChangeStream {
   readonly #options: ChangeStreamOptions;
-  readonly #service: InstanceType<typeof LogicalReplicationService>;
+  /** Null until run() loaded the package. */
+  #service: LogicalReplicationService | null = null;
   #inTransaction = false;
   #stopped = false;
 
   constructor(options: ChangeStreamOptions) {
     this.#options = options;
-    // timeoutSeconds 0: no periodic status update of its own, which would confirm the last LSN RECEIVED.
-    this.#service = new LogicalReplicationService({ connectionString: options.url }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
-    this.#service.on('data', (_lsn: string, message: PgoutputMessage) => this.#onMessage(message));
-    this.#service.on('heartbeat', (lsn: string, _at: number, mustReply: boolean) => options.onKeepalive(lsn, mustReply, this.#inTransaction));
   }
 
   /** Streams from the slot's confirmed LSN; resolves when stopped, rejects when the connection fails. */
-  run(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#service.on('error', (error: Error) => (this.#stopped ? resolve() : reject(error)));
+  async run(): Promise<void> {
+    const { LogicalReplicationService, PgoutputPlugin } = await loadReplication();
+    if (this.#stopped) return;
+    // timeoutSeconds 0: no periodic status update of its own, which would confirm the last LSN RECEIVED.
+    const service = new LogicalReplicationService({ connectionString: this.#options.url }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
+    this.#service = service;
+    service.on('data', (_lsn: string, message: PgoutputMessage) => this.#onMessage(message));
+    service.on('heartbeat', (lsn: string, _at: number, mustReply: boolean) => this.#options.onKeepalive(lsn, mustReply, this.#inTransaction));
+    await new Promise<void>((resolve, reject) => {
+      service.on('error', (error: Error) => (this.#stopped ? resolve() : reject(error)));
       const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.#options.publication] });
-      this.#service.subscribe(plugin, this.#options.slot).then(
+      service.subscribe(plugin, this.#options.slot).then(
         () => resolve(),
         (error: unknown) => (this.#stopped ? resolve() : reject(error)),
       );
@@ -65,7 +75,7 @@ export class ChangeStream {
     // commit end itself confirmed one byte too far: a concurrent transaction whose commit
     // record starts right at that end was skipped after a restart (lost, seen in the
     // SIGKILL scenario).
-    void this.#service.acknowledge(previousLsn(lsn));
+    void this.#service?.acknowledge(previousLsn(lsn));
   }
 
   /** Stops reading from the socket (the server's send buffer fills and it waits). */
@@ -79,12 +89,12 @@ export class ChangeStream {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#service.destroy();
+    await this.#service?.destroy();
   }
 
   // The package pauses the same socket for its own flow control.
   #socket(): { pause?(): void; resume?(): void } | undefined {
-    return (this.#service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } })._connection?.stream;
+    return (this.#service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } } | null)?._connection?.stream;
   }
 
   #onMessage(message: PgoutputMessage): void {

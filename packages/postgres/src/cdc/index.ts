@@ -1,6 +1,6 @@
 import { createPgPool, pgDatabase } from '../postgres-driver.js';
 import { createPostgresDialect } from '../postgres-dialect.js';
-import type { LogicalSourceConnector, RelayDatabaseOptions, LogicalSourceNames, SqlDatabase } from '@outboxkit/core';
+import type { LogicalSourceConnector, SqlDatabase } from '@outboxkit/core';
 import { resolveLogicalNames } from './logical-names.js';
 import { PostgresLogicalReader } from './logical-reader.js';
 import { readSlotStatus, setupLogicalSource } from './logical-setup.js';
@@ -20,10 +20,6 @@ async function withConnection<T>(url: string, work: (db: SqlDatabase) => Promise
   }
 }
 
-function names(options: RelayDatabaseOptions & LogicalSourceNames) {
-  return resolveLogicalNames(createPostgresDialect({ tables: options.tables }).tables, options);
-}
-
 /** PostgreSQL's log-based source: a `pgoutput` slot on a publication of the events table. */
 export const postgresLogicalSource: LogicalSourceConnector = {
   setup(url, options) {
@@ -31,7 +27,8 @@ export const postgresLogicalSource: LogicalSourceConnector = {
     return withConnection(url, (db) => setupLogicalSource(db, tables, resolveLogicalNames(tables, options)));
   },
   slotStatus(url, options) {
-    return withConnection(url, (db) => readSlotStatus(db, names(options).slot));
+    const tables = createPostgresDialect({ tables: options.tables }).tables;
+    return withConnection(url, (db) => readSlotStatus(db, resolveLogicalNames(tables, options).slot, tables));
   },
   reader(url, target, options) {
     return new PostgresLogicalReader({

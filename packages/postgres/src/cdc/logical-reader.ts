@@ -116,7 +116,7 @@ export class PostgresLogicalReader implements LogicalReader {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new OutboxError('OUTBOX_RELAY_STATE', `logical reader ${this.id} was already started`);
     await requireLogicalWal(this.#db);
-    this.#slot = await readSlotStatus(this.#db, this.#names.slot);
+    this.#slot = await readSlotStatus(this.#db, this.#names.slot, this.#dialect.tables);
     if (this.#slot === null) {
       throw new OutboxError(
         'OUTBOX_LOGICAL_SETUP',
@@ -208,7 +208,7 @@ export class PostgresLogicalReader implements LogicalReader {
     await this.#db.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [
       this.#names.slot,
     ]);
-    this.#confirmed = (await readSlotStatus(this.#db, this.#names.slot))?.confirmedLsn ?? '0/0';
+    this.#confirmed = (await readSlotStatus(this.#db, this.#names.slot, this.#dialect.tables))?.confirmedLsn ?? '0/0';
     this.#buffer = [];
     this.#bufferedEvents = 0;
     this.#paused = false;
@@ -404,7 +404,7 @@ export class PostgresLogicalReader implements LogicalReader {
 
   async #sampleSlot(): Promise<void> {
     try {
-      this.#slot = await readSlotStatus(this.#db, this.#names.slot);
+      this.#slot = await readSlotStatus(this.#db, this.#names.slot, this.#dialect.tables);
     } catch (error) {
       this.#reportError('other', error);
     }

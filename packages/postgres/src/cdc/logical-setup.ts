@@ -21,12 +21,25 @@ export async function setupLogicalSource(exec: SqlExecutor, tables: ResolvedTabl
   return Object.freeze({ publication: names.publication, slot: names.slot, publicationCreated, slotCreated });
 }
 
-/** The slot's lag and retained WAL, measured against the server's current WAL position; null when the slot does not exist. */
-export async function readSlotStatus(exec: SqlExecutor, slot: string): Promise<LogicalSlotStatus | null> {
-  const { rows } = await exec.query<{ active: boolean; confirmed: string | null; lag_bytes: unknown; retained_bytes: unknown }>(
+/**
+ * The slot's lag and retained WAL, measured against the server's current WAL position, and how
+ * long the oldest event the reader has not settled has waited; null when the slot does not exist.
+ *
+ * The seconds come from the events table, not from `pg_stat_replication`: under the logical
+ * source a row leaves the table when its confirm is settled, just before the slot is confirmed
+ * past it, so the oldest row is the oldest event the slot is behind on, and an idle outbox reads
+ * 0 s however much unrelated WAL goes by. `pg_stat_replication`'s lag times stop growing when
+ * the reader stops confirming (a broker outage) and vanish with the walsender (no reader at
+ * all), exactly when they matter. The age counts from the row's `created_at` (the server's
+ * clock at the start of the writing transaction), so a long producer transaction adds its own
+ * duration; rows committed before the slot existed, which the slot never carries, show too.
+ */
+export async function readSlotStatus(exec: SqlExecutor, slot: string, tables: ResolvedTables): Promise<LogicalSlotStatus | null> {
+  const { rows } = await exec.query<{ active: boolean; confirmed: string | null; lag_bytes: unknown; retained_bytes: unknown; lag_seconds: unknown }>(
     `SELECT active, confirmed_flush_lsn::text AS confirmed,
        pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) AS lag_bytes,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) AS retained_bytes
+       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) AS retained_bytes,
+       greatest(0, coalesce(extract(epoch FROM now() - (SELECT e.created_at FROM ${qualifiedTable(tables, 'events')} e ORDER BY e.position LIMIT 1)), 0)) AS lag_seconds
      FROM pg_replication_slots WHERE slot_name = $1`,
     [slot],
   );
@@ -37,6 +50,7 @@ export async function readSlotStatus(exec: SqlExecutor, slot: string): Promise<L
     active: row.active,
     confirmedLsn: row.confirmed ?? '0/0',
     lagBytes: toNumber(row.lag_bytes ?? 0),
+    lagSeconds: Number(row.lag_seconds ?? 0),
     retainedWalBytes: toNumber(row.retained_bytes ?? 0),
   });
 }

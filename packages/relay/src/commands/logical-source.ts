@@ -76,6 +76,7 @@ export function formatSlotStatus(slot: LogicalSlotStatus): string[] {
     `replication slot    ${slot.slot} (${slot.active ? 'active' : 'inactive: no reader streaming'})`,
     `  confirmed LSN     ${slot.confirmedLsn}`,
     `  lag               ${slot.lagBytes} byte(s) of WAL behind the current position`,
+    `  lag (time)        ${slot.lagSeconds.toFixed(1)} s: the oldest unpublished event's wait (0 when caught up)`,
     `  WAL retained      ${slot.retainedWalBytes} byte(s)`,
   ];
 }

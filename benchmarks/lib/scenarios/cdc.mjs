@@ -1,0 +1,360 @@
+// Scenario "cdc": polling + wake-ups vs log-based change data capture, in one run, on one private
+// database server started for the purpose (the shared PostgreSQL runs wal_level=replica), with
+// RabbitMQ. Each source is one entry of CDC_SOURCES; a source on another database (MariaDB's
+// binlog) is one more entry with its `database` naming a server of CDC_SERVERS.
+import { fork } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Relay } from '@outboxkit/core';
+import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
+import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
+import { commitLatencyFor, openLoop, producerPoolSize, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
+import { peerReplicationSlot, runPeerChild } from './peer.mjs';
+
+/**
+ * The private servers the sources run on, by the target kind of lib/targets.mjs they serve:
+ * `start()` resolves to `{ url, cpuMs(), close() }`, `cpuMs` the server's processes' CPU so far.
+ */
+const CDC_SERVERS = {
+  postgres: {
+    name: 'private PostgreSQL cluster (wal_level=logical)',
+    async start() {
+      const { startPostgresCluster } = await import('@outboxkit/testkit');
+      const cluster = await startPostgresCluster({ logicalReplication: true, settings: ['max_connections = 200'] });
+      return { url: cluster.url, cpuMs: () => processTreeCpuMs(cluster.pid), close: () => cluster.dispose() };
+    },
+  },
+};
+
+/**
+ * The sources compared. Each says which server it reads, how producers commit for it (`notify`:
+ * whether the transaction sends the wake-up), what it needs before events are written
+ * (`prepare`, e.g. a replication slot), and how to run it (`reader` -> `{ start, stop }`).
+ */
+/** outboxkit's polling relay as a source, with the LISTEN/NOTIFY wake-up or without any. */
+function pollingSource({ id, label, wake }) {
+  return {
+    id,
+    label,
+    database: 'postgres',
+    notify: wake,
+    prepare: async () => {},
+    reader: (ctx, target, publisher) =>
+      new Relay({ dialect: target.dialect, database: target.db, publisher, ...ctx.relayOptions, wakeSources: target.wakeSources(wake) }),
+    cleanup: async () => {},
+  };
+}
+
+export const CDC_SOURCES = [
+  // The design's trade-off table has a column for polling alone: it is measured too.
+  pollingSource({ id: 'poll-nowake', label: 'polling only, no wake-up', wake: false }),
+  pollingSource({ id: 'poll', label: 'polling + LISTEN/NOTIFY wake-ups', wake: true }),
+  {
+    id: 'logical',
+    label: 'logical replication (pgoutput slot)',
+    database: 'postgres',
+    // A change log needs no wake-up: the producers' transactions send no NOTIFY.
+    notify: false,
+    prepare: (target) => setupLogicalSource(target.db, target.dialect.tables, resolveLogicalNames(target.dialect.tables)),
+    reader: (ctx, target, publisher, url) =>
+      postgresLogicalSource.reader(
+        url,
+        { dialect: target.dialect, database: target.db, wakeSources: [] },
+        { publisher, ...withoutPolling(ctx.relayOptions), poisonPolicy: 'dead-letter' },
+      ),
+    cleanup: (target) => dropSlot(target.db, resolveLogicalNames(target.dialect.tables).slot),
+  },
+];
+
+/** The source whose drain rate the peer's logical-replication listener is compared with. */
+const PEER_COMPARED_WITH = 'logical';
+
+export const cdc = {
+  id: 'cdc',
+  title: 'Polling vs CDC (log-based change data capture)',
+  describe: (s) =>
+    `On a private database server started for this scenario (PostgreSQL with wal_level=logical: the shared one runs wal_level=replica), the same run, RabbitMQ: ` +
+    `sources ${CDC_SOURCES.map((source) => `\`${source.id}\` (${source.label})`).join(', ')}. Per source: drain of ${s.cdcEvents.toLocaleString('en')} events over ${s.aggregates} aggregates ` +
+    '(written first, the source started with the clock, until every event is consumed); commit -> consume latency in an open loop at ' +
+    `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that source's own drain rate (${s.cdcSteadySeconds} s windows); ` +
+    `producer commits/s (closed loop, ${s.producerConcurrency} producers, ${s.producerSeconds} s, business transaction + outbox event) with the source running, ` +
+    'against the same transaction without any wake-up and no relay at all (CDC needs no NOTIFY); and database server CPU (user + system of all its processes, from /proc) per event. ' +
+    `The peer pg-transactional-outbox 0.5.7 drains the same ${s.cdcEvents.toLocaleString('en')} events with its logical-replication listener (its README's replication setup, ` +
+    'segment = aggregate id with its segment-mutex concurrency controller for per-aggregate order, a handler publishing with rabbitmq-client confirms) in a child process.',
+  async run(ctx) {
+    const servers = {};
+    try {
+      for (const kind of new Set(CDC_SOURCES.map((source) => source.database))) {
+        ctx.log(`cdc: starting the ${CDC_SERVERS[kind].name}`);
+        servers[kind] = await CDC_SERVERS[kind].start();
+      }
+      // The scenarios' helpers read their database URL from ctx.urls: point them at the private server.
+      const on = (kind) => ({ ...ctx, urls: { ...ctx.urls, [kind]: servers[kind].url }, commitLatencyMs: {}, drainRates: {} });
+      const contexts = Object.fromEntries(Object.keys(servers).map((kind) => [kind, on(kind)]));
+      const sources = {};
+      for (const source of CDC_SOURCES) {
+        const sctx = contexts[source.database];
+        const server = servers[source.database];
+        const drains = await repeat(ctx, `cdc drain ${source.id}`, () => sourceDrain(sctx, source, server));
+        const drain = summarizeRuns(drains);
+        const steady = await sourceSteady(sctx, source, server, drain.rate.median);
+        sources[source.id] = { label: source.label, database: source.database, drain, steady };
+      }
+      const producer = {};
+      for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind, servers[kind]);
+      const peer = await peerDrain(contexts.postgres, servers.postgres, sources[PEER_COMPARED_WITH]?.drain.rate.median);
+      return {
+        servers: Object.fromEntries(Object.keys(servers).map((kind) => [kind, CDC_SERVERS[kind].name])),
+        events: ctx.sizes.cdcEvents,
+        sources,
+        producer,
+        peer,
+      };
+    } finally {
+      for (const server of Object.values(servers)) await server.close().catch((error) => ctx.log(`cdc: stopping a private server failed: ${error.message}`));
+    }
+  },
+};
+
+/** One drain: the source set up, the events written, the source started with the clock, until the consumer has them all. */
+function sourceDrain(ctx, source, server) {
+  const count = ctx.sizes.cdcEvents;
+  return withSetup(ctx, source.database, async (target, broker) => {
+    await source.prepare(target);
+    try {
+      await target.prewrite(count, ctx.sizes.aggregates);
+      const counter = await broker.consume();
+      const publisher = broker.publisher();
+      const reader = source.reader(ctx, target, publisher, ctx.urls[source.database]);
+      try {
+        const cpuBefore = server.cpuMs();
+        const { cpuMs, wallMs } = await withResources(async () => {
+          await reader.start();
+          await counter.waitFor(count, ctx.timeoutMs);
+        });
+        const dbCpuMs = server.cpuMs() - cpuBefore;
+        return { rate: count / (wallMs / 1000), cpuMs, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / count };
+      } finally {
+        await reader.stop();
+        await publisher.close();
+        await counter.close?.();
+      }
+    } finally {
+      await source.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
+    }
+  });
+}
+
+/** Open-loop latency at each configured fraction of the source's drain rate; one target per figure, a fresh reader per run. */
+async function sourceSteady(ctx, source, server, drainRate) {
+  const points = [];
+  const latencyMs = await commitLatencyFor(ctx, source.database);
+  for (const fraction of ctx.sizes.steadyFractions) {
+    const rate = Math.max(1, drainRate * fraction);
+    const producerConnections = producerPoolSize(source.database, rate, latencyMs);
+    const runs = await withSetup(
+      ctx,
+      source.database,
+      async (target, broker) => {
+        await source.prepare(target);
+        try {
+          return await repeat(ctx, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, async () => {
+            const publisher = broker.publisher();
+            const reader = source.reader(ctx, target, publisher, ctx.urls[source.database]);
+            const system = {
+              start: () => reader.start(),
+              async stop() {
+                await reader.stop();
+                await publisher.close();
+              },
+              write: (i) => target.businessTx(i, { outbox: true, notify: source.notify, wake: source.notify, event: orderEvent(i, ctx.sizes.aggregates) }),
+            };
+            const cpuBefore = server.cpuMs();
+            const result = await openLoop(ctx, broker, system, { rate, seconds: ctx.sizes.cdcSteadySeconds });
+            const dbCpuMs = server.cpuMs() - cpuBefore;
+            return { ...result, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / Math.max(1, result.events) };
+          });
+        } finally {
+          await source.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
+        }
+      },
+      { producerConnections },
+    );
+    points.push({ ...steadyPoint(fraction, rate, runs, producerConnections), dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)) });
+  }
+  return points;
+}
+
+/**
+ * Closed-loop producer commits/s on `kind`'s server: the business transaction + the outbox event
+ * without any wake-up and no relay running (the baseline); per source, the same with that source
+ * running (and its own wake-up, if it has one) in a process of its own (lib/source-child.mjs, so
+ * it does not share the producers' event loop; on a small machine it still shares the cores), and
+ * the source's transaction alone (its wake-up and its slot, the source stopped): what the source
+ * costs the transaction itself. A fresh target per variant, so no source sees another's rows; the
+ * variants rotate between runs.
+ */
+async function producerRates(ctx, kind, server) {
+  const variants = [{ id: 'none', label: 'no wake-up, no relay', notify: false, source: null, running: false }];
+  for (const source of CDC_SOURCES.filter((candidate) => candidate.database === kind)) {
+    variants.push({ id: source.id, label: `${source.label}, running`, notify: source.notify, source, running: true });
+    // The source's transaction (its wake-up, its slot) without the source's own CPU beside the producers.
+    variants.push({ id: `${source.id}-tx`, label: `${source.label}: its transaction, source not running`, notify: source.notify, source, running: false });
+  }
+  const runs = await repeat(ctx, `cdc producer ${kind}`, async (run) => {
+    const row = {};
+    for (const variant of variants.map((_, i) => variants[(i + run - 1) % variants.length])) {
+      const figures = await withSetup(ctx, kind, async (target, broker) => {
+        const { source } = variant;
+        await source?.prepare(target);
+        const child = variant.running ? await startSourceChild(ctx, source, target, broker) : null;
+        let stopped = false;
+        try {
+          let commits = 0;
+          let i = 0;
+          const until = performance.now() + ctx.sizes.producerSeconds * 1000;
+          const cpuBefore = server.cpuMs();
+          const { wallMs } = await withResources(() =>
+            Promise.all(
+              Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
+                while (performance.now() < until) {
+                  const n = i++;
+                  await target.businessTx(n, { outbox: true, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                  commits++;
+                }
+              }),
+            ),
+          );
+          const dbCpuMs = server.cpuMs() - cpuBefore;
+          const sourceCpuMs = child ? (await child.stop()).cpuMs : 0;
+          stopped = true;
+          return { rate: commits / (wallMs / 1000), dbCpuUsPerCommit: (dbCpuMs * 1000) / Math.max(1, commits), sourceCpuMs };
+        } finally {
+          if (!stopped) await child?.stop();
+          await source?.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
+        }
+      });
+      row[variant.id] = figures.rate;
+      row[`${variant.id} dbCpuUsPerCommit`] = figures.dbCpuUsPerCommit;
+      if (variant.running) row[`${variant.id} sourceCpuMs`] = figures.sourceCpuMs;
+    }
+    for (const variant of variants.slice(1)) row[`${variant.id}/none`] = row[variant.id] / row.none;
+    return row;
+  });
+  return { variants: variants.map((variant) => ({ id: variant.id, label: variant.label })), ...summarizeRuns(runs) };
+}
+
+const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.url));
+
+/** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
+async function startSourceChild(ctx, source, target, broker) {
+  const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
+  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const answer = () =>
+    new Promise((resolve, reject) => {
+      const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));
+      child.once('exit', onExit);
+      child.once('message', (message) => {
+        child.off('exit', onExit);
+        if (message.error) reject(new Error(`source child ${source.id}: ${message.error}`));
+        else resolve(message);
+      });
+    });
+  try {
+    await answer();
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    /** Resolves with the child's own CPU while it ran. */
+    async stop() {
+      const stopped = answer();
+      child.send('stop');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      try {
+        return await stopped;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** The peer's logical-replication listener draining the same number of events, in its child process; and outboxkit's drain / the peer's. */
+async function peerDrain(ctx, server, outboxkitRate) {
+  const errors = [];
+  const runs = await repeat(ctx, 'cdc peer drain (pg-transactional-outbox, logical replication, child process)', async () => {
+    try {
+      return await withSetup(ctx, 'postgres', async (target, broker) => {
+        const cpuBefore = server.cpuMs();
+        try {
+          const result = await runPeerChild(
+            ctx,
+            target,
+            broker,
+            { mode: 'replication-drain', count: ctx.sizes.cdcEvents, aggregates: ctx.sizes.aggregates, producerConnections: PRODUCER_CONNECTIONS },
+            Math.round(ctx.timeoutMs + 15_000),
+          );
+          // Includes the child's set-up and its writes: not comparable with the sources' drain CPU, so not reported per event.
+          return { rate: result.rate, cpuMs: result.cpuMs, dbCpuMsWholeChild: server.cpuMs() - cpuBefore };
+        } finally {
+          await dropSlot(target.db, peerReplicationSlot(target.postgres.schema)).catch(() => {});
+        }
+      });
+    } catch (error) {
+      errors.push(error.message);
+      ctx.log(`   failed: ${error.message}`);
+      return { rate: NaN, cpuMs: NaN, dbCpuMsWholeChild: NaN };
+    }
+  });
+  const drain = summarizeRuns(runs);
+  return { drain, errors, outboxkitRate, ratio: outboxkitRate / drain.rate.median, comparedWith: PEER_COMPARED_WITH };
+}
+
+/** The relay options without the polling ones a log-based reader does not take. */
+function withoutPolling({ pollIntervalMs: _poll, wakeSources: _wake, ...options }) {
+  return options;
+}
+
+/** Drops `slot` once its walsender is gone (a stopped reader's walsender ends a moment later). */
+async function dropSlot(db, slot) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const { rows } = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (rows.length === 0) return;
+    if (!rows[0].active) {
+      await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
+      return;
+    }
+    await sleep(100);
+  }
+  throw new Error(`replication slot ${slot} still active 5 s after its reader stopped`);
+}
+
+/**
+ * User + system CPU (ms) of a server's process tree: the postmaster, its live children
+ * (backends, walsenders, background workers) and, through its cutime/cstime, the children
+ * that already exited (the postmaster reaps them). Linux /proc; clock ticks of 10 ms (CLK_TCK 100).
+ */
+function processTreeCpuMs(rootPid) {
+  if (rootPid === null) return NaN;
+  const TICK_MS = 10;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fields;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces), from field 3 (state) on.
+      fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const pid = Number(entry);
+    const ppid = Number(fields[1]);
+    const [utime, stime, cutime, cstime] = [fields[11], fields[12], fields[13], fields[14]].map(Number);
+    if (pid === rootPid) ticks += utime + stime + cutime + cstime;
+    else if (ppid === rootPid) ticks += utime + stime;
+  }
+  return ticks * TICK_MS;
+}
