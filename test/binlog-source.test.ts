@@ -1,0 +1,280 @@
+// `run --source logical` on MySQL/MariaDB: the row binlog, on a PRIVATE mariadbd started with
+// --log-bin --binlog-format=ROW (the shared server has log_bin OFF, which the refusal test uses):
+// setup, end to end through RabbitMQ with the delivery checker, commit order across an open
+// transaction, the checkpoint row and purge detection, one source per table. The process-level
+// faults (SIGKILL, restart, standby takeover) are in test/faults/logical.faults.ts and its subset.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Relay, writeEvents, type SqlDatabase, type WrittenEvent } from '@outboxkit/core';
+import {
+  binlogEventOf,
+  createMysqlDialect,
+  createMysqlPool,
+  mysqlBinlogSource,
+  mysqlDatabase,
+  mysqlExecutor,
+  readCheckpoint,
+  requireRowBinlog,
+  resolveCheckpointName,
+} from '@outboxkit/mysql';
+import { createRabbitPublisher } from '@outboxkit/rabbitmq';
+import {
+  allCommittedDelivered,
+  collectQueue,
+  DeliveryLog,
+  expectDeliveryOk,
+  serviceUrl,
+  startMariaDbInstance,
+  uniqueName,
+  type MariaDbInstance,
+} from '@outboxkit/testkit';
+import { cli } from './support/operations-helpers.js';
+
+describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW)', () => {
+  let maria: MariaDbInstance;
+  let brokerUrl: string;
+
+  beforeAll(async () => {
+    maria = await startMariaDbInstance({ binlog: { serverId: 7 } });
+    brokerUrl = await serviceUrl('rabbitmq');
+  }, 90_000);
+
+  afterAll(async () => {
+    await maria?.dispose();
+  }, 60_000);
+
+  /** A migrated database on the private server with its checkpoint set up. */
+  async function outbox() {
+    const schema = uniqueName('okt');
+    const admin = mysqlDatabase(createMysqlPool(maria.url, { connectionLimit: 1 }));
+    await admin.query(`CREATE DATABASE \`${schema}\``);
+    await admin.close();
+    const dialect = createMysqlDialect({ tables: { schema } });
+    const database = mysqlDatabase(createMysqlPool(maria.url, { connectionLimit: 8 }));
+    await dialect.migrate(database);
+    const dbFlags = ['--database-url', maria.url, '--schema', schema];
+    const setup = await cli(['setup-logical', ...dbFlags]);
+    const name = resolveCheckpointName(dialect.tables, 'test');
+    return {
+      schema,
+      dialect,
+      database,
+      dbFlags,
+      name,
+      setup,
+      async dispose() {
+        await database.query(`DROP DATABASE \`${schema}\``);
+        await database.close();
+      },
+    };
+  }
+
+  /** A binlog reader on `o` publishing to a fresh exchange, and a collector of everything on it. */
+  async function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
+    const exchange = uniqueName('okt_bx');
+    const log = new DeliveryLog();
+    const collector = await collectQueue({
+      url: brokerUrl,
+      queue: uniqueName('okt_bq'),
+      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
+      log,
+    });
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
+    const reader = mysqlBinlogSource.reader(
+      maria.url,
+      { dialect: o.dialect, database: o.database, wakeSources: [] },
+      { publisher, batchSize, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+    );
+    return {
+      log,
+      collector,
+      reader,
+      publisher,
+      async close() {
+        await reader.stop();
+        await publisher.close();
+        await collector.close();
+        await o.dispose();
+      },
+    };
+  }
+
+  async function writeOne(o: Awaited<ReturnType<typeof outbox>>, aggregateId: string, n: number): Promise<WrittenEvent> {
+    const [event] = await o.database.transaction((tx) =>
+      writeEvents(o.dialect, tx, { aggregateType: 'account', aggregateId, type: 'account.credited', payload: { n, text: 'é'.repeat(n % 5) } }),
+    );
+    return event!;
+  }
+
+  it('setup-logical refuses the shared server (log_bin=OFF), naming the setting and the fix', async () => {
+    const shared = await serviceUrl('mysql');
+    const refused = await cli(['setup-logical', '--database-url', shared], 1);
+    expect(refused.stderr).toMatch(
+      /the server runs with log_bin=OFF; the binlog source needs log_bin=ON: start mariadbd with --log-bin --server-id=<n> --binlog-format=ROW/,
+    );
+  });
+
+  it('setup-logical creates the checkpoint at the current binlog position, then finds it; a user without replication grants is refused with the GRANT', async () => {
+    const o = await outbox();
+    try {
+      expect(o.setup.stdout).toMatch(new RegExp(`binlog checkpoint ${o.name}: created at binlog\\.\\d+:\\d+`));
+      const again = await cli(['setup-logical', ...o.dbFlags]);
+      expect(again.stdout).toMatch(new RegExp(`binlog checkpoint ${o.name}: exists at binlog\\.\\d+:\\d+`));
+      const user = uniqueName('okt_u').slice(0, 32);
+      await o.database.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`);
+      await o.database.query(`GRANT ALL ON \`${o.schema}\`.* TO '${user}'@'%'`);
+      const limited = mysqlDatabase(createMysqlPool(`mysql://${user}:pw@127.0.0.1:${maria.port}/${o.schema}`, { connectionLimit: 1 }));
+      try {
+        await expect(requireRowBinlog(limited)).rejects.toThrow(
+          /lacks REPLICATION SLAVE and REPLICATION CLIENT.*GRANT REPLICATION SLAVE, REPLICATION CLIENT ON \*\.\* TO/,
+        );
+      } finally {
+        await limited.close();
+        await o.database.query(`DROP USER '${user}'@'%'`);
+      }
+    } finally {
+      await o.dispose();
+    }
+  });
+
+  it('decodes the events row from the binlog as the claim does: JSON payload and headers, DATETIME(3) in UTC, expires_at, big sequences', () => {
+    const occurred = new Date('2026-12-02T10:11:12.345Z');
+    const event = binlogEventOf({
+      position: 5,
+      id: '018f0000-0000-7000-8000-000000000000',
+      aggregate_type: 'order',
+      aggregate_id: 'o-1',
+      sequence: 9_007_199_254_740_991,
+      shard: 12,
+      type: 'order.placed',
+      destination: null,
+      payload: '{"total":12.5,"items":["a"]}',
+      headers: '{"traceparent":"00-abc-def-01"}',
+      occurred_at: occurred,
+      attempts: 0,
+      expires_at: null,
+    });
+    expect(event).toMatchObject({ payload: { total: 12.5, items: ['a'] }, headers: { traceparent: '00-abc-def-01' }, occurredAt: occurred, expiresAt: null });
+    expect(event.sequence).toBe(9_007_199_254_740_991);
+    expect(binlogEventOf({ ...{ id: 'x', shard: 1, sequence: 1, position: 1, payload: '1', headers: '{}' }, expires_at: occurred }).expiresAt).toEqual(
+      occurred,
+    );
+  });
+
+  it('end to end through RabbitMQ: 2,000 events over 40 aggregates, written while the reader streams; lost 0, unexpected 0, out of order 0; the table is emptied into history; the checkpoint moved past them', async () => {
+    const o = await outbox();
+    const { log, collector, reader, close } = await streaming(o, 100);
+    try {
+      const before = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
+      await reader.start();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let n = next++; n < 2000; n = next++) log.attempted(await writeOne(o, `a-${n % 40}`, n), 'committed');
+        }),
+      );
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      const report = log.check();
+      expectDeliveryOk(report);
+      expect(report.withoutSequence).toBe(0);
+      await waitUntil(async () => (await count(o.database, `\`${o.schema}\`.outbox_events`)) === 0);
+      expect(await count(o.database, `\`${o.schema}\`.outbox_published`)).toBe(2000);
+      const after = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
+      expect(`${after.file}:${after.position}`).not.toBe(`${before.file}:${before.position}`);
+      expect(reader.health().ownedShards).toHaveLength(64);
+      const owners = await o.dialect.status(o.database);
+      expect(owners.shardOwners.map((owner) => owner.owner)).toEqual([`logical:${reader.id}`]);
+    } finally {
+      await close();
+    }
+  }, 120_000);
+
+  it('commit order: an event written first in a transaction that stays open while 200 others commit is delivered after them, once it commits', async () => {
+    const o = await outbox();
+    const { log, collector, reader, close } = await streaming(o, 50);
+    const pool = createMysqlPool(maria.url, { connectionLimit: 1 });
+    const connection = await pool.getConnection();
+    try {
+      await reader.start();
+      await connection.query('START TRANSACTION');
+      const [longEvent] = await writeEvents(o.dialect, mysqlExecutor(connection), {
+        aggregateType: 'slow',
+        aggregateId: 's-1',
+        type: 'slow.done',
+        payload: {},
+      });
+      for (let n = 0; n < 200; n++) log.attempted(await writeOne(o, `a-${n % 10}`, n), 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expect(log.wasDelivered(longEvent!.id), 'not in the binlog until it commits').toBe(false);
+      await connection.query('COMMIT');
+      log.attempted(longEvent!, 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expectDeliveryOk(log.check());
+      const arrival = log.deliveries.findIndex((delivery) => delivery.id === longEvent!.id);
+      expect(arrival, 'delivered in commit order: after all 200 that committed before it').toBe(200);
+    } finally {
+      connection.release();
+      await pool.end();
+      await close();
+    }
+  }, 120_000);
+
+  it('one source per table: polling refuses while the binlog reader holds the leases, and the other way round; status shows the checkpoint and its lag', async () => {
+    const o = await outbox();
+    const { reader, publisher, close } = await streaming(o, 100);
+    try {
+      await reader.start();
+      await waitUntil(async () => reader.health().ownedShards.length === 64);
+      const polling = await cli(['run', '--once', ...o.dbFlags], 1);
+      expect(polling.stderr).toMatch(
+        new RegExp(`a logical-replication reader \\(logical:${reader.id}\\) is publishing this outbox table; stop it before polling`),
+      );
+      const status = await cli(['status', ...o.dbFlags]);
+      expect(status.stdout).toMatch(new RegExp(`binlog checkpoint +${o.name} \\(a binlog dump connection is open\\)`));
+      expect(status.stdout).toMatch(/checkpoint +binlog\.\d+:\d+/);
+      expect(status.stdout).toMatch(/lag +\d+ byte\(s\) of binlog behind the current position/);
+      const json = JSON.parse((await cli(['status', '--json', ...o.dbFlags])).stdout) as { logicalSlot: { lagBytes: number; retainedWalBytes: number } };
+      expect(json.logicalSlot.lagBytes).toBeGreaterThanOrEqual(0);
+      expect(json.logicalSlot.retainedWalBytes).toBeGreaterThan(0);
+      await reader.stop();
+      const relay = new Relay({ dialect: o.dialect, database: o.database, publisher, relayId: 'poller-1', leaseTtlMs: 60_000 });
+      try {
+        await relay.start();
+        const logical = await cli(['run', '--source', 'logical', ...o.dbFlags], 1);
+        expect(logical.stderr).toMatch(/polling relays \(poller-1\) are publishing this outbox table; stop them/);
+      } finally {
+        await relay.stop();
+      }
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('a checkpoint in a purged binlog file is refused at start with the fix, instead of skipping the events in it', async () => {
+    const o = await outbox();
+    try {
+      await o.database.query(`UPDATE \`${o.schema}\`.outbox_binlog_checkpoints SET binlog_file = 'binlog.000000', binlog_position = 4 WHERE name = ?`, [
+        o.name,
+      ]);
+      const refused = await cli(['run', '--source', 'logical', '--broker-url', brokerUrl, ...o.dbFlags], 1);
+      expect(refused.stderr).toMatch(
+        /binlog checkpoint \S+ is at binlog\.000000:4, but the server no longer has binlog\.000000 .*binary logs were purged past the checkpoint.*outbox-relay run --source poll --once/,
+      );
+    } finally {
+      await o.dispose();
+    }
+  }, 60_000);
+});
+
+async function count(database: SqlDatabase, table: string): Promise<number> {
+  const { rows } = await database.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
+
+/** A hang guard, not a timing assertion. */
+async function waitUntil(check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('gave up waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
