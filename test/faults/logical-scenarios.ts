@@ -231,7 +231,7 @@ export async function logicalDatabaseRestart(p: {
     const stats = await writers;
     const drainMs = await drain(s.collector, 180_000);
     checkAndRecord(
-      scenario(p.database, 6, `${p.database === 'PostgreSQL' ? 'PostgreSQL immediate shutdown' : 'MariaDB SIGKILLed and restarted'} x${p.restarts} (logical)`),
+      scenario(p.database, 6, `${p.database === 'PostgreSQL' ? 'PostgreSQL immediate shutdown' : 'MariaDB SIGKILLed and restarted'} x${p.restarts}`),
       s.log,
       drainMs,
       `${stats.unknown} writes of unknown outcome; seed ${p.seed}`,
@@ -281,7 +281,7 @@ export async function logicalLongTransaction(p: {
     const drainMs = await drain(s.collector, 60_000);
     const arrival = s.log.deliveries.findIndex((delivery) => delivery.id === event.id);
     checkAndRecord(
-      scenario(p.database, 8, `transaction open ${p.holdMs / 1000} s (logical)`),
+      scenario(p.database, 8, `transaction open ${p.holdMs / 1000} s`),
       s.log,
       drainMs,
       `held event arrived as delivery ${arrival + 1} of ${s.log.deliveries.length}`,
@@ -292,9 +292,11 @@ export async function logicalLongTransaction(p: {
   }
 }
 
-/** `L<n> ...` for PostgreSQL's scenarios, `B<n> ... (binlog)` for MariaDB's. */
+/** `L<n> ...` for PostgreSQL's scenarios (as they were named before the binlog), `B<n> ... (binlog)` for MariaDB's. */
 function scenario(database: LogicalDatabase, n: number, text: string): string {
-  return database === 'PostgreSQL' ? `L${n} ${text}` : `B${n} ${text} (binlog)`;
+  if (database === 'MariaDB') return `B${n} ${text} (binlog)`;
+  // L1 and L3 name their reader already; the server faults say which source they hit.
+  return n === 1 || n === 3 ? `L${n} ${text}` : `L${n} ${text} (logical)`;
 }
 
 async function epochs(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<Map<number, number>> {
