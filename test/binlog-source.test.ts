@@ -4,7 +4,7 @@
 // transaction, the checkpoint row and purge detection, one source per table. The process-level
 // faults (SIGKILL, restart, standby takeover) are in test/faults/logical.faults.ts and its subset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Relay, writeEvents, type SqlDatabase, type WrittenEvent } from '@outboxkit/core';
+import { Relay, writeEvents, type WrittenEvent } from '@outboxkit/core';
 import {
   binlogEventOf,
   createMysqlDialect,
@@ -16,17 +16,8 @@ import {
   requireRowBinlog,
   resolveCheckpointName,
 } from '@outboxkit/mysql';
-import { createRabbitPublisher } from '@outboxkit/rabbitmq';
-import {
-  allCommittedDelivered,
-  collectQueue,
-  DeliveryLog,
-  expectDeliveryOk,
-  serviceUrl,
-  startMariaDbInstance,
-  uniqueName,
-  type MariaDbInstance,
-} from '@outboxkit/testkit';
+import { serviceUrl, startMariaDbInstance, uniqueName, type MariaDbInstance } from '@outboxkit/testkit';
+import { countRows, deliverConcurrentWrites, heldTransactionDeliveredAfterOthers, streamingReader, waitUntil } from './support/logical-helpers.js';
 import { cli } from './support/operations-helpers.js';
 
 describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW)', () => {
@@ -69,33 +60,13 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
   }
 
   /** A binlog reader on `o` publishing to a fresh exchange, and a collector of everything on it. */
-  async function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
-    const exchange = uniqueName('okt_bx');
-    const log = new DeliveryLog();
-    const collector = await collectQueue({
-      url: brokerUrl,
-      queue: uniqueName('okt_bq'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
-    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
-    const reader = mysqlBinlogSource.reader(
+  function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
+    return streamingReader(
+      mysqlBinlogSource,
       maria.url,
       { dialect: o.dialect, database: o.database, wakeSources: [] },
-      { publisher, batchSize, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+      { brokerUrl, batchSize, dispose: o.dispose },
     );
-    return {
-      log,
-      collector,
-      reader,
-      publisher,
-      async close() {
-        await reader.stop();
-        await publisher.close();
-        await collector.close();
-        await o.dispose();
-      },
-    };
   }
 
   async function writeOne(o: Awaited<ReturnType<typeof outbox>>, aggregateId: string, n: number): Promise<WrittenEvent> {
@@ -162,22 +133,13 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
 
   it('end to end through RabbitMQ: 2,000 events over 40 aggregates, written while the reader streams; lost 0, unexpected 0, out of order 0; the table is emptied into history; the checkpoint moved past them', async () => {
     const o = await outbox();
-    const { log, collector, reader, close } = await streaming(o, 100);
+    const streamed = await streaming(o, 100);
+    const { reader, close } = streamed;
     try {
       const before = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
-      await reader.start();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          for (let n = next++; n < 2000; n = next++) log.attempted(await writeOne(o, `a-${n % 40}`, n), 'committed');
-        }),
-      );
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      const report = log.check();
-      expectDeliveryOk(report);
-      expect(report.withoutSequence).toBe(0);
-      await waitUntil(async () => (await count(o.database, `\`${o.schema}\`.outbox_events`)) === 0);
-      expect(await count(o.database, `\`${o.schema}\`.outbox_published`)).toBe(2000);
+      await deliverConcurrentWrites(streamed, (aggregateId, n) => writeOne(o, aggregateId, n), { events: 2000, aggregates: 40 });
+      await waitUntil(async () => (await countRows(o.database, `\`${o.schema}\`.outbox_events`)) === 0);
+      expect(await countRows(o.database, `\`${o.schema}\`.outbox_published`)).toBe(2000);
       const after = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
       expect(`${after.file}:${after.position}`).not.toBe(`${before.file}:${before.position}`);
       expect(reader.health().ownedShards).toHaveLength(64);
@@ -190,31 +152,28 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
 
   it('commit order: an event written first in a transaction that stays open while 200 others commit is delivered after them, once it commits', async () => {
     const o = await outbox();
-    const { log, collector, reader, close } = await streaming(o, 50);
+    const streamed = await streaming(o, 50);
     const pool = createMysqlPool(maria.url, { connectionLimit: 1 });
     const connection = await pool.getConnection();
     try {
-      await reader.start();
-      await connection.query('START TRANSACTION');
-      const [longEvent] = await writeEvents(o.dialect, mysqlExecutor(connection), {
-        aggregateType: 'slow',
-        aggregateId: 's-1',
-        type: 'slow.done',
-        payload: {},
-      });
-      for (let n = 0; n < 200; n++) log.attempted(await writeOne(o, `a-${n % 10}`, n), 'committed');
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      expect(log.wasDelivered(longEvent!.id), 'not in the binlog until it commits').toBe(false);
-      await connection.query('COMMIT');
-      log.attempted(longEvent!, 'committed');
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      expectDeliveryOk(log.check());
-      const arrival = log.deliveries.findIndex((delivery) => delivery.id === longEvent!.id);
-      expect(arrival, 'delivered in commit order: after all 200 that committed before it').toBe(200);
+      await heldTransactionDeliveredAfterOthers(
+        streamed,
+        (aggregateId, n) => writeOne(o, aggregateId, n),
+        async () => {
+          await connection.query('START TRANSACTION');
+          const [event] = await writeEvents(o.dialect, mysqlExecutor(connection), {
+            aggregateType: 'slow',
+            aggregateId: 's-1',
+            type: 'slow.done',
+            payload: {},
+          });
+          return { event: event!, commit: async () => void (await connection.query('COMMIT')) };
+        },
+      );
     } finally {
       connection.release();
       await pool.end();
-      await close();
+      await streamed.close();
     }
   }, 120_000);
 
@@ -264,17 +223,3 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
     }
   }, 60_000);
 });
-
-async function count(database: SqlDatabase, table: string): Promise<number> {
-  const { rows } = await database.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table}`);
-  return Number(rows[0]!.n);
-}
-
-/** A hang guard, not a timing assertion. */
-async function waitUntil(check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('gave up waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
