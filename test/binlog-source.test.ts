@@ -4,9 +4,10 @@
 // transaction, the checkpoint row and purge detection, one source per table. The process-level
 // faults (SIGKILL, restart, standby takeover) are in test/faults/logical.faults.ts and its subset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Relay, writeEvents, type WrittenEvent } from '@outboxkit/core';
+import { OutboxConfigError, Relay, writeEvents, type WrittenEvent } from '@outboxkit/core';
 import {
   binlogEventOf,
+  loadZongJi,
   createMysqlDialect,
   createMysqlPool,
   mysqlBinlogSource,
@@ -105,6 +106,15 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
     } finally {
       await o.dispose();
     }
+  });
+
+  it('@vlasky/zongji is loaded only by the binlog source; without it, the source is a config error with the install line', async () => {
+    const error = await loadZongJi(() => import('@vlasky/zongji-absent-for-this-test' as string)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OutboxConfigError);
+    expect((error as Error).message).toMatch(
+      /--source: 'logical' on MySQL\/MariaDB reads the binary log with @vlasky\/zongji, which is not installed: npm install @vlasky\/zongji@0\.9\.0/,
+    );
+    expect(typeof (await loadZongJi())).toBe('function');
   });
 
   it('decodes the events row from the binlog as the claim does: JSON payload and headers, DATETIME(3) in UTC, expires_at, big sequences', () => {

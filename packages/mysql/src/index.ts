@@ -19,6 +19,7 @@ export {
   binlogServerId,
   CHECKPOINT_TABLE,
   createCheckpoint,
+  loadZongJi,
   mysqlBinlogSource,
   mysqlChangeLog,
   readBinlogStatus,

@@ -27,11 +27,12 @@ interface BinlogEventLike {
 
 /**
  * Loads `@vlasky/zongji` when a binlog reader starts, not when `@outboxkit/mysql` is imported:
- * it is an optional peer dependency that only `--source logical` on MariaDB needs.
+ * it is an optional peer dependency that only `--source logical` on MariaDB needs. A missing
+ * package is a config error with the install line (`load` is the import, replaceable in tests).
  */
-export async function loadZongJi(): Promise<ZongJiConstructor> {
+export async function loadZongJi(load: () => Promise<unknown> = () => import(ZONGJI_PACKAGE)): Promise<ZongJiConstructor> {
   try {
-    const loaded = (await import(ZONGJI_PACKAGE)) as { default: ZongJiConstructor };
+    const loaded = (await load()) as { default: ZongJiConstructor };
     return loaded.default;
   } catch (error) {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };

@@ -22,7 +22,7 @@ import { BinlogStream, loadZongJi } from './binlog-stream.js';
 
 export { CHECKPOINT_TABLE, createCheckpoint, readCheckpoint, requireReadableCheckpoint, resolveCheckpointName } from './binlog-checkpoint.js';
 export { requireRowBinlog } from './binlog-server.js';
-export { eventOf as binlogEventOf } from './binlog-stream.js';
+export { eventOf as binlogEventOf, loadZongJi } from './binlog-stream.js';
 
 /** One short-lived connection for the setup and status commands. */
 async function withConnection<T>(url: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
@@ -139,8 +139,10 @@ export const mysqlBinlogSource: LogicalSourceConnector = {
       });
     });
   },
-  slotStatus(url, options: RelayDatabaseOptions & LogicalSourceNames) {
+  async slotStatus(url, options: RelayDatabaseOptions & LogicalSourceNames) {
     const tables = createMysqlDialect({ tables: options.tables }).tables;
+    // `status` on a URL without a database has no outbox of its own to report a checkpoint for.
+    if (tables.schema === null && parseMysqlUrl(url).database === undefined) return null;
     const name = checkpointName(url, tables, options);
     return withConnection(url, (db) => readBinlogStatus(db, tables, name));
   },
