@@ -4,13 +4,15 @@
 // transaction, the checkpoint row and purge detection, one source per table. The process-level
 // faults (SIGKILL, restart, standby takeover) are in test/faults/logical.faults.ts and its subset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxConfigError, Relay, writeEvents, type WrittenEvent } from '@outboxkit/core';
+import { ChangeLogReader, OutboxConfigError, Relay, writeEvents, type WrittenEvent } from '@outboxkit/core';
+import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import {
   binlogEventOf,
   loadZongJi,
   createMysqlDialect,
   createMysqlPool,
   mysqlBinlogSource,
+  mysqlChangeLog,
   mysqlDatabase,
   mysqlExecutor,
   readCheckpoint,
@@ -215,6 +217,34 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
       }
     } finally {
       await close();
+    }
+  }, 60_000);
+
+  it("a quiet outbox in a busy database: the checkpoint follows other tables' commits (fenced), so it does not stay in a binlog file that gets purged", async () => {
+    const o = await outbox();
+    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange: uniqueName('okt_bx') });
+    const reader = new ChangeLogReader({
+      publisher,
+      leaseTtlMs: 3000,
+      poisonPolicy: 'dead-letter',
+      dialect: o.dialect,
+      database: o.database,
+      log: mysqlChangeLog({ url: maria.url, dialect: o.dialect, database: o.database, name: o.name, idleCheckpointMs: 100 }),
+    });
+    try {
+      await o.database.query(`CREATE TABLE \`${o.schema}\`.orders (id INT PRIMARY KEY)`);
+      await reader.start();
+      await waitUntil(async () => reader.health().ownedShards.length === 64);
+      const before = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
+      await o.database.query('FLUSH BINARY LOGS');
+      await o.database.query(`INSERT INTO \`${o.schema}\`.orders VALUES (1)`);
+      await waitUntil(async () => (await readCheckpoint(o.database, o.dialect.tables, o.name))!.file !== before.file);
+      const after = (await readCheckpoint(o.database, o.dialect.tables, o.name))!;
+      expect(Number(after.file.split('.').pop())).toBeGreaterThan(Number(before.file.split('.').pop()));
+    } finally {
+      await reader.stop();
+      await publisher.close();
+      await o.dispose();
     }
   }, 60_000);
 

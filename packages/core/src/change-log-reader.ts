@@ -35,8 +35,8 @@ const SETTLE_ATTEMPTS = 4;
 /** Buffered events above which the socket is paused: a few batches ahead of the publisher. */
 const BUFFERED_BATCHES = 4;
 /**
- * How often at most a database checkpoint moves past other tables' commits: each move is itself
- * a commit in the log, and a binlog is purged after days, not seconds.
+ * How often at most a database checkpoint moves past other tables' commits by default: each move
+ * is itself a commit in the log, and a binlog is purged after days, not seconds.
  */
 const IDLE_CHECKPOINT_MS = 30_000;
 
@@ -274,7 +274,7 @@ export class ChangeLogReader implements LogicalReader {
   /** A database checkpoint moved past other tables' commits, fenced like a settle. False when the leases turned out lost. */
   async #saveIdlePosition(): Promise<boolean> {
     const position = this.#idlePosition;
-    if (position === null || Date.now() - this.#idleSavedAt < IDLE_CHECKPOINT_MS) return true;
+    if (position === null || Date.now() - this.#idleSavedAt < (this.#log.idleCheckpointMs ?? IDLE_CHECKPOINT_MS)) return true;
     this.#idleSavedAt = Date.now();
     const settlement = await this.#settle(EMPTY_OUTCOME, position, () => true);
     if (settlement.lostShards.length > 0) {

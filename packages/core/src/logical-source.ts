@@ -131,6 +131,11 @@ export interface ChangeLog {
    * {@link ChangeStream.confirm} moves it (a PostgreSQL slot).
    */
   saveCheckpoint?(tx: SqlExecutor, position: string): Promise<void>;
+  /**
+   * With {@link saveCheckpoint}: how often at most the checkpoint moves past other tables'
+   * commits while the outbox is quiet (each move is itself a commit in the log). Default 30 s.
+   */
+  readonly idleCheckpointMs?: number;
 }
 
 /** An LSN (`X/Y`, two hexadecimal halves) as a number of bytes, exact below 2^53 (petabytes of WAL). */

@@ -81,6 +81,8 @@ export interface MysqlChangeLogOptions {
   readonly dialect: RelayStore & LeaseStore;
   readonly database: SqlDatabase;
   readonly name: string;
+  /** How often at most a quiet outbox's checkpoint follows other tables' commits. @default 30000 */
+  readonly idleCheckpointMs?: number;
 }
 
 /** MariaDB's row binlog as core's change log, its checkpoint a row written in the fenced settle transaction. */
@@ -92,6 +94,7 @@ export function mysqlChangeLog(options: MysqlChangeLogOptions): ChangeLog {
   let serverId = 0;
   return {
     describe: { checkpoint: name },
+    ...(options.idleCheckpointMs !== undefined ? { idleCheckpointMs: options.idleCheckpointMs } : {}),
     async check() {
       ZongJi = await loadZongJi();
       await requireRowBinlog(db);
