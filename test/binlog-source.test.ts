@@ -93,6 +93,8 @@ describe('MariaDB binlog source (private mariadbd, --log-bin --binlog-format=ROW
       expect(o.setup.stdout).toMatch(new RegExp(`binlog checkpoint ${o.name}: created at binlog\\.\\d+:\\d+`));
       const again = await cli(['setup-logical', ...o.dbFlags]);
       expect(again.stdout).toMatch(new RegExp(`binlog checkpoint ${o.name}: exists at binlog\\.\\d+:\\d+`));
+      const publication = await cli(['setup-logical', '--publication', 'p1', ...o.dbFlags], 2);
+      expect(publication.stderr).toMatch(/--publication: names a PostgreSQL publication; the MySQL\/MariaDB binlog source has none/);
       const user = uniqueName('okt_u').slice(0, 32);
       await o.database.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`);
       await o.database.query(`GRANT ALL ON \`${o.schema}\`.* TO '${user}'@'%'`);

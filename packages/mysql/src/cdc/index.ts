@@ -43,6 +43,12 @@ function databaseOf(url: string, tables: ResolvedTables): string {
 }
 
 function checkpointName(url: string, tables: ResolvedTables, names: LogicalSourceNames): string {
+  if (names.publication !== undefined) {
+    throw new OutboxConfigError(
+      '--publication',
+      'names a PostgreSQL publication; the MySQL/MariaDB binlog source has none (leave it out; --slot names its checkpoint)',
+    );
+  }
   return resolveCheckpointName(tables, databaseOf(url, tables), names.slot);
 }
 
