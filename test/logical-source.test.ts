@@ -22,18 +22,10 @@ import {
 } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import { Relay } from '@outboxkit/core';
+import { countRows, deliverConcurrentWrites, heldTransactionDeliveredAfterOthers, streamingReader, waitUntil } from './support/logical-helpers.js';
 import { cli } from './support/operations-helpers.js';
 import { ChangeStream, type StreamItem } from '../packages/postgres/src/cdc/change-stream.js';
-import {
-  allCommittedDelivered,
-  collectQueue,
-  DeliveryLog,
-  expectDeliveryOk,
-  serviceUrl,
-  startPostgresCluster,
-  uniqueName,
-  type PostgresCluster,
-} from '@outboxkit/testkit';
+import { allCommittedDelivered, expectDeliveryOk, serviceUrl, startPostgresCluster, uniqueName, type PostgresCluster } from '@outboxkit/testkit';
 
 describe('PostgreSQL logical-replication source (private cluster, wal_level=logical)', () => {
   let cluster: PostgresCluster;
@@ -72,32 +64,13 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
   }
 
   /** A logical reader on `o` publishing to a fresh exchange, and a collector of everything on it. */
-  async function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
-    const exchange = uniqueName('okt_lx');
-    const log = new DeliveryLog();
-    const collector = await collectQueue({
-      url: brokerUrl,
-      queue: uniqueName('okt_lq'),
-      declare: { exchange, bindingKeys: ['#'], exchangeType: 'topic', durable: true },
-      log,
-    });
-    const publisher = createRabbitPublisher({ connection: brokerUrl, exchange });
-    const reader = postgresLogicalSource.reader(
+  function streaming(o: Awaited<ReturnType<typeof outbox>>, batchSize: number) {
+    return streamingReader(
+      postgresLogicalSource,
       cluster.url,
       { dialect: o.dialect, database: o.database, wakeSources: [] },
-      { publisher, batchSize, leaseTtlMs: 3000, poisonPolicy: 'dead-letter' },
+      { brokerUrl, batchSize, dispose: o.dispose },
     );
-    return {
-      log,
-      collector,
-      reader,
-      async close() {
-        await reader.stop();
-        await publisher.close();
-        await collector.close();
-        await o.dispose();
-      },
-    };
   }
 
   async function writeOne(dialect: ReturnType<typeof createPostgresDialect>, database: SqlDatabase, aggregateId: string, n: number): Promise<WrittenEvent> {
@@ -140,25 +113,13 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
 
   it('end to end through RabbitMQ: 2,000 events over 40 aggregates, written while the reader streams; lost 0, unexpected 0, out of order 0; the table is emptied into history; the slot confirmed past them', async () => {
     const o = await outbox();
-    const { log, collector, reader, close } = await streaming(o, 100);
+    const streamed = await streaming(o, 100);
+    const { reader, close } = streamed;
     try {
       const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn);
-      await reader.start();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          for (let n = next++; n < 2000; n = next++) {
-            const event = await writeOne(o.dialect, o.database, `a-${n % 40}`, n);
-            log.attempted(event, 'committed');
-          }
-        }),
-      );
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      const report = log.check();
-      expectDeliveryOk(report);
-      expect(report.withoutSequence).toBe(0);
-      await waitUntil(async () => (await count(o.database, `"${o.schema}"."outbox_events"`)) === 0);
-      expect(await count(o.database, `"${o.schema}"."outbox_published"`)).toBe(2000);
+      await deliverConcurrentWrites(streamed, (aggregateId, n) => writeOne(o.dialect, o.database, aggregateId, n), { events: 2000, aggregates: 40 });
+      await waitUntil(async () => (await countRows(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      expect(await countRows(o.database, `"${o.schema}"."outbox_published"`)).toBe(2000);
       await waitUntil(async () => lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn) > before);
       expect(reader.health().ownedShards).toHaveLength(64);
       const owners = await o.dialect.status(o.database);
@@ -170,25 +131,22 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
 
   it('commit order: an event written first in a transaction that stays open while 200 others commit is delivered after them, once it commits', async () => {
     const o = await outbox();
-    const { log, collector, reader, close } = await streaming(o, 50);
+    const streamed = await streaming(o, 50);
     const longClient = new pg.Client({ connectionString: cluster.url });
     await longClient.connect();
     try {
-      await reader.start();
-      await longClient.query('BEGIN');
-      const [longEvent] = await writeEvents(o.dialect, pgExecutor(longClient), { aggregateType: 'slow', aggregateId: 's-1', type: 'slow.done', payload: {} });
-      for (let n = 0; n < 200; n++) log.attempted(await writeOne(o.dialect, o.database, `a-${n % 10}`, n), 'committed');
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      expect(log.wasDelivered(longEvent!.id), 'invisible until it commits').toBe(false);
-      await longClient.query('COMMIT');
-      log.attempted(longEvent!, 'committed');
-      await collector.waitFor(allCommittedDelivered, 60_000);
-      expectDeliveryOk(log.check());
-      const arrival = log.deliveries.findIndex((delivery) => delivery.id === longEvent!.id);
-      expect(arrival, 'delivered in commit order: after all 200 that committed before it').toBe(200);
+      await heldTransactionDeliveredAfterOthers(
+        streamed,
+        (aggregateId, n) => writeOne(o.dialect, o.database, aggregateId, n),
+        async () => {
+          await longClient.query('BEGIN');
+          const [event] = await writeEvents(o.dialect, pgExecutor(longClient), { aggregateType: 'slow', aggregateId: 's-1', type: 'slow.done', payload: {} });
+          return { event: event!, commit: async () => void (await longClient.query('COMMIT')) };
+        },
+      );
     } finally {
       await longClient.end();
-      await close();
+      await streamed.close();
     }
   }, 120_000);
 
@@ -242,7 +200,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       log.attempted(fresh, 'committed');
       await reader.start();
       await collector.waitFor(allCommittedDelivered, 60_000);
-      await waitUntil(async () => (await count(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      await waitUntil(async () => (await countRows(o.database, `"${o.schema}"."outbox_events"`)) === 0);
       // An expired event delivered anyway would count as unexpected: it was never logged as attempted.
       expectDeliveryOk(log.check());
       expect(log.wasDelivered(stale!.id)).toBe(false);
@@ -252,7 +210,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
         [stale!.id],
       );
       expect(rows).toEqual([{ reason: `expired: the event expired at ${stale!.expiresAt!.toISOString()} before it was published`, status: 'dead-lettered' }]);
-      expect(await count(o.database, `"${o.schema}"."outbox_published"`)).toBe(1);
+      expect(await countRows(o.database, `"${o.schema}"."outbox_published"`)).toBe(1);
     } finally {
       await close();
     }
@@ -297,7 +255,9 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
 
   it('--source logical on a database without a change log, and --poison-policy park, are config errors (exit 2) naming the flag', async () => {
     const sqlite = await cli(['run', '--source', 'logical', '--database-url', 'sqlite::memory:'], 2);
-    expect(sqlite.stderr).toMatch(/--source: 'logical' reads PostgreSQL's logical replication and needs a postgres:\/\/ --database-url/);
+    expect(sqlite.stderr).toMatch(
+      /--source: 'logical' reads PostgreSQL's logical replication \(postgres:\/\/\) or the MySQL\/MariaDB row binlog .*SQLite has no change log the relay reads, use --source poll/,
+    );
     const park = await cli(['run', '--source', 'logical', '--poison-policy', 'park', '--database-url', cluster.url], 2);
     expect(park.stderr).toMatch(/--poison-policy: 'park' is not available with the logical source/);
     // The same from a config file: relay.source selects the source, the error names the key.
@@ -380,26 +340,12 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
   });
 });
 
-async function count(database: SqlDatabase, table: string): Promise<number> {
-  const { rows } = await database.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-  return Number(rows[0]!.n);
-}
-
 /** A hang guard, not a timing assertion: the first defined value `probe` returns. */
 async function waitUntilValue<T>(probe: () => Promise<T | undefined>, deadlineMs = 30_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('gave up waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** A hang guard, not a timing assertion. */
-async function waitUntil(check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('gave up waiting');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

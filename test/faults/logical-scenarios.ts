@@ -1,11 +1,14 @@
-// Fault scenarios of `run --source logical` (PostgreSQL logical replication) on a private cluster
-// with wal_level=logical: relay processes SIGKILLed mid-batch, and a standby taking over from a
-// reader SIGSTOPped past its lease. Judged by the delivery checker like every other scenario.
+// Fault scenarios of `run --source logical` on a private server, for each database with a change
+// log: PostgreSQL logical replication (a cluster with wal_level=logical) and the MariaDB row
+// binlog (a mariadbd with --log-bin --binlog-format=ROW): relay processes SIGKILLed mid-batch,
+// the server crash-restarted, a long transaction, and a standby taking over from a reader
+// SIGSTOPped past its lease. Judged by the delivery checker like every other scenario.
 import { expect } from 'vitest';
 import { writeEvents } from '@outboxkit/core';
 import { resolveLogicalNames } from '@outboxkit/postgres';
 import { DeliveryLog, serviceUrl, uniqueName } from '@outboxkit/testkit';
-import { startPostgresCluster, type PostgresCluster } from '../../packages/testkit/src/servers/index.js';
+import { startMariaDbInstance, startPostgresCluster } from '../../packages/testkit/src/servers/index.js';
+import { openDatabase } from '@outboxkit/relay';
 import { cli } from '../support/operations-helpers.js';
 import { frozenRelay, killWhilePublishing } from './scenarios.js';
 import { startTcpProxy } from './tcp-proxy.js';
@@ -25,21 +28,52 @@ import {
   type WriterOptions,
 } from './harness.js';
 
+/** The databases whose change log `--source logical` reads; scenario labels start with `label`. */
+export type LogicalDatabase = 'PostgreSQL' | 'MariaDB';
+
+/** A private server with its change log on, as the scenarios drive it. */
+interface LogServer {
+  readonly url: string;
+  /** A crash (PostgreSQL immediate shutdown, MariaDB SIGKILL). */
+  crash(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+async function startLogServer(database: LogicalDatabase): Promise<LogServer> {
+  if (database === 'PostgreSQL') {
+    const cluster = await startPostgresCluster({ logicalReplication: true, settings: ['max_connections = 100'] });
+    return { url: cluster.url, crash: () => cluster.stop('immediate'), start: () => cluster.start(), dispose: () => cluster.dispose() };
+  }
+  const maria = await startMariaDbInstance({ binlog: { serverId: 7 } });
+  return { url: maria.url, crash: () => maria.kill(), start: () => maria.start(), dispose: () => maria.dispose() };
+}
+
+/** `"schema"."table"` or `` `schema`.`table` ``. */
+function qualified(database: LogicalDatabase, schema: string, table: string): string {
+  return database === 'PostgreSQL' ? `"${schema}"."${table}"` : `\`${schema}\`.\`${table}\``;
+}
+
 /** `relayBrokerUrl`: where the relays publish (a TCP proxy the test cuts); the collector always reads the broker itself. */
-async function logicalSetup(options: { relayBrokerUrl?: string } = {}) {
+async function logicalSetup(database: LogicalDatabase, options: { relayBrokerUrl?: string } = {}) {
   const closers: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer().catch((error) => console.error('cleanup failed:', error));
   };
   try {
-    const cluster: PostgresCluster = await startPostgresCluster({ logicalReplication: true, settings: ['max_connections = 100'] });
-    closers.push(() => cluster.dispose());
+    const server = await startLogServer(database);
+    closers.push(() => server.dispose());
     const schema = uniqueName('okt');
-    const target = await openTarget(cluster.url, schema);
+    if (database === 'MariaDB') {
+      const admin = await openDatabase(server.url, {});
+      await admin.database.query(`CREATE DATABASE \`${schema}\``);
+      await admin.database.close();
+    }
+    const target = await openTarget(server.url, schema);
     closers.push(() => target.database.close());
-    const dbFlags = ['--database-url', cluster.url, '--schema', schema];
+    const dbFlags = ['--database-url', server.url, '--schema', schema];
     const setup = await cli(['setup-logical', ...dbFlags]);
-    expect(setup.stdout).toMatch(/replication slot \S+: created/);
+    expect(setup.stdout).toMatch(database === 'PostgreSQL' ? /replication slot \S+: created/ : /binlog checkpoint \S+: created/);
     const brokerUrl = await serviceUrl('rabbitmq');
     const exchange = uniqueName('okt_fx');
     const log = new DeliveryLog();
@@ -54,7 +88,9 @@ async function logicalSetup(options: { relayBrokerUrl?: string } = {}) {
       await Promise.allSettled(writers);
     });
     return {
-      cluster,
+      database,
+      server,
+      schema,
       target,
       dbFlags,
       log,
@@ -63,7 +99,7 @@ async function logicalSetup(options: { relayBrokerUrl?: string } = {}) {
       relay(id: string, extra: readonly string[] = [], env?: NodeJS.ProcessEnv): ManagedRelay {
         const relay = spawnRelay({
           ...(env ? { env } : {}),
-          databaseUrl: cluster.url,
+          databaseUrl: server.url,
           schema,
           brokerUrl: options.relayBrokerUrl ?? brokerUrl,
           exchange,
@@ -86,12 +122,24 @@ async function logicalSetup(options: { relayBrokerUrl?: string } = {}) {
 }
 
 /** The slot's confirmed LSN never passes an unconfirmed event: each kill re-reads, duplicates at most one batch window per kill. */
-export async function logicalRelayKills(p: { events: number; aggregates: number; kills: number; batchSize: number; seed: number }): Promise<void> {
-  const s = await logicalSetup();
+export async function logicalRelayKills(p: {
+  database: LogicalDatabase;
+  events: number;
+  aggregates: number;
+  kills: number;
+  batchSize: number;
+  seed: number;
+}): Promise<void> {
+  const s = await logicalSetup(p.database);
   try {
     // The slot is confirmed after every settled batch, so a kill re-reads at most the batch in
     // flight (the writers' transactions hold one event each; a batch ends on a commit).
-    const current = await killWhilePublishing(s, { ...p, scenario: 'L1 logical reader SIGKILL', idPrefix: 'logical-kill', msPerKill: 3000 });
+    const current = await killWhilePublishing(s, {
+      ...p,
+      scenario: scenario(p.database, 1, 'logical reader SIGKILL'),
+      idPrefix: 'logical-kill',
+      msPerKill: 3000,
+    });
     const samples = await scrape(await current.metricsPort());
     expect(metric(samples, 'outbox_logical_slot_active')).toBe(1);
     expect(metric(samples, 'outbox_logical_slot_confirmed_lsn')).toBeGreaterThan(0);
@@ -99,14 +147,10 @@ export async function logicalRelayKills(p: { events: number; aggregates: number;
     expect(metric(samples, 'outbox_logical_slot_retained_wal_bytes')).toBeGreaterThan(0);
     expect(metric(samples, 'outbox_shards_owned')).toBe(64);
     await waitUntil('the events table emptied into history', async () => (await countRows(s, 'outbox_events')) === 0, 30_000).catch(async (error: Error) => {
-      const schema = s.dbFlags[3]!;
       const left = await s.target.database.query(
-        `SELECT position, id, aggregate_id, sequence, attempts FROM "${schema}"."outbox_events" ORDER BY position LIMIT 20`,
+        `SELECT position, id, aggregate_id, sequence, attempts FROM ${qualified(s.database, s.schema, 'outbox_events')} ORDER BY position LIMIT 20`,
       );
-      const slot = await s.target.database.query('SELECT confirmed_flush_lsn::text, restart_lsn::text, active FROM pg_replication_slots');
-      throw new Error(
-        `${error.message}\nleft: ${JSON.stringify(left.rows)}\nslot: ${JSON.stringify(slot.rows)}\nreader ${current.id}:\n${current.output().slice(-4000)}`,
-      );
+      throw new Error(`${error.message}\nleft: ${JSON.stringify(left.rows)}\nreader ${current.id}:\n${current.output().slice(-4000)}`);
     });
   } finally {
     await s.close();
@@ -120,8 +164,8 @@ export async function logicalRelayKills(p: { events: number; aggregates: number;
  * reader's marks are refused by the lease epochs (it cannot confirm the slot either: its
  * replication connection is gone) and it stands by.
  */
-export async function logicalTakeover(p: { events: number; aggregates: number; seed: number }): Promise<void> {
-  const s = await logicalSetup();
+export async function logicalTakeover(p: { database: LogicalDatabase; events: number; aggregates: number; seed: number }): Promise<void> {
+  const s = await logicalSetup(p.database);
   try {
     const extra = ['--batch-size', '100', '--lease-ttl-ms', '2000'];
     const writers = s.write({ total: p.events, aggregates: p.aggregates, concurrency: 8, paceMs: Math.floor((8 * 8000) / p.events) }, p.seed);
@@ -147,7 +191,7 @@ export async function logicalTakeover(p: { events: number; aggregates: number; s
     await writers;
     const drainMs = await drain(s.collector, 180_000);
     checkAndRecord(
-      'L3 logical reader SIGSTOPped past its lease, standby takes over',
+      scenario(p.database, 3, 'logical reader SIGSTOPped past its lease, standby takes over'),
       s.log,
       drainMs,
       `late marks refused for ${fenced} events; seed ${p.seed}`,
@@ -166,8 +210,15 @@ export async function logicalTakeover(p: { events: number; aggregates: number; s
  * replication connection and pool die, it reconnects and streams again from the slot's confirmed
  * LSN (after a crash, possibly an older one: duplicates, never a gap).
  */
-export async function logicalDatabaseRestart(p: { events: number; aggregates: number; restarts: number; downMs: number; seed: number }): Promise<void> {
-  const s = await logicalSetup();
+export async function logicalDatabaseRestart(p: {
+  database: LogicalDatabase;
+  events: number;
+  aggregates: number;
+  restarts: number;
+  downMs: number;
+  seed: number;
+}): Promise<void> {
+  const s = await logicalSetup(p.database);
   try {
     const reader = s.relay('logical-db-restart', ['--lease-ttl-ms', '3000']);
     await waitUntil('reader active', async () => /logical reader active/.test(reader.output()), 30_000);
@@ -176,13 +227,18 @@ export async function logicalDatabaseRestart(p: { events: number; aggregates: nu
     for (let k = 0; k < p.restarts; k++) {
       const before = s.log.deliveries.length;
       await waitUntil('events flowing', async () => s.log.deliveries.length > before + 100, 90_000);
-      await s.cluster.stop('immediate');
+      await s.server.crash();
       await sleep(p.downMs);
-      await s.cluster.start();
+      await s.server.start();
     }
     const stats = await writers;
     const drainMs = await drain(s.collector, 180_000);
-    checkAndRecord(`L6 PostgreSQL immediate shutdown x${p.restarts} (logical)`, s.log, drainMs, `${stats.unknown} writes of unknown outcome; seed ${p.seed}`);
+    checkAndRecord(
+      scenario(p.database, 6, `${p.database === 'PostgreSQL' ? 'PostgreSQL immediate shutdown' : 'MariaDB SIGKILLed and restarted'} x${p.restarts}`),
+      s.log,
+      drainMs,
+      `${stats.unknown} writes of unknown outcome; seed ${p.seed}`,
+    );
     expect(reader.child.exitCode, `the reader kept running: ${reader.output().slice(-1500)}`).toBeNull();
     expect(stats.errors, 'writers saw the database go away').toBeGreaterThan(0);
     expect(reader.output()).toMatch(/logical reader cycle failed/);
@@ -196,8 +252,14 @@ export async function logicalDatabaseRestart(p: { events: number; aggregates: nu
  * stream carries transactions in commit order, so the held event is published once, after its
  * commit, and nothing waits for it.
  */
-export async function logicalLongTransaction(p: { holdMs: number; others: number; aggregates: number; seed: number }): Promise<void> {
-  const s = await logicalSetup();
+export async function logicalLongTransaction(p: {
+  database: LogicalDatabase;
+  holdMs: number;
+  others: number;
+  aggregates: number;
+  seed: number;
+}): Promise<void> {
+  const s = await logicalSetup(p.database);
   try {
     s.relay('logical-long-tx');
     let release: () => void = () => undefined;
@@ -222,7 +284,7 @@ export async function logicalLongTransaction(p: { holdMs: number; others: number
     const drainMs = await drain(s.collector, 60_000);
     const arrival = s.log.deliveries.findIndex((delivery) => delivery.id === event.id);
     checkAndRecord(
-      `L8 transaction open ${p.holdMs / 1000} s (logical)`,
+      scenario(p.database, 8, `transaction open ${p.holdMs / 1000} s`),
       s.log,
       drainMs,
       `held event arrived as delivery ${arrival + 1} of ${s.log.deliveries.length}`,
@@ -247,7 +309,7 @@ export async function logicalBrokerDown(p: { events: number; aggregates: number;
   const proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
   const relayUrl = new URL(broker.href);
   relayUrl.host = `127.0.0.1:${proxy.port}`;
-  const s = await logicalSetup({ relayBrokerUrl: relayUrl.href }).catch(async (error: unknown) => {
+  const s = await logicalSetup('PostgreSQL', { relayBrokerUrl: relayUrl.href }).catch(async (error: unknown) => {
     await proxy.close();
     throw error;
   });
@@ -310,8 +372,7 @@ async function slotActive(s: Awaited<ReturnType<typeof logicalSetup>>, slot: str
 }
 
 async function eventIds(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<string[]> {
-  const schema = s.dbFlags[3]!;
-  const { rows } = await s.target.database.query<{ id: string }>(`SELECT id::text AS id FROM "${schema}"."outbox_events"`);
+  const { rows } = await s.target.database.query<{ id: string }>(`SELECT id::text AS id FROM "${s.schema}"."outbox_events"`);
   return rows.map((row) => row.id);
 }
 
@@ -342,14 +403,21 @@ async function slotInsertIds(s: Awaited<ReturnType<typeof logicalSetup>>, slot: 
   return ids;
 }
 
+/** `L<n> ...` for PostgreSQL's scenarios (as they were named before the binlog), `B<n> ... (binlog)` for MariaDB's. */
+function scenario(database: LogicalDatabase, n: number, text: string): string {
+  if (database === 'MariaDB') return `B${n} ${text} (binlog)`;
+  // L1 and L3 name their reader already; the server faults say which source they hit.
+  return n === 1 || n === 3 ? `L${n} ${text}` : `L${n} ${text} (logical)`;
+}
+
 async function epochs(s: Awaited<ReturnType<typeof logicalSetup>>): Promise<Map<number, number>> {
-  const schema = s.dbFlags[3]!;
-  const { rows } = await s.target.database.query<{ shard: unknown; epoch: unknown }>(`SELECT shard, epoch FROM "${schema}"."outbox_leases"`);
+  const { rows } = await s.target.database.query<{ shard: unknown; epoch: unknown }>(
+    `SELECT shard, epoch FROM ${qualified(s.database, s.schema, 'outbox_leases')}`,
+  );
   return new Map(rows.map((row) => [Number(row.shard), Number(row.epoch)]));
 }
 
 async function countRows(s: Awaited<ReturnType<typeof logicalSetup>>, table: string): Promise<number> {
-  const schema = s.dbFlags[3]!;
-  const { rows } = await s.target.database.query<{ n: unknown }>(`SELECT count(*) AS n FROM "${schema}"."${table}"`);
+  const { rows } = await s.target.database.query<{ n: unknown }>(`SELECT count(*) AS n FROM ${qualified(s.database, s.schema, table)}`);
   return Number(rows[0]?.n ?? 0);
 }

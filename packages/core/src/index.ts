@@ -35,6 +35,7 @@ export * from './relay-options.js';
 export * from './fair-scheduler.js';
 export * from './relay.js';
 export * from './logical-source.js';
+export { ChangeLogReader, type ChangeLogReaderOptions } from './change-log-reader.js';
 export * from './operations/index.js';
 export * from './message-headers.js';
 export * from './cloudevents.js';

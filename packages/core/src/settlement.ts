@@ -111,7 +111,8 @@ export async function applySettlement(store: RelayStore, tx: SqlExecutor, settle
 /**
  * Decides and writes `outcome` in ONE transaction that first locks the lease rows of its shards
  * (fencing): events of a shard the relay no longer owns are left alone for the new owner. The
- * polling relay and the PostgreSQL logical-replication reader settle every batch through it.
+ * polling relay and the change-log readers settle every batch through it; `alsoInTransaction`
+ * (a binlog checkpoint) runs after the marks, in the same transaction.
  */
 export async function settleFenced(
   store: RelayStore,
@@ -120,6 +121,7 @@ export async function settleFenced(
   leases: readonly Lease[],
   outcome: BatchOutcome,
   policy: SettlePolicy & { readonly keepHistory: boolean },
+  alsoInTransaction?: (tx: SqlExecutor, settlement: Settlement) => Promise<void>,
 ): Promise<Settlement> {
   return db.transaction(async (tx) => {
     const rows =
@@ -131,6 +133,8 @@ export async function settleFenced(
           );
     const decided = decideSettlement({ relayId, confirmed: outcome.confirmed, failures: outcome.failures, expired: outcome.expired, leases, rows }, policy);
     await applySettlement(store, tx, decided, policy.keepHistory);
+    // Under the same lease-row locks: a change-log reader's checkpoint commits with its marks, or neither does.
+    await alsoInTransaction?.(tx, decided);
     return decided;
   });
 }

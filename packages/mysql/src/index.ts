@@ -14,3 +14,18 @@ export { mysqlMigrations } from './mysql-migrations.js';
 export { enqueue, type EnqueueOptions } from './enqueue.js';
 export { mysqlInbox, mysqlInboxDdl } from './mysql-inbox.js';
 export { relayConnector } from './relay-connector.js';
+export {
+  binlogEventOf,
+  binlogServerId,
+  CHECKPOINT_TABLE,
+  createCheckpoint,
+  loadZongJi,
+  mysqlBinlogSource,
+  mysqlChangeLog,
+  readBinlogStatus,
+  readCheckpoint,
+  requireReadableCheckpoint,
+  requireRowBinlog,
+  resolveCheckpointName,
+  type MysqlChangeLogOptions,
+} from './cdc/index.js';

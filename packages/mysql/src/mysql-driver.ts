@@ -176,7 +176,7 @@ export function sessionLimitsStatement(limits: RelaySessionLimits): string {
 }
 
 /** Splits a URL into mysql2 options; errors show the URL without its password. */
-function parseMysqlUrl(url: string): Pick<PoolOptions, 'host' | 'port' | 'user' | 'password' | 'database'> {
+export function parseMysqlUrl(url: string): Pick<PoolOptions, 'host' | 'port' | 'user' | 'password' | 'database'> {
   let parsed: URL;
   try {
     parsed = new URL(url);

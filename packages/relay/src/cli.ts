@@ -69,12 +69,18 @@ databaseOptions(program.command('migrate').description('create or upgrade the ou
 
 function logicalOptions(command: Command): Command {
   return command
-    .option('--slot <name>', 'logical replication slot (default <schema>_<events table>_outbox)')
-    .option('--publication <name>', 'publication of the events table (default <schema>_<events table>_outbox)');
+    .option('--slot <name>', 'logical replication slot, or the binlog checkpoint on MySQL/MariaDB (default <schema>_<events table>_outbox)')
+    .option('--publication <name>', 'publication of the events table, PostgreSQL only (default <schema>_<events table>_outbox)');
 }
 
 logicalOptions(
-  databaseOptions(program.command('setup-logical').description('create the publication and the replication slot of --source logical (PostgreSQL; idempotent)')),
+  databaseOptions(
+    program
+      .command('setup-logical')
+      .description(
+        'set up --source logical (idempotent): the publication and replication slot (PostgreSQL), or check the binlog settings and create the checkpoint (MySQL/MariaDB)',
+      ),
+  ),
 ).action(async (flags) => setupLogicalCommand(flags, print));
 
 tenantOptions(
@@ -180,7 +186,12 @@ tenantOptions(databaseOptions(program.command('cleanup').description('delete his
   });
 
 tenantOptions(logicalOptions(brokerOptions(databaseOptions(program.command('run').description('run the relay until SIGINT/SIGTERM')))))
-  .addOption(new Option('--source <source>', 'poll the outbox table, or read PostgreSQL logical replication (default poll)').choices(['poll', 'logical']))
+  .addOption(
+    new Option(
+      '--source <source>',
+      'poll the outbox table, or read its change log: PostgreSQL logical replication, the MySQL/MariaDB row binlog (default poll)',
+    ).choices(['poll', 'logical']),
+  )
   .option('--tenant-concurrency <n>', 'claim-publish cycles at once across all tenants, served round-robin (default 16)', int('--tenant-concurrency'))
   .option('--tenant-label-max <n>', 'metrics carry a tenant label while there are at most this many tenants (default 100; 0: never)', int('--tenant-label-max'))
   .option('--batch-size <n>', 'events claimed per cycle (default 500)', int('--batch-size'))

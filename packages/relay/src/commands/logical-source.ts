@@ -33,7 +33,7 @@ export async function logicalSourceFor(url: string): Promise<LogicalSourceConnec
   if (logical === undefined) {
     throw new OutboxConfigError(
       '--source',
-      "'logical' reads PostgreSQL's logical replication and needs a postgres:// --database-url; this database has no change log the relay reads, use --source poll",
+      "'logical' reads PostgreSQL's logical replication (postgres://) or the MySQL/MariaDB row binlog (mysql://, mariadb://); SQLite has no change log the relay reads, use --source poll",
     );
   }
   return logical;
@@ -56,10 +56,14 @@ export function refuseMixedSources(source: RelaySource, status: OutboxStatus): v
   );
 }
 
-/** `outbox-relay setup-logical`: creates the publication and the replication slot when absent. */
+/** `outbox-relay setup-logical`: creates the publication and the replication slot (PostgreSQL) or checks the binlog settings and creates the checkpoint (MySQL/MariaDB) when absent. */
 export async function setupLogicalCommand(flags: LogicalFlags, out: (line: string) => void): Promise<void> {
   const url = requireDatabaseUrl(flags);
   const result = await (await logicalSourceFor(url)).setup(url, { tables: tableOptions(flags), ...logicalNames(flags) });
+  if (result.lines !== undefined) {
+    for (const line of result.lines) out(line);
+    return;
+  }
   out(`publication ${result.publication}: ${result.publicationCreated ? 'created' : 'exists'}`);
   out(`replication slot ${result.slot}: ${result.slotCreated ? 'created' : 'exists'}`);
 }
@@ -72,6 +76,15 @@ export async function slotStatusFor(flags: LogicalFlags): Promise<LogicalSlotSta
 }
 
 export function formatSlotStatus(slot: LogicalSlotStatus): string[] {
+  if (slot.source === 'binlog') {
+    return [
+      `binlog checkpoint   ${slot.slot} (${slot.active ? 'a binlog dump connection is open' : 'inactive: no binlog reader connected'})`,
+      `  checkpoint        ${slot.confirmedLsn}`,
+      `  lag               ${slot.lagBytes} byte(s) of binlog behind the current position`,
+      `  lag (time)        ${slot.lagSeconds.toFixed(1)} s: the oldest unpublished event's wait (0 when caught up)`,
+      `  binlog needed     ${slot.retainedWalBytes} byte(s) from the checkpoint's file on`,
+    ];
+  }
   return [
     `replication slot    ${slot.slot} (${slot.active ? 'active' : 'inactive: no reader streaming'})`,
     `  confirmed LSN     ${slot.confirmedLsn}`,

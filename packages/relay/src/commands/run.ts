@@ -26,7 +26,7 @@ import { logicalNames, refuseMixedSources, logicalReaderFor, type LogicalFlags, 
 import { runTenantsCommand } from './run-tenants.js';
 
 export interface RunFlags extends DatabaseFlags, BrokerFlags, LogicalFlags, TenantFlags {
-  /** `poll` (default): claim rows; `logical`: read PostgreSQL's logical replication slot. */
+  /** `poll` (default): claim rows; `logical`: read the change log (PostgreSQL's logical replication slot, the MySQL/MariaDB row binlog). */
   source?: RelaySource;
   batchSize?: number;
   maxInFlight?: number;

@@ -216,7 +216,11 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
         (s) => s.lagSeconds,
       );
       gauge('outbox_logical_slot_retained_wal_bytes', 'WAL bytes the server keeps on disk for the slot.', (s) => s.retainedWalBytes);
-      gauge('outbox_logical_slot_confirmed_lsn', "The slot's confirmed flush LSN, as a byte position.", (s) => lsnToNumber(s.confirmedLsn));
+      gauge(
+        'outbox_logical_slot_confirmed_lsn',
+        "The slot's confirmed flush LSN, as a byte position.",
+        (s) => s.confirmedOffset ?? lsnToNumber(s.confirmedLsn),
+      );
       gauge('outbox_logical_slot_active', '1 while a walsender streams from the slot, else 0.', (s) => (s.active ? 1 : 0));
     },
     recordStatusFailure() {

@@ -28,6 +28,11 @@ export interface MariaDbInstance {
 export interface MariaDbInstanceOptions {
   /** @default 60000 */
   startTimeoutMs?: number;
+  /**
+   * Writes a row-format binary log (`--log-bin --binlog-format=ROW --binlog-row-image=FULL`)
+   * under server id `serverId`, for the binlog source of `run --source logical`.
+   */
+  binlog?: { readonly serverId: number };
 }
 
 const SERVER = '/usr/sbin/mariadbd';
@@ -43,7 +48,7 @@ const SERVER = '/usr/sbin/mariadbd';
  */
 export async function startMariaDbInstance(options: MariaDbInstanceOptions = {}): Promise<MariaDbInstance> {
   if (!existsSync(SERVER)) throw new Error(`startMariaDbInstance: ${SERVER} not found; install mariadb-server`);
-  const instance = new MariaDbInstanceImpl(await freePort(), options.startTimeoutMs ?? 60_000);
+  const instance = new MariaDbInstanceImpl(await freePort(), options.startTimeoutMs ?? 60_000, options.binlog);
   try {
     instance.install();
     await instance.start();
@@ -67,6 +72,7 @@ class MariaDbInstanceImpl implements MariaDbInstance {
   constructor(
     readonly port: number,
     private readonly startTimeoutMs: number,
+    private readonly binlog: { readonly serverId: number } | undefined,
   ) {
     this.#uid = Number(execFileSync('id', ['-u', 'mysql']).toString().trim());
     this.#gid = Number(execFileSync('id', ['-g', 'mysql']).toString().trim());
@@ -105,6 +111,9 @@ class MariaDbInstanceImpl implements MariaDbInstance {
         '--innodb-flush-log-at-trx-commit=2',
         '--max-connections=500',
         `--log-error=${join(this.dir, 'error.log')}`,
+        ...(this.binlog
+          ? [`--log-bin=${join(this.dir, 'data', 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', `--server-id=${this.binlog.serverId}`]
+          : []),
       ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
