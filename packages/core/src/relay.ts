@@ -283,8 +283,12 @@ export class Relay {
     // timed out here and re-published later: a duplicate per event. The trial bounds that to one
     // per back-off; the first confirm closes the breaker and the next claim is a full batch.
     const limit = this.breaker.isTripped ? 1 : this.options.batchSize;
-    const exclude = new Set(settling.map((event) => event.id));
-    const batch = (await this.dialect.claim(this.db, shards, limit + exclude.size)).filter((event) => !exclude.has(event.id)).slice(0, limit);
+    const batch = await this.dialect.claim(
+      this.db,
+      shards,
+      limit,
+      settling.map((event) => event.id),
+    );
     this.lastPoll = new Date();
     this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
     return batch;
