@@ -82,9 +82,10 @@ export interface RelayStore extends DialectIdentity {
   /**
    * Pending, available events of `shards`, in position order, at most `limit`. An aggregate
    * whose earlier event is backing off, or that is parked, contributes nothing, so the relay
-   * can never overtake an earlier event of the same aggregate.
+   * can never overtake an earlier event of the same aggregate. `exclude`: ids left out, those of
+   * a batch whose settle transaction has not committed yet (its rows still look pending).
    */
-  claim(exec: SqlExecutor, shards: readonly number[], limit: number): Promise<StoredEvent[]>;
+  claim(exec: SqlExecutor, shards: readonly number[], limit: number, exclude?: readonly string[]): Promise<StoredEvent[]>;
   /**
    * Inside a transaction: reads the lease rows of `shards`, locked against takeover until
    * commit (shared lock where the database has row locks). Core compares them with what the

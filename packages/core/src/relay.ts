@@ -91,6 +91,9 @@ export class Relay {
   private unsubscribes: (() => void | Promise<void>)[] = [];
   private lastRebalanceAt = 0;
   private lastPoll: Date | null = null;
+  /** The settle of the last clean batch, running behind the next one (see runCycle). */
+  private behind: Promise<DecisionCounts | { error: unknown }> | null = null;
+  private prefetched: StoredEvent[] | null = null;
 
   constructor(options: RelayOptions) {
     this.options = normalizeRelayOptions(options);
@@ -138,6 +141,8 @@ export class Relay {
 
   private async loop(): Promise<void> {
     while (this.state === 'running') await this.pacer.after(await this.cycle());
+    this.prefetched = null;
+    await this.settledBehind().catch((error: unknown) => this.reportError('ack', error));
   }
 
   /** One cycle, reduced to what the pacer needs to know about it. */
@@ -166,35 +171,69 @@ export class Relay {
     return scheduler.run(() => (this.state === 'stopping' || this.state === 'stopped' ? Promise.resolve(emptyCycle()) : this.runCycle()));
   }
 
-  /** Rebalance when due, claim, publish in aggregate order, settle, then let the batch decide the breaker. */
+  /**
+   * Rebalance when due, claim, publish in aggregate order, settle, then let the batch decide the
+   * breaker. A batch the broker confirmed whole is settled behind: its fenced transaction runs
+   * while the next batch is claimed (its rows excluded: they are not deleted yet) and published,
+   * so the database round trips overlap the broker's. One settle at a time, in batch order. Only
+   * a clean batch may: after a failure, the next claim must see its backoff and its quarantine.
+   */
   private async runCycle(): Promise<CycleResult> {
     const nothing = emptyCycle();
     if (this.breaker.remainingMs() > 0) return { ...nothing, transient: true };
-    if (Date.now() - this.lastRebalanceAt >= this.renewIntervalMs) await this.rebalance();
+    if (Date.now() - this.lastRebalanceAt >= this.renewIntervalMs) {
+      // A shard given up here must not have a settle of it still running.
+      addCounts(nothing, await this.settledBehind());
+      await this.rebalance();
+    }
     const shards = this.leases.shards;
-    if (shards.length === 0) return nothing;
+    const batch = this.takePrefetched() ?? (shards.length === 0 ? [] : await this.claim(shards));
+    if (batch.length === 0) return addCounts(nothing, await this.settledBehind());
 
-    const batch = await this.claim(shards);
-    if (batch.length === 0) return nothing;
     const outcome = await publishBatch(this.publisher, batch, this.options.maxInFlight, this.observer, (event, error) =>
       this.warnPermanentFailure(event, error),
     );
-    const settlement = await this.settle(outcome);
-    const counts = countDecisions(settlement);
-    this.reportSettlement(settlement, counts);
+    const result: CycleResult = { ...addCounts(nothing, await this.settledBehind()), claimed: batch.length };
     // A batch of expired events only never reached the broker: it says nothing about its health
     // (a half-open breaker whose trial event had expired stays half-open).
     if (outcome.transient !== null || outcome.confirmed.length + outcome.failures.length > 0) this.updateBreaker(outcome.transient);
-    return {
-      claimed: batch.length,
-      published: counts.ack,
-      failed: counts.fail,
-      quarantined: counts.quarantine,
-      expired: counts.expired,
-      fenced: counts.fenced,
-      transient: outcome.transient !== null,
-      ...(outcome.transient ? { brokerError: describeError(outcome.transient.cause).message } : {}),
-    };
+    if (outcome.confirmed.length === batch.length && this.state !== 'stopping' && process.env.OUTBOX_SETTLE_BEHIND !== '0') {
+      this.behind = this.settle(outcome).then(
+        (settlement) => this.reported(settlement),
+        (error: unknown) => ({ error }),
+      );
+      this.prefetched = await this.claim(shards, outcome.confirmed);
+      return result;
+    }
+    addCounts(result, this.reported(await this.settle(outcome)));
+    result.transient = outcome.transient !== null;
+    if (outcome.transient) result.brokerError = describeError(outcome.transient.cause).message;
+    return result;
+  }
+
+  /** Waits for the settle running behind, if any; its counts, or its error thrown. */
+  private async settledBehind(): Promise<DecisionCounts | null> {
+    const behind = this.behind;
+    if (behind === null) return null;
+    this.behind = null;
+    const settled = await behind;
+    if ('error' in settled) throw settled.error;
+    return settled;
+  }
+
+  /** The batch claimed ahead, minus events of shards this relay lost since. */
+  private takePrefetched(): StoredEvent[] | null {
+    const prefetched = this.prefetched;
+    this.prefetched = null;
+    if (prefetched === null) return null;
+    const owned = new Set(this.leases.shards);
+    return prefetched.filter((event) => owned.has(event.shard));
+  }
+
+  private reported(settlement: Settlement): DecisionCounts {
+    const counts = countDecisions(settlement);
+    this.reportSettlement(settlement, counts);
+    return counts;
   }
 
   /** Leaves the relay group while the broker is unreachable and rejoins once it is back; false while out. */
@@ -236,14 +275,20 @@ export class Relay {
     }
   }
 
-  private async claim(shards: readonly number[]): Promise<StoredEvent[]> {
+  /** Claims a batch; `settling`: events of a batch settled behind, still in the table. */
+  private async claim(shards: readonly number[], settling: readonly StoredEvent[] = []): Promise<StoredEvent[]> {
     const started = performance.now();
     // Half-open: after a transient failure the first claim is a one-event trial. A broker that
     // is still frozen would apply every publish of a full probe batch once it thaws, each one
     // timed out here and re-published later: a duplicate per event. The trial bounds that to one
     // per back-off; the first confirm closes the breaker and the next claim is a full batch.
     const limit = this.breaker.isTripped ? 1 : this.options.batchSize;
-    const batch = await this.dialect.claim(this.db, shards, limit);
+    const batch = await this.dialect.claim(
+      this.db,
+      shards,
+      limit,
+      settling.map((event) => event.id),
+    );
     this.lastPoll = new Date();
     this.observer.polled?.({ claimed: batch.length, durationMs: performance.now() - started });
     return batch;
@@ -398,6 +443,9 @@ export class Relay {
         if (cycle.claimed === 0 || cycle.transient) return total;
       }
     } finally {
+      // Both returns above waited for the settle behind; only a throw can leave one running.
+      this.prefetched = null;
+      await this.settledBehind().catch((error: unknown) => this.reportError('ack', error));
       await this.leases.leave();
     }
   }
@@ -439,6 +487,17 @@ export class Relay {
     this.observer.error?.(phase, error);
     this.logger.error({ relayId: this.id, phase, err: describeError(error) }, `relay ${phase} failed; retrying`);
   }
+}
+
+/** Adds a settlement's counts to `result` (nothing for null); returns `result`. */
+function addCounts(result: CycleResult, counts: DecisionCounts | null): CycleResult {
+  if (counts === null) return result;
+  result.published += counts.ack;
+  result.failed += counts.fail;
+  result.quarantined += counts.quarantine;
+  result.expired += counts.expired;
+  result.fenced += counts.fenced;
+  return result;
 }
 
 function emptyCycle(): CycleResult {

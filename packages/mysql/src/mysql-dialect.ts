@@ -78,9 +78,10 @@ export function createMysqlDialect(options: MysqlDialectOptions = {}): MysqlDial
       return toNumber(rows[0]?.count ?? 0);
     },
 
-    async claim(exec, shards, limit) {
+    async claim(exec, shards, limit, exclude = []) {
       if (shards.length === 0 || limit <= 0) return [];
-      const { rows } = await exec.query<EventRow>(sql.claim(shards.length), [...shards, Math.floor(limit)]);
+      const excluded = exclude.length === 0 ? [] : [JSON.stringify(exclude)];
+      const { rows } = await exec.query<EventRow>(sql.claim(shards.length, excluded.length > 0), [...shards, ...excluded, Math.floor(limit)]);
       return rows.map(toStoredEvent);
     },
 

@@ -140,9 +140,11 @@ export function mysqlStatements(tables: ResolvedTables) {
      * earlier event still backing off or a parked quarantine row. Status-based, never a cursor,
      * so a transaction that commits late is still found.
      */
-    claim: (shardCount: number) =>
+    /** Params: the shards, [a JSON array of ids left out,] the limit. */
+    claim: (shardCount: number, excluding = false) =>
       `SELECT ${STORED_EVENT_SELECT} FROM ${t.events} e ` +
       `WHERE e.shard IN (${placeholders(shardCount)}) AND e.available_at <= ${NOW} ` +
+      (excluding ? `AND e.id NOT IN (SELECT ids.id FROM ${ID_LIST}) ` : '') +
       `AND NOT EXISTS (SELECT 1 FROM ${t.events} b WHERE ${sameAggregate('b')} AND b.position < e.position AND b.available_at > ${NOW}) ` +
       `AND NOT EXISTS (SELECT 1 FROM ${t.quarantine} q WHERE ${sameAggregate('q')} AND q.status = 'parked') ` +
       'ORDER BY e.position LIMIT ?',

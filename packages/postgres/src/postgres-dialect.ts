@@ -76,9 +76,12 @@ export function createPostgresDialect(options?: PostgresDialectOptions): Postgre
       return toNumber(rows[0]?.n);
     },
 
-    async claim(exec: SqlExecutor, shards: readonly number[], limit: number) {
+    async claim(exec: SqlExecutor, shards: readonly number[], limit: number, exclude: readonly string[] = []) {
       if (shards.length === 0 || limit <= 0) return [];
-      const { rows } = await exec.query<EventRow>(sql.claim, [shards, limit]);
+      const { rows } =
+        exclude.length === 0
+          ? await exec.query<EventRow>(sql.claim, [shards, limit])
+          : await exec.query<EventRow>(sql.claimExcluding, [shards, limit, exclude]);
       return rows.map(toStoredEvent);
     },
 

@@ -17,6 +17,8 @@ export interface PostgresStatements {
   readonly countPending: string;
   /** $1 shards int[], $2 limit. */
   readonly claim: string;
+  /** As claim, $3 ids uuid[] left out. */
+  readonly claimExcluding: string;
   /** $1 shards int[]. */
   readonly lockLeaseRows: string;
   /** $1 ids uuid[]; keeps history. */
@@ -105,6 +107,10 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
 
     // Through the function of migration 3: its plan is fixed whatever the planner statistics say.
     claim: `SELECT * FROM ${claimFunction(tables)}($1::int[], $2::int)`,
+    // The function's plan stays fixed; the excluded rows are dropped here, so it reads as many more.
+    claimExcluding:
+      `SELECT * FROM ${claimFunction(tables)}($1::int[], $2::int + cardinality($3::uuid[])) c ` +
+      'WHERE NOT (c.id = ANY($3::uuid[])) ORDER BY c."position" LIMIT $2::int',
 
     // Share locks, in shard order like acquire's update locks, so fencing and acquire never deadlock.
     lockLeaseRows: `SELECT shard, owner, epoch FROM ${leases} WHERE shard = ANY($1::int[]) ORDER BY shard FOR SHARE`,

@@ -68,9 +68,13 @@ export function createSqliteDialect(options: SqliteDialectOptions = {}): SqliteD
         return Number(rows[0]!.n);
       },
 
-      async claim(exec, shards, limit) {
+      async claim(exec, shards, limit, exclude = []) {
         if (shards.length === 0 || limit <= 0) return [];
-        const { rows } = await exec.query<EventRow>(sql.claim, [JSON.stringify(shards), limit]);
+        const shardList = JSON.stringify(shards);
+        const { rows } =
+          exclude.length === 0
+            ? await exec.query<EventRow>(sql.claim, [shardList, limit])
+            : await exec.query<EventRow>(sql.claimExcluding, [shardList, JSON.stringify(exclude), limit]);
         return rows.map(toStoredEvent);
       },
 

@@ -22,6 +22,25 @@ const EVENT_SELECT =
   'e.position, e.id, e.aggregate_type, e.aggregate_id, e.sequence, e.shard, e.type, e.destination, e.payload, ' +
   'e.headers, e.occurred_at, e.attempts, e.expires_at';
 
+/**
+ * params: shards (JSON array), [excluded ids (JSON array),] limit. "now" is read once
+ * (materialised) so every row of the scan is compared with the same instant.
+ */
+function claimStatement(events: string, quarantine: string, excluding: boolean): string {
+  return (
+    `WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms) ` +
+    `SELECT ${EVENT_SELECT} FROM ${events} e, clock ` +
+    `WHERE e.shard IN (SELECT value FROM json_each(?)) ${excluding ? 'AND e.id NOT IN (SELECT value FROM json_each(?)) ' : ''}` +
+    'AND e.available_at <= clock.now_ms ' +
+    // An earlier event of the same aggregate that is backing off holds the later ones back.
+    `AND NOT EXISTS (SELECT 1 FROM ${events} b WHERE b.aggregate_type = e.aggregate_type ` +
+    'AND b.aggregate_id = e.aggregate_id AND b.position < e.position AND b.available_at > clock.now_ms) ' +
+    `AND NOT EXISTS (SELECT 1 FROM ${quarantine} q WHERE q.aggregate_type = e.aggregate_type ` +
+    "AND q.aggregate_id = e.aggregate_id AND q.status = 'parked') " +
+    'ORDER BY e.position LIMIT ?'
+  );
+}
+
 export type SqliteStatements = ReturnType<typeof sqliteStatements>;
 
 export function sqliteStatements(tables: ResolvedTables) {
@@ -53,20 +72,10 @@ export function sqliteStatements(tables: ResolvedTables) {
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
-    /**
-     * params: shards (JSON array), limit. "now" is read once (materialised) so every row of the
-     * scan is compared with the same instant.
-     */
-    claim:
-      `WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now_ms) ` +
-      `SELECT ${EVENT_SELECT} FROM ${events} e, clock ` +
-      `WHERE e.shard IN (SELECT value FROM json_each(?)) AND e.available_at <= clock.now_ms ` +
-      // An earlier event of the same aggregate that is backing off holds the later ones back.
-      `AND NOT EXISTS (SELECT 1 FROM ${events} b WHERE b.aggregate_type = e.aggregate_type ` +
-      'AND b.aggregate_id = e.aggregate_id AND b.position < e.position AND b.available_at > clock.now_ms) ' +
-      `AND NOT EXISTS (SELECT 1 FROM ${quarantine} q WHERE q.aggregate_type = e.aggregate_type ` +
-      "AND q.aggregate_id = e.aggregate_id AND q.status = 'parked') " +
-      'ORDER BY e.position LIMIT ?',
+    /** See claimStatement. */
+    claim: claimStatement(events, quarantine, false),
+    /** As claim, with the ids of a JSON array (the second parameter) left out. */
+    claimExcluding: claimStatement(events, quarantine, true),
 
     /**
      * params: shards (JSON array). A plain read: the relay's transaction began IMMEDIATE, so it

@@ -308,6 +308,29 @@ export function describeDialectConformance(harness: DialectHarness): void {
       expect(log.wasDelivered(stale!.id)).toBe(false);
     });
 
+    it('settles a clean batch behind the next claim: with every transaction held open 150 ms, 400 events in batches of 40 are delivered exactly once, in order, and counted', async () => {
+      for (let i = 0; i < 20; i++) await write(Array.from({ length: 20 }, () => event(`behind-${i}`)));
+      // The claim of the next batch runs while this settle's transaction is still open, so the
+      // rows it moves are still pending to every other connection: they must be excluded.
+      const slow: SqlDatabase = {
+        query: (sql, params) => db.database.query(sql, params),
+        transaction: (fn) =>
+          db.database.transaction(async (tx) => {
+            const result = await fn(tx);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            return result;
+          }),
+        close: async () => undefined,
+      };
+      const result = await relay({ database: slow, batchSize: 40 }).drain();
+      expect(result).toMatchObject({ claimed: 400, published: 400, failed: 0, quarantined: 0, fenced: 0 });
+      await collector.waitFor(allCommittedDelivered, WAIT_MS);
+      const report = log.check();
+      expect(report.duplicateDeliveries).toBe(0);
+      expectDeliveryOk(report);
+      expect(await db.dialect.status(db.database)).toMatchObject({ backlog: 0 });
+    });
+
     it('two relays split the shards and deliver everything exactly once when nothing fails', async () => {
       const second = await db.openPool();
       const a = relay({ relayId: 'relay-a', leaseTtlMs: 1500 });
