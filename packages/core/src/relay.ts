@@ -58,8 +58,8 @@ const NOTHING_SETTLED: Settlement = Object.freeze({ decisions: [], lostShards: [
  * first asks the {@link BrokerGate} (a relay that cannot reach its broker holds no shards), then
  * (`runCycle`): rebalance the shards when due, claim pending rows of the leased shards (position order),
  * publish them in aggregate order (pipelined across aggregates, strictly one after another
- * within one), settle the outcome in ONE fenced transaction, and let the batch open or close the
- * breaker. The {@link Pacer} decides the wait before the next cycle. `stop()` lets the batch in
+ * within one), settle the outcome in ONE fenced transaction (behind the next batch when the
+ * broker confirmed it whole), and let the batch open or close the breaker. The {@link Pacer} decides the wait before the next cycle. `stop()` lets the batch in
  * flight finish and gives the leases up. A row is never marked before its confirm; a crash
  * between confirm and mark re-publishes it (a duplicate the consumer's inbox absorbs), never
  * loses it.
@@ -197,7 +197,7 @@ export class Relay {
     // A batch of expired events only never reached the broker: it says nothing about its health
     // (a half-open breaker whose trial event had expired stays half-open).
     if (outcome.transient !== null || outcome.confirmed.length + outcome.failures.length > 0) this.updateBreaker(outcome.transient);
-    if (outcome.confirmed.length === batch.length && this.state !== 'stopping' && process.env.OUTBOX_SETTLE_BEHIND !== '0') {
+    if (outcome.confirmed.length === batch.length && this.state !== 'stopping') {
       this.behind = this.settle(outcome).then(
         (settlement) => this.reported(settlement),
         (error: unknown) => ({ error }),
