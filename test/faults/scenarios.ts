@@ -295,14 +295,14 @@ export async function brokerFreeze(p: { events: number; aggregates: number; free
 export async function pausedRelay(p: { events: number; aggregates: number; seed: number }): Promise<void> {
   const s = await setup('PostgreSQL');
   try {
-    // The backlog is written first, so both relays are busy from the start. A stops itself (the
-    // test hook) in the middle of its third batch: published and confirmed, not yet marked — where
-    // a random SIGSTOP lands only now and then.
+    // The backlog is written first. A stops itself (the test hook) in the middle of its third
+    // batch: published and confirmed, not yet marked — where a random SIGSTOP lands only now and
+    // then. B starts once A is frozen: started together, a fast B could drain A's share before
+    // A reached a third batch (seen on a loaded machine), and the scenario would test nothing.
     const stats = await s.write({ total: p.events, aggregates: p.aggregates }, p.seed);
     progress(`3: backlog of ${stats.committed} written`);
     const extra = ['--batch-size', '500', '--lease-ttl-ms', '2000'];
     const a = s.relay('zombie-a', extra, { OUTBOX_RELAY_FAULT_FREEZE_BEFORE_SETTLE: '3' });
-    s.relay('healthy-b', extra);
     const leases = tableName('PostgreSQL', s.db.schema, 'leases');
     const started = Date.now();
     const epochs = async (): Promise<Map<number, { owner: string | null; epoch: number }>> =>
@@ -313,6 +313,7 @@ export async function pausedRelay(p: { events: number; aggregates: number; seed:
         ]),
       );
     const batchShards = await frozenRelay(a, 'before-settle');
+    s.relay('healthy-b', extra);
     const outputAtPause = a.output().length;
     const before = await epochs();
     for (const shard of batchShards) expect(before.get(shard)?.owner, `A held shard ${shard} of its frozen batch`).toBe('zombie-a');
