@@ -187,6 +187,36 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     }
   }, 60_000);
 
+  it('a commit streamed before its row is visible: the settle that finds no row to mark rolls back and looks again, so the slot is never confirmed past an unsettled event (fault-injected: the first mark sees nothing, as in that moment)', async () => {
+    const o = await outbox();
+    let marks = 0;
+    // The first settle runs as it would in the moment between the commit record and the row's
+    // visibility: its DELETE matches nothing. Without the second look the event stays pending.
+    const dialect = {
+      ...o.dialect,
+      markPublished: async (tx: Parameters<typeof o.dialect.markPublished>[0], ids: readonly string[], keepHistory: boolean) =>
+        ++marks === 1 ? 0 : o.dialect.markPublished(tx, ids, keepHistory),
+    };
+    const { log, collector, reader, close } = await streamingReader(
+      postgresLogicalSource,
+      cluster.url,
+      { dialect, database: o.database, wakeSources: [] },
+      { brokerUrl, batchSize: 100, dispose: o.dispose },
+    );
+    try {
+      await reader.start();
+      const event = await writeOne(o.dialect, o.database, 'v-1', 1);
+      log.attempted(event, 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expectDeliveryOk(log.check());
+      await waitUntil(async () => (await countRows(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      expect(await countRows(o.database, `"${o.schema}"."outbox_published"`)).toBe(1);
+      expect(marks).toBeGreaterThanOrEqual(2);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
   it('expiry through the reader: an event whose TTL ran out before the reader published it is quarantined as expired and not delivered; a fresh one is delivered', async () => {
     const o = await outbox();
     const { log, collector, reader, close } = await streaming(o, 100);

@@ -32,6 +32,8 @@ const ALL_SHARDS = Array.from({ length: SHARD_COUNT }, (_, shard) => shard);
 const BREAKER_INITIAL_MS = 500;
 const BREAKER_MAX_MS = 30_000;
 const SETTLE_ATTEMPTS = 4;
+/** Settles rolled back while acked rows are not visible yet: 20 ms doubling, about 1.3 s in all. */
+const VISIBILITY_LOOKS = 6;
 /** Buffered events above which the socket is paused: a few batches ahead of the publisher. */
 const BUFFERED_BATCHES = 4;
 /**
@@ -366,15 +368,31 @@ export class ChangeLogReader implements LogicalReader {
     if (!writesCheckpoint && outcome.confirmed.length === 0 && outcome.failures.length === 0 && outcome.expired.length === 0) {
       return { decisions: [], lostShards: [] };
     }
-    const alsoInTransaction = writesCheckpoint
-      ? async (tx: SqlExecutor, settlement: Settlement): Promise<void> => {
-          if (settlement.lostShards.length === 0 && finishes(settlement)) await save(tx, checkpoint);
-        }
-      : undefined;
+    let lookedAgain = 0;
+    const alsoInTransaction = async (tx: SqlExecutor, settlement: Settlement, marked: number): Promise<void> => {
+      // The log streams a commit a moment before its rows are visible to other sessions (the
+      // commit record is written, then the writer leaves the process array; the binlog is
+      // written before InnoDB's commit). A settle in that moment finds no row to mark and the
+      // log would be confirmed past an unsettled event, left pending forever: roll back and look
+      // again. Still missing after that, the rows were settled already (a batch re-read after a
+      // crash, whose first reader marked them).
+      const acked = countDecisions(settlement).ack;
+      if (marked < acked && lookedAgain < VISIBILITY_LOOKS) throw new RowsNotVisibleYet(acked - marked);
+      if (marked < acked) {
+        this.#logger.info({ relayId: this.id, events: acked - marked }, 'acked events already settled by an earlier reader (re-read after a restart)');
+      }
+      if (writesCheckpoint && settlement.lostShards.length === 0 && finishes(settlement)) await save(tx, checkpoint);
+    };
     for (let attempt = 1; ; attempt++) {
       try {
         return await settleFenced(this.#dialect, this.#db, this.#owner, this.#leases, outcome, this.#options, alsoInTransaction);
       } catch (error) {
+        if (error instanceof RowsNotVisibleYet) {
+          lookedAgain++;
+          attempt--;
+          await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** lookedAgain));
+          continue;
+        }
         this.#reportError('ack', error);
         if (attempt >= SETTLE_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
@@ -468,4 +486,11 @@ function remaining(events: readonly StoredEvent[], settlement: Settlement): Stor
 
 function describe(error: unknown): { message: string } {
   return { message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Thrown inside a settle transaction to roll it back: some acked events' rows are not visible yet. */
+class RowsNotVisibleYet extends Error {
+  constructor(missing: number) {
+    super(`${missing} acked event row(s) not visible yet`);
+  }
 }

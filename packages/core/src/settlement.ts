@@ -97,15 +97,17 @@ export function expiredReason(event: StoredEvent): string {
 
 /**
  * Writes a settlement inside `tx`, the transaction that locked the lease rows it was decided
- * on: the acks in one statement, then each failure. Fenced events are not touched.
+ * on: the acks in one statement, then each failure. Fenced events are not touched. Returns how
+ * many acked events' rows were found and marked.
  */
-export async function applySettlement(store: RelayStore, tx: SqlExecutor, settlement: Settlement, keepHistory: boolean): Promise<void> {
+export async function applySettlement(store: RelayStore, tx: SqlExecutor, settlement: Settlement, keepHistory: boolean): Promise<number> {
   const acked = settlement.decisions.filter((decision) => decision.action === 'ack').map((decision) => decision.event.id);
-  if (acked.length > 0) await store.markPublished(tx, acked, keepHistory);
+  const marked = acked.length > 0 ? await store.markPublished(tx, acked, keepHistory) : 0;
   for (const decision of settlement.decisions) {
     if (decision.action === 'quarantine') await store.quarantine(tx, decision.event.id, decision.reason, decision.status);
     else if (decision.action === 'fail') await store.markFailed(tx, decision.event.id, decision.reason, decision.retryInMs);
   }
+  return marked;
 }
 
 /**
@@ -121,7 +123,7 @@ export async function settleFenced(
   leases: readonly Lease[],
   outcome: BatchOutcome,
   policy: SettlePolicy & { readonly keepHistory: boolean },
-  alsoInTransaction?: (tx: SqlExecutor, settlement: Settlement) => Promise<void>,
+  alsoInTransaction?: (tx: SqlExecutor, settlement: Settlement, marked: number) => Promise<void>,
 ): Promise<Settlement> {
   return db.transaction(async (tx) => {
     const rows =
@@ -132,9 +134,9 @@ export async function settleFenced(
             leases.map((lease) => lease.shard),
           );
     const decided = decideSettlement({ relayId, confirmed: outcome.confirmed, failures: outcome.failures, expired: outcome.expired, leases, rows }, policy);
-    await applySettlement(store, tx, decided, policy.keepHistory);
+    const marked = await applySettlement(store, tx, decided, policy.keepHistory);
     // Under the same lease-row locks: a change-log reader's checkpoint commits with its marks, or neither does.
-    await alsoInTransaction?.(tx, decided);
+    await alsoInTransaction?.(tx, decided, marked);
     return decided;
   });
 }
