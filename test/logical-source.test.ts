@@ -197,12 +197,7 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
       markPublished: async (tx: Parameters<typeof o.dialect.markPublished>[0], ids: readonly string[], keepHistory: boolean) =>
         ++marks === 1 ? 0 : o.dialect.markPublished(tx, ids, keepHistory),
     };
-    const { log, collector, reader, close } = await streamingReader(
-      postgresLogicalSource,
-      cluster.url,
-      { dialect, database: o.database, wakeSources: [] },
-      { brokerUrl, batchSize: 100, dispose: o.dispose },
-    );
+    const { log, collector, reader, close } = await streaming({ ...o, dialect }, 100);
     try {
       await reader.start();
       const event = await writeOne(o.dialect, o.database, 'v-1', 1);

@@ -383,19 +383,20 @@ export class ChangeLogReader implements LogicalReader {
       }
       if (writesCheckpoint && settlement.lostShards.length === 0 && finishes(settlement)) await save(tx, checkpoint);
     };
-    for (let attempt = 1; ; attempt++) {
+    // Two separate budgets: looking again for rows not visible yet is not a database error.
+    let failures = 0;
+    for (;;) {
       try {
         return await settleFenced(this.#dialect, this.#db, this.#owner, this.#leases, outcome, this.#options, alsoInTransaction);
       } catch (error) {
         if (error instanceof RowsNotVisibleYet) {
           lookedAgain++;
-          attempt--;
           await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** lookedAgain));
           continue;
         }
         this.#reportError('ack', error);
-        if (attempt >= SETTLE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        if (++failures >= SETTLE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** failures));
       }
     }
   }

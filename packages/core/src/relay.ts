@@ -59,8 +59,9 @@ const NOTHING_SETTLED: Settlement = Object.freeze({ decisions: [], lostShards: [
  * (`runCycle`): rebalance the shards when due, claim pending rows of the leased shards (position order),
  * publish them in aggregate order (pipelined across aggregates, strictly one after another
  * within one), settle the outcome in ONE fenced transaction (behind the next batch when the
- * broker confirmed it whole), and let the batch open or close the breaker. The {@link Pacer} decides the wait before the next cycle. `stop()` lets the batch in
- * flight finish and gives the leases up. A row is never marked before its confirm; a crash
+ * broker confirmed it whole), and let the batch open or close the breaker. The {@link Pacer}
+ * decides the wait before the next cycle. `stop()` lets the batch in flight finish and gives the
+ * leases up. A row is never marked before its confirm; a crash
  * between confirm and mark re-publishes it (a duplicate the consumer's inbox absorbs), never
  * loses it.
  *
