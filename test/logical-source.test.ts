@@ -212,6 +212,43 @@ describe('PostgreSQL logical-replication source (private cluster, wal_level=logi
     }
   }, 60_000);
 
+  it('a batch the broker confirmed whole is settled behind the next publish: while its settle transaction is held open, later events are delivered, and every event is settled and the slot confirmed past them (fault-injected: every settle held until a later event arrives, up to 3 s)', async () => {
+    const o = await outbox();
+    let settles = 0;
+    let overlapped = 0;
+    let marked = 0;
+    // Each settle waits (a hang guard, not a timing) until an event outside the batches marked so
+    // far was delivered. Settled in place, the next batch is published only after the settle
+    // commits, so no settle ever sees one and `overlapped` stays 0.
+    const dialect = {
+      ...o.dialect,
+      markPublished: async (tx: Parameters<typeof o.dialect.markPublished>[0], ids: readonly string[], keepHistory: boolean) => {
+        settles++;
+        const deadline = Date.now() + 3000;
+        while (log.distinctDelivered <= marked + ids.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        if (log.distinctDelivered > marked + ids.length) overlapped++;
+        const n = await o.dialect.markPublished(tx, ids, keepHistory);
+        marked += n;
+        return n;
+      },
+    };
+    const { log, collector, reader, close } = await streaming({ ...o, dialect }, 10);
+    try {
+      const before = lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn);
+      await reader.start();
+      for (let n = 0; n < 60; n++) log.attempted(await writeOne(o.dialect, o.database, `b-${n % 6}`, n), 'committed');
+      await collector.waitFor(allCommittedDelivered, 60_000);
+      expectDeliveryOk(log.check());
+      await waitUntil(async () => (await countRows(o.database, `"${o.schema}"."outbox_events"`)) === 0);
+      expect(await countRows(o.database, `"${o.schema}"."outbox_published"`)).toBe(60);
+      expect(settles).toBeGreaterThanOrEqual(2);
+      expect(overlapped).toBeGreaterThanOrEqual(1);
+      await waitUntil(async () => lsnToNumber((await readSlotStatus(o.database, o.names.slot, o.dialect.tables))!.confirmedLsn) > before);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
   it('expiry through the reader: an event whose TTL ran out before the reader published it is quarantined as expired and not delivered; a fresh one is delivered', async () => {
     const o = await outbox();
     const { log, collector, reader, close } = await streaming(o, 100);

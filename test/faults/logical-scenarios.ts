@@ -132,7 +132,7 @@ export async function logicalRelayKills(p: {
 }): Promise<void> {
   const s = await logicalSetup(p.database);
   try {
-    // The slot is confirmed after every settled batch, so a kill re-reads at most the batch in
+    // The slot is confirmed after every settled batch, so a kill re-reads at most the two batches in
     // flight (the writers' transactions hold one event each; a batch ends on a commit).
     const current = await killWhilePublishing(s, {
       ...p,

@@ -152,8 +152,12 @@ export interface KillTarget {
  * Scenario 1 (and the logical source's L1): writers paced so the writes span the kills (each kill
  * costs about `msPerKill` of stall), one relay at a time, each SIGKILLed at a random moment once
  * it is publishing and replaced by a fresh process; then the drain, judged by the checker, with
- * duplicates bounded by one batch per kill. Returns the last relay, still running.
+ * duplicates bounded by two batches per kill (a clean batch settles behind the next one's publish,
+ * so a kill can leave both unsettled). Returns the last relay, still running.
  */
+/** Batches a relay or reader can hold published but unsettled: the one settling behind, the one publishing. */
+const UNSETTLED_BATCHES = 2;
+
 export async function killWhilePublishing(
   s: KillTarget,
   p: {
@@ -190,10 +194,10 @@ export async function killWhilePublishing(
   }
   const stats = await writers;
   const drainMs = await drain(s.collector, 180_000);
-  const report = checkAndRecord(`${p.scenario} x${kills}`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * p.batchSize}; seed ${p.seed}`);
+  const report = checkAndRecord(`${p.scenario} x${kills}`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * UNSETTLED_BATCHES * p.batchSize}; seed ${p.seed}`);
   expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
   expect(stats.committed).toBe(p.events);
-  expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * p.batchSize);
+  expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * UNSETTLED_BATCHES * p.batchSize);
   return current;
 }
 

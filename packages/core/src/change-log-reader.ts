@@ -57,7 +57,7 @@ const IDLE_CHECKPOINT_MS = 30_000;
  * {@link publishBatch} (per-aggregate chains, confirms), settled with {@link settleFenced} (rows
  * moved to history or deleted: the table stays small), and the checkpoint moves only past the
  * last transaction whose events were ALL settled. A crash re-reads from the checkpoint:
- * duplicates, bounded by the batch, never a gap. A batch is retried (transient failures with the
+ * duplicates, bounded by two batches (one settling behind the other's publish), never a gap. A batch is retried (transient failures with the
  * breaker's backoff, permanent ones after their retry delay) until every event of it is acked or
  * quarantined, so nothing later in the log overtakes it.
  */
@@ -80,6 +80,8 @@ export class ChangeLogReader implements LogicalReader {
   #bufferedEvents = 0;
   #paused = false;
   #publishing = false;
+  /** The settle (and log confirm) of the last clean batch, running behind the next batch's publish: true when it settled, false when the leases were lost. */
+  #behind: Promise<boolean | { error: unknown }> | null = null;
   /** The position this reader last checkpointed (or found on resume). */
   #confirmed = '';
   /** A keepalive position past {@link #confirmed} with nothing unsettled before it, not yet saved (database checkpoints only). */
@@ -219,11 +221,15 @@ export class ChangeLogReader implements LogicalReader {
         const batch = this.#takeBatch();
         if (batch.length > 0) {
           if (!(await this.#publishUntilSettled(batch))) break;
+        } else if (this.#behind !== null) {
+          if (!(await this.#settledBehind())) break;
         } else if (!(await this.#saveIdlePosition())) break;
         else await this.#idle(this.#tickMs);
       }
     } finally {
       clearInterval(renewing);
+      // Its confirm goes through the stream: before the stream stops.
+      await this.#settledBehind().catch((error: unknown) => this.#reportError('ack', error));
       this.#stream = null;
       await stream.stop();
       await streaming;
@@ -260,7 +266,7 @@ export class ChangeLogReader implements LogicalReader {
    * Otherwise a requested reply repeats the last confirmed position.
    */
   #onKeepalive(position: string, mustReply: boolean, inTransaction: boolean): void {
-    const idle = this.#buffer.length === 0 && !this.#publishing && !inTransaction;
+    const idle = this.#buffer.length === 0 && !this.#publishing && this.#behind === null && !inTransaction;
     if (idle && this.#log.isAfter(position, this.#confirmed)) {
       if (this.#log.saveCheckpoint === undefined) this.#confirm(position);
       else this.#idlePosition = position;
@@ -312,6 +318,12 @@ export class ChangeLogReader implements LogicalReader {
    * the log up to its last commit (a database checkpoint is written by the settle that finished
    * the batch). False when the leases were lost (the batch is left to the next reader, which
    * re-reads it from the checkpoint).
+   *
+   * A batch the broker confirmed whole on its first attempt is settled behind: its fenced
+   * transaction and its confirm run while the next batch is published, so an event that arrives
+   * meanwhile waits for one publish, not a publish and a settle. One settle at a time, in log
+   * order, so the checkpoint never passes an unsettled batch; a batch with any failure waits for
+   * the settle behind and is settled (and retried) in place, so nothing later overtakes it.
    */
   async #publishUntilSettled(batch: readonly ChangeItem[]): Promise<boolean> {
     this.#publishing = true;
@@ -329,14 +341,19 @@ export class ChangeLogReader implements LogicalReader {
           continue;
         }
         const outcome = pending.length > 0 ? await this.#publish(pending) : EMPTY_OUTCOME;
+        if (!(await this.#settledBehind())) return false;
+        if (attempt === 0 && pending.length > 0 && outcome.confirmed.length === pending.length && this.#state === 'running') {
+          if (this.#breaker.isTripped) this.#closeBreaker();
+          this.#behind = this.#settleBehind(outcome, checkpoint).then(
+            (settled) => settled,
+            (error: unknown) => ({ error }),
+          );
+          return true;
+        }
         const before = pending;
         const settlement = await this.#settle(outcome, checkpoint, (decided) => remaining(before, decided).length === 0);
         if (settlement.lostShards.length > 0) {
-          this.#logger.warn(
-            { relayId: this.id, shards: settlement.lostShards.length, events: countDecisions(settlement).fenced },
-            'lease lost: marks refused, the new reader publishes these events',
-          );
-          this.#leases = [];
+          this.#lostLeases(settlement);
           return false;
         }
         this.#report(settlement);
@@ -351,6 +368,37 @@ export class ChangeLogReader implements LogicalReader {
     } finally {
       this.#publishing = false;
     }
+  }
+
+  /** Settles a batch confirmed whole and confirms the log past it; false when the leases were lost. */
+  async #settleBehind(outcome: PublishOutcome, checkpoint: string | null): Promise<boolean> {
+    const settlement = await this.#settle(outcome, checkpoint, (decided) => remaining(outcome.confirmed, decided).length === 0);
+    if (settlement.lostShards.length > 0) {
+      this.#lostLeases(settlement);
+      return false;
+    }
+    this.#report(settlement);
+    if (checkpoint !== null) this.#confirm(checkpoint);
+    return true;
+  }
+
+  /** Waits for the settle running behind, if any: false when it found the leases lost; its error thrown. */
+  async #settledBehind(): Promise<boolean> {
+    const behind = this.#behind;
+    if (behind === null) return true;
+    // Cleared only once it finished: until then a keepalive must not checkpoint past its batch.
+    const settled = await behind;
+    this.#behind = null;
+    if (typeof settled !== 'boolean') throw settled.error;
+    return settled;
+  }
+
+  #lostLeases(settlement: Settlement): void {
+    this.#logger.warn(
+      { relayId: this.id, shards: settlement.lostShards.length, events: countDecisions(settlement).fenced },
+      'lease lost: marks refused, the new reader publishes these events',
+    );
+    this.#leases = [];
   }
 
   #publish(events: readonly StoredEvent[]): Promise<PublishOutcome> {
