@@ -4,6 +4,8 @@
 // relay's share of the parent's event loop. Protocol (IPC): the child opens the database and the
 // publisher, starts the source, sends { ready: true }, waits for 'stop', stops it and sends
 // { stopped: true, cpuMs } (its own CPU between the two), then exits.
+import { localCommits } from '@outboxkit/core';
+import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase, pgListener } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
 import { CDC_SOURCES } from './scenarios/cdc.mjs';
@@ -12,12 +14,25 @@ const job = JSON.parse(process.argv[2] ?? '{}');
 
 /** The few parts of a benchmark target (lib/targets.mjs) a source's reader uses. */
 function openTarget({ kind, url, schema }) {
-  if (kind !== 'postgres') throw new Error(`source-child: database ${kind} is not supported here yet`);
-  return {
-    dialect: createPostgresDialect({ tables: { schema }, notify: { channel: schema } }),
-    db: pgDatabase(createPgPool(url, { max: 4 })),
-    wakeSources: (wake) => (wake ? [pgListener({ connect: url, channel: schema })] : []),
-  };
+  if (kind === 'postgres') {
+    return {
+      url,
+      dialect: createPostgresDialect({ tables: { schema }, notify: { channel: schema } }),
+      db: pgDatabase(createPgPool(url, { max: 4 })),
+      wakeSources: (wake) => (wake ? [pgListener({ connect: url, channel: schema })] : []),
+    };
+  }
+  if (kind === 'mysql') {
+    return {
+      url,
+      dialect: createMysqlDialect(),
+      db: mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })),
+      // The in-process commit signal, as the target gives it: the producers commit in the parent,
+      // so here it never fires and the relay polls.
+      wakeSources: (wake) => (wake ? [localCommits] : []),
+    };
+  }
+  throw new Error(`source-child: database ${kind} is not supported here`);
 }
 
 try {
@@ -26,7 +41,7 @@ try {
   const target = openTarget(job.database);
   const publisher = createRabbitPublisher({ connection: job.broker.url, exchange: job.broker.exchange, declareExchange: false });
   await publisher.connected(AbortSignal.timeout(10_000));
-  const reader = source.reader({ relayOptions: job.relayOptions }, target, publisher, job.database.url);
+  const reader = source.reader({ relayOptions: job.relayOptions }, target, publisher);
   await reader.start();
   const stop = new Promise((resolve) => process.once('message', resolve));
   const cpu = process.cpuUsage();

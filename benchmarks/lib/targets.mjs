@@ -33,6 +33,7 @@ const HISTORY_CHUNK = 100_000;
 /**
  * @typedef {object} Target
  * @property {'postgres'|'mysql'|'sqlite'} kind
+ * @property {string} [url]  a URL reaching this target's tables (PostgreSQL: the server, the schema is the dialect's; MariaDB: its database); none for SQLite
  * @property {import('@outboxkit/core').Dialect} dialect      the relay's dialect (PostgreSQL: NOTIFY on, a channel of its own)
  * @property {import('@outboxkit/core').SqlDatabase} db        the relay's pool
  * @property {(wake: boolean) => import('@outboxkit/core').WakeSource[]} wakeSources  wake-ups for the relay: LISTEN or the in-process signal, or none
@@ -100,6 +101,7 @@ async function openPostgres(serverUrl, producerConnections) {
     postgres: { schema, serverUrl },
     /** What a relay process needs to open this database (see lib/relay-child.mjs). */
     childConfig: () => ({ kind: 'postgres', url: serverUrl, schema }),
+    url: serverUrl,
     dialect,
     db,
     wakeSources: (wake) => (wake ? [pgListener({ connect: serverUrl, channel: schema })] : []),
@@ -166,6 +168,7 @@ async function openMysql(serverUrl, producerConnections) {
     kind: 'mysql',
     producerConnections,
     childConfig: () => ({ kind: 'mysql', url: url.toString() }),
+    url: url.toString(),
     dialect,
     db,
     wakeSources: (wake) => (wake ? [localCommits] : []),

@@ -60,24 +60,26 @@ describe('benchmark harness', () => {
     expect(markdown).toMatch(/\| Amazon SQS FIFO \| [\d,.]+ \(/);
   });
 
-  it('runs the cdc scenario on its private wal_level=logical cluster and writes the polling vs CDC table, the peer included', async () => {
+  it('runs the cdc scenario on its private wal_level=logical cluster and binlog MariaDB and writes the polling vs CDC table, the peer included', async () => {
     const { main } = await import('../run.mjs');
     const written = await main(['--quick', '--only', 'cdc', '--runs', '1', '--events', '300', '--out', join(out, 'cdc')]);
     expect(written.failed).toBe(0);
 
     const result = JSON.parse(readFileSync(written.jsonPath, 'utf8')).scenarios.cdc.result;
-    expect(Object.keys(result.sources)).toEqual(['poll-nowake', 'poll', 'logical']);
+    expect(Object.keys(result.sources)).toEqual(['poll-nowake', 'poll', 'logical', 'mysql-poll-nowake', 'mysql-poll', 'binlog']);
     for (const source of Object.values(result.sources) as { drain: { rate: { median: number } }; steady: { events: { median: number } }[] }[]) {
       expect(source.drain.rate.median).toBeGreaterThan(0);
       expect(source.steady[0]!.events.median).toBeGreaterThan(0);
     }
     for (const key of ['none', 'poll', 'logical', 'logical/none', 'poll-tx/none']) expect(result.producer.postgres[key].median, key).toBeGreaterThan(0);
+    for (const key of ['none', 'mysql-poll', 'binlog', 'binlog/none', 'binlog-tx/none']) expect(result.producer.mysql[key].median, key).toBeGreaterThan(0);
     expect(result.peer.errors).toEqual([]);
     expect(result.peer.drain.rate.median).toBeGreaterThan(0);
 
     const markdown = readFileSync(written.mdPath, 'utf8');
     expect(markdown).toContain('### Polling vs CDC');
-    expect(markdown).toMatch(/\| `logical` \(logical replication \(pgoutput slot\)\) \| [\d,.]+ \(/);
+    expect(markdown).toMatch(/\| PostgreSQL \| `logical` \(logical replication \(pgoutput slot\)\) \| [\d,.]+ \(/);
+    expect(markdown).toMatch(/\| MariaDB \| `binlog` \(MariaDB row binlog \(checkpoint row\)\) \| [\d,.]+ \(/);
     expect(markdown).toMatch(/\| pg-transactional-outbox 0\.5\.7, logical-replication listener \(child process\) \| [\d,.]+ \(/);
   }, 180_000);
 });

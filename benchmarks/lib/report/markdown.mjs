@@ -315,6 +315,7 @@ const RENDERERS = {
       return point?.percentiles ? spread(point.percentiles[key], 1) : 'failed';
     };
     const rows = sources.map(([id, source]) => [
+      DB_NAMES[source.database] ?? source.database,
       `\`${id}\` (${source.label})`,
       spread(source.drain.rate),
       spread(source.drain.dbCpuUsPerEvent),
@@ -327,6 +328,7 @@ const RENDERERS = {
       ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.dbCpuUsPerEvent)),
     ]);
     const head = [
+      'database',
       'source',
       'drain events/s',
       'DB CPU µs/event (drain)',

@@ -1,11 +1,12 @@
-// Scenario "cdc": polling + wake-ups vs log-based change data capture, in one run, on one private
-// database server started for the purpose (the shared PostgreSQL runs wal_level=replica), with
-// RabbitMQ. Each source is one entry of CDC_SOURCES; a source on another database (MariaDB's
-// binlog) is one more entry with its `database` naming a server of CDC_SERVERS.
+// Scenario "cdc": polling + wake-ups vs log-based change data capture, in one run, on private
+// database servers started for the purpose (the shared PostgreSQL runs wal_level=replica, the
+// shared MariaDB log_bin=OFF), with RabbitMQ. Each source is one entry of CDC_SOURCES, its
+// `database` naming the server of CDC_SERVERS it runs on.
 import { fork } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
+import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
 import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
 import { commitLatencyFor, openLoop, producerPoolSize, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
@@ -24,6 +25,16 @@ const CDC_SERVERS = {
       return { url: cluster.url, cpuMs: () => processTreeCpuMs(cluster.pid), close: () => cluster.dispose() };
     },
   },
+  mysql: {
+    name: 'private MariaDB server (--log-bin --binlog-format=ROW)',
+    async start() {
+      const { startMariaDbInstance } = await import('@outboxkit/testkit');
+      // Its URL is root's (every grant, the binlog reader's REPLICATION SLAVE and BINLOG MONITOR included).
+      const maria = await startMariaDbInstance({ binlog: { serverId: 7 } });
+      // mariadbd is one process: its threads' CPU is in its own /proc stat.
+      return { url: maria.url, cpuMs: () => processTreeCpuMs(maria.pid), close: () => maria.dispose() };
+    },
+  },
 };
 
 /**
@@ -31,12 +42,15 @@ const CDC_SERVERS = {
  * whether the transaction sends the wake-up), what it needs before events are written
  * (`prepare`, e.g. a replication slot), and how to run it (`reader` -> `{ start, stop }`).
  */
-/** outboxkit's polling relay as a source, with the LISTEN/NOTIFY wake-up or without any. */
-function pollingSource({ id, label, wake }) {
+/**
+ * outboxkit's polling relay on `database` as a source, with the target's wake-up (PostgreSQL's
+ * LISTEN/NOTIFY; MariaDB's in-process commit signal) or without any.
+ */
+function pollingSource({ id, label, database, wake }) {
   return {
     id,
     label,
-    database: 'postgres',
+    database,
     notify: wake,
     prepare: async () => {},
     reader: (ctx, target, publisher) =>
@@ -45,10 +59,20 @@ function pollingSource({ id, label, wake }) {
   };
 }
 
+/** `run --source logical`'s reader (`connector`: the database's LogicalSourceConnector) on the target's own URL. */
+function changeLogReader(connector) {
+  return (ctx, target, publisher) =>
+    connector.reader(
+      target.url,
+      { dialect: target.dialect, database: target.db, wakeSources: [] },
+      { publisher, ...withoutPolling(ctx.relayOptions), poisonPolicy: 'dead-letter' },
+    );
+}
+
 export const CDC_SOURCES = [
   // The design's trade-off table has a column for polling alone: it is measured too.
-  pollingSource({ id: 'poll-nowake', label: 'polling only, no wake-up', wake: false }),
-  pollingSource({ id: 'poll', label: 'polling + LISTEN/NOTIFY wake-ups', wake: true }),
+  pollingSource({ id: 'poll-nowake', label: 'polling only, no wake-up', database: 'postgres', wake: false }),
+  pollingSource({ id: 'poll', label: 'polling + LISTEN/NOTIFY wake-ups', database: 'postgres', wake: true }),
   {
     id: 'logical',
     label: 'logical replication (pgoutput slot)',
@@ -56,13 +80,29 @@ export const CDC_SOURCES = [
     // A change log needs no wake-up: the producers' transactions send no NOTIFY.
     notify: false,
     prepare: (target) => setupLogicalSource(target.db, target.dialect.tables, resolveLogicalNames(target.dialect.tables)),
-    reader: (ctx, target, publisher, url) =>
-      postgresLogicalSource.reader(
-        url,
-        { dialect: target.dialect, database: target.db, wakeSources: [] },
-        { publisher, ...withoutPolling(ctx.relayOptions), poisonPolicy: 'dead-letter' },
-      ),
+    reader: changeLogReader(postgresLogicalSource),
     cleanup: (target) => dropSlot(target.db, resolveLogicalNames(target.dialect.tables).slot),
+  },
+  pollingSource({ id: 'mysql-poll-nowake', label: 'MariaDB polling only, no wake-up', database: 'mysql', wake: false }),
+  // MariaDB has no cross-process wake-up: the signal reaches a relay in the producers' process only,
+  // so with the relay in its own process (the producer figures) this is polling alone.
+  pollingSource({
+    id: 'mysql-poll',
+    label: 'MariaDB polling + in-process commit signal (none across processes: polling only in the producer run)',
+    database: 'mysql',
+    wake: true,
+  }),
+  {
+    id: 'binlog',
+    label: 'MariaDB row binlog (checkpoint row)',
+    database: 'mysql',
+    notify: false,
+    // `setup-logical`: checks the binlog settings, creates the checkpoint at the current position
+    // (the bench targets use the default table names, which `{}` resolves to).
+    prepare: (target) => mysqlBinlogSource.setup(target.url, {}),
+    reader: changeLogReader(mysqlBinlogSource),
+    // The checkpoint table lives in the target's database; gone, the next prepare starts afresh.
+    cleanup: (target) => target.db.query(`DROP TABLE IF EXISTS \`${CHECKPOINT_TABLE}\``),
   },
 ];
 
@@ -73,7 +113,8 @@ export const cdc = {
   id: 'cdc',
   title: 'Polling vs CDC (log-based change data capture)',
   describe: (s) =>
-    `On a private database server started for this scenario (PostgreSQL with wal_level=logical: the shared one runs wal_level=replica), the same run, RabbitMQ: ` +
+    'On private database servers started for this scenario (PostgreSQL with wal_level=logical: the shared one runs wal_level=replica; MariaDB with ' +
+    '--log-bin --binlog-format=ROW: the shared one runs log_bin=OFF), the same run, RabbitMQ: ' +
     `sources ${CDC_SOURCES.map((source) => `\`${source.id}\` (${source.label})`).join(', ')}. Per source: drain of ${s.cdcEvents.toLocaleString('en')} events over ${s.aggregates} aggregates ` +
     '(written first, the source started with the clock, until every event is consumed); commit -> consume latency in an open loop at ' +
     `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that source's own drain rate (${s.cdcSteadySeconds} s windows); ` +
@@ -125,7 +166,7 @@ function sourceDrain(ctx, source, server) {
       await target.prewrite(count, ctx.sizes.aggregates);
       const counter = await broker.consume();
       const publisher = broker.publisher();
-      const reader = source.reader(ctx, target, publisher, ctx.urls[source.database]);
+      const reader = source.reader(ctx, target, publisher);
       try {
         const cpuBefore = server.cpuMs();
         const { cpuMs, wallMs } = await withResources(async () => {
@@ -160,7 +201,7 @@ async function sourceSteady(ctx, source, server, drainRate) {
         try {
           return await repeat(ctx, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, async () => {
             const publisher = broker.publisher();
-            const reader = source.reader(ctx, target, publisher, ctx.urls[source.database]);
+            const reader = source.reader(ctx, target, publisher);
             const system = {
               start: () => reader.start(),
               async stop() {
@@ -219,7 +260,7 @@ async function producerRates(ctx, kind, server) {
               Array.from({ length: ctx.sizes.producerConcurrency }, async () => {
                 while (performance.now() < until) {
                   const n = i++;
-                  await target.businessTx(n, { outbox: true, notify: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
+                  await target.businessTx(n, { outbox: true, notify: variant.notify, wake: variant.notify, event: orderEvent(n, ctx.sizes.aggregates) });
                   commits++;
                 }
               }),
@@ -332,9 +373,10 @@ async function dropSlot(db, slot) {
 }
 
 /**
- * User + system CPU (ms) of a server's process tree: the postmaster, its live children
- * (backends, walsenders, background workers) and, through its cutime/cstime, the children
- * that already exited (the postmaster reaps them). Linux /proc; clock ticks of 10 ms (CLK_TCK 100).
+ * User + system CPU (ms) of a server's process tree: the root (the postmaster; mariadbd, one
+ * process whose threads all count in its own stat), its live children (backends, walsenders,
+ * background workers) and, through its cutime/cstime, the children that already exited (the
+ * postmaster reaps them). Linux /proc; clock ticks of 10 ms (CLK_TCK 100).
  */
 function processTreeCpuMs(rootPid) {
   if (rootPid === null) return NaN;
