@@ -194,7 +194,12 @@ export async function killWhilePublishing(
   }
   const stats = await writers;
   const drainMs = await drain(s.collector, 180_000);
-  const report = checkAndRecord(`${p.scenario} x${kills}`, s.log, drainMs, `batch ${p.batchSize}; dup bound ${kills * UNSETTLED_BATCHES * p.batchSize}; seed ${p.seed}`);
+  const report = checkAndRecord(
+    `${p.scenario} x${kills}`,
+    s.log,
+    drainMs,
+    `batch ${p.batchSize}; dup bound ${kills * UNSETTLED_BATCHES * p.batchSize}; seed ${p.seed}`,
+  );
   expect(kills, 'every planned kill happened while events were still flowing').toBe(p.kills);
   expect(stats.committed).toBe(p.events);
   expect(report.duplicateDeliveries).toBeLessThanOrEqual(kills * UNSETTLED_BATCHES * p.batchSize);
