@@ -57,9 +57,10 @@ const IDLE_CHECKPOINT_MS = 30_000;
  * {@link publishBatch} (per-aggregate chains, confirms), settled with {@link settleFenced} (rows
  * moved to history or deleted: the table stays small), and the checkpoint moves only past the
  * last transaction whose events were ALL settled. A crash re-reads from the checkpoint:
- * duplicates, bounded by two batches (one settling behind the other's publish), never a gap. A batch is retried (transient failures with the
- * breaker's backoff, permanent ones after their retry delay) until every event of it is acked or
- * quarantined, so nothing later in the log overtakes it.
+ * duplicates, bounded by two batches (one settling behind the other's publish), never a gap. A
+ * batch is retried (transient failures with the breaker's backoff, permanent ones after their
+ * retry delay) until every event of it is acked or quarantined, so nothing later in the log
+ * overtakes it.
  */
 export class ChangeLogReader implements LogicalReader {
   readonly id: string;
@@ -344,10 +345,7 @@ export class ChangeLogReader implements LogicalReader {
         if (!(await this.#settledBehind())) return false;
         if (attempt === 0 && pending.length > 0 && outcome.confirmed.length === pending.length && this.#state === 'running') {
           if (this.#breaker.isTripped) this.#closeBreaker();
-          this.#behind = this.#settleBehind(outcome, checkpoint).then(
-            (settled) => settled,
-            (error: unknown) => ({ error }),
-          );
+          this.#behind = this.#settleBehind(outcome, checkpoint).catch((error: unknown) => ({ error }));
           return true;
         }
         const before = pending;
