@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forgetOnExit, killOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
+import { listensOn, waitUntilStopped } from './proc.js';
 
 /** A private RabbitMQ node for fault tests: its own ports, data directory and node name. */
 export interface RabbitNode {
@@ -141,14 +142,21 @@ class PrivateRabbitNode implements RabbitNode {
       this.#pid = null;
     });
     const deadline = Date.now() + this.startTimeoutMs;
+    // The spawned script is a shell that runs beam.smp as its child; signals must reach the VM,
+    // which the pid file names. Ready means that VM holds the listening socket: a port answered
+    // by anything else (another process that took the port, or a check before the pid file is
+    // written) would have pause() freeze the wrong process.
     await waitForPort(
       this.port,
       deadline,
       () => this.#child !== child,
       () => `RabbitMQ node ${this.nodeName} in ${this.dir}:\n${this.#output}${this.#logTail()}`,
+      () => {
+        const vm = readPid(pidFile);
+        return vm !== undefined && listensOn(vm, this.port) !== false;
+      },
     );
-    // The script's child is beam.smp; the pid file names it (signals go to the VM itself).
-    this.#pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : child.pid!;
+    this.#pid = readPid(pidFile)!;
     killOnExit(this.#pid);
   }
 
@@ -171,6 +179,8 @@ class PrivateRabbitNode implements RabbitNode {
 
   pause(): void {
     this.#signal('SIGSTOP');
+    // SIGSTOP is delivered asynchronously; the caller's next step must meet a frozen VM.
+    if (this.#pid !== null) waitUntilStopped(this.#pid);
   }
 
   resume(): void {
@@ -216,6 +226,13 @@ class PrivateRabbitNode implements RabbitNode {
       return '';
     }
   }
+}
+
+/** The VM's pid from RabbitMQ's pid file, or undefined until it has been written whole. */
+function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function isAlive(pid: number): boolean {
