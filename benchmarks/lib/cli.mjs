@@ -33,6 +33,7 @@ export const FULL = Object.freeze({
   // the open-loop window per load level.
   cdcEvents: 10_000,
   cdcSteadySeconds: 5,
+  cdcCapacitySeconds: 1,
 });
 
 export const QUICK = Object.freeze({
@@ -57,6 +58,7 @@ export const QUICK = Object.freeze({
   trickleSeconds: 2,
   cdcEvents: 1000,
   cdcSteadySeconds: 1,
+  cdcCapacitySeconds: 0.5,
 });
 
 export const DATABASES = ['postgres', 'mysql', 'sqlite'];

@@ -67,8 +67,13 @@ describe('benchmark harness', () => {
 
     const result = JSON.parse(readFileSync(written.jsonPath, 'utf8')).scenarios.cdc.result;
     expect(Object.keys(result.sources)).toEqual(['poll-nowake', 'poll', 'logical', 'mysql-poll-nowake', 'mysql-poll', 'binlog']);
-    for (const source of Object.values(result.sources) as { drain: { rate: { median: number } }; steady: { events: { median: number } }[] }[]) {
+    type Source = { drain: { rate: { median: number } }; capacity: number; steady: { fraction: number; targetRate: number; events: { median: number } }[] };
+    for (const source of Object.values(result.sources) as Source[]) {
       expect(source.drain.rate.median).toBeGreaterThan(0);
+      // Load levels are fractions of the end-to-end capacity, which the drain rate bounds.
+      expect(source.capacity).toBeGreaterThan(0);
+      expect(source.capacity).toBeLessThanOrEqual(source.drain.rate.median);
+      expect(source.steady[0]!.targetRate).toBeCloseTo(Math.max(1, source.capacity * source.steady[0]!.fraction), 6);
       expect(source.steady[0]!.events.median).toBeGreaterThan(0);
     }
     for (const key of ['none', 'poll', 'logical', 'logical/none', 'poll-tx/none']) expect(result.producer.postgres[key].median, key).toBeGreaterThan(0);

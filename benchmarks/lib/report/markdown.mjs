@@ -319,6 +319,7 @@ const RENDERERS = {
       `\`${id}\` (${source.label})`,
       spread(source.drain.rate),
       spread(source.drain.dbCpuUsPerEvent),
+      source.capacity === undefined ? '-' : `${num(source.capacity)} (${spread(source.saturation.percentiles.p99, 1)})`,
       spread(producerOf(source)?.[id]),
       spread(producerOf(source)?.[`${id}/none`], 2),
       spread(producerOf(source)?.[`${id}-tx/none`], 2),
@@ -332,6 +333,7 @@ const RENDERERS = {
       'source',
       'drain events/s',
       'DB CPU µs/event (drain)',
+      'end-to-end capacity commits/s (p99 ms there)',
       'producer commits/s (source running)',
       'producer / no wake-up (source running)',
       'producer / no wake-up (its transaction alone)',
@@ -353,7 +355,7 @@ const RENDERERS = {
       '',
       `Producer baseline (the same business transaction + outbox event, no wake-up, no relay running): ${baselines.join('; ')}. ` +
         '"Source running": the source in a process of its own beside the producers (on a small machine they share the cores); "its transaction alone": ' +
-        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, each source at its own drain rate's fractions; DB CPU is the database server's processes (user + system) per event.",
+        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, each source at fractions of its own end-to-end capacity: the commit rate an open loop offered the source's drain rate achieved (producers, database, source and consumer on the same cores), at most the drain rate; DB CPU is the database server's processes (user + system) per event.",
       '',
       table(
         ['', 'events/s', `outboxkit \`${peer.comparedWith}\` / peer`],

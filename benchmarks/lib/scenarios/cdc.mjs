@@ -124,7 +124,8 @@ export const cdc = {
     '--log-bin --binlog-format=ROW: the shared one runs log_bin=OFF), the same run, RabbitMQ: ' +
     `sources ${CDC_SOURCES.map((source) => `\`${source.id}\` (${source.label})`).join(', ')}. Per source: drain of ${s.cdcEvents.toLocaleString('en')} events over ${s.aggregates} aggregates ` +
     '(written first, the source started with the clock, until every event is consumed); commit -> consume latency in an open loop at ' +
-    `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that source's own drain rate (${s.cdcSteadySeconds} s windows); ` +
+    `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that source's end-to-end capacity (${s.cdcSteadySeconds} s windows; the capacity is the commit rate ` +
+    `an open loop offered the source's drain rate for ${s.cdcCapacitySeconds} s achieved, producers, database, source and consumer sharing the machine, and at most the drain rate); ` +
     `producer commits/s (closed loop, ${s.producerConcurrency} producers, ${s.producerSeconds} s, business transaction + outbox event) with the source running, ` +
     'against the same transaction without any wake-up and no relay at all (CDC needs no NOTIFY); and database server CPU (user + system of all its processes, from /proc) per event. ' +
     `The peer pg-transactional-outbox 0.5.7 drains the same ${s.cdcEvents.toLocaleString('en')} events with its logical-replication listener (its README's replication setup, ` +
@@ -145,8 +146,8 @@ export const cdc = {
         const server = servers[source.database];
         const drains = await repeat(ctx, `cdc drain ${source.id}`, () => sourceDrain(sctx, source, server));
         const drain = summarizeRuns(drains);
-        const steady = await sourceSteady(sctx, source, server, drain.rate.median);
-        sources[source.id] = { label: source.label, database: source.database, drain, steady };
+        const { capacity, saturation, steady } = await sourceSteady(sctx, source, server, drain.rate.median);
+        sources[source.id] = { label: source.label, database: source.database, drain, capacity, saturation, steady };
       }
       const producer = {};
       for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind, servers[kind]);
@@ -193,56 +194,77 @@ function sourceDrain(ctx, source, server) {
   });
 }
 
-/** Open-loop latency at each configured fraction of the source's drain rate; one target per figure, a fresh reader and slot per run. */
+/**
+ * Open-loop latency at each configured fraction of the source's end-to-end capacity: the commit
+ * rate the whole system sustains with this source (producers, database, source and consumer on
+ * the same cores), measured as the achieved rate of an open loop offered the source's drain rate,
+ * and never above that drain rate. The drain rate alone overstates it on a small machine: there
+ * the producers' own transactions saturate the cores first, and fractions of the drain rate
+ * offered more than the system could commit (latency then measures a queue, not the source).
+ * One target per figure, a fresh reader and slot per run.
+ */
 async function sourceSteady(ctx, source, server, drainRate) {
-  const points = [];
   const latencyMs = await commitLatencyFor(ctx, source.database);
-  for (const fraction of ctx.sizes.steadyFractions) {
-    const rate = Math.max(1, drainRate * fraction);
+  const openLoopAt = (rate, label, seconds = ctx.sizes.cdcSteadySeconds) => {
     const producerConnections = producerPoolSize(source.database, rate, latencyMs);
-    const runs = await withSetup(
-      ctx,
-      source.database,
-      async (target, broker) =>
-        // A fresh slot (checkpoint) per run: a reader started on the previous run's slot first
-        // re-decodes the WAL since its restart_lsn, which PostgreSQL moves only at its running-xacts
-        // snapshots (every 15 s), so all of the previous 5 s window: a restart's cost (300-500 ms
-        // of stall seen), not the steady state measured here.
-        repeat(ctx, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, async () => {
-          await source.prepare(target);
-          try {
-            const publisher = broker.publisher();
-            const reader = source.reader(ctx, target, publisher);
-            const system = {
-              // Timed from an open stream, as polling is from its first claim: the connection's
-              // set-up is a start-up cost, not steady-state latency.
-              async start() {
-                await reader.start();
-                const deadline = Date.now() + 30_000;
-                while (source.streaming !== undefined && !(await source.streaming(target))) {
-                  if (Date.now() > deadline) throw new Error(`cdc: ${source.id} did not open its stream within 30 s`);
-                  await sleep(20);
-                }
-              },
-              async stop() {
-                await reader.stop();
-                await publisher.close();
-              },
-              write: (i) => target.businessTx(i, { outbox: true, notify: source.notify, wake: source.notify, event: orderEvent(i, ctx.sizes.aggregates) }),
-            };
-            const cpuBefore = server.cpuMs();
-            const result = await openLoop(ctx, broker, system, { rate, seconds: ctx.sizes.cdcSteadySeconds });
-            const dbCpuMs = server.cpuMs() - cpuBefore;
-            return { ...result, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / Math.max(1, result.events) };
-          } finally {
-            await source.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
-          }
-        }),
-      { producerConnections },
-    );
-    points.push({ ...steadyPoint(fraction, rate, runs, producerConnections), dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)) });
+    return withSetup(ctx, source.database, (target, broker) => repeat(ctx, label, () => steadyRun(ctx, source, server, target, broker, rate, seconds)), {
+      producerConnections,
+    }).then((runs) => ({ ...steadyPoint(1, rate, runs, producerConnections), dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)) }));
+  };
+  // A short window: offered more than it can commit, the loop runs until its backlog is committed.
+  const saturation = await openLoopAt(
+    drainRate,
+    `cdc capacity ${source.id} (offered its drain rate, ${Math.round(drainRate)}/s)`,
+    ctx.sizes.cdcCapacitySeconds,
+  );
+  const capacity = Math.min(drainRate, saturation.achievedRate.median);
+  const points = [];
+  for (const fraction of ctx.sizes.steadyFractions) {
+    const rate = Math.max(1, capacity * fraction);
+    const point = await openLoopAt(rate, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`);
+    points.push({ ...point, fraction });
   }
-  return points;
+  return {
+    capacity,
+    saturation: { offeredRate: saturation.offeredRate, achievedRate: saturation.achievedRate, percentiles: saturation.percentiles },
+    steady: points,
+  };
+}
+
+/** One open-loop window of `seconds` at `rate` on a fresh slot (checkpoint) and reader. */
+async function steadyRun(ctx, source, server, target, broker, rate, seconds) {
+  // A fresh slot per run: a reader started on the previous run's slot first re-decodes the WAL
+  // since its restart_lsn, which PostgreSQL moves only at its running-xacts snapshots (every
+  // 15 s), so all of the previous 5 s window: a restart's cost (300-500 ms of stall seen), not
+  // the steady state measured here.
+  await source.prepare(target);
+  try {
+    const publisher = broker.publisher();
+    const reader = source.reader(ctx, target, publisher);
+    const system = {
+      // Timed from an open stream, as polling is from its first claim: the connection's set-up
+      // is a start-up cost, not steady-state latency.
+      async start() {
+        await reader.start();
+        const deadline = Date.now() + 30_000;
+        while (source.streaming !== undefined && !(await source.streaming(target))) {
+          if (Date.now() > deadline) throw new Error(`cdc: ${source.id} did not open its stream within 30 s`);
+          await sleep(20);
+        }
+      },
+      async stop() {
+        await reader.stop();
+        await publisher.close();
+      },
+      write: (i) => target.businessTx(i, { outbox: true, notify: source.notify, wake: source.notify, event: orderEvent(i, ctx.sizes.aggregates) }),
+    };
+    const cpuBefore = server.cpuMs();
+    const result = await openLoop(ctx, broker, system, { rate, seconds });
+    const dbCpuMs = server.cpuMs() - cpuBefore;
+    return { ...result, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / Math.max(1, result.events) };
+  } finally {
+    await source.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
+  }
 }
 
 /**
