@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // One source of scenario "cdc" (lib/scenarios/cdc.mjs, CDC_SOURCES) running in a process of its
-// own while the parent's producers commit, so the producers' commit rate is not also the
-// relay's share of the parent's event loop. Protocol (IPC): the child opens the database and the
+// own while the parent's producers commit, as `outbox-relay run` runs beside a service: neither
+// the producers' commit rate nor the source's latency is also the other's share of one event loop. Protocol (IPC): the child opens the database and the
 // publisher, starts the source, sends { ready: true }, waits for 'stop', stops it and sends
 // { stopped: true, cpuMs } (its own CPU between the two), then exits.
-import { localCommits } from '@outboxkit/core';
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase, pgListener } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';
@@ -27,9 +26,9 @@ function openTarget({ kind, url, schema }) {
       url,
       dialect: createMysqlDialect(),
       db: mysqlDatabase(createMysqlPool(url, { connectionLimit: 4 })),
-      // The in-process commit signal, as the target gives it: the producers commit in the parent,
-      // so here it never fires and the relay polls.
-      wakeSources: (wake) => (wake ? [localCommits] : []),
+      // MariaDB has no wake-up across processes (the in-process commit signal would never fire
+      // here, the producers commit in the parent): the relay polls.
+      wakeSources: () => [],
     };
   }
   throw new Error(`source-child: database ${kind} is not supported here`);

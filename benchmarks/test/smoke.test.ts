@@ -66,8 +66,9 @@ describe('benchmark harness', () => {
     expect(written.failed).toBe(0);
 
     const result = JSON.parse(readFileSync(written.jsonPath, 'utf8')).scenarios.cdc.result;
-    expect(Object.keys(result.sources)).toEqual(['poll-nowake', 'poll', 'logical', 'mysql-poll-nowake', 'mysql-poll', 'binlog']);
-    type Source = { drain: { rate: { median: number } }; capacity: number; steady: { fraction: number; targetRate: number; events: { median: number } }[] };
+    expect(Object.keys(result.sources)).toEqual(['poll-nowake', 'poll', 'logical', 'mysql-poll-nowake', 'binlog']);
+    type Point = { fraction: number; targetRate: number; events: { median: number }; percentiles: { p99: { median: number } } };
+    type Source = { drain: { rate: { median: number } }; capacity: number; steady: (Point & { sourceCpuUsPerEvent: { median: number } })[] };
     for (const source of Object.values(result.sources) as Source[]) {
       expect(source.drain.rate.median).toBeGreaterThan(0);
       // Load levels are fractions of the end-to-end capacity, which the drain rate bounds.
@@ -75,9 +76,23 @@ describe('benchmark harness', () => {
       expect(source.capacity).toBeLessThanOrEqual(source.drain.rate.median);
       expect(source.steady[0]!.targetRate).toBeCloseTo(Math.max(1, source.capacity * source.steady[0]!.fraction), 6);
       expect(source.steady[0]!.events.median).toBeGreaterThan(0);
+      // The source ran in a process of its own and reported that process's CPU.
+      expect(source.steady[0]!.sourceCpuUsPerEvent.median).toBeGreaterThan(0);
+    }
+    // The latency floor (publish right after COMMIT, no relay) at the change-log sources' rates.
+    for (const [db, id] of [
+      ['postgres', 'logical'],
+      ['mysql', 'binlog'],
+    ] as const) {
+      const floor = result.floor[db] as { comparedWith: string; steady: Point[] };
+      expect(floor.comparedWith).toBe(id);
+      expect(floor.steady.map((p) => p.targetRate)).toEqual((result.sources[id] as Source).steady.map((p) => p.targetRate));
+      expect(floor.steady[0]!.events.median).toBeGreaterThan(0);
+      expect(floor.steady[0]!.percentiles.p99.median).toBeGreaterThan(0);
     }
     for (const key of ['none', 'poll', 'logical', 'logical/none', 'poll-tx/none']) expect(result.producer.postgres[key].median, key).toBeGreaterThan(0);
-    for (const key of ['none', 'mysql-poll', 'binlog', 'binlog/none', 'binlog-tx/none']) expect(result.producer.mysql[key].median, key).toBeGreaterThan(0);
+    for (const key of ['none', 'mysql-poll-nowake', 'binlog', 'binlog/none', 'binlog-tx/none'])
+      expect(result.producer.mysql[key].median, key).toBeGreaterThan(0);
     expect(result.peer.errors).toEqual([]);
     expect(result.peer.drain.rate.median).toBeGreaterThan(0);
 
@@ -85,6 +100,7 @@ describe('benchmark harness', () => {
     expect(markdown).toContain('### Polling vs CDC');
     expect(markdown).toMatch(/\| PostgreSQL \| `logical` \(logical replication \(pgoutput slot\)\) \| [\d,.]+ \(/);
     expect(markdown).toMatch(/\| MariaDB \| `binlog` \(MariaDB row binlog \(checkpoint row\)\) \| [\d,.]+ \(/);
+    expect(markdown).toMatch(/\| MariaDB \| `binlog`'s \| [\d,.]+ \(/);
     expect(markdown).toMatch(/\| pg-transactional-outbox 0\.5\.7, logical-replication listener \(child process\) \| [\d,.]+ \(/);
   }, 180_000);
 });

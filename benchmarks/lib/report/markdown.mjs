@@ -327,6 +327,7 @@ const RENDERERS = {
       spread(producerOf(source)?.[`${id} sourceCpuMs`]),
       ...fractions.flatMap((f) => [latency(source, f, 'p50'), latency(source, f, 'p99')]),
       ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.dbCpuUsPerEvent)),
+      ...fractions.map((f) => spread(source.steady.find((p) => p.fraction === f)?.sourceCpuUsPerEvent)),
     ]);
     const head = [
       'database',
@@ -341,7 +342,21 @@ const RENDERERS = {
       'source process CPU ms (producer run)',
       ...fractions.flatMap((f) => [`p50 ms at ${f * 100}%`, `p99 ms at ${f * 100}%`]),
       ...fractions.map((f) => `DB CPU µs/event at ${f * 100}%`),
+      ...fractions.map((f) => `source process CPU µs/event at ${f * 100}%`),
     ];
+    const floors = Object.entries(result.floor ?? {});
+    const floorRows = floors.map(([db, floor]) => {
+      const source = result.sources[floor.comparedWith];
+      return [
+        DB_NAMES[db] ?? db,
+        `\`${floor.comparedWith}\`'s`,
+        ...fractions.flatMap((f) => [latency(floor, f, 'p50'), latency(floor, f, 'p99')]),
+        ...fractions.map((f) => {
+          const [ours, base] = [source, floor].map((s) => s.steady.find((p) => p.fraction === f)?.percentiles?.p99.median);
+          return num(ours / base, 2);
+        }),
+      ];
+    });
     const baselines = Object.entries(result.producer).map(
       ([db, p]) => `${DB_NAMES[db] ?? db} ${spread(p.none)} commits/s, ${spread(p['none dbCpuUsPerCommit'])} µs DB CPU per commit`,
     );
@@ -355,7 +370,7 @@ const RENDERERS = {
       '',
       `Producer baseline (the same business transaction + outbox event, no wake-up, no relay running): ${baselines.join('; ')}. ` +
         '"Source running": the source in a process of its own beside the producers (on a small machine they share the cores); "its transaction alone": ' +
-        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, each source at fractions of its own end-to-end capacity: the commit rate an open loop offered the source's drain rate achieved (producers, database, source and consumer on the same cores), at most the drain rate; DB CPU is the database server's processes (user + system) per event.",
+        "the source's wake-up and slot, the source stopped. Latency is COMMIT acknowledged -> consumed, the source in a process of its own, at fractions of its own end-to-end capacity: the commit rate an open loop offered the source's drain rate achieved (producers, database, source and consumer on the same cores), at most the drain rate; DB CPU is the database server's processes (user + system) per event.",
       '',
       table(
         ['', 'events/s', `outboxkit \`${peer.comparedWith}\` / peer`],
@@ -369,6 +384,25 @@ const RENDERERS = {
         'source',
       ),
     ];
+    if (floors.length > 0) {
+      parts.push(
+        '',
+        '### Latency floor: the producer publishes right after COMMIT',
+        '',
+        'No relay: each producer sends its event with the raw client (the same message) as soon as its COMMIT is acknowledged, the dual write an outbox ' +
+          "replaces, at the rates the change-log source was measured at. What is left of a source's latency above this is the source's own.",
+        '',
+        table(
+          [
+            'database',
+            'at the load levels of',
+            ...fractions.flatMap((f) => [`p50 ms at ${f * 100}%`, `p99 ms at ${f * 100}%`]),
+            ...fractions.map((f) => `source p99 / floor p99 at ${f * 100}%`),
+          ],
+          floorRows,
+        ),
+      );
+    }
     return parts.join('\n');
   },
   tenants(result) {

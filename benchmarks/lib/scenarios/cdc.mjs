@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
-import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
+import { orderEvent, sleep, storedOrderEvent, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
 import { commitLatencyFor, openLoop, producerPoolSize, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
 import { peerReplicationSlot, runPeerChild } from './peer.mjs';
 
@@ -87,15 +87,10 @@ export const CDC_SOURCES = [
         ?.active === true,
     cleanup: (target) => dropSlot(target.db, resolveLogicalNames(target.dialect.tables).slot),
   },
-  pollingSource({ id: 'mysql-poll-nowake', label: 'MariaDB polling only, no wake-up', database: 'mysql', wake: false }),
-  // MariaDB has no cross-process wake-up: the signal reaches a relay in the producers' process only,
-  // so with the relay in its own process (the producer figures) this is polling alone.
-  pollingSource({
-    id: 'mysql-poll',
-    label: 'MariaDB polling + in-process commit signal (none across processes: polling only in the producer run)',
-    database: 'mysql',
-    wake: true,
-  }),
+  // No `mysql-poll`: MariaDB has no wake-up across processes (the in-process commit signal reaches
+  // a relay embedded in the producers' process only), so a relay in its own process, as every
+  // source runs here, polls.
+  pollingSource({ id: 'mysql-poll-nowake', label: 'MariaDB polling only (no wake-up across processes)', database: 'mysql', wake: false }),
   {
     id: 'binlog',
     label: 'MariaDB row binlog (checkpoint row)',
@@ -113,6 +108,9 @@ export const CDC_SOURCES = [
   },
 ];
 
+/** Per server, the change-log source whose load levels the latency floor (`directFloor`) is measured at. */
+const FLOOR_AT_RATES_OF = { postgres: 'logical', mysql: 'binlog' };
+
 /** The source whose drain rate the peer's logical-replication listener is compared with. */
 const PEER_COMPARED_WITH = 'logical';
 
@@ -125,7 +123,8 @@ export const cdc = {
     `sources ${CDC_SOURCES.map((source) => `\`${source.id}\` (${source.label})`).join(', ')}. Per source: drain of ${s.cdcEvents.toLocaleString('en')} events over ${s.aggregates} aggregates ` +
     '(written first, the source started with the clock, until every event is consumed); commit -> consume latency in an open loop at ' +
     `${s.steadyFractions.map((f) => `${f * 100}%`).join(', ')} of that source's end-to-end capacity (${s.cdcSteadySeconds} s windows; the capacity is the commit rate ` +
-    `an open loop offered the source's drain rate for ${s.cdcCapacitySeconds} s achieved, producers, database, source and consumer sharing the machine, and at most the drain rate); ` +
+    `an open loop offered the source's drain rate for ${s.cdcCapacitySeconds} s achieved, producers, database, source and consumer sharing the machine, and at most the drain rate; ` +
+    "the source in a process of its own, as `outbox-relay run` runs); the latency floor at the change-log sources' rates (no relay: each producer sends its event with the raw client right after COMMIT); " +
     `producer commits/s (closed loop, ${s.producerConcurrency} producers, ${s.producerSeconds} s, business transaction + outbox event) with the source running, ` +
     'against the same transaction without any wake-up and no relay at all (CDC needs no NOTIFY); and database server CPU (user + system of all its processes, from /proc) per event. ' +
     `The peer pg-transactional-outbox 0.5.7 drains the same ${s.cdcEvents.toLocaleString('en')} events with its logical-replication listener (its README's replication setup, ` +
@@ -149,6 +148,10 @@ export const cdc = {
         const { capacity, saturation, steady } = await sourceSteady(sctx, source, server, drain.rate.median);
         sources[source.id] = { label: source.label, database: source.database, drain, capacity, saturation, steady };
       }
+      const floor = {};
+      for (const [kind, id] of Object.entries(FLOOR_AT_RATES_OF)) {
+        if (sources[id] !== undefined) floor[kind] = { comparedWith: id, steady: await directFloor(contexts[kind], kind, sources[id].steady) };
+      }
       const producer = {};
       for (const kind of Object.keys(servers)) producer[kind] = await producerRates(contexts[kind], kind, servers[kind]);
       const peer = await peerDrain(contexts.postgres, servers.postgres, sources[PEER_COMPARED_WITH]?.drain.rate.median);
@@ -156,6 +159,7 @@ export const cdc = {
         servers: Object.fromEntries(Object.keys(servers).map((kind) => [kind, CDC_SERVERS[kind].name])),
         events: ctx.sizes.cdcEvents,
         sources,
+        floor,
         producer,
         peer,
       };
@@ -209,7 +213,11 @@ async function sourceSteady(ctx, source, server, drainRate) {
     const producerConnections = producerPoolSize(source.database, rate, latencyMs);
     return withSetup(ctx, source.database, (target, broker) => repeat(ctx, label, () => steadyRun(ctx, source, server, target, broker, rate, seconds)), {
       producerConnections,
-    }).then((runs) => ({ ...steadyPoint(1, rate, runs, producerConnections), dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)) }));
+    }).then((runs) => ({
+      ...steadyPoint(1, rate, runs, producerConnections),
+      dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)),
+      sourceCpuUsPerEvent: summarize(runs.map((run) => run.sourceCpuUsPerEvent)),
+    }));
   };
   // A short window: offered more than it can commit, the loop runs until its backlog is committed.
   const saturation = await openLoopAt(
@@ -231,21 +239,26 @@ async function sourceSteady(ctx, source, server, drainRate) {
   };
 }
 
-/** One open-loop window of `seconds` at `rate` on a fresh slot (checkpoint) and reader. */
+/**
+ * One open-loop window of `seconds` at `rate` on a fresh slot (checkpoint), the source in a
+ * process of its own (lib/source-child.mjs), as `outbox-relay run` runs beside a service: it does
+ * not share the producers' and the consumer's event loop (on a small machine it still shares the
+ * cores). `sourceCpuUsPerEvent` is that process's CPU per committed event.
+ */
 async function steadyRun(ctx, source, server, target, broker, rate, seconds) {
   // A fresh slot per run: a reader started on the previous run's slot first re-decodes the WAL
   // since its restart_lsn, which PostgreSQL moves only at its running-xacts snapshots (every
   // 15 s), so all of the previous 5 s window: a restart's cost (300-500 ms of stall seen), not
   // the steady state measured here.
   await source.prepare(target);
+  let child = null;
+  let sourceCpuMs = NaN;
   try {
-    const publisher = broker.publisher();
-    const reader = source.reader(ctx, target, publisher);
     const system = {
       // Timed from an open stream, as polling is from its first claim: the connection's set-up
       // is a start-up cost, not steady-state latency.
       async start() {
-        await reader.start();
+        child = await startSourceChild(ctx, source, target, broker);
         const deadline = Date.now() + 30_000;
         while (source.streaming !== undefined && !(await source.streaming(target))) {
           if (Date.now() > deadline) throw new Error(`cdc: ${source.id} did not open its stream within 30 s`);
@@ -253,18 +266,73 @@ async function steadyRun(ctx, source, server, target, broker, rate, seconds) {
         }
       },
       async stop() {
-        await reader.stop();
-        await publisher.close();
+        const running = child;
+        child = null;
+        sourceCpuMs = (await running?.stop())?.cpuMs ?? NaN;
       },
       write: (i) => target.businessTx(i, { outbox: true, notify: source.notify, wake: source.notify, event: orderEvent(i, ctx.sizes.aggregates) }),
     };
     const cpuBefore = server.cpuMs();
     const result = await openLoop(ctx, broker, system, { rate, seconds });
     const dbCpuMs = server.cpuMs() - cpuBefore;
-    return { ...result, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / Math.max(1, result.events) };
+    const events = Math.max(1, result.events);
+    return { ...result, dbCpuMs, dbCpuUsPerEvent: (dbCpuMs * 1000) / events, sourceCpuUsPerEvent: (sourceCpuMs * 1000) / events };
   } finally {
+    await child?.stop().catch(() => {});
     await source.cleanup(target).catch((error) => ctx.log(`cdc: cleanup of ${source.id} failed: ${error.message}`));
   }
+}
+
+/**
+ * The latency floor of any relay on this machine: the producer sends the event itself with the
+ * broker's raw client (the same message the publisher sends) right after its COMMIT, the dual write
+ * an outbox replaces, at the offered rates of `points` (a source's steady state). The transaction
+ * is the change-log sources' (the outbox row, no wake-up); no relay runs.
+ */
+async function directFloor(ctx, kind, points) {
+  const latencyMs = await commitLatencyFor(ctx, kind);
+  const floor = [];
+  for (const { fraction, targetRate: rate } of points) {
+    const producerConnections = producerPoolSize(kind, rate, latencyMs);
+    const runs = await withSetup(
+      ctx,
+      kind,
+      (target, broker) =>
+        repeat(ctx, `cdc floor ${kind}: publish after COMMIT at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, () =>
+          openLoop(ctx, broker, directSystem(ctx, target, broker), { rate, seconds: ctx.sizes.cdcSteadySeconds }),
+        ),
+      { producerConnections },
+    );
+    floor.push(steadyPoint(fraction, rate, runs, producerConnections));
+  }
+  return floor;
+}
+
+/** The producer's transaction, then the event sent with the raw client after COMMIT: "committed" at COMMIT, so its latency is COMMIT -> consumed. */
+function directSystem(ctx, target, broker) {
+  let client;
+  const sends = new Set();
+  return {
+    async start() {
+      client = await broker.rawClient();
+    },
+    async stop() {
+      await Promise.all(sends);
+      await client.close();
+    },
+    async write(i) {
+      const event = storedOrderEvent(i, ctx.sizes.aggregates);
+      await target.businessTx(i, { outbox: true, notify: false, wake: false, event: orderEvent(i, ctx.sizes.aggregates) });
+      const send = client.send(event);
+      sends.add(send);
+      // A failed send never reaches the consumer: the wait for it fails the figure, naming the count.
+      send.then(
+        () => sends.delete(send),
+        () => sends.delete(send),
+      );
+      return event.id;
+    },
+  };
 }
 
 /**
