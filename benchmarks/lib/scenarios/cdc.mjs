@@ -399,7 +399,9 @@ const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.ur
 /** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
 async function startSourceChild(ctx, source, target, broker) {
   const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
-  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the source's process (as the drains' relay child).
+  const execArgv = (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const answer = () =>
     new Promise((resolve, reject) => {
       const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));
