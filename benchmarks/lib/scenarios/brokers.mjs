@@ -4,39 +4,9 @@
 // server sharing the cores). The cloud brokers (SQS, SNS, Pub/Sub) run on a local emulator the
 // scenario starts for them: their figures are the relay's overhead on that emulator, not the cloud's speed.
 import { BROKER_NAMES, EMULATORS, withBrokerServer } from '../brokers/index.mjs';
-import { storedOrderEvent } from '../util.mjs';
-import { outboxkitSystem, openLoop, relayDrainRun, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
+import { outboxkitSystem, openLoop, rawSystem, relayDrainRun, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
 
 const DATABASE = 'sqlite';
-
-/**
- * The broker's own client as an open-loop system: each event is sent as soon as it is due, and
- * counts as "committed" when it is handed to the client, so its latency is send -> consumer.
- */
-function rawSystem(broker, aggregates) {
-  let client;
-  const sends = new Set();
-  return {
-    async start() {
-      client = await broker.rawClient();
-    },
-    async stop() {
-      await Promise.all(sends);
-      await client.close();
-    },
-    write(i) {
-      const event = storedOrderEvent(i, aggregates);
-      const send = client.send(event);
-      sends.add(send);
-      // A failed send never reaches the consumer: the wait for it fails the figure, naming the count.
-      send.then(
-        () => sends.delete(send),
-        () => sends.delete(send),
-      );
-      return Promise.resolve(event.id);
-    },
-  };
-}
 
 /** Runs `systems` once each per run, in an order that alternates between runs, at the same rate. */
 async function alternating(ctx, label, systems, measure) {

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
-import { orderEvent, sleep, storedOrderEvent, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
-import { commitLatencyFor, openLoop, producerPoolSize, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
+import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
+import { commitLatencyFor, openLoop, producerPoolSize, rawSystem, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
 import { peerReplicationSlot, runPeerChild } from './peer.mjs';
 
 /**
@@ -299,40 +299,20 @@ async function directFloor(ctx, kind, points) {
       kind,
       (target, broker) =>
         repeat(ctx, `cdc floor ${kind}: publish after COMMIT at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, () =>
-          openLoop(ctx, broker, directSystem(ctx, target, broker), { rate, seconds: ctx.sizes.cdcSteadySeconds }),
+          openLoop(
+            ctx,
+            broker,
+            rawSystem(broker, ctx.sizes.aggregates, (i) =>
+              target.businessTx(i, { outbox: true, notify: false, wake: false, event: orderEvent(i, ctx.sizes.aggregates) }),
+            ),
+            { rate, seconds: ctx.sizes.cdcSteadySeconds },
+          ),
         ),
       { producerConnections },
     );
     floor.push(steadyPoint(fraction, rate, runs, producerConnections));
   }
   return floor;
-}
-
-/** The producer's transaction, then the event sent with the raw client after COMMIT: "committed" at COMMIT, so its latency is COMMIT -> consumed. */
-function directSystem(ctx, target, broker) {
-  let client;
-  const sends = new Set();
-  return {
-    async start() {
-      client = await broker.rawClient();
-    },
-    async stop() {
-      await Promise.all(sends);
-      await client.close();
-    },
-    async write(i) {
-      const event = storedOrderEvent(i, ctx.sizes.aggregates);
-      await target.businessTx(i, { outbox: true, notify: false, wake: false, event: orderEvent(i, ctx.sizes.aggregates) });
-      const send = client.send(event);
-      sends.add(send);
-      // A failed send never reaches the consumer: the wait for it fails the figure, naming the count.
-      send.then(
-        () => sends.delete(send),
-        () => sends.delete(send),
-      );
-      return event.id;
-    },
-  };
 }
 
 /**

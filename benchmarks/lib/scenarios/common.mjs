@@ -335,3 +335,37 @@ export function outboxkitSystem(ctx, target, broker, wake, aggregates = ctx.size
     write: (i) => target.businessTx(i, { outbox: true, notify: wake, wake, event: orderEvent(i, aggregates) }),
   };
 }
+
+/**
+ * The broker's own client as an open-loop system: each event is sent as soon as it is due (with
+ * `commit`, as soon as `commit(i)` resolved: the producer's own transaction, then the publish, the
+ * dual write), and counts as "committed" when it is handed to the client, so its latency is
+ * send -> consumer.
+ */
+export function rawSystem(broker, aggregates, commit = null) {
+  let client;
+  const sends = new Set();
+  const send = (event) => {
+    const sending = client.send(event);
+    sends.add(sending);
+    // A failed send never reaches the consumer: the wait for it fails the figure, naming the count.
+    sending.then(
+      () => sends.delete(sending),
+      () => sends.delete(sending),
+    );
+    return event.id;
+  };
+  return {
+    async start() {
+      client = await broker.rawClient();
+    },
+    async stop() {
+      await Promise.all(sends);
+      await client.close();
+    },
+    write(i) {
+      const event = storedOrderEvent(i, aggregates);
+      return commit === null ? Promise.resolve(send(event)) : commit(i).then(() => send(event));
+    },
+  };
+}
