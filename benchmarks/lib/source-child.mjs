@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // One source of scenario "cdc" (lib/scenarios/cdc.mjs, CDC_SOURCES) running in a process of its
 // own while the parent's producers commit, as `outbox-relay run` runs beside a service: neither
-// the producers' commit rate nor the source's latency is also the other's share of one event loop. Protocol (IPC): the child opens the database and the
-// publisher, starts the source, sends { ready: true }, waits for 'stop', stops it and sends
-// { stopped: true, cpuMs } (its own CPU between the two), then exits.
+// the producers' commit rate nor the source's latency is also the other's share of one event
+// loop. Protocol (IPC): the child opens the database and the publisher, starts the source, sends
+// { ready: true }, waits for 'stop', stops it and sends { stopped: true, cpuMs } (its own CPU
+// between the two), then exits.
 import { createMysqlDialect, createMysqlPool, mysqlDatabase } from '@outboxkit/mysql';
 import { createPgPool, createPostgresDialect, pgDatabase, pgListener } from '@outboxkit/postgres';
 import { createRabbitPublisher } from '@outboxkit/rabbitmq';

@@ -9,7 +9,7 @@ import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
 import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
-import { commitLatencyFor, openLoop, producerPoolSize, rawSystem, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
+import { childExecArgv, commitLatencyFor, openLoop, producerPoolSize, rawSystem, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
 import { peerReplicationSlot, runPeerChild } from './peer.mjs';
 
 /**
@@ -208,16 +208,15 @@ function sourceDrain(ctx, source, server) {
  * One target per figure, a fresh reader and slot per run.
  */
 async function sourceSteady(ctx, source, server, drainRate) {
-  const latencyMs = await commitLatencyFor(ctx, source.database);
-  const openLoopAt = (rate, label, seconds = ctx.sizes.cdcSteadySeconds) => {
-    const producerConnections = producerPoolSize(source.database, rate, latencyMs);
-    return withSetup(ctx, source.database, (target, broker) => repeat(ctx, label, () => steadyRun(ctx, source, server, target, broker, rate, seconds)), {
-      producerConnections,
-    }).then((runs) => ({
-      ...steadyPoint(1, rate, runs, producerConnections),
+  const openLoopAt = async (rate, label, seconds = ctx.sizes.cdcSteadySeconds) => {
+    const { runs, point } = await loadLevel(ctx, source.database, rate, label, (target, broker) =>
+      steadyRun(ctx, source, server, target, broker, rate, seconds),
+    );
+    return {
+      ...point,
       dbCpuUsPerEvent: summarize(runs.map((run) => run.dbCpuUsPerEvent)),
       sourceCpuUsPerEvent: summarize(runs.map((run) => run.sourceCpuUsPerEvent)),
-    }));
+    };
   };
   // A short window: offered more than it can commit, the loop runs until its backlog is committed.
   const saturation = await openLoopAt(
@@ -290,29 +289,36 @@ async function steadyRun(ctx, source, server, target, broker, rate, seconds) {
  * is the change-log sources' (the outbox row, no wake-up); no relay runs.
  */
 async function directFloor(ctx, kind, points) {
-  const latencyMs = await commitLatencyFor(ctx, kind);
   const floor = [];
   for (const { fraction, targetRate: rate } of points) {
-    const producerConnections = producerPoolSize(kind, rate, latencyMs);
-    const runs = await withSetup(
+    const { point } = await loadLevel(
       ctx,
       kind,
+      rate,
+      `cdc floor ${kind}: publish after COMMIT at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`,
       (target, broker) =>
-        repeat(ctx, `cdc floor ${kind}: publish after COMMIT at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`, () =>
-          openLoop(
-            ctx,
-            broker,
-            rawSystem(broker, ctx.sizes.aggregates, (i) =>
-              target.businessTx(i, { outbox: true, notify: false, wake: false, event: orderEvent(i, ctx.sizes.aggregates) }),
-            ),
-            { rate, seconds: ctx.sizes.cdcSteadySeconds },
+        openLoop(
+          ctx,
+          broker,
+          rawSystem(broker, ctx.sizes.aggregates, (i) =>
+            target.businessTx(i, { outbox: true, notify: false, wake: false, event: orderEvent(i, ctx.sizes.aggregates) }),
           ),
+          { rate, seconds: ctx.sizes.cdcSteadySeconds },
         ),
-      { producerConnections },
     );
-    floor.push(steadyPoint(fraction, rate, runs, producerConnections));
+    floor.push({ ...point, fraction });
   }
   return floor;
+}
+
+/**
+ * One load level on `kind`: a fresh target whose producers' pool is sized for `rate` (from the
+ * measured commit latency), `run(target, broker)` repeated on it; its runs and their steady point.
+ */
+async function loadLevel(ctx, kind, rate, label, run) {
+  const producerConnections = producerPoolSize(kind, rate, await commitLatencyFor(ctx, kind));
+  const runs = await withSetup(ctx, kind, (target, broker) => repeat(ctx, label, () => run(target, broker)), { producerConnections });
+  return { runs, point: steadyPoint(1, rate, runs, producerConnections) };
 }
 
 /**
@@ -379,9 +385,7 @@ const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.ur
 /** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
 async function startSourceChild(ctx, source, target, broker) {
   const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
-  // OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the source's process (as the drains' relay child).
-  const execArgv = (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: childExecArgv() });
   const answer = () =>
     new Promise((resolve, reject) => {
       const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));

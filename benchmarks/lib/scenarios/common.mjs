@@ -42,6 +42,14 @@ export async function measuredDrain(ctx, counter, count, drain) {
   return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000 };
 }
 
+/**
+ * Node options for the benchmark's publishing child processes (the drains' relay, cdc's sources):
+ * OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles them.
+ */
+export function childExecArgv() {
+  return (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url));
 
 /**
@@ -50,9 +58,7 @@ const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url)
  * CPU from its start signal on (its set-up excluded), `consumerCpuMs` this process's meanwhile.
  */
 async function childDrain(ctx, counter, count, job) {
-  // OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the publishing process.
-  const execArgv = (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = fork(RELAY_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const child = fork(RELAY_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: childExecArgv() });
   const messages = [];
   let wake = null;
   child.on('message', (message) => {
