@@ -106,6 +106,17 @@ export async function main(argv) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Node ends on SIGINT/SIGTERM without running 'exit' handlers, and testkit's exit guard (which
+  // stops the private servers some scenarios start) is one: exiting here lets it run.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ]) {
+    process.once(signal, () => {
+      process.stderr.write(`outboxkit bench: ${signal}, stopping the private servers it started; no report written\n`);
+      process.exit(code);
+    });
+  }
   main(process.argv.slice(2)).then(
     ({ failed }) => process.exit(failed > 0 ? 1 : 0),
     (error) => {
