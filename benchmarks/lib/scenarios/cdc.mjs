@@ -208,8 +208,8 @@ function sourceDrain(ctx, source, server) {
  * One target per figure, a fresh reader and slot per run.
  */
 async function sourceSteady(ctx, source, server, drainRate) {
-  const openLoopAt = async (rate, label, seconds = ctx.sizes.cdcSteadySeconds) => {
-    const { runs, point } = await loadLevel(ctx, source.database, rate, label, (target, broker) =>
+  const openLoopAt = async (fraction, rate, label, seconds = ctx.sizes.cdcSteadySeconds) => {
+    const { runs, point } = await loadLevel(ctx, source.database, fraction, rate, label, (target, broker) =>
       steadyRun(ctx, source, server, target, broker, rate, seconds),
     );
     return {
@@ -220,6 +220,7 @@ async function sourceSteady(ctx, source, server, drainRate) {
   };
   // A short window: offered more than it can commit, the loop runs until its backlog is committed.
   const saturation = await openLoopAt(
+    1,
     drainRate,
     `cdc capacity ${source.id} (offered its drain rate, ${Math.round(drainRate)}/s)`,
     ctx.sizes.cdcCapacitySeconds,
@@ -228,8 +229,7 @@ async function sourceSteady(ctx, source, server, drainRate) {
   const points = [];
   for (const fraction of ctx.sizes.steadyFractions) {
     const rate = Math.max(1, capacity * fraction);
-    const point = await openLoopAt(rate, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`);
-    points.push({ ...point, fraction });
+    points.push(await openLoopAt(fraction, rate, `cdc steady ${source.id} at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`));
   }
   return {
     capacity,
@@ -294,6 +294,7 @@ async function directFloor(ctx, kind, points) {
     const { point } = await loadLevel(
       ctx,
       kind,
+      fraction,
       rate,
       `cdc floor ${kind}: publish after COMMIT at ${Math.round(fraction * 100)}% (${Math.round(rate)}/s)`,
       (target, broker) =>
@@ -306,19 +307,20 @@ async function directFloor(ctx, kind, points) {
           { rate, seconds: ctx.sizes.cdcSteadySeconds },
         ),
     );
-    floor.push({ ...point, fraction });
+    floor.push(point);
   }
   return floor;
 }
 
 /**
  * One load level on `kind`: a fresh target whose producers' pool is sized for `rate` (from the
- * measured commit latency), `run(target, broker)` repeated on it; its runs and their steady point.
+ * measured commit latency), `run(target, broker)` repeated on it; its runs and their steady point
+ * (`fraction`: the share of the capacity `rate` is).
  */
-async function loadLevel(ctx, kind, rate, label, run) {
+async function loadLevel(ctx, kind, fraction, rate, label, run) {
   const producerConnections = producerPoolSize(kind, rate, await commitLatencyFor(ctx, kind));
   const runs = await withSetup(ctx, kind, (target, broker) => repeat(ctx, label, () => run(target, broker)), { producerConnections });
-  return { runs, point: steadyPoint(1, rate, runs, producerConnections) };
+  return { runs, point: steadyPoint(fraction, rate, runs, producerConnections) };
 }
 
 /**
