@@ -129,7 +129,10 @@ export class PublishDeadlines {
  * closed state every publisher reports the same way.
  */
 export class PublishesInFlight {
-  readonly #pending = new Set<Promise<void>>();
+  // A count, not a set of promises: tracking each publish with derived promises cost two more
+  // promises (and their reactions) per event on the relay's hot path.
+  #pending = 0;
+  #drained: (() => void) | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(private readonly broker: string) {}
@@ -143,19 +146,28 @@ export class PublishesInFlight {
     if (this.#closing !== null) {
       return Promise.reject(new PublishError('connection', `the ${this.broker} publisher is closed; event ${event.id} was not sent`));
     }
-    const publishing = publish();
-    const tracked = publishing.catch(() => undefined);
-    this.#pending.add(tracked);
-    void tracked.finally(() => this.#pending.delete(tracked));
+    let publishing: Promise<void>;
+    try {
+      publishing = publish();
+    } catch (error) {
+      // Counted as settled at once, or close() would wait for it for ever.
+      publishing = Promise.reject(error);
+    }
+    this.#pending++;
+    publishing.then(this.#settled, this.#settled);
     return publishing;
   }
 
   /** Refuses new publishes, waits for those in flight, then runs `shutDown` once. */
   close(shutDown: () => Promise<void>): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.all(this.#pending);
+      if (this.#pending > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
       await shutDown();
     })();
     return this.#closing;
   }
+
+  readonly #settled = (): void => {
+    if (--this.#pending === 0) this.#drained?.();
+  };
 }

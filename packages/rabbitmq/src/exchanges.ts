@@ -45,6 +45,11 @@ export class ExchangeDirectory {
     return exchange === '' || this.#declared.has(exchange);
   }
 
+  /** Known to exist, without asking the broker: the publisher's hot path skips {@link exists}. */
+  isKnown(exchange: string): boolean {
+    return this.#known.has(exchange);
+  }
+
   exists(exchange: string): Promise<boolean> {
     if (this.#known.has(exchange)) return Promise.resolve(true);
     let check = this.#checking.get(exchange);

@@ -127,7 +127,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     if (message.body.length > this.#config.maxMessageBytes) throw this.#tooLarge(event, message);
     // Ready: no wait, so no signal to create for it.
     if (!this.#monitor.ready) await this.#monitor.waitUntilReady(attempt.signal);
-    if (!(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
+    if (!this.#exchanges.isKnown(route.exchange) && !(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
     // Sending after the deadline would publish an event already reported as failed.
     attempt.throwIfExpired();
     const ticket = this.#returns.begin(event.id);
