@@ -153,6 +153,12 @@ interface TransactionScope {
   active: boolean;
 }
 const transactionScope = new AsyncLocalStorage<TransactionScope>();
+/**
+ * Transactions open in this process, of any database. The scope is disabled whenever none is:
+ * on Node 20 an enabled AsyncLocalStorage runs a hook for every promise the process creates,
+ * and outside a transaction there is nothing to refuse. The next `run()` enables it again.
+ */
+let openTransactions = 0;
 
 /**
  * One connection, used by one process's relay. All access is serialised by a mutex, because a
@@ -185,6 +191,7 @@ class SqliteRelayDatabase implements SqliteDatabase {
       await retryWhileBusy(() => this.#connection.exec('BEGIN IMMEDIATE'), this.#maxBusyWaitMs, 'BEGIN IMMEDIATE');
       const tx = new SqliteTransactionExecutor(this.#connection, this.#maxBusyWaitMs);
       const scope: TransactionScope = { database: this, active: true };
+      openTransactions++;
       try {
         const result = await transactionScope.run(scope, () => fn(tx));
         this.#connection.exec('COMMIT');
@@ -196,6 +203,7 @@ class SqliteRelayDatabase implements SqliteDatabase {
       } finally {
         scope.active = false;
         tx.finish();
+        if (--openTransactions === 0) transactionScope.disable();
       }
     });
   }

@@ -190,6 +190,35 @@ describe('one SqliteDatabase used concurrently', () => {
     expect((error as Error).message).toMatch(/Use the `tx` executor/);
     expect(await dialect.countPending(db)).toBe(0);
   });
+
+  it('still refuses it after earlier transactions ended, and in overlapping transactions of two databases', async () => {
+    // The reentry check is switched off between transactions (it costs every promise a hook)
+    // and on again by the next one; overlapping transactions keep it on until the last ends.
+    const first = await files.migrated();
+    const second = await files.migrated();
+    await first.db.transaction(async (tx) => enqueue(tx, orderEvent('before')));
+    // Not refused, the query would wait for the transaction it runs in: reported after a second.
+    const reentry = (db: typeof first.db) =>
+      Promise.race([
+        db.query('SELECT 1').then(
+          () => 'no error',
+          (error: OutboxError) => error.code,
+        ),
+        new Promise((resolve) => setTimeout(resolve, 1000, 'queued behind its own transaction')),
+      ]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const outer = first.db.transaction(async () => {
+      await held;
+      return reentry(first.db);
+    });
+    const inner = await second.db.transaction(async () => reentry(second.db));
+    release();
+    expect([inner, await outer]).toEqual(['OUTBOX_SQLITE_REENTRANT', 'OUTBOX_SQLITE_REENTRANT']);
+    expect(await first.db.transaction(async () => reentry(first.db))).toBe('OUTBOX_SQLITE_REENTRANT');
+    // Outside any transaction the same call is an ordinary query.
+    expect((await first.db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
 });
 
 describe('inTransaction', () => {
