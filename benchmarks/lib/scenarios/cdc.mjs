@@ -9,7 +9,18 @@ import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
 import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
-import { childExecArgv, commitLatencyFor, openLoop, producerPoolSize, rawSystem, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
+import {
+  childExecArgv,
+  childExecPath,
+  commitLatencyFor,
+  openLoop,
+  producerPoolSize,
+  rawSystem,
+  repeat,
+  steadyPoint,
+  summarizeRuns,
+  withSetup,
+} from './common.mjs';
 import { peerReplicationSlot, runPeerChild } from './peer.mjs';
 
 /**
@@ -387,7 +398,11 @@ const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.ur
 /** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
 async function startSourceChild(ctx, source, target, broker) {
   const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
-  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: childExecArgv() });
+  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: childExecArgv(),
+    execPath: childExecPath(),
+  });
   const answer = () =>
     new Promise((resolve, reject) => {
       const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));

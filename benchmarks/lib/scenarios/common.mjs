@@ -50,6 +50,14 @@ export function childExecArgv() {
   return (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
+/**
+ * The executable those child processes start with: OUTBOX_BENCH_CHILD_EXEC, a wrapper that runs
+ * node under a tool (instructions.mjs sets one that runs it under callgrind), or node itself.
+ */
+export function childExecPath() {
+  return process.env.OUTBOX_BENCH_CHILD_EXEC || process.execPath;
+}
+
 const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url));
 
 /**
@@ -58,7 +66,11 @@ const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url)
  * CPU from its start signal on (its set-up excluded), `consumerCpuMs` this process's meanwhile.
  */
 async function childDrain(ctx, counter, count, job) {
-  const child = fork(RELAY_CHILD, [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: childExecArgv() });
+  const child = fork(RELAY_CHILD, [JSON.stringify(job)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: childExecArgv(),
+    execPath: childExecPath(),
+  });
   const messages = [];
   let wake = null;
   child.on('message', (message) => {
