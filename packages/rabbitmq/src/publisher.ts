@@ -20,6 +20,7 @@ import { normalizeRabbitPublisherOptions, type NormalizedRabbitPublisherOptions,
 import { ReturnTracker } from './returns.js';
 import { resolveRoute, type Route } from './routing.js';
 import { toAmqpMessage, type AmqpMessage } from './wire-format.js';
+import { WriteCoalescer } from './write-coalescing.js';
 
 /** A {@link Publisher} for RabbitMQ. `close()` waits for publishes in flight, then closes. */
 export interface RabbitPublisher extends Publisher {
@@ -57,6 +58,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   readonly #exchanges: ExchangeDirectory;
   readonly #inFlight = new PublishesInFlight('RabbitMQ');
   readonly #deadlines: PublishDeadlines;
+  readonly #writes: WriteCoalescer;
 
   constructor(config: NormalizedRabbitPublisherOptions) {
     this.#config = config;
@@ -81,6 +83,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     });
     this.#channel.on('basic.return', (message) => this.#returns.onReturn(message));
     this.#exchanges = new ExchangeDirectory(this.#connection, declared);
+    this.#writes = new WriteCoalescer(this.#connection);
     // Bounds a publish, including the wait for the connection, by confirmTimeoutMs.
     this.#deadlines = new PublishDeadlines({
       timeoutMs: config.confirmTimeoutMs,
@@ -91,7 +94,7 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
   }
 
   isConnected(): boolean {
-    return !this.#inFlight.closed && this.#monitor.ready;
+    return !this.#inFlight.closed && this.#ready();
   }
 
   connected(signal: AbortSignal): Promise<void> {
@@ -126,13 +129,14 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     // Checked on the final message: in structured mode the trace context is part of the body.
     if (message.body.length > this.#config.maxMessageBytes) throw this.#tooLarge(event, message);
     // Ready: no wait, so no signal to create for it.
-    if (!this.#monitor.ready) await this.#monitor.waitUntilReady(attempt.signal);
+    if (!this.#ready()) await this.#monitor.waitUntilReady(attempt.signal);
     if (!this.#exchanges.isKnown(route.exchange) && !(await this.#exchanges.exists(route.exchange))) throw missingExchange(event, route);
     // Sending after the deadline would publish an event already reported as failed.
     attempt.throwIfExpired();
     const ticket = this.#returns.begin(event.id);
     try {
       try {
+        this.#writes.beforeSend();
         await this.#channel.send({ ...message.properties, exchange: route.exchange, routingKey: route.routingKey }, message.body);
       } catch (err) {
         throw await this.#classify(err, event, route);
@@ -151,6 +155,11 @@ class ConfirmingRabbitPublisher implements RabbitPublisher {
     } finally {
       ticket.end();
     }
+  }
+
+  /** Connected and not blocked; the socket held corked by this tick's sends does not count as blocked. */
+  #ready(): boolean {
+    return this.#writes.holding || this.#monitor.ready;
   }
 
   #tooLarge(event: StoredEvent, message: AmqpMessage): PublishError {

@@ -92,6 +92,32 @@ describe('RabbitPublisher against RabbitMQ', () => {
     expect(message!.headers).toEqual(toAmqpMessage(event).properties.headers);
   });
 
+  it('sends the publishes started in one tick in a few socket writes, not one per message, all delivered in order', async () => {
+    const queue = await queueFor('burst.coalesced');
+    const events = Array.from({ length: 30 }, (_, i) => storedEvent({ type: 'burst.coalesced', aggregateId: `b-${i}` }));
+    // The socket rabbitmq-client writes to; its stream methods run once per flushed write.
+    const socket = (connection as unknown as { _socket: { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void } })._socket;
+    const { _write: write, _writev: writev } = socket;
+    let writes = 0;
+    socket._write = (...args) => {
+      writes++;
+      write.apply(socket, args);
+    };
+    socket._writev = (...args) => {
+      writes++;
+      writev.apply(socket, args);
+    };
+    try {
+      await Promise.all(events.map((event) => publisher.publish(event)));
+    } finally {
+      socket._write = write;
+      socket._writev = writev;
+    }
+    // One write per message without coalescing; 30 messages fit one socket buffer (16 KiB).
+    expect(writes).toBeLessThanOrEqual(3);
+    expect((await drain(connection, queue)).map((m) => m.messageId)).toEqual(events.map((event) => event.id));
+  });
+
   it('routes "/queue" through the default exchange straight to that queue', async () => {
     const queue = uniqueName('okt_rmq_direct');
     await connection.queueDeclare({ queue, durable: false });
