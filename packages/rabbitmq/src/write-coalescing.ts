@@ -11,11 +11,13 @@ interface Corkable {
  * Sends the publishes started in one tick in one socket write.
  *
  * rabbitmq-client writes each message's frames with a write of their own: a `writev` system call
- * per message, and on the broker's side a read per message. The relay starts many publishes in
- * one tick (one confirm frame often releases dozens of its workers), so the socket stays corked
- * from the first send of a tick until the tick's queued work has run, and they leave together.
- * Writes keep their order, and so do the delivery tags confirms refer to. The socket is
- * rabbitmq-client's own (`_socket`, checked structurally): without one, nothing is corked.
+ * per message, and on the broker's side a read per message. The relay often starts several
+ * publishes in one tick (the confirms of one read release that many of its workers), so the
+ * socket stays corked from the first send of a tick until the tick's microtasks have run, and
+ * they leave together. Writes keep their order, and so do the delivery tags confirms refer to.
+ * The socket is rabbitmq-client's own (`_socket`, checked structurally): without one, nothing is
+ * corked. On a shared connection, other code that reads `connection.ready` within that same tick
+ * sees false; no timer or I/O callback can run while the cork is held.
  */
 export class WriteCoalescer {
   readonly #connection: Connection;
