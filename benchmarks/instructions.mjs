@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DATABASES } from './lib/cli.mjs';
 
 const RUN = fileURLToPath(new URL('./run.mjs', import.meta.url));
-const DATABASES = ['postgres', 'mysql', 'sqlite'];
 
 function options(argv) {
   const { values } = parseArgs({ args: argv, options: { databases: { type: 'string', default: 'sqlite' }, events: { type: 'string', default: '2000,8000' } } });
