@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dialect, SqlDatabase } from '@outboxkit/core';
 import { withPostgresSchema } from './pg-schema.js';
 import { serviceUrl, uniqueName } from './services.js';
+import { removeTempDir, tempDirRemovedOnExit } from './servers/exit-guard.js';
 
 /**
  * One isolated place on a database server (a PostgreSQL schema, a MariaDB database, a SQLite
@@ -97,7 +96,7 @@ export async function mariadbOrdersDatabase(prefix: string, make: OrdersDatabase
 
 /** A file of its own in a temporary directory, deleted by `drop`. Open the relay's pool first: it switches the file to WAL. */
 export async function sqliteOrdersDatabase(prefix: string, make: OrdersDatabaseFactories): Promise<OrdersDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const dir = tempDirRemovedOnExit(`${prefix}-`);
   const path = join(dir, 'shop.db');
   const database = make.database(path);
   const dialect = make.dialect(path);
@@ -108,7 +107,7 @@ export async function sqliteOrdersDatabase(prefix: string, make: OrdersDatabaseF
     location: path,
     async drop() {
       await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 }

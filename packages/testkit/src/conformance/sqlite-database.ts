@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dialect, SqlDatabase } from '@outboxkit/core';
 import type { ConformanceDatabase } from './harness.js';
+import { removeTempDir, tempDirRemovedOnExit } from '../servers/exit-guard.js';
 
 /** The part of `@outboxkit/sqlite` this helper uses; pass the module itself (testkit does not depend on it). */
 export interface SqliteModule {
@@ -19,7 +18,7 @@ export interface SqliteModule {
  * const harness = { ..., database: () => sqliteConformanceDatabase(sqlite) };
  */
 export async function sqliteConformanceDatabase(sqlite: SqliteModule): Promise<ConformanceDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), 'okt-publisher-'));
+  const dir = tempDirRemovedOnExit('okt-publisher-');
   const file = join(dir, 'outbox.db');
   const pools: SqlDatabase[] = [];
   const open = (): SqlDatabase => {
@@ -36,7 +35,7 @@ export async function sqliteConformanceDatabase(sqlite: SqliteModule): Promise<C
     openPool: async () => open(),
     async dispose() {
       await Promise.all(pools.map((pool) => pool.close()));
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 }

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { forgetOnExit, killOnExit } from './exit-guard.js';
+import { forgetOnExit, killOnExit, removeTempDir } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 import { listensOn, portInUse, waitUntilStopped } from './proc.js';
 
@@ -140,7 +139,7 @@ export async function startPrivateServer(dir: string, make: (port: number) => { 
     } catch (error) {
       if (server.running) await server.kill();
       if (error instanceof PortTakenError && attempt < 3) continue;
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
       throw error;
     }
   }
@@ -165,7 +164,7 @@ function privateServer(server: ChildServer, port: number, url: string, dir: stri
     resume: () => server.signal('SIGCONT'),
     async dispose() {
       if (server.running) await server.kill();
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 }

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSnsTopicWithQueue, createSqsQueue } from '../aws-testbed.js';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
+import { tempDirRemovedOnExit } from './exit-guard.js';
 
 /**
  * A private fauxqs (an SQS/SNS emulator speaking the AWS wire protocol) on its own port. Its
@@ -42,7 +42,7 @@ function fauxqsCli(): string {
  */
 export async function startFauxqs(options: { startTimeoutMs?: number } = {}): Promise<FauxqsServer> {
   const cli = fauxqsCli();
-  const dir = mkdtempSync(join(tmpdir(), 'okt-fauxqs-'));
+  const dir = tempDirRemovedOnExit('okt-fauxqs-');
   const init = new InitFile(join(dir, 'init.json'));
   const server = await startPrivateServer(dir, (port) => ({
     spec: {

@@ -1,8 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgetOnExit, killOnExit } from './exit-guard.js';
+import { forgetOnExit, killOnExit, removeTempDir, tempDirRemovedOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** A private MariaDB server for fault tests: its own datadir, port, socket and pid file. */
@@ -76,7 +75,7 @@ class MariaDbInstanceImpl implements MariaDbInstance {
   ) {
     this.#uid = Number(execFileSync('id', ['-u', 'mysql']).toString().trim());
     this.#gid = Number(execFileSync('id', ['-g', 'mysql']).toString().trim());
-    this.dir = mkdtempSync(join(tmpdir(), 'okt-maria-'));
+    this.dir = tempDirRemovedOnExit('okt-maria-');
     chmodSync(this.dir, 0o755);
     chownSync(this.dir, this.#uid, this.#gid);
     this.url = `mysql://root@127.0.0.1:${port}/test`;
@@ -168,7 +167,7 @@ class MariaDbInstanceImpl implements MariaDbInstance {
 
   async dispose(): Promise<void> {
     if (this.#child !== null) await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 
   #signal(signal: NodeJS.Signals): void {

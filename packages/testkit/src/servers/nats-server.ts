@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
+import { tempDirRemovedOnExit } from './exit-guard.js';
 
 /** A private NATS server with JetStream for fault tests: its own port and store directory (file-stored streams survive kill()/start()). */
 export type NatsServer = PrivateServer;
@@ -19,7 +19,7 @@ const BINARY = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin
 export async function startNatsServer(options: { startTimeoutMs?: number } = {}): Promise<NatsServer> {
   const command = BINARY.find((path) => existsSync(path));
   if (command === undefined) throw new Error(`startNatsServer: nats-server not found (looked in ${BINARY.join(', ')}); install the nats-server package`);
-  const dir = mkdtempSync(join(tmpdir(), 'okt-nats-'));
+  const dir = tempDirRemovedOnExit('okt-nats-');
   return startPrivateServer(dir, (port) => ({
     spec: {
       name: 'nats-server',

@@ -1,8 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgetOnExit, stopOnExit } from './exit-guard.js';
+import { forgetOnExit, stopOnExit, removeTempDir, tempDirRemovedOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 
 /** A private PostgreSQL cluster for fault tests: its own data directory, port and socket directory. */
@@ -100,7 +99,7 @@ class PostgresClusterImpl implements PostgresCluster {
   ) {
     this.#uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     this.#gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    this.dir = mkdtempSync(join(tmpdir(), 'okt-pg-'));
+    this.dir = tempDirRemovedOnExit('okt-pg-');
     chmodSync(this.dir, 0o755);
     chownSync(this.dir, this.#uid, this.#gid);
     this.url = `postgres://postgres@${options.host ?? '127.0.0.1'}:${port}/postgres`;
@@ -202,7 +201,7 @@ class PostgresClusterImpl implements PostgresCluster {
       }
     }
     forgetOnExit(this);
-    rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 
   /** The postmaster and its children (backends, checkpointer, ...). */

@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { createPubsubTopic } from '../pubsub-testbed.js';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
 import { freePort } from './ports.js';
 import { TcpGate } from './tcp-gate.js';
+import { tempDirRemovedOnExit } from './exit-guard.js';
 
 /**
  * A private Google Cloud Pub/Sub emulator on its own port; `url` is its `host:port`. Any project
@@ -42,7 +41,7 @@ export async function startPubsubEmulator(options: { startTimeoutMs?: number } =
       `startPubsubEmulator: the Pub/Sub emulator is not installed (looked in ${LAUNCHERS.join(', ')}); install google-cloud-cli-pubsub-emulator (and Java 17)`,
     );
   }
-  const dir = mkdtempSync(join(tmpdir(), 'okt-pubsub-'));
+  const dir = tempDirRemovedOnExit('okt-pubsub-');
   const emulator = await startPrivateServer(dir, (port) => ({
     spec: { name: 'pubsub-emulator', command, args: [`--host=127.0.0.1`, `--port=${port}`], port, startTimeoutMs: options.startTimeoutMs ?? 60_000 },
     url: `127.0.0.1:${port}`,

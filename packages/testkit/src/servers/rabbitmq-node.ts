@@ -1,8 +1,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgetOnExit, killOnExit } from './exit-guard.js';
+import { forgetOnExit, killOnExit, removeTempDir, tempDirRemovedOnExit } from './exit-guard.js';
 import { freePort, waitForPort } from './ports.js';
 import { listensOn, waitUntilStopped } from './proc.js';
 
@@ -89,7 +88,7 @@ class PrivateRabbitNode implements RabbitNode {
   ) {
     this.#uid = Number(execFileSync('id', ['-u', 'rabbitmq']).toString().trim());
     this.#gid = Number(execFileSync('id', ['-g', 'rabbitmq']).toString().trim());
-    this.dir = mkdtempSync(join(tmpdir(), 'okt-rabbit-'));
+    this.dir = tempDirRemovedOnExit('okt-rabbit-');
     this.nodeName = `okt_${process.pid}_${port}@localhost`;
     this.url = `amqp://guest:guest@127.0.0.1:${port}`;
     chmodSync(this.dir, 0o755);
@@ -192,7 +191,7 @@ class PrivateRabbitNode implements RabbitNode {
       this.#signal('SIGCONT');
       await this.stop();
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 
   #signal(signal: NodeJS.Signals): void {

@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { startPrivateServer, type PrivateServer } from './child-server.js';
+import { tempDirRemovedOnExit } from './exit-guard.js';
 
 /** A private Redis server for fault tests: its own port and data directory. */
 export type RedisServer = PrivateServer;
@@ -30,7 +29,7 @@ const BINARY = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const command = BINARY.find((path) => existsSync(path));
   if (command === undefined) throw new Error(`startRedisServer: redis-server not found (looked in ${BINARY.join(', ')}); install the redis-server package`);
-  const dir = mkdtempSync(join(tmpdir(), 'okt-redis-'));
+  const dir = tempDirRemovedOnExit('okt-redis-');
   const persistence = (options.persistence ?? 'always') === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   return startPrivateServer(dir, (port) => ({
     spec: {
