@@ -2,25 +2,13 @@
 // database servers started for the purpose (the shared PostgreSQL runs wal_level=replica, the
 // shared MariaDB log_bin=OFF), with RabbitMQ. Each source is one entry of CDC_SOURCES, its
 // `database` naming the server of CDC_SERVERS it runs on.
-import { fork } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
 import { postgresLogicalSource, resolveLogicalNames, setupLogicalSource } from '@outboxkit/postgres';
 import { orderEvent, sleep, summarize, withResources, PRODUCER_CONNECTIONS } from '../util.mjs';
-import {
-  childExecArgv,
-  childExecPath,
-  commitLatencyFor,
-  openLoop,
-  producerPoolSize,
-  rawSystem,
-  repeat,
-  steadyPoint,
-  summarizeRuns,
-  withSetup,
-} from './common.mjs';
+import { commitLatencyFor, forkChild, openLoop, producerPoolSize, rawSystem, repeat, steadyPoint, summarizeRuns, withSetup } from './common.mjs';
 import { peerReplicationSlot, runPeerChild } from './peer.mjs';
 
 /**
@@ -398,11 +386,7 @@ const SOURCE_CHILD = fileURLToPath(new URL('../source-child.mjs', import.meta.ur
 /** Starts `source` on `target` in lib/source-child.mjs; resolves once it runs, with its `stop()` (resolving to `{ cpuMs }`). */
 async function startSourceChild(ctx, source, target, broker) {
   const job = { source: source.id, database: target.childConfig(), broker: broker.childConfig(), relayOptions: ctx.relayOptions };
-  const child = fork(SOURCE_CHILD, [JSON.stringify(job)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: childExecArgv(),
-    execPath: childExecPath(),
-  });
+  const child = forkChild(SOURCE_CHILD, job);
   const answer = () =>
     new Promise((resolve, reject) => {
       const onExit = (code) => reject(new Error(`source child ${source.id} exited with ${code} before answering`));

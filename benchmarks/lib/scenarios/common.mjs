@@ -43,19 +43,18 @@ export async function measuredDrain(ctx, counter, count, drain) {
 }
 
 /**
- * Node options for the benchmark's publishing child processes (the drains' relay, cdc's sources):
- * OUTBOX_BENCH_CHILD_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles them.
+ * Starts one of the benchmark's publishing child processes (the drains' relay and raw publisher,
+ * cdc's sources) with its job as its only argument and an IPC channel. Two variables change how
+ * it runs: OUTBOX_BENCH_CHILD_NODE_ARGS, node options such as "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile it; OUTBOX_BENCH_CHILD_EXEC, a wrapper that runs node under a tool (instructions.mjs
+ * sets one that runs it under callgrind).
  */
-export function childExecArgv() {
-  return (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-}
-
-/**
- * The executable those child processes start with: OUTBOX_BENCH_CHILD_EXEC, a wrapper that runs
- * node under a tool (instructions.mjs sets one that runs it under callgrind), or node itself.
- */
-export function childExecPath() {
-  return process.env.OUTBOX_BENCH_CHILD_EXEC || process.execPath;
+export function forkChild(script, job) {
+  return fork(script, [JSON.stringify(job)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: (process.env.OUTBOX_BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    execPath: process.env.OUTBOX_BENCH_CHILD_EXEC || process.execPath,
+  });
 }
 
 const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url));
@@ -66,11 +65,7 @@ const RELAY_CHILD = fileURLToPath(new URL('../relay-child.mjs', import.meta.url)
  * CPU from its start signal on (its set-up excluded), `consumerCpuMs` this process's meanwhile.
  */
 async function childDrain(ctx, counter, count, job) {
-  const child = fork(RELAY_CHILD, [JSON.stringify(job)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: childExecArgv(),
-    execPath: childExecPath(),
-  });
+  const child = forkChild(RELAY_CHILD, job);
   const messages = [];
   let wake = null;
   child.on('message', (message) => {
