@@ -105,7 +105,7 @@ export function postgresStatements(tables: ResolvedTables): PostgresStatements {
 
     countPending: `SELECT count(*) AS n FROM ${events}`,
 
-    // Through the function of migration 3: its plan is fixed whatever the planner statistics say.
+    // Through the claim function (migrations 3 to 5): its plan is fixed whatever the planner statistics say.
     claim: `SELECT * FROM ${claimFunction(tables)}($1::int[], $2::int)`,
     // The function's plan stays fixed; the excluded rows are dropped here, so it reads as many more.
     claimExcluding:

@@ -17,7 +17,7 @@ describe('postgres migrations', () => {
     await t.drop();
   });
 
-  it('creates every table of the contract, records versions 1 to 4 and the 64 lease rows', async () => {
+  it('creates every table of the contract, records versions 1 to 5 and the 64 lease rows', async () => {
     const { rows: tables } = await t.pool.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [t.schema],
@@ -39,6 +39,7 @@ describe('postgres migrations', () => {
       { version: 2, name: 'consumer inbox' },
       { version: 3, name: 'claim function' },
       { version: 4, name: 'event expiry' },
+      { version: 5, name: 'claim plan kept per session' },
     ]);
     const { rows: leases } = await t.pool.query(
       `SELECT min(shard) AS lo, max(shard) AS hi, count(*)::int AS n, sum(epoch)::int AS epochs FROM ${t.table('leases')}`,
@@ -79,7 +80,7 @@ describe('postgres migrations', () => {
     const pools = [new pg.Pool({ connectionString: t.url, max: 1 }), new pg.Pool({ connectionString: t.url, max: 1 })];
     try {
       const results = await Promise.all(pools.map((pool) => dialect.migrate(pgDatabase(pool))));
-      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1,2,3,4']);
+      expect(results.map((r) => r.join(',')).sort()).toEqual(['', '1,2,3,4,5']);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
@@ -90,7 +91,7 @@ describe('postgres migrations', () => {
   it('migrations() is printable SQL that names the configured schema and tables', () => {
     const dialect = createPostgresDialect({ tables: { schema: 'billing', prefix: 'ob_', names: { events: 'pending_events' } } });
     const migrations = dialect.migrations();
-    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
     const sql = migrations.flatMap((m) => m.statements).join(';\n\n');
     expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "billing"');
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "billing"."pending_events"');
@@ -108,7 +109,7 @@ describe('postgres migrations', () => {
     const dialect = createPostgresDialect({ tables: { schema, prefix: 'ob_', names: { events: 'pending_events' } } });
     // What a DBA would do with `migrate --print`: run the statements by hand, then let migrate() record them.
     for (const statement of dialect.migrations().flatMap((m) => m.statements)) await t.pool.query(statement);
-    expect(await dialect.migrate(t.db)).toEqual([1, 2, 3, 4]);
+    expect(await dialect.migrate(t.db)).toEqual([1, 2, 3, 4, 5]);
     expect(await dialect.migrate(t.db)).toEqual([]);
     // And once more by hand on the migrated schema (a re-run `migrate --print` script): still fine.
     for (const statement of dialect.migrations().flatMap((m) => m.statements)) await t.pool.query(statement);
@@ -138,11 +139,36 @@ describe('postgres migrations', () => {
       for (const statement of migration.statements) await t.pool.query(statement);
       await t.pool.query(dialect.recordMigration(migration));
     }
-    expect(await dialect.migrate(t.db)).toEqual([4]);
+    expect(await dialect.migrate(t.db)).toEqual([4, 5]);
     const expiresAt = new Date(Date.now() + 60_000);
     const [event] = createEnvelopes({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: null, expiresAt });
     await t.db.transaction((tx) => dialect.insertEvents(tx, [event!]));
     const [claimed] = await dialect.claim(t.db, [event!.shard], 10);
     expect(claimed).toMatchObject({ id: event!.id, expiresAt });
+  });
+
+  it('upgrades a schema at version 4: the claim function becomes PL/pgSQL, keeps its SET clauses, and claims as before', async () => {
+    const schema = uniqueName('okt');
+    extraSchemas.push(schema);
+    const dialect = createPostgresDialect({ tables: { schema } });
+    for (const migration of dialect.migrations().slice(0, 4)) {
+      for (const statement of migration.statements) await t.pool.query(statement);
+      await t.pool.query(dialect.recordMigration(migration));
+    }
+    const claimFunction = async () =>
+      (
+        await t.pool.query<{ lanname: string; proconfig: string[] }>(
+          `SELECT l.lanname, p.proconfig FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+           WHERE p.proname = 'outbox_events_claim' AND p.pronamespace = $1::regnamespace`,
+          [schema],
+        )
+      ).rows;
+    expect(await claimFunction()).toEqual([{ lanname: 'sql', proconfig: ['enable_seqscan=off', 'enable_sort=off'] }]);
+    const [event] = createEnvelopes({ aggregateType: 'order', aggregateId: 'o-1', type: 'OrderPlaced', payload: { total: 1 } });
+    await t.db.transaction((tx) => dialect.insertEvents(tx, [event!]));
+    expect(await dialect.migrate(t.db)).toEqual([5]);
+    expect(await claimFunction()).toEqual([{ lanname: 'plpgsql', proconfig: ['enable_seqscan=off', 'enable_sort=off'] }]);
+    const [claimed] = await dialect.claim(t.db, [event!.shard], 10);
+    expect(claimed).toMatchObject({ id: event!.id, payload: { total: 1 }, sequence: 1 });
   });
 });
