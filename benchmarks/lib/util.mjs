@@ -1,6 +1,7 @@
 // Small helpers shared by the scenarios: progress lines, statistics, resource sampling, payloads.
 import { randomBytes } from 'node:crypto';
 import { createEnvelope } from '@outboxkit/core';
+import { machineCpu } from './machine-cpu.mjs';
 
 /** One progress line per step, on stderr (stdout stays free for the report path). */
 export function progress(message) {
@@ -26,23 +27,27 @@ export function summarize(values) {
 /**
  * Runs `fn` while sampling this process's CPU time and resident memory. The relay, the consumer
  * and (where a scenario has them) the producers all live in this one process, so the CPU figure
- * is theirs together; the database and broker servers are not included.
+ * is theirs together; the database and broker servers are not included in it. `machine`: what
+ * every process of the machine used meanwhile, by role (see machine-cpu.mjs; null off Linux).
  * @template T
  * @param {() => Promise<T>} fn
- * @returns {Promise<{ result: T, cpuMs: number, peakRssMiB: number, wallMs: number }>}
+ * @returns {Promise<{ result: T, cpuMs: number, peakRssMiB: number, wallMs: number, machine: object | null }>}
  */
 export async function withResources(fn) {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 50);
+  // Before the CPU clock starts: its read of /proc is not this process's work.
+  const machine = machineCpu();
   const cpu = process.cpuUsage();
   const started = performance.now();
   try {
     const result = await fn();
     const used = process.cpuUsage(cpu);
+    const wallMs = performance.now() - started;
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { result, cpuMs: (used.user + used.system) / 1000, peakRssMiB: peak / 1024 / 1024, wallMs: performance.now() - started };
+    return { result, cpuMs: (used.user + used.system) / 1000, peakRssMiB: peak / 1024 / 1024, wallMs, machine: machine.stop(wallMs) };
   } finally {
     clearInterval(timer);
   }

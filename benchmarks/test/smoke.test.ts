@@ -25,7 +25,16 @@ describe('benchmark harness', () => {
       expect(drain[key].min).toBeLessThanOrEqual(drain[key].max);
     }
 
+    if (process.platform === 'linux') {
+      // Where the machine's CPU went: the publishing child and the consumer are the benchmark's.
+      for (const key of ['machineUsPerEvent', 'benchmarkUsPerEvent', 'rawMachineUsPerEvent', 'rawBenchmarkUsPerEvent', 'cpuBoundRatio']) {
+        expect(drain[key].median).toBeGreaterThan(0);
+      }
+      expect(drain.benchmarkUsPerEvent.median).toBeLessThanOrEqual(drain.machineUsPerEvent.median);
+    }
+
     const markdown = readFileSync(written.mdPath, 'utf8');
+    if (process.platform === 'linux') expect(markdown).toMatch(/Where the CPU went[\s\S]*\| SQLite \| 300 \| relay \|/);
     expect(markdown).toMatch(/^# outboxkit benchmark report/);
     expect(markdown).toContain('## Machine and versions');
     expect(markdown).toMatch(/\| SQLite \| 300 \| [\d,.]+ \(/);

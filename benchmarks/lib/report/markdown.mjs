@@ -2,6 +2,7 @@
 // (median and min–max of the runs) and, where it helps, an SVG chart written beside it.
 import { barChart, percentileChart } from './svg.mjs';
 import { BROKER_NAMES, EMULATORS } from '../brokers/index.mjs';
+import { prefixed } from '../machine-cpu.mjs';
 
 const DB_NAMES = { postgres: 'PostgreSQL', mysql: 'MariaDB', sqlite: 'SQLite' };
 const num = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -126,6 +127,7 @@ const RENDERERS = {
         rows,
       ) +
       '\n\n' +
+      drainMachineCpu(perSize) +
       chart(
         'drain',
         barChart({
@@ -180,6 +182,7 @@ const RENDERERS = {
       parts.push(
         steadyTable(rows),
         '',
+        ...steadyMachineCpu(r.modes),
         chart(`steady-${db}`, percentileChart({ title: `${DB_NAMES[db]}: commit -> consumer latency (median-p99 run)`, series })),
         '',
       );
@@ -508,6 +511,51 @@ function emulatorNote(kinds) {
           `> ${batched.map((kind) => BROKER_NAMES[kind]).join(' and ')}: the relay's publisher sends concurrent publishes in batch requests (SendMessageBatch / PublishBatch, up to 10 messages), ` +
             'the raw client one SendMessage / Publish per message, so relay / raw can exceed 1.',
         ]),
+    '',
+  ];
+}
+
+/** The machine-CPU columns (µs per event by role) of one figure, `prefix` 'raw' for the raw publisher's. */
+function cpuColumns(r, prefix = '') {
+  return ['database', 'broker', 'benchmark', 'other', 'machine'].map((role) => spread(r[prefixed(`${role}UsPerEvent`, prefix)]));
+}
+const CPU_HEAD = ['database server', 'broker', 'benchmark processes', 'kernel and other', 'whole machine'];
+
+/**
+ * Where the machine's CPU went per event in each drain, relay vs raw publisher, and the ratio the
+ * machine's CPU alone predicts once both cores are busy (raw / relay µs per event). Empty when the
+ * figures are absent (off Linux, or a report from before they were taken).
+ */
+function drainMachineCpu(perSize) {
+  const rows = [];
+  for (const [count, perDatabase] of Object.entries(perSize)) {
+    for (const [db, r] of Object.entries(perDatabase)) {
+      if (!r.machineUsPerEvent || !r.rawMachineUsPerEvent) continue;
+      const events = Number(count).toLocaleString('en');
+      rows.push([DB_NAMES[db], events, 'relay', ...cpuColumns(r), spread(r.machineBusy, 2), spread(r.cpuBoundRatio, 2), spread(r.ratio, 2)]);
+      rows.push([DB_NAMES[db], events, 'raw', ...cpuColumns(r, 'raw'), spread(r.rawMachineBusy, 2), '', '']);
+    }
+  }
+  if (rows.length === 0) return '';
+  return (
+    'Where the CPU went (µs per event, user + system of every process of the role, from /proc, over the measured part; "benchmark processes" are the publishing child and the consumer; "kernel and other" is the rest of the machine\'s busy time, disk and network work in the kernel included; busy: the share of both cores\' time in use). With every server on the same cores, raw µs / relay µs is the ratio the CPU alone allows once the machine is busy:\n\n' +
+    table(['database', 'events', 'publisher', ...CPU_HEAD.map((h) => `${h} µs/event`), 'busy', 'raw / relay machine µs', 'measured relay / raw'], rows) +
+    '\n\n'
+  );
+}
+
+/** The same split for each steady-state point, per committed event (producers included). */
+function steadyMachineCpu(modes) {
+  const rows = [];
+  for (const [mode, points] of Object.entries(modes)) {
+    for (const p of points)
+      if (p.machineUsPerEvent) rows.push([mode, `${p.fraction * 100}%`, spread(p.achievedRate), ...cpuColumns(p), spread(p.machineBusy, 2)]);
+  }
+  if (rows.length === 0) return [];
+  return [
+    "CPU per committed event (µs; producers, relay and consumer are the benchmark process; the database server includes the producers' transactions):",
+    '',
+    table(['wake-up', 'target', 'achieved commits/s', ...CPU_HEAD.map((h) => `${h} µs/event`), 'busy'], rows),
     '',
   ];
 }

@@ -2,7 +2,7 @@
 // database servers started for the purpose (the shared PostgreSQL runs wal_level=replica, the
 // shared MariaDB log_bin=OFF), with RabbitMQ. Each source is one entry of CDC_SOURCES, its
 // `database` naming the server of CDC_SERVERS it runs on.
-import { readFileSync, readdirSync } from 'node:fs';
+import { processTreeCpuMs } from '../machine-cpu.mjs';
 import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { CHECKPOINT_TABLE, mysqlBinlogSource } from '@outboxkit/mysql';
@@ -466,33 +466,4 @@ async function dropSlot(db, slot) {
     await sleep(100);
   }
   throw new Error(`replication slot ${slot} still active 5 s after its reader stopped`);
-}
-
-/**
- * User + system CPU (ms) of a server's process tree: the root (the postmaster; mariadbd, one
- * process whose threads all count in its own stat), its live children (backends, walsenders,
- * background workers) and, through its cutime/cstime, the children that already exited (the
- * postmaster reaps them). Linux /proc; clock ticks of 10 ms (CLK_TCK 100).
- */
-function processTreeCpuMs(rootPid) {
-  if (rootPid === null) return NaN;
-  const TICK_MS = 10;
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let fields;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may contain spaces), from field 3 (state) on.
-      fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const pid = Number(entry);
-    const ppid = Number(fields[1]);
-    const [utime, stime, cutime, cstime] = [fields[11], fields[12], fields[13], fields[14]].map(Number);
-    if (pid === rootPid) ticks += utime + stime + cutime + cstime;
-    else if (ppid === rootPid) ticks += utime + stime;
-  }
-  return ticks * TICK_MS;
 }

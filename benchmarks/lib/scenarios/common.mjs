@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Relay } from '@outboxkit/core';
 import { openBroker, publishRaw } from '../brokers/index.mjs';
 import { latencyRecorder } from '../latency.mjs';
+import { cpuPerEvent, MACHINE_FIGURES } from '../machine-cpu.mjs';
 import { withResources, summarize, sleep, orderEvent, storedOrderEvent, PRODUCER_CONNECTIONS, MAX_PRODUCER_CONNECTIONS } from '../util.mjs';
 
 /**
@@ -31,15 +32,15 @@ export function relayFor(ctx, target, publisher, options = {}) {
 
 /**
  * Drains what is pending with `relay.drain()` and waits until the consumer has every event.
- * @returns {Promise<{ rate: number, cpuMs: number, peakRssMiB: number, seconds: number }>}
+ * @returns {Promise<{ rate: number, cpuMs: number, peakRssMiB: number, seconds: number, machine: object | null }>}
  */
 export async function measuredDrain(ctx, counter, count, drain) {
   counter.reset();
-  const { cpuMs, peakRssMiB, wallMs } = await withResources(async () => {
+  const { cpuMs, peakRssMiB, wallMs, machine } = await withResources(async () => {
     await drain();
     await counter.waitFor(count, ctx.timeoutMs);
   });
-  return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000 };
+  return { rate: count / (wallMs / 1000), cpuMs, peakRssMiB, seconds: wallMs / 1000, machine };
 }
 
 /**
@@ -90,6 +91,7 @@ async function childDrain(ctx, counter, count, job) {
       result: figures,
       cpuMs: consumerCpuMs,
       wallMs,
+      machine,
     } = await withResources(async () => {
       child.send('go');
       const [done] = await Promise.all([next(), counter.waitFor(count, ctx.timeoutMs)]);
@@ -102,6 +104,7 @@ async function childDrain(ctx, counter, count, job) {
       consumerCpuMs,
       peakRssMiB: figures.peakRssMiB,
       seconds: wallMs / 1000,
+      machine,
     };
   } finally {
     // It exits by itself after answering (writing its profile, if asked); killed only if it does not.
@@ -150,12 +153,21 @@ export async function relayDrainRun(
               const events = Array.from({ length: count }, (_, i) => storedOrderEvent(i, aggregates));
               return measuredDrain(ctx, counter, count, () => publishRaw(broker, events));
             };
-        if (!raw) return await relayDrain();
+        if (!raw) {
+          const result = await relayDrain();
+          return { ...result, ...cpuPerEvent(result.machine, count) };
+        }
         const baseline = rawFirst ? await rawDrain() : undefined;
         const result = await relayDrain();
         const rawResult = baseline ?? (await rawDrain());
-        const own = ownProcess ? { rawCpuUsPerEvent: rawResult.cpuUsPerEvent, rawConsumerCpuMs: rawResult.consumerCpuMs } : {};
-        return { ...result, rawRate: rawResult.rate, rawCpuMs: rawResult.cpuMs, ...own };
+        const own = ownProcess
+          ? {
+              rawCpuUsPerEvent: rawResult.cpuUsPerEvent,
+              rawConsumerCpuMs: rawResult.consumerCpuMs,
+              ...cpuPerEvent(rawResult.machine, count, 'raw'),
+            }
+          : {};
+        return { ...result, ...cpuPerEvent(result.machine, count), rawRate: rawResult.rate, rawCpuMs: rawResult.cpuMs, ...own };
       } finally {
         await publisher.close();
       }
@@ -221,7 +233,7 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
   let lastStart = 0;
   await system.start();
   try {
-    const { cpuMs, peakRssMiB } = await withResources(async () => {
+    const { cpuMs, peakRssMiB, machine } = await withResources(async () => {
       const inFlight = new Set();
       const start = performance.now();
       startedAt = start;
@@ -262,6 +274,7 @@ export async function openLoop(ctx, broker, system, { rate, seconds }) {
       maxProducerLagMs: maxLagMs,
       cpuMs,
       peakRssMiB,
+      ...cpuPerEvent(machine, committedCount),
     };
   } finally {
     await system.stop();
@@ -330,6 +343,10 @@ export function steadyPoint(fraction, rate, runs, producerConnections, errors = 
     failures: runs.reduce((n, r) => n + r.failures, 0),
     cpuMs: summarize(runs.map((r) => r.cpuMs)),
     peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)),
+    // Where the machine's CPU went, per committed event (absent off Linux).
+    ...Object.fromEntries(
+      MACHINE_FIGURES.filter((key) => runs.every((r) => typeof r[key] === 'number')).map((key) => [key, summarize(runs.map((r) => r[key]))]),
+    ),
     curve: medianRun.curve,
     errors,
   };

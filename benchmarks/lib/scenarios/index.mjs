@@ -51,6 +51,8 @@ export const drain = {
         for (const run of runs) {
           run.ratio = run.rate / run.rawRate;
           run.cpuRatio = run.cpuUsPerEvent / run.rawCpuUsPerEvent;
+          // What the machine's CPU alone allows once both are CPU-bound (see machine-cpu.mjs).
+          if (run.machineUsPerEvent > 0) run.cpuBoundRatio = run.rawMachineUsPerEvent / run.machineUsPerEvent;
         }
         perDatabase[kind] = { events: count, ...summarizeRuns(runs) };
       }
@@ -151,7 +153,8 @@ export const steady = {
     'MariaDB/SQLite the in-process commit signal; off: polling only (adaptive, `pollIntervalMs` 1000 when idle). ' +
     "The producers' pool (PostgreSQL, MariaDB) is sized to target rate x commit latency (measured once per database: 8 closed-loop producers, outbox write on) x 2, " +
     'between 8 and 32 connections, so the target rate is offered; "offered" is the rate transactions were started at, "achieved" the rate they committed at — ' +
-    'achieved below target with offered at target means the database could not commit faster (on this machine), not that the producers lagged.',
+    'achieved below target with offered at target means the machine could not commit faster, not that the producers lagged: the CPU table under each database says where ' +
+    "the machine's CPU went per committed event and how busy its cores were (the producers, the relay, the consumer, the database and the broker share them).",
   async run(ctx) {
     const perDatabase = {};
     for (const kind of ctx.databases) {
