@@ -156,7 +156,7 @@ export function postgresMigrations(tables: ResolvedTables): readonly Migration[]
     }),
     Object.freeze({ version: 2, name: 'consumer inbox', statements: Object.freeze(postgresInboxDdl(tables)) }),
     // The DROP lets a `migrate --print` script run again on a database that is past migration 4,
-    // whose function has a different result type; migration 4 then recreates the current one.
+    // whose function has a different result type; migrations 4 and 5 then recreate the current one.
     Object.freeze({ version: 3, name: 'claim function', statements: Object.freeze([dropClaimFunction(tables), createClaimFunction(tables, false)]) }),
     Object.freeze({
       version: 4,
