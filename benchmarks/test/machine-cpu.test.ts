@@ -7,7 +7,7 @@ import { cpuPerEvent, machineCpu } from '../lib/machine-cpu.mjs';
 const SPIN = `const until = Date.now() + 300; let n = 0; while (Date.now() < until) n++;
 const u = process.cpuUsage(); process.send({ cpuMs: (u.user + u.system) / 1000 }, () => process.exit(0));`;
 
-describe.runIf(process.platform === 'linux')('machine CPU by role (/proc)', () => {
+describe('machine CPU by role (/proc)', () => {
   it("counts a forked child's CPU as the benchmark's, also after it exited and was reaped", async () => {
     const measured = machineCpu();
     const started = performance.now();
@@ -17,6 +17,8 @@ describe.runIf(process.platform === 'linux')('machine CPU by role (/proc)', () =
       new Promise((resolve) => child.once('exit', resolve)),
     ]);
     const used = measured.stop(performance.now() - started);
+    // Without /proc there is nothing to read: the documented answer is null, never made-up figures.
+    if (process.platform !== 'linux') return expect(used).toBeNull();
     // /proc counts in 10 ms ticks, sampled: allow two of them.
     expect(used.benchmarkMs).toBeGreaterThanOrEqual(reported.cpuMs - 20);
     expect(used.benchmarkMs).toBeLessThanOrEqual(used.machineMs + 20);
